@@ -1,0 +1,135 @@
+# wirespan: build, run, test.
+#
+#   sudo make run     install what is missing, build, run the agent (terminal output)
+#   sudo make test    install what is missing, build, run every test
+#   make              build build/wirespan (BPF embedded)
+#   make unit         cmocka unit tests under ASan/UBSan (no root)
+#   make fuzz         run every libFuzzer target for FUZZ_SECONDS each
+#   make integration  root-only tests against real servers on loopback
+#   V=1               show the commands
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+BUILD      ?= build
+CC         ?= cc
+CLANG      ?= clang
+BPFTOOL    ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/mips.*/mips/')
+VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+FUZZ_SECONDS ?= 20
+RUN_ARGS   ?=
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DWS_VERSION='"$(VERSION)"' -I. -I$(BUILD)
+LDLIBS  := -lbpf -lelf -lz -lcurl -lpthread -lm
+
+# Everything in agent/ and exporter/ except the kernel-facing shell is a pure core that
+# the unit tests and fuzzers link against.
+SHELL_SRCS := agent/main.c agent/loader.c
+ALL_SRCS   := $(sort $(wildcard agent/*.c agent/proto/*.c exporter/*.c))
+CORE_SRCS  := $(filter-out $(SHELL_SRCS),$(ALL_SRCS))
+HDRS       := $(wildcard headers/*.h agent/*.h agent/proto/*.h exporter/*.h)
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_HDRS   := $(wildcard bpf/*.h) headers/wirespan_abi.h
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+OBJS       := $(patsubst %.c,$(BUILD)/obj/%.o,$(ALL_SRCS))
+SAN_OBJS   := $(patsubst %.c,$(BUILD)/san/%.o,$(CORE_SRCS))
+FUZZ_OBJS  := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(CORE_SRCS))
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+.PHONY: all deps run test unit fuzz integration bench bench-quick clean check-root
+all: $(BUILD)/wirespan
+
+# ---- kernel side ------------------------------------------------------------
+# vmlinux.h is generated from the running kernel's BTF at build time (docs/build.md says why).
+$(BUILD)/vmlinux.h:
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(BUILD)
+	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "error: /sys/kernel/btf/vmlinux missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF)" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -I. -Ibpf \
+		-c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# ---- agent ------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/wirespan: $(OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- tests ------------------------------------------------------------------
+$(BUILD)/san/%.o: %.c $(HDRS)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/unit/%: tests/unit/%.c $(SAN_OBJS) $(HDRS)
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -lz -lcurl -lpthread -lm
+
+$(BUILD)/fuzzobj/%.o: %.c $(HDRS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -lz -lcurl -lpthread -lm
+
+unit: $(UNIT_BINS)
+	$(Q)tests/run_unit.sh $(UNIT_BINS)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+integration: check-root all
+	$(Q)tests/integration/run.sh
+
+# ---- the two commands -------------------------------------------------------
+deps:
+	$(Q)scripts/deps.sh
+
+check-root:
+	$(Q)test "$$(id -u)" = 0 || { echo "error: this target needs root (sudo make $(MAKECMDGOALS))" >&2; exit 1; }
+
+run: check-root deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(BUILD)/wirespan $(RUN_ARGS)
+
+test: check-root deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run_all.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * HTTP/1.0 and HTTP/1.1 exchange parser: a pure core with no I/O.
+ *
+ * Input: the chunks of one TCP connection as the traced process saw them, in order
+ * per direction, each with its real length and the (possibly truncated) bytes that
+ * were captured. Output: records (request seen, exchange complete, error) that span
+ * assembly turns into spans. The parser never invents fields: what was not captured
+ * is reported as unknown (empty string / 0) with a truncation flag.
+ *
+ * One struct h1_conn per connection. Requests travel in one direction and responses
+ * in the other; which is which is given by the role (server: requests are ingress;
+ * client: requests are egress) or, for H1_ROLE_DETECT, learned from the first bytes.
+ */
+#ifndef WS_PROTO_HTTP1_H
+#define WS_PROTO_HTTP1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define H1_METHOD_MAX 16
+#define H1_TARGET_MAX 512      /* request-target kept (truncated beyond; flag set) */
+#define H1_HOST_MAX 256
+#define H1_TRACEPARENT_MAX 64  /* a version-00 traceparent value is 55 characters */
+#define H1_TRACESTATE_MAX 256
+#define H1_HEADER_BLOCK_MAX 16384 /* a header block longer than this is malformed */
+#define H1_MAX_PENDING 32      /* pipelined requests awaiting a response */
+
+enum h1_role {
+	H1_ROLE_DETECT = 0,    /* learn from the first message: a request line or a status line */
+	H1_ROLE_SERVER = 1,    /* requests are read (ingress), responses written (egress) */
+	H1_ROLE_CLIENT = 2,    /* requests are written (egress), responses read (ingress) */
+};
+
+enum h1_dir {
+	H1_DIR_EGRESS = 0,     /* same values as enum ws_dir */
+	H1_DIR_INGRESS = 1,
+};
+
+/* Why an exchange (or the connection's parsing) was abandoned. Counted by the agent. */
+enum h1_error {
+	H1_ERR_NONE = 0,
+	H1_ERR_NOT_HTTP,           /* first bytes are not an HTTP/1 request or status line */
+	H1_ERR_BAD_REQUEST_LINE,
+	H1_ERR_BAD_STATUS_LINE,
+	H1_ERR_BAD_HEADER,         /* header line without colon, bad characters, ... */
+	H1_ERR_HEADERS_TOO_LONG,   /* header block longer than H1_HEADER_BLOCK_MAX */
+	H1_ERR_BAD_CONTENT_LENGTH, /* unparsable or conflicting Content-Length */
+	H1_ERR_BAD_CHUNK,          /* malformed chunk-size line or missing CRLF */
+	H1_ERR_UNCAPTURED,         /* framing depends on bytes that were not captured */
+	H1_ERR_GAP,                /* chunks are missing (sequence jump, lost events) */
+	H1_ERR_RESPONSE_WITHOUT_REQUEST,
+	H1_ERR_TOO_MANY_PENDING,   /* more than H1_MAX_PENDING pipelined requests */
+	H1_ERR_CLOSED_INCOMPLETE,  /* connection ended in the middle of a message */
+	H1_ERR_UPGRADE,            /* switched protocols (101 / CONNECT): no longer HTTP/1 */
+	H1_ERR__MAX,
+};
+const char *h1_error_name(enum h1_error e);
+
+/* One chunk of bytes moved by one syscall. */
+struct h1_chunk {
+	const uint8_t *data;   /* captured bytes (may be NULL when captured == 0) */
+	uint32_t captured;     /* bytes available at data */
+	uint32_t len;          /* real length of the chunk (>= captured) */
+	uint32_t seq;          /* TCP sequence number of the chunk's first byte */
+	uint32_t tid;          /* thread that moved it */
+	uint64_t enter_ns;     /* syscall entry */
+	uint64_t exit_ns;      /* syscall exit */
+	bool has_seq;          /* seq is valid */
+};
+
+/* Where a message starts and ends in time, and who moved its bytes. */
+struct h1_span_times {
+	uint64_t first_enter_ns;  /* the first chunk holding a byte of the message */
+	uint64_t first_exit_ns;
+	uint64_t last_enter_ns;   /* the chunk holding the message's last byte */
+	uint64_t last_exit_ns;
+	uint32_t first_tid;
+	uint32_t last_tid;
+	uint32_t seq;             /* TCP sequence number of the message's first byte */
+	bool has_seq;
+	uint8_t _pad[3];
+};
+
+struct h1_request {
+	char method[H1_METHOD_MAX];
+	char target[H1_TARGET_MAX];          /* raw request-target as sent (origin-form path?query, or absolute-form) */
+	char host[H1_HOST_MAX];              /* Host header value, empty when absent/uncaptured */
+	char traceparent[H1_TRACEPARENT_MAX];/* raw traceparent header value, empty when absent */
+	char tracestate[H1_TRACESTATE_MAX];
+	uint8_t version_minor;               /* HTTP/1.x */
+	bool target_truncated;
+	bool headers_truncated;              /* the header block was not fully captured */
+	bool chunked;
+	int64_t content_length;              /* -1 when absent */
+	uint64_t body_bytes;                 /* body bytes seen (real counts) */
+	uint64_t wire_bytes;                 /* whole message bytes (header + body) */
+	struct h1_span_times t;
+};
+
+struct h1_response {
+	uint16_t status;                     /* 0 when the exchange has no response */
+	uint8_t version_minor;
+	bool headers_truncated;
+	bool chunked;
+	bool close_delimited;                /* body ended by connection close */
+	int64_t content_length;              /* -1 when absent */
+	uint64_t body_bytes;
+	uint64_t wire_bytes;
+	struct h1_span_times t;
+};
+
+enum h1_event_type {
+	H1_EV_REQUEST = 1,     /* a request's header block is complete (its response is yet to come) */
+	H1_EV_EXCHANGE = 2,    /* a response is complete: request + response */
+	H1_EV_ERROR = 3,       /* parsing of an exchange was abandoned; err says why */
+};
+
+struct h1_event {
+	uint8_t type;          /* enum h1_event_type */
+	uint8_t err;           /* enum h1_error, for H1_EV_ERROR (and H1_EV_EXCHANGE ended early) */
+	uint16_t _pad;
+	uint32_t req_index;    /* per-connection request counter: pairs H1_EV_REQUEST with H1_EV_EXCHANGE */
+	struct h1_request req;    /* H1_EV_REQUEST, H1_EV_EXCHANGE (and H1_EV_ERROR when a request was known) */
+	struct h1_response resp;  /* H1_EV_EXCHANGE */
+	bool has_request;
+	bool has_response;
+};
+
+/* Opaque-ish per-connection state; callers allocate it (sizeof is public) but do not touch fields. */
+struct h1_dir_state;
+struct h1_conn {
+	uint8_t role;            /* enum h1_role, resolved after detection */
+	bool dead;               /* parsing abandoned for good (not HTTP, upgrade) */
+	uint8_t _pad[2];
+	uint32_t next_req_index;
+	void *impl;              /* parser state, owned; freed by h1_conn_free */
+};
+
+/* Event sink the parser calls for every record it produces. */
+typedef void (*h1_emit_fn)(void *ctx, const struct h1_event *ev);
+
+int h1_conn_init(struct h1_conn *c, enum h1_role role);   /* 0 or -ENOMEM */
+void h1_conn_free(struct h1_conn *c);
+
+/* Feed one chunk moved in direction dir. Calls emit for every record produced.
+ * Returns 0, or a negative h1_error when the connection's parsing is abandoned. */
+int h1_conn_feed(struct h1_conn *c, enum h1_dir dir, const struct h1_chunk *ch, h1_emit_fn emit, void *ctx);
+
+/* The peer closed (a read returned 0) or the connection ended, at time ts.
+ * Ends a close-delimited response (H1_EV_EXCHANGE), reports what was left incomplete
+ * (H1_EV_ERROR with H1_ERR_CLOSED_INCOMPLETE, one per pending request). */
+void h1_conn_close(struct h1_conn *c, uint64_t ts_ns, h1_emit_fn emit, void *ctx);
+
+/* Quick test used for protocol detection: do these bytes start like an HTTP/1 request
+ * line (1) or status line (2), or neither (0)? Needs at least a few bytes; returns -1
+ * when too few bytes are given to decide. */
+int h1_detect(const uint8_t *data, size_t len);
+
+#endif /* WS_PROTO_HTTP1_H */

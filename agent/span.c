@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Span and resource records: attribute storage in fixed arenas, resource refcounts. */
+#include "span.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Copy val (len bytes) into arena; truncates to fit. Returns the offset or -ENOSPC. */
+static int arena_put(char *arena, uint16_t *used, size_t cap, const char *val, size_t len)
+{
+	size_t room;
+
+	if (*used >= cap)
+		return -ENOSPC;
+	room = cap - *used;
+	if (room < 1)
+		return -ENOSPC;
+	if (len > room - 1)
+		len = room - 1;
+	memcpy(arena + *used, val, len);
+	arena[*used + len] = '\0';
+	int off = *used;
+	*used = (uint16_t)(*used + len + 1);
+	return off;
+}
+
+static struct ws_attr *attr_slot(struct ws_attr *attrs, uint16_t *n, size_t max, const char *key)
+{
+	for (uint16_t i = 0; i < *n; i++)
+		if (strcmp(attrs[i].key, key) == 0)
+			return &attrs[i];   /* setting a key again replaces its value (the old string stays in the arena) */
+	if (*n >= max)
+		return NULL;
+	struct ws_attr *a = &attrs[(*n)++];
+	memset(a, 0, sizeof(*a));
+	a->key = key;
+	return a;
+}
+
+/* Remove attribute a from the table (keeps the order of the others). */
+static void drop_slot(struct ws_attr *attrs, uint16_t *n, struct ws_attr *a)
+{
+	size_t i = (size_t)(a - attrs);
+
+	memmove(&attrs[i], &attrs[i + 1], (*n - i - 1) * sizeof(*attrs));
+	(*n)--;
+}
+
+int ws_span_set_strn(struct ws_span *s, const char *key, const char *val, size_t len)
+{
+	struct ws_attr *a = attr_slot(s->attrs, &s->n_attrs, WS_SPAN_MAX_ATTRS, key);
+	int off;
+
+	if (!a)
+		return -ENOSPC;
+	off = arena_put(s->arena, &s->arena_used, WS_SPAN_ARENA, val, len);
+	if (off < 0) {
+		drop_slot(s->attrs, &s->n_attrs, a);
+		return off;
+	}
+	a->type = WS_ATTR_STR;
+	a->str_off = (uint32_t)off;
+	return 0;
+}
+
+int ws_span_set_str(struct ws_span *s, const char *key, const char *val)
+{
+	return ws_span_set_strn(s, key, val, strlen(val));
+}
+
+int ws_span_set_int(struct ws_span *s, const char *key, int64_t val)
+{
+	struct ws_attr *a = attr_slot(s->attrs, &s->n_attrs, WS_SPAN_MAX_ATTRS, key);
+
+	if (!a)
+		return -ENOSPC;
+	a->type = WS_ATTR_INT;
+	a->v.i = val;
+	return 0;
+}
+
+int ws_span_set_bool(struct ws_span *s, const char *key, bool val)
+{
+	struct ws_attr *a = attr_slot(s->attrs, &s->n_attrs, WS_SPAN_MAX_ATTRS, key);
+
+	if (!a)
+		return -ENOSPC;
+	a->type = WS_ATTR_BOOL;
+	a->v.b = val;
+	return 0;
+}
+
+int ws_span_set_double(struct ws_span *s, const char *key, double val)
+{
+	struct ws_attr *a = attr_slot(s->attrs, &s->n_attrs, WS_SPAN_MAX_ATTRS, key);
+
+	if (!a)
+		return -ENOSPC;
+	a->type = WS_ATTR_DOUBLE;
+	a->v.d = val;
+	return 0;
+}
+
+const char *ws_span_attr_str(const struct ws_span *s, const struct ws_attr *a)
+{
+	return a->type == WS_ATTR_STR && a->str_off < WS_SPAN_ARENA ? s->arena + a->str_off : "";
+}
+
+const struct ws_attr *ws_span_find_attr(const struct ws_span *s, const char *key)
+{
+	for (uint16_t i = 0; i < s->n_attrs; i++)
+		if (strcmp(s->attrs[i].key, key) == 0)
+			return &s->attrs[i];
+	return NULL;
+}
+
+int ws_resource_set_str(struct ws_resource *r, const char *key, const char *val)
+{
+	struct ws_attr *a = attr_slot(r->attrs, &r->n_attrs, WS_RES_MAX_ATTRS, key);
+	int off;
+
+	if (!a)
+		return -ENOSPC;
+	off = arena_put(r->arena, &r->arena_used, WS_RES_ARENA, val, strlen(val));
+	if (off < 0) {
+		drop_slot(r->attrs, &r->n_attrs, a);
+		return off;
+	}
+	a->type = WS_ATTR_STR;
+	a->str_off = (uint32_t)off;
+	return 0;
+}
+
+int ws_resource_set_int(struct ws_resource *r, const char *key, int64_t val)
+{
+	struct ws_attr *a = attr_slot(r->attrs, &r->n_attrs, WS_RES_MAX_ATTRS, key);
+
+	if (!a)
+		return -ENOSPC;
+	a->type = WS_ATTR_INT;
+	a->v.i = val;
+	return 0;
+}
+
+const char *ws_resource_attr_str(const struct ws_resource *r, const struct ws_attr *a)
+{
+	return a->type == WS_ATTR_STR && a->str_off < WS_RES_ARENA ? r->arena + a->str_off : "";
+}
+
+const struct ws_attr *ws_resource_find_attr(const struct ws_resource *r, const char *key)
+{
+	for (uint16_t i = 0; i < r->n_attrs; i++)
+		if (strcmp(r->attrs[i].key, key) == 0)
+			return &r->attrs[i];
+	return NULL;
+}
+
+const char *ws_resource_service_name(const struct ws_resource *r)
+{
+	const struct ws_attr *a = r ? ws_resource_find_attr(r, "service.name") : NULL;
+
+	return a ? ws_resource_attr_str(r, a) : "unknown_service";
+}
+
+struct ws_resource *ws_resource_new(uint32_t pid)
+{
+	struct ws_resource *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->refs = 1;
+	r->pid = pid;
+	return r;
+}
+
+void ws_resource_ref(struct ws_resource *r)
+{
+	if (r)
+		__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+}
+
+void ws_resource_unref(struct ws_resource *r)
+{
+	if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(r);
+}
+
+void ws_hex(char *out, const uint8_t *in, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+bool ws_id_is_zero(const uint8_t *id, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id[i])
+			return false;
+	return true;
+}

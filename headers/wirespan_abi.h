@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The event ABI between the kernel programs (bpf/) and the agent (agent/).
+ *
+ * This is the only place where structs shared by both sides live. Rules:
+ *  - fixed-width types only, every struct padded by hand (_pad fields), no implicit holes;
+ *  - every struct has its size asserted here, so a change on one side that the other
+ *    side did not see fails the build of both;
+ *  - every record on the ring buffer starts with struct ws_event_header.
+ *
+ * docs/event-abi.md explains each field and why it is there.
+ */
+#ifndef WIRESPAN_ABI_H
+#define WIRESPAN_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h provides __u8 .. __u64 and __s32 for the BPF side. */
+#define WS_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#else
+#include <linux/types.h>
+#define WS_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+#define WS_ABI_VERSION 1
+
+/* Upper bound of payload bytes carried by one data event. The runtime cap
+ * (--capture-bytes) is at most this. Payload is reserved in buckets of
+ * WS_PAYLOAD_BUCKET_* bytes so that the ring-buffer reserve size is a constant. */
+#define WS_MAX_PAYLOAD 4096
+#define WS_PAYLOAD_BUCKET_S 256
+#define WS_PAYLOAD_BUCKET_M 1024
+#define WS_PAYLOAD_BUCKET_L 4096
+
+/* At most this many iovecs of one readv/writev/sendmsg/recvmsg are copied from,
+ * and at most this many messages of one sendmmsg/recvmmsg are reported. */
+#define WS_MAX_IOV 8
+#define WS_MAX_MMSG 8
+
+/* Comm filter entries (executable name scoping in the kernel). */
+#define WS_MAX_COMM_FILTERS 8
+#define WS_COMM_LEN 16
+/* Port filter entries. */
+#define WS_MAX_PORT_FILTERS 16
+
+enum ws_event_type {
+	WS_EV_DATA = 1,       /* struct ws_data_event (+ payload) */
+	WS_EV_SOCK = 2,       /* struct ws_sock_event */
+};
+
+enum ws_dir {
+	WS_DIR_EGRESS = 0,    /* the traced process wrote these bytes */
+	WS_DIR_INGRESS = 1,   /* the traced process read these bytes */
+};
+
+/* What the kernel knows of who opened the connection. */
+enum ws_role {
+	WS_ROLE_UNKNOWN = 0,  /* socket learned from an fd on first use */
+	WS_ROLE_SERVER = 1,   /* returned by accept/accept4 */
+	WS_ROLE_CLIENT = 2,   /* passed to connect */
+};
+
+enum ws_syscall {
+	WS_SYS_READ = 1,
+	WS_SYS_WRITE,
+	WS_SYS_READV,
+	WS_SYS_WRITEV,
+	WS_SYS_SENDTO,
+	WS_SYS_RECVFROM,
+	WS_SYS_SENDMSG,
+	WS_SYS_RECVMSG,
+	WS_SYS_SENDMMSG,
+	WS_SYS_RECVMMSG,
+	WS_SYS_SENDFILE,
+	WS_SYS_ACCEPT,
+	WS_SYS_ACCEPT4,
+	WS_SYS_CONNECT,
+	WS_SYS_CLOSE,
+	WS_SYS_STATE,         /* sock:inet_sock_set_state, not a syscall */
+	WS_SYS__MAX,
+};
+
+/* ws_data_event.flags */
+#define WS_F_TRUNCATED (1u << 0)   /* captured < bytes */
+#define WS_F_EOF (1u << 1)         /* a read returned 0: the peer closed its side */
+#define WS_F_NO_SEQ (1u << 2)      /* seq could not be read; do not use it */
+#define WS_F_IOV_LIMIT (1u << 3)   /* more iovecs than WS_MAX_IOV held data: payload stops early */
+#define WS_F_BUDGET (1u << 4)      /* payload withheld: the message run's capture budget is spent */
+
+/* ws_sock_event.kind */
+enum ws_sock_kind {
+	WS_SOCK_OPEN = 1,     /* accept/connect returned, or a socket first seen on an fd */
+	WS_SOCK_FD_CLOSE = 2, /* close(fd) on a tracked socket by the traced process */
+	WS_SOCK_STATE = 3,    /* TCP state change; state_old/state_new are TCP_* */
+};
+
+/* Counters kept per CPU by the kernel programs (map ws_counters, index = enum). */
+enum ws_counter {
+	WS_CNT_EVENTS = 0,        /* records submitted to the ring buffer */
+	WS_CNT_RB_DROP,           /* bpf_ringbuf_reserve failed: record lost */
+	WS_CNT_BYTES_SEEN,        /* bytes moved by traced data syscalls */
+	WS_CNT_BYTES_CAPTURED,    /* payload bytes copied into events */
+	WS_CNT_STASH_FULL,        /* syscall-entry stash map full: syscall not traced */
+	WS_CNT_CONN_FULL,         /* connection state map update failed */
+	WS_CNT_READ_FAIL,         /* bpf_probe_read_* of user/kernel memory failed */
+	WS_CNT_FILTERED,          /* socket syscalls skipped by scoping */
+	WS_CNT_NOT_TCP,           /* syscalls on fds that are not TCP sockets */
+	WS_CNT__MAX,
+};
+
+/* Connection tuple. Addresses are always 16 bytes: IPv4 is stored v4-mapped
+ * (::ffff:a.b.c.d), so one comparison works for v4, v6 and v4-mapped v6. */
+struct ws_tuple {
+	__u8 saddr[16];   /* local address */
+	__u8 daddr[16];   /* remote address */
+	__u16 sport;      /* local port, host byte order */
+	__u16 dport;      /* remote port, host byte order */
+	__u16 family;     /* AF_INET or AF_INET6: the socket's own family */
+	__u16 _pad;
+};
+WS_STATIC_ASSERT(sizeof(struct ws_tuple) == 40, "ws_tuple size");
+
+struct ws_event_header {
+	__u16 type;       /* enum ws_event_type */
+	__u16 flags;      /* WS_F_* for data events, 0 otherwise */
+	__u32 size;       /* bytes of this record, header and payload included */
+	__u64 ts_ns;      /* bpf_ktime_get_ns() when the record was built (CLOCK_MONOTONIC) */
+};
+WS_STATIC_ASSERT(sizeof(struct ws_event_header) == 16, "ws_event_header size");
+
+/* One data syscall (or one message of sendmmsg/recvmmsg) on a TCP socket. */
+struct ws_data_event {
+	struct ws_event_header hdr;
+	__u64 sock_id;    /* kernel address of struct sock: the connection's identity */
+	__u32 pid;        /* tgid */
+	__u32 tid;
+	__u64 enter_ns;   /* syscall entry (CLOCK_MONOTONIC) */
+	__u64 exit_ns;    /* syscall exit */
+	__u32 seq;        /* TCP sequence number of the first byte (write_seq / copied_seq based) */
+	__u32 bytes;      /* real byte count moved by this syscall (0 with WS_F_EOF) */
+	__u32 captured;   /* payload bytes that follow this struct (<= bytes) */
+	__s32 fd;
+	__u8 dir;         /* enum ws_dir */
+	__u8 role;        /* enum ws_role as the kernel knows it */
+	__u16 syscall;    /* enum ws_syscall */
+	__u32 _pad;
+	struct ws_tuple tuple;
+	/* __u8 payload[captured] follows; the record is reserved with a bucket size */
+};
+WS_STATIC_ASSERT(sizeof(struct ws_data_event) == 112, "ws_data_event size");
+
+/* Connection lifecycle. */
+struct ws_sock_event {
+	struct ws_event_header hdr;
+	__u64 sock_id;
+	__u32 pid;        /* tgid of the current task; 0 when the event comes from softirq context */
+	__u32 tid;
+	__s32 fd;         /* -1 when unknown */
+	__u8 kind;        /* enum ws_sock_kind */
+	__u8 role;        /* enum ws_role */
+	__u8 state_old;   /* TCP_* for WS_SOCK_STATE */
+	__u8 state_new;
+	__u16 syscall;    /* enum ws_syscall that produced it */
+	__u16 _pad0;
+	__u32 _pad1;
+	struct ws_tuple tuple;
+};
+WS_STATIC_ASSERT(sizeof(struct ws_sock_event) == 88, "ws_sock_event size");
+
+/* Filter mode bits (const volatile ws_filter_mode in the BPF object). With no bit set
+ * everything except the agent's own process is traced. Bits are ORed: a syscall is
+ * traced when it matches any enabled filter. */
+#define WS_FILTER_PID (1u << 0)   /* tgid present in map ws_pid_filter */
+#define WS_FILTER_COMM (1u << 1)  /* task comm equals one of ws_comm_filter[] */
+#define WS_FILTER_PORT (1u << 2)  /* local or remote port in ws_port_filter[] */
+
+#endif /* WIRESPAN_ABI_H */
