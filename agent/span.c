@@ -115,6 +115,93 @@ const struct ws_attr *ws_span_find_attr(const struct ws_span *s, const char *key
 	return NULL;
 }
 
+int ws_span_add_event(struct ws_span *s, uint64_t time_ns, const char *name)
+{
+	struct ws_span_event *e;
+
+	if (s->n_events >= WS_SPAN_MAX_EVENTS)
+		return -ENOSPC;
+	e = &s->events[s->n_events];
+	memset(e, 0, sizeof(*e));
+	e->time_ns = time_ns;
+	e->name = name;
+	return s->n_events++;
+}
+
+int ws_span_add_link(struct ws_span *s, const uint8_t trace_id[16], const uint8_t span_id[8],
+		     uint8_t trace_flags, bool remote)
+{
+	struct ws_span_link *l;
+
+	if (s->n_links >= WS_SPAN_MAX_LINKS)
+		return -ENOSPC;
+	l = &s->links[s->n_links];
+	memset(l, 0, sizeof(*l));
+	memcpy(l->trace_id, trace_id, sizeof(l->trace_id));
+	memcpy(l->span_id, span_id, sizeof(l->span_id));
+	l->trace_flags = trace_flags;
+	l->remote = remote;
+	return s->n_links++;
+}
+
+/* Event and link attributes: same table rules as the span's, values in the span arena. */
+static int sub_set_str(struct ws_span *s, struct ws_attr *attrs, uint16_t *n, size_t max,
+		       const char *key, const char *val)
+{
+	struct ws_attr *a = attr_slot(attrs, n, max, key);
+	int off;
+
+	if (!a)
+		return -ENOSPC;
+	off = arena_put(s->arena, &s->arena_used, WS_SPAN_ARENA, val, strlen(val));
+	if (off < 0) {
+		drop_slot(attrs, n, a);
+		return off;
+	}
+	a->type = WS_ATTR_STR;
+	a->str_off = (uint32_t)off;
+	return 0;
+}
+
+static int sub_set_int(struct ws_attr *attrs, uint16_t *n, size_t max, const char *key, int64_t val)
+{
+	struct ws_attr *a = attr_slot(attrs, n, max, key);
+
+	if (!a)
+		return -ENOSPC;
+	a->type = WS_ATTR_INT;
+	a->v.i = val;
+	return 0;
+}
+
+int ws_span_event_set_str(struct ws_span *s, int ev, const char *key, const char *val)
+{
+	if (ev < 0 || ev >= s->n_events)
+		return -EINVAL;
+	return sub_set_str(s, s->events[ev].attrs, &s->events[ev].n_attrs, WS_EVENT_MAX_ATTRS, key, val);
+}
+
+int ws_span_event_set_int(struct ws_span *s, int ev, const char *key, int64_t val)
+{
+	if (ev < 0 || ev >= s->n_events)
+		return -EINVAL;
+	return sub_set_int(s->events[ev].attrs, &s->events[ev].n_attrs, WS_EVENT_MAX_ATTRS, key, val);
+}
+
+int ws_span_link_set_str(struct ws_span *s, int link, const char *key, const char *val)
+{
+	if (link < 0 || link >= s->n_links)
+		return -EINVAL;
+	return sub_set_str(s, s->links[link].attrs, &s->links[link].n_attrs, WS_LINK_MAX_ATTRS, key, val);
+}
+
+int ws_span_link_set_int(struct ws_span *s, int link, const char *key, int64_t val)
+{
+	if (link < 0 || link >= s->n_links)
+		return -EINVAL;
+	return sub_set_int(s->links[link].attrs, &s->links[link].n_attrs, WS_LINK_MAX_ATTRS, key, val);
+}
+
 int ws_resource_set_str(struct ws_resource *r, const char *key, const char *val)
 {
 	struct ws_attr *a = attr_slot(r->attrs, &r->n_attrs, WS_RES_MAX_ATTRS, key);

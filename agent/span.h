@@ -69,6 +69,31 @@ struct ws_resource {
 #define WS_SPAN_ARENA 1536
 #define WS_SPAN_NAME_MAX 128
 
+/* Span events and links (OTLP Span.events / Span.links). Small fixed tables: their
+ * string attribute values live in the owning span's arena like the span's own. */
+#define WS_SPAN_MAX_EVENTS 4
+#define WS_EVENT_MAX_ATTRS 3
+#define WS_SPAN_MAX_LINKS 2
+#define WS_LINK_MAX_ATTRS 2
+
+struct ws_span_event {
+	uint64_t time_ns;           /* unix epoch ns */
+	const char *name;           /* static string */
+	uint16_t n_attrs;
+	uint8_t _pad[6];
+	struct ws_attr attrs[WS_EVENT_MAX_ATTRS];
+};
+
+struct ws_span_link {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t trace_flags;        /* W3C flags of the linked context */
+	uint8_t remote;             /* the linked context came from another process */
+	uint16_t n_attrs;
+	uint8_t _pad[4];
+	struct ws_attr attrs[WS_LINK_MAX_ATTRS];
+};
+
 struct ws_span {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
@@ -86,6 +111,11 @@ struct ws_span {
 	struct ws_resource *res;    /* not owned by the span: holders take a ref */
 	struct ws_attr attrs[WS_SPAN_MAX_ATTRS];
 	char arena[WS_SPAN_ARENA];
+	uint8_t n_events;
+	uint8_t n_links;
+	uint8_t _pad2[6];
+	struct ws_span_event events[WS_SPAN_MAX_EVENTS];
+	struct ws_span_link links[WS_SPAN_MAX_LINKS];
 };
 
 /* Attribute setters. They never fail loudly: when the attribute table or the arena is
@@ -99,6 +129,17 @@ int ws_span_set_double(struct ws_span *s, const char *key, double val);
 const char *ws_span_attr_str(const struct ws_span *s, const struct ws_attr *a);
 /* Find an attribute by key; NULL when absent. */
 const struct ws_attr *ws_span_find_attr(const struct ws_span *s, const char *key);
+
+/* Events and links: add returns the new entry's index, or -ENOSPC when the table is
+ * full; the attribute setters take that index (-EINVAL for a bad one) and behave like
+ * the span's own setters, string values going to the span's arena. */
+int ws_span_add_event(struct ws_span *s, uint64_t time_ns, const char *name);
+int ws_span_event_set_str(struct ws_span *s, int ev, const char *key, const char *val);
+int ws_span_event_set_int(struct ws_span *s, int ev, const char *key, int64_t val);
+int ws_span_add_link(struct ws_span *s, const uint8_t trace_id[16], const uint8_t span_id[8],
+		     uint8_t trace_flags, bool remote);
+int ws_span_link_set_str(struct ws_span *s, int link, const char *key, const char *val);
+int ws_span_link_set_int(struct ws_span *s, int link, const char *key, int64_t val);
 
 int ws_resource_set_str(struct ws_resource *r, const char *key, const char *val);
 int ws_resource_set_int(struct ws_resource *r, const char *key, int64_t val);
