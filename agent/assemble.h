@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Span assembly: ring-buffer records in, finished spans out. A pure core: it never reads
+ * /proc or the clock itself (resources come from a callback, time from the caller), so
+ * unit tests drive it with synthetic event sequences.
+ *
+ *   record -> connection (conn.c) -> protocol parser (proto/) -> span under construction
+ *          -> parentage (context.c) -> emit callback (the sinks)
+ */
+#ifndef WS_ASSEMBLE_H
+#define WS_ASSEMBLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "context.h"
+#include "span.h"
+
+/* Returns the resource of a process (borrowed; the assembler takes its own ref), or NULL. */
+typedef struct ws_resource *(*ws_resource_fn)(void *ctx, uint32_t pid);
+
+struct ws_asm_config {
+	struct ws_ctx_config ctx;
+	uint32_t max_conns;
+	uint64_t conn_idle_ns;       /* forget connections idle this long */
+	uint64_t close_grace_ns;     /* keep a closed connection this long for late records */
+	uint32_t max_threads;        /* threads tracked as serving requests (rule 2) */
+};
+
+struct ws_asm_stats {
+	uint64_t records;            /* ring-buffer records seen */
+	uint64_t records_malformed;  /* wrong size/type: dropped */
+	uint64_t data_events;
+	uint64_t sock_events;
+	uint64_t bytes_seen;
+	uint64_t bytes_captured;
+	uint64_t bytes_unparsed;     /* on connections no parser claims */
+	uint64_t http_requests;
+	uint64_t http_exchanges;
+	uint64_t http_parse_errors;  /* sum of the per-reason counts */
+	uint64_t http_error_reason[32];
+	uint64_t http_no_response;   /* requests whose connection closed before a response */
+	uint64_t spans_no_node;      /* requests seen while the span table was full */
+	uint64_t thread_table_full;
+	uint64_t conn_alloc_fail;
+};
+
+struct ws_asm;
+
+struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn, void *res_ctx,
+			  ws_emit_fn emit, void *emit_ctx);
+void ws_asm_free(struct ws_asm *a, uint64_t now_ns);
+
+/* One ring-buffer record (struct ws_data_event + payload or struct ws_sock_event).
+ * Returns 0, or -EINVAL for a malformed record (counted, nothing else happens). */
+int ws_asm_record(struct ws_asm *a, const void *data, size_t size);
+
+/* Addresses of this host (16-byte, v4-mapped for IPv4), besides loopback which is
+ * always local. Server spans whose peer is local wait for the peer's client span. */
+void ws_asm_set_local_addrs(struct ws_asm *a, const uint8_t (*addrs)[16], size_t n);
+
+void ws_asm_tick(struct ws_asm *a, uint64_t now_ns);
+/* Shutdown: finalise what is complete and emit it. */
+void ws_asm_flush(struct ws_asm *a, uint64_t now_ns);
+
+const struct ws_asm_stats *ws_asm_stats(const struct ws_asm *a);
+/* "name value" lines: assembly, connection and parentage counters. */
+void ws_asm_report(const struct ws_asm *a, FILE *out);
+
+/* Format a 16-byte (v4-mapped for IPv4) address. */
+void ws_addr_str(const uint8_t addr[16], char *out, size_t outlen);
+
+#endif /* WS_ASSEMBLE_H */

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include "conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ws_conn_table {
+	struct ws_conn **buckets;
+	uint32_t mask;
+	uint32_t max;
+	uint64_t idle_ns;
+	uint64_t close_grace_ns;
+	/* LRU list: head = most recently active */
+	struct ws_conn *lru_head, *lru_tail;
+	ws_conn_fini_fn fini;
+	void *fini_ctx;
+	struct ws_conn_stats st;
+};
+
+static uint32_t hash64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
+struct ws_conn_table *ws_conn_table_new(uint32_t max_conns, uint64_t idle_ns, uint64_t close_grace_ns,
+					ws_conn_fini_fn fini, void *fini_ctx)
+{
+	struct ws_conn_table *t = calloc(1, sizeof(*t));
+	uint32_t nb = 1;
+
+	if (!t)
+		return NULL;
+	t->max = max_conns ? max_conns : 16384;
+	while (nb < t->max)
+		nb <<= 1;
+	t->buckets = calloc(nb, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		return NULL;
+	}
+	t->mask = nb - 1;
+	t->idle_ns = idle_ns;
+	t->close_grace_ns = close_grace_ns;
+	t->fini = fini;
+	t->fini_ctx = fini_ctx;
+	return t;
+}
+
+static void lru_unlink(struct ws_conn_table *t, struct ws_conn *c)
+{
+	if (c->lru_prev)
+		c->lru_prev->lru_next = c->lru_next;
+	else
+		t->lru_head = c->lru_next;
+	if (c->lru_next)
+		c->lru_next->lru_prev = c->lru_prev;
+	else
+		t->lru_tail = c->lru_prev;
+	c->lru_prev = c->lru_next = NULL;
+}
+
+static void lru_push_front(struct ws_conn_table *t, struct ws_conn *c)
+{
+	c->lru_prev = NULL;
+	c->lru_next = t->lru_head;
+	if (t->lru_head)
+		t->lru_head->lru_prev = c;
+	t->lru_head = c;
+	if (!t->lru_tail)
+		t->lru_tail = c;
+}
+
+struct ws_conn *ws_conn_find(struct ws_conn_table *t, uint64_t sock_id)
+{
+	struct ws_conn *c = t->buckets[hash64(sock_id) & t->mask];
+
+	while (c && c->sock_id != sock_id)
+		c = c->hnext;
+	return c;
+}
+
+static void unlink_and_free(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)
+{
+	struct ws_conn **pp = &t->buckets[hash64(c->sock_id) & t->mask];
+
+	if (t->fini)
+		t->fini(t->fini_ctx, c, now_ns);
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	lru_unlink(t, c);
+	if (c->h1_ready)
+		h1_conn_free(&c->h1);
+	free(c);
+	t->st.active--;
+}
+
+struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t now_ns, bool *created)
+{
+	struct ws_conn *c = ws_conn_find(t, sock_id);
+
+	*created = false;
+	if (c) {
+		c->last_ns = now_ns;
+		if (t->lru_head != c) {
+			lru_unlink(t, c);
+			lru_push_front(t, c);
+		}
+		return c;
+	}
+	if (t->st.active >= t->max && t->lru_tail) {
+		t->st.evicted++;
+		unlink_and_free(t, t->lru_tail, now_ns);
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		t->st.alloc_fail++;
+		return NULL;
+	}
+	c->sock_id = sock_id;
+	c->last_ns = now_ns;
+	uint32_t b = hash64(sock_id) & t->mask;
+	c->hnext = t->buckets[b];
+	t->buckets[b] = c;
+	lru_push_front(t, c);
+	t->st.opened++;
+	t->st.active++;
+	*created = true;
+	return c;
+}
+
+void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)
+{
+	unlink_and_free(t, c, now_ns);
+}
+
+void ws_conn_mark_closed(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->close_deadline = now_ns + t->close_grace_ns;
+}
+
+void ws_conn_table_tick(struct ws_conn_table *t, uint64_t now_ns)
+{
+	/* Closed entries can be anywhere in the LRU list; idle ones are at its tail. The
+	 * closed scan walks the whole list, which is bounded by max. */
+	struct ws_conn *c = t->lru_head;
+
+	while (c) {
+		struct ws_conn *next = c->lru_next;
+
+		if (c->closing && now_ns >= c->close_deadline) {
+			t->st.closed++;
+			unlink_and_free(t, c, now_ns);
+		}
+		c = next;
+	}
+	while (t->lru_tail && now_ns > t->lru_tail->last_ns && now_ns - t->lru_tail->last_ns > t->idle_ns) {
+		t->st.expired++;
+		unlink_and_free(t, t->lru_tail, now_ns);
+	}
+}
+
+void ws_conn_table_free(struct ws_conn_table *t, uint64_t now_ns)
+{
+	if (!t)
+		return;
+	while (t->lru_head)
+		unlink_and_free(t, t->lru_head, now_ns);
+	free(t->buckets);
+	free(t);
+}
+
+const struct ws_conn_stats *ws_conn_table_stats(const struct ws_conn_table *t)
+{
+	return &t->st;
+}

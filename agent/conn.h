@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Connection table keyed by socket identity (the kernel's struct sock address), not by
+ * (pid, fd): a connection survives fd reuse, dup, fork and the exit of the process that
+ * opened it. Bounded: least recently active entries are evicted (counted) when full,
+ * idle entries expire, closed ones are finalised after a short grace period (their last
+ * data events may still be on another CPU's ring-buffer slots).
+ */
+#ifndef WS_CONN_H
+#define WS_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../headers/wirespan_abi.h"
+#include "context.h"
+#include "proto/http1.h"
+
+enum ws_proto {
+	WS_PROTO_UNKNOWN = 0,   /* nothing parsed yet */
+	WS_PROTO_HTTP1,
+	WS_PROTO_NONE,          /* not a protocol wirespan parses: bytes are counted only */
+};
+
+struct ws_conn_pending {
+	uint32_t req_index;
+	uint32_t server_tid;      /* thread registered as serving it (SERVER spans), 0 otherwise */
+	struct ws_node_ref ref;
+};
+
+struct ws_conn {
+	uint64_t sock_id;
+	struct ws_tuple tuple;
+	uint32_t pid;             /* last process that moved bytes on it */
+	uint8_t role;             /* enum ws_role from the kernel */
+	uint8_t proto;            /* enum ws_proto */
+	bool closing;             /* TCP_CLOSE seen: finalise at close_deadline */
+	bool h1_ready;
+	uint64_t last_ns;
+	uint64_t close_deadline;
+	struct h1_conn h1;
+	uint32_t n_pending;
+	struct ws_conn_pending pending[H1_MAX_PENDING + 1];
+	/* table linkage */
+	struct ws_conn *hnext;
+	struct ws_conn *lru_prev, *lru_next;
+};
+
+struct ws_conn_stats {
+	uint64_t opened;          /* entries created */
+	uint64_t closed;          /* finalised after TCP_CLOSE */
+	uint64_t evicted;         /* removed because the table was full */
+	uint64_t expired;         /* removed after idle_ns without activity */
+	uint64_t alloc_fail;
+	uint64_t active;
+};
+
+/* Called before an entry is removed (finalise parsing, drop pending spans). */
+typedef void (*ws_conn_fini_fn)(void *ctx, struct ws_conn *c, uint64_t now_ns);
+
+struct ws_conn_table;
+
+struct ws_conn_table *ws_conn_table_new(uint32_t max_conns, uint64_t idle_ns, uint64_t close_grace_ns,
+					ws_conn_fini_fn fini, void *fini_ctx);
+void ws_conn_table_free(struct ws_conn_table *t, uint64_t now_ns);
+
+struct ws_conn *ws_conn_find(struct ws_conn_table *t, uint64_t sock_id);
+/* Find or create; *created tells which. NULL when no memory. Touches LRU order. */
+struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t now_ns, bool *created);
+/* Finalise and remove now. */
+void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns);
+/* TCP_CLOSE seen: remove after the grace period. */
+void ws_conn_mark_closed(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns);
+/* Expire idle and closed entries. */
+void ws_conn_table_tick(struct ws_conn_table *t, uint64_t now_ns);
+const struct ws_conn_stats *ws_conn_table_stats(const struct ws_conn_table *t);
+
+#endif /* WS_CONN_H */

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Parentage: who called whom. A pure core (no I/O, time passed in).
+ *
+ * Every span being built is a node here. A node's trace id and parent are decided by
+ * the first rule that applies (docs/parentage.md):
+ *   1. a valid W3C traceparent in its request         -> ws_ctx_parent_remote()
+ *   2. a CLIENT request written by a thread serving
+ *      exactly one SERVER span                         -> ws_ctx_parent_local()
+ *   3. a SERVER request whose bytes a local CLIENT
+ *      span wrote (same connection, same TCP seq)      -> ws_ctx_await_peer()
+ *   4. otherwise a new root                            -> ws_ctx_make_root()
+ * Rule 3 cannot be decided when the server's request is seen: the client's record of
+ * the same bytes may still be on its way (another CPU's ring-buffer slot). The node
+ * then waits, at most link_wait_ns, for a client node indexed under the same key
+ * (ws_ctx_index_client()). Nodes whose parent is undecided make their own children wait.
+ *
+ * A node's span is emitted once it is finished AND its trace id is decided. The node
+ * then lingers (identity only) so that late children can still name it as parent.
+ */
+#ifndef WS_CONTEXT_H
+#define WS_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "span.h"
+
+#define WS_NODE_NONE UINT32_MAX
+
+struct ws_node_ref {
+	uint32_t idx;      /* WS_NODE_NONE: no node */
+	uint32_t gen;
+};
+
+static inline bool ws_node_ref_valid(struct ws_node_ref r) { return r.idx != WS_NODE_NONE; }
+
+/* The bytes of one request, named the same way by both ends of a connection on this
+ * host: client address/port, server address/port (16-byte v4-mapped addresses) and
+ * the TCP sequence number of the request's first byte. */
+struct ws_seq_key {
+	uint8_t caddr[16];
+	uint8_t saddr[16];
+	uint16_t cport;
+	uint16_t sport;
+	uint32_t seq;
+};
+
+enum ws_parent_rule {
+	WS_RULE_NONE = 0,        /* not decided yet */
+	WS_RULE_TRACEPARENT,
+	WS_RULE_THREAD,
+	WS_RULE_SEQ,
+	WS_RULE_ROOT,            /* no evidence: new trace */
+	WS_RULE_ROOT_TIMEOUT,    /* waited for a local client that never showed */
+	WS_RULE_ROOT_AMBIGUOUS,  /* evidence pointed at more than one parent */
+	WS_RULE_ROOT_LOST,       /* the parent node was gone before it was decided */
+	WS_RULE__MAX,
+};
+
+struct ws_ctx_stats {
+	uint64_t nodes_opened;
+	uint64_t nodes_full;          /* span dropped: no free node */
+	uint64_t spans_emitted;
+	uint64_t spans_abandoned;     /* opened, then dropped by the caller (parse error) */
+	uint64_t rule[WS_RULE__MAX];  /* how each emitted span's parent was decided */
+	uint64_t index_collisions;    /* two client nodes claimed the same key: neither is used */
+	uint64_t nodes_in_use;
+};
+
+struct ws_ctx_config {
+	uint32_t max_nodes;           /* spans being built or lingering at once */
+	uint64_t link_wait_ns;        /* how long a server span waits for its local client */
+	uint64_t linger_ns;           /* how long an emitted node stays findable */
+	uint64_t max_open_ns;         /* a span never finished after this is dropped (counted) */
+	uint64_t rng_seed;            /* 0: seed from getrandom() */
+	int64_t mono_to_unix_ns;      /* added to monotonic times to get unix epoch times */
+};
+
+/* Called with batches of finished, decided spans. */
+typedef void (*ws_emit_fn)(void *ctx, const struct ws_span *const *spans, size_t n);
+
+struct ws_ctx;
+
+struct ws_ctx *ws_ctx_new(const struct ws_ctx_config *cfg);
+void ws_ctx_free(struct ws_ctx *c);
+
+/* Open a node for a new span; *span points to its zeroed record (fill name, kind,
+ * attributes, res; times are set by ws_ctx_finish). Returns an invalid ref when full. */
+struct ws_node_ref ws_ctx_open(struct ws_ctx *c, uint64_t now_ns, struct ws_span **span);
+struct ws_span *ws_ctx_span(struct ws_ctx *c, struct ws_node_ref r);
+
+void ws_ctx_parent_remote(struct ws_ctx *c, struct ws_node_ref r, const uint8_t trace_id[16],
+			  const uint8_t span_id[8], uint8_t flags);
+void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_ref parent);
+void ws_ctx_await_peer(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key, uint64_t now_ns);
+void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rule why);
+/* Register r as the client that wrote the request named by key (for rule 3). */
+void ws_ctx_index_client(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key);
+
+/* The span is complete (times in monotonic ns). It is emitted once decided. */
+void ws_ctx_finish(struct ws_ctx *c, struct ws_node_ref r, uint64_t start_mono_ns, uint64_t end_mono_ns);
+/* Drop a node that will not become a span (its bytes did not parse). */
+void ws_ctx_abandon(struct ws_ctx *c, struct ws_node_ref r);
+
+/* Decide what can be decided, time out waits, emit ready spans, free lingering nodes. */
+void ws_ctx_tick(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx);
+/* Shutdown: every wait ends now; finished spans are emitted; open ones are dropped (counted). */
+void ws_ctx_flush(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx);
+
+const struct ws_ctx_stats *ws_ctx_stats(const struct ws_ctx *c);
+const char *ws_parent_rule_name(enum ws_parent_rule r);
+
+/* Random ids from the context's generator (never all-zero). */
+void ws_ctx_random_id(struct ws_ctx *c, uint8_t *out, size_t n);
+
+#endif /* WS_CONTEXT_H */
