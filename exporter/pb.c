@@ -109,44 +109,46 @@ int pb_put_string(struct ws_buf *b, uint32_t field, const char *s)
 	return pb_put_bytes(b, field, s ? s : "", s ? strlen(s) : 0);
 }
 
-size_t pb_utf8_seq(const uint8_t *p, size_t n)
+size_t pb_utf8_seq(const uint8_t *p, size_t n, size_t *skip)
 {
-	uint8_t c = p[0];
-	size_t len;
-	uint32_t cp, min;
+	uint8_t c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len, i;
 
+	*skip = 1;
 	if (c < 0x80)
 		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2; cp = c & 0x1f; min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3; cp = c & 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4; cp = c & 0x07; min = 0x10000;
-	} else {
+	/* Unicode Table 3-7: the second byte's range excludes overlongs, surrogates and
+	 * code points past U+10FFFF. */
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
 		return 0;
+	for (i = 1; i < len && i < n; i++) {
+		uint8_t lo_i = i == 1 ? lo : 0x80, hi_i = i == 1 ? hi : 0xbf;
+
+		if (p[i] < lo_i || p[i] > hi_i)
+			break;
 	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8 */
-	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
+	if (i == len)
+		return len;
+	/* The maximal subpart (Unicode's recommended practice): one U+FFFD for the
+	 * valid prefix, the same policy as the JSON encoder. */
+	*skip = i;
+	return 0;
 }
 
 int pb_put_utf8(struct ws_buf *b, uint32_t field, const char *s, size_t n)
 {
 	static const uint8_t repl[3] = { 0xef, 0xbf, 0xbd };
 	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0, run = 0, mark;
+	size_t i = 0, run = 0, mark, skip;
 
 	while (i < n) {
-		size_t k = pb_utf8_seq(p + i, n - i);
+		size_t k = pb_utf8_seq(p + i, n - i, &skip);
 
 		if (!k)
 			break;
@@ -156,7 +158,7 @@ int pb_put_utf8(struct ws_buf *b, uint32_t field, const char *s, size_t n)
 		return pb_put_bytes(b, field, s, n);   /* the common case: one copy */
 	mark = pb_begin(b, field);
 	for (i = 0; i < n;) {
-		size_t k = pb_utf8_seq(p + i, n - i);
+		size_t k = pb_utf8_seq(p + i, n - i, &skip);
 
 		if (k) {
 			i += k;
@@ -166,7 +168,7 @@ int pb_put_utf8(struct ws_buf *b, uint32_t field, const char *s, size_t n)
 		ws_buf_append(b, p + i - run, run);
 		ws_buf_append(b, repl, sizeof(repl));
 		run = 0;
-		i++;
+		i += skip;
 	}
 	ws_buf_append(b, p + n - run, run);
 	return pb_end(b, mark);

@@ -48,8 +48,9 @@ int pb_put_string(struct ws_buf *b, uint32_t field, const char *s);  /* NULL wri
 /* A proto3 string field must hold valid UTF-8 (the Collector rejects the whole request
  * otherwise) and traced bytes are not always UTF-8: invalid sequences become U+FFFD. */
 int pb_put_utf8(struct ws_buf *b, uint32_t field, const char *s, size_t n);
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when the bytes there are not one. */
-size_t pb_utf8_seq(const uint8_t *p, size_t n);
+/* Length of the well-formed UTF-8 sequence at p (1..4, n >= 1 bytes there), or 0 when
+ * ill-formed; then *skip is the length of its maximal subpart, which one U+FFFD replaces. */
+size_t pb_utf8_seq(const uint8_t *p, size_t n, size_t *skip);
 
 /* Open a length-delimited field (embedded message). Returns the mark to give pb_end(). */
 size_t pb_begin(struct ws_buf *b, uint32_t field);

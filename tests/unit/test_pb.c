@@ -179,16 +179,20 @@ static void test_utf8(void **state)
 	ws_buf_reset(&b);
 	/* stray continuation, overlong '/', surrogate, truncated sequence at the end */
 	pb_put_utf8(&b, 1, "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x82", 12);
-	EXPECT_BYTES(&b, 0x0a, 28,
+	EXPECT_BYTES(&b, 0x0a, 25,
 		     'a', 0xef, 0xbf, 0xbd,
 		     'b', 0xef, 0xbf, 0xbd, 0xef, 0xbf, 0xbd,
 		     'c', 0xef, 0xbf, 0xbd, 0xef, 0xbf, 0xbd, 0xef, 0xbf, 0xbd,
-		     'd', 0xef, 0xbf, 0xbd, 0xef, 0xbf, 0xbd);
+		     'd', 0xef, 0xbf, 0xbd);   /* a truncated sequence is one maximal subpart */
 	ws_buf_reset(&b);
 	pb_put_utf8(&b, 1, "\xf4\x90\x80\x80", 4);   /* U+110000: past the last code point */
 	assert_int_equal(b.len, 2 + 12);
-	assert_int_equal(pb_utf8_seq((const uint8_t *)"\xf4\x8f\xbf\xbf", 4), 4);  /* U+10FFFF */
-	assert_int_equal(pb_utf8_seq((const uint8_t *)"\xe0\x9f\xbf", 3), 0);      /* overlong */
+	size_t skip;
+	assert_int_equal(pb_utf8_seq((const uint8_t *)"\xf4\x8f\xbf\xbf", 4, &skip), 4);  /* U+10FFFF */
+	assert_int_equal(pb_utf8_seq((const uint8_t *)"\xe0\x9f\xbf", 3, &skip), 0);      /* overlong */
+	assert_int_equal(skip, 1);
+	assert_int_equal(pb_utf8_seq((const uint8_t *)"\xf0\x9f\x98x", 4, &skip), 0);     /* cut short */
+	assert_int_equal(skip, 3);
 	ws_buf_free(&b);
 }
 
