@@ -1,0 +1,335 @@
+/* Parentage graph: the four rules, waits, timeouts, chains resolved out of order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/context.h"
+
+#define MS 1000000ULL
+
+struct captured {
+	struct ws_span spans[64];
+	int n;
+};
+
+static void capture(void *ctx, const struct ws_span *const *spans, size_t n)
+{
+	struct captured *c = ctx;
+
+	for (size_t i = 0; i < n && c->n < 64; i++)
+		c->spans[c->n++] = *spans[i];
+}
+
+static struct ws_ctx *new_ctx(uint32_t max)
+{
+	struct ws_ctx_config cfg = {
+		.max_nodes = max,
+		.link_wait_ns = 300 * MS,
+		.linger_ns = 2000 * MS,
+		.max_open_ns = 60000 * MS,
+		.rng_seed = 42,
+		.mono_to_unix_ns = 1000,
+	};
+	return ws_ctx_new(&cfg);
+}
+
+static const struct ws_span *find(const struct captured *c, const char *name)
+{
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(c->spans[i].name, name) == 0)
+			return &c->spans[i];
+	return NULL;
+}
+
+static struct ws_node_ref open_named(struct ws_ctx *c, uint64_t now, const char *name)
+{
+	struct ws_span *s;
+	struct ws_node_ref r = ws_ctx_open(c, now, &s);
+
+	assert_true(ws_node_ref_valid(r));
+	strcpy(s->name, name);
+	return r;
+}
+
+static struct ws_seq_key key(uint32_t seq)
+{
+	struct ws_seq_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.caddr[10] = k.caddr[11] = 0xff;
+	k.caddr[12] = 127;
+	k.caddr[15] = 1;
+	memcpy(k.saddr, k.caddr, 16);
+	k.cport = 40000;
+	k.sport = 8080;
+	k.seq = seq;
+	return k;
+}
+
+static void test_root(void **state)
+{
+	struct ws_ctx *c = new_ctx(16);
+	struct captured out = { .n = 0 };
+	struct ws_node_ref r = open_named(c, 0, "root");
+
+	ws_ctx_make_root(c, r, WS_RULE_ROOT);
+	ws_ctx_tick(c, 1 * MS, capture, &out);
+	assert_int_equal(out.n, 0);   /* not finished yet */
+	ws_ctx_finish(c, r, 10, 20);
+	ws_ctx_tick(c, 2 * MS, capture, &out);
+	assert_int_equal(out.n, 1);
+	assert_false(ws_id_is_zero(out.spans[0].trace_id, 16));
+	assert_true(ws_id_is_zero(out.spans[0].parent_span_id, 8));
+	assert_int_equal(out.spans[0].start_ns, 1010);
+	assert_int_equal(out.spans[0].end_ns, 1020);
+	assert_int_equal(out.spans[0].trace_flags, 1);
+	assert_int_equal(ws_ctx_stats(c)->rule[WS_RULE_ROOT], 1);
+	/* emitted once only */
+	ws_ctx_tick(c, 3 * MS, capture, &out);
+	assert_int_equal(out.n, 1);
+	ws_ctx_free(c);
+}
+
+static void test_remote_parent(void **state)
+{
+	struct ws_ctx *c = new_ctx(16);
+	struct captured out = { .n = 0 };
+	uint8_t tid[16], sid[8];
+	struct ws_node_ref r = open_named(c, 0, "srv");
+
+	memset(tid, 0xab, 16);
+	memset(sid, 0xcd, 8);
+	ws_ctx_parent_remote(c, r, tid, sid, 0);
+	ws_ctx_finish(c, r, 1, 2);
+	ws_ctx_tick(c, 1 * MS, capture, &out);
+	assert_int_equal(out.n, 1);
+	assert_memory_equal(out.spans[0].trace_id, tid, 16);
+	assert_memory_equal(out.spans[0].parent_span_id, sid, 8);
+	assert_int_equal(out.spans[0].trace_flags, 0);
+	assert_true(out.spans[0].parent_remote);
+	ws_ctx_free(c);
+}
+
+static void test_thread_parent_child_emitted_before_parent_ends(void **state)
+{
+	struct ws_ctx *c = new_ctx(16);
+	struct captured out = { .n = 0 };
+	struct ws_node_ref srv = open_named(c, 0, "srv");
+	struct ws_node_ref cli = open_named(c, 0, "cli");
+
+	ws_ctx_make_root(c, srv, WS_RULE_ROOT);
+	ws_ctx_parent_local(c, cli, srv);
+	ws_ctx_finish(c, cli, 5, 6);
+	ws_ctx_tick(c, 1 * MS, capture, &out);
+	assert_int_equal(out.n, 1);
+	ws_ctx_finish(c, srv, 1, 9);
+	ws_ctx_tick(c, 2 * MS, capture, &out);
+	assert_int_equal(out.n, 2);
+	const struct ws_span *s = find(&out, "srv"), *k = find(&out, "cli");
+	assert_non_null(s);
+	assert_non_null(k);
+	assert_memory_equal(k->trace_id, s->trace_id, 16);
+	assert_memory_equal(k->parent_span_id, s->span_id, 8);
+	assert_int_equal(ws_ctx_stats(c)->rule[WS_RULE_THREAD], 1);
+	ws_ctx_free(c);
+}
+
+static void test_seq_server_seen_before_client(void **state)
+{
+	struct ws_ctx *c = new_ctx(16);
+	struct captured out = { .n = 0 };
+	struct ws_seq_key k = key(1000);
+	struct ws_node_ref srv = open_named(c, 0, "srv");
+
+	ws_ctx_await_peer(c, srv, &k, 0);
+	ws_ctx_finish(c, srv, 3, 4);
+	ws_ctx_tick(c, 10 * MS, capture, &out);
+	assert_int_equal(out.n, 0);   /* waiting for the client */
+
+	struct ws_node_ref cli = open_named(c, 20 * MS, "cli");
+	ws_ctx_make_root(c, cli, WS_RULE_ROOT);
+	ws_ctx_index_client(c, cli, &k);
+	ws_ctx_tick(c, 30 * MS, capture, &out);
+	assert_int_equal(out.n, 1);
+	ws_ctx_finish(c, cli, 1, 5);
+	ws_ctx_tick(c, 40 * MS, capture, &out);
+	assert_int_equal(out.n, 2);
+	const struct ws_span *s = find(&out, "srv"), *k2 = find(&out, "cli");
+	assert_memory_equal(s->trace_id, k2->trace_id, 16);
+	assert_memory_equal(s->parent_span_id, k2->span_id, 8);
+	assert_int_equal(ws_ctx_stats(c)->rule[WS_RULE_SEQ], 1);
+	ws_ctx_free(c);
+}
+
+static void test_seq_mismatch_times_out_to_root(void **state)
+{
+	struct ws_ctx *c = new_ctx(16);
+	struct captured out = { .n = 0 };
+	struct ws_seq_key k = key(1000), other = key(1001);
+	struct ws_node_ref srv = open_named(c, 0, "srv");
+	struct ws_node_ref cli = open_named(c, 0, "cli");
+
+	ws_ctx_make_root(c, cli, WS_RULE_ROOT);
+	ws_ctx_index_client(c, cli, &other);   /* different bytes: not our client */
+	ws_ctx_await_peer(c, srv, &k, 0);
+	ws_ctx_finish(c, srv, 3, 4);
+	ws_ctx_tick(c, 299 * MS, capture, &out);
+	assert_int_equal(out.n, 0);
+	ws_ctx_tick(c, 301 * MS, capture, &out);
+	assert_int_equal(out.n, 1);
+	assert_true(ws_id_is_zero(out.spans[0].parent_span_id, 8));
+	assert_int_equal(ws_ctx_stats(c)->rule[WS_RULE_ROOT_TIMEOUT], 1);
+	ws_ctx_free(c);
+}
+
+/* client -> A -> B, everything seen in the worst order: deepest first, root last. */
+static void test_chain_out_of_order(void **state)
+{
+	struct ws_ctx *c = new_ctx(32);
+	struct captured out = { .n = 0 };
+	struct ws_seq_key k1 = key(100), k2 = key(200);
+	struct ws_node_ref bsrv = open_named(c, 0, "B server");
+	ws_ctx_await_peer(c, bsrv, &k2, 0);
+	ws_ctx_finish(c, bsrv, 30, 40);
+
+	struct ws_node_ref asrv = open_named(c, 0, "A server");
+	ws_ctx_await_peer(c, asrv, &k1, 0);
+	struct ws_node_ref acli = open_named(c, 0, "A client");
+	ws_ctx_parent_local(c, acli, asrv);
+	ws_ctx_index_client(c, acli, &k2);
+	ws_ctx_finish(c, acli, 25, 45);
+	ws_ctx_finish(c, asrv, 20, 50);
+	ws_ctx_tick(c, 100 * MS, capture, &out);
+	assert_int_equal(out.n, 0);   /* all wait on the root client */
+
+	struct ws_node_ref root = open_named(c, 110 * MS, "root client");
+	ws_ctx_make_root(c, root, WS_RULE_ROOT);
+	ws_ctx_index_client(c, root, &k1);
+	ws_ctx_finish(c, root, 10, 60);
+	ws_ctx_tick(c, 120 * MS, capture, &out);
+	assert_int_equal(out.n, 4);
+	const struct ws_span *r = find(&out, "root client"), *as = find(&out, "A server"),
+			     *ac = find(&out, "A client"), *bs = find(&out, "B server");
+	assert_true(ws_id_is_zero(r->parent_span_id, 8));
+	assert_memory_equal(as->parent_span_id, r->span_id, 8);
+	assert_memory_equal(ac->parent_span_id, as->span_id, 8);
+	assert_memory_equal(bs->parent_span_id, ac->span_id, 8);
+	assert_memory_equal(as->trace_id, r->trace_id, 16);
+	assert_memory_equal(ac->trace_id, r->trace_id, 16);
+	assert_memory_equal(bs->trace_id, r->trace_id, 16);
+	ws_ctx_free(c);
+}
+
+static void test_index_collision_uses_neither(void **state)
+{
+	struct ws_ctx *c = new_ctx(16);
+	struct captured out = { .n = 0 };
+	struct ws_seq_key k = key(7);
+	struct ws_node_ref c1 = open_named(c, 0, "c1"), c2 = open_named(c, 0, "c2");
+	struct ws_node_ref srv = open_named(c, 0, "srv");
+
+	ws_ctx_make_root(c, c1, WS_RULE_ROOT);
+	ws_ctx_make_root(c, c2, WS_RULE_ROOT);
+	ws_ctx_index_client(c, c1, &k);
+	ws_ctx_index_client(c, c2, &k);
+	ws_ctx_await_peer(c, srv, &k, 0);
+	ws_ctx_finish(c, srv, 1, 2);
+	ws_ctx_tick(c, 400 * MS, capture, &out);
+	const struct ws_span *s = find(&out, "srv");
+	assert_non_null(s);
+	assert_true(ws_id_is_zero(s->parent_span_id, 8));
+	assert_int_equal(ws_ctx_stats(c)->index_collisions, 1);
+	ws_ctx_free(c);
+}
+
+static void test_abandoned_parent_still_names_children(void **state)
+{
+	struct ws_ctx *c = new_ctx(16);
+	struct captured out = { .n = 0 };
+	struct ws_node_ref srv = open_named(c, 0, "srv");
+	struct ws_node_ref cli = open_named(c, 0, "cli");
+
+	ws_ctx_make_root(c, srv, WS_RULE_ROOT);
+	ws_ctx_parent_local(c, cli, srv);
+	ws_ctx_abandon(c, srv);
+	ws_ctx_finish(c, cli, 1, 2);
+	ws_ctx_tick(c, 1 * MS, capture, &out);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.spans[0].name, "cli");
+	assert_false(ws_id_is_zero(out.spans[0].parent_span_id, 8));
+	assert_int_equal(ws_ctx_stats(c)->spans_abandoned, 1);
+	ws_ctx_free(c);
+}
+
+static void test_flush_ends_waits_and_drops_open(void **state)
+{
+	struct ws_ctx *c = new_ctx(16);
+	struct captured out = { .n = 0 };
+	struct ws_seq_key k = key(5);
+	struct ws_node_ref srv = open_named(c, 0, "srv");
+	struct ws_node_ref open_one = open_named(c, 0, "open");
+
+	ws_ctx_make_root(c, open_one, WS_RULE_ROOT);
+	ws_ctx_await_peer(c, srv, &k, 0);
+	ws_ctx_finish(c, srv, 1, 2);
+	ws_ctx_flush(c, 1 * MS, capture, &out);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.spans[0].name, "srv");
+	assert_int_equal(ws_ctx_stats(c)->spans_abandoned, 1);
+	ws_ctx_free(c);
+}
+
+static void test_table_full_is_counted_and_recovers(void **state)
+{
+	struct ws_ctx *c = new_ctx(2);
+	struct captured out = { .n = 0 };
+	struct ws_span *s;
+	struct ws_node_ref a = open_named(c, 0, "a"), b = open_named(c, 0, "b");
+
+	assert_false(ws_node_ref_valid(ws_ctx_open(c, 0, &s)));
+	assert_null(s);
+	assert_int_equal(ws_ctx_stats(c)->nodes_full, 1);
+	ws_ctx_make_root(c, a, WS_RULE_ROOT);
+	ws_ctx_make_root(c, b, WS_RULE_ROOT);
+	ws_ctx_finish(c, a, 1, 2);
+	ws_ctx_finish(c, b, 1, 2);
+	ws_ctx_tick(c, 1 * MS, capture, &out);   /* emitted, lingering */
+	ws_ctx_tick(c, 5000 * MS, capture, &out); /* linger over: freed */
+	assert_true(ws_node_ref_valid(ws_ctx_open(c, 5000 * MS, &s)));
+	/* a stale ref to a freed node is not confused with its successor */
+	assert_null(ws_ctx_span(c, a));
+	ws_ctx_free(c);
+}
+
+static void test_ids_random_and_nonzero(void **state)
+{
+	struct ws_ctx *c = new_ctx(4);
+	uint8_t a[16], b[16];
+
+	ws_ctx_random_id(c, a, 16);
+	ws_ctx_random_id(c, b, 16);
+	assert_false(ws_id_is_zero(a, 16));
+	assert_memory_not_equal(a, b, 16);
+	ws_ctx_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_root),
+		cmocka_unit_test(test_remote_parent),
+		cmocka_unit_test(test_thread_parent_child_emitted_before_parent_ends),
+		cmocka_unit_test(test_seq_server_seen_before_client),
+		cmocka_unit_test(test_seq_mismatch_times_out_to_root),
+		cmocka_unit_test(test_chain_out_of_order),
+		cmocka_unit_test(test_index_collision_uses_neither),
+		cmocka_unit_test(test_abandoned_parent_still_names_children),
+		cmocka_unit_test(test_flush_ends_waits_and_drops_open),
+		cmocka_unit_test(test_table_full_is_counted_and_recovers),
+		cmocka_unit_test(test_ids_random_and_nonzero),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
