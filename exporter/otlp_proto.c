@@ -93,11 +93,11 @@ uint32_t ws_otlp_span_flags(const struct ws_span *s)
 {
 	uint32_t f = s->trace_flags;
 
-	if (!ws_id_is_zero(s->parent_span_id, sizeof(s->parent_span_id))) {
-		f |= WS_OTLP_FLAGS_HAS_IS_REMOTE;
-		if (s->parent_remote)
-			f |= WS_OTLP_FLAGS_IS_REMOTE;
-	}
+	/* As the OTel SDKs do: remoteness of the parent is always known to us (a root
+	 * span's absent parent is not remote). */
+	f |= WS_OTLP_FLAGS_HAS_IS_REMOTE;
+	if (s->parent_remote && !ws_id_is_zero(s->parent_span_id, sizeof(s->parent_span_id)))
+		f |= WS_OTLP_FLAGS_IS_REMOTE;
 	return f;
 }
 
@@ -148,8 +148,7 @@ static void put_span(struct ws_buf *b, const struct ws_span *s)
 		pb_end(b, sm);
 	}
 	flags = ws_otlp_span_flags(s);
-	if (flags)
-		pb_put_fixed32(b, F_SPAN_FLAGS, flags);
+	pb_put_fixed32(b, F_SPAN_FLAGS, flags);
 	pb_end(b, m);
 }
 
@@ -158,6 +157,7 @@ struct group_key {
 	uint32_t pid;
 	uint32_t has_res;
 	size_t idx;
+	size_t first;      /* index of the group's first span in the batch */
 };
 
 static int cmp_key(const void *pa, const void *pb)
@@ -171,6 +171,15 @@ static int cmp_key(const void *pa, const void *pb)
 	if (a->start_time != b->start_time)
 		return a->start_time < b->start_time ? -1 : 1;
 	/* the batch order is kept inside a resource */
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_first(const void *pa, const void *pb)
+{
+	const struct group_key *a = pa, *b = pb;
+
+	if (a->first != b->first)
+		return a->first < b->first ? -1 : 1;
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
@@ -203,7 +212,14 @@ int ws_otlp_proto_encode(const struct ws_span *const *spans, size_t n, struct ws
 		keys[i].pid = r ? r->pid : 0;
 		keys[i].start_time = r ? r->start_time : 0;
 	}
+	/* Sort by process, then put groups in order of first appearance (as the JSON
+	 * encoder does) so both wire formats carry the same structure: O(n log n). */
 	qsort(keys, n, sizeof(*keys), cmp_key);
+	for (size_t g = 0, e; g < n; g = e) {
+		for (e = g; e < n && same_group(&keys[g], &keys[e]); e++)
+			keys[e].first = keys[g].idx;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_first);
 
 	for (size_t g = 0; g < n;) {
 		size_t rs = pb_begin(out, F_REQ_RESOURCE_SPANS), ss, sc, e = g;
@@ -214,7 +230,7 @@ int ws_otlp_proto_encode(const struct ws_span *const *spans, size_t n, struct ws
 		pb_put_string(out, F_SCOPE_NAME, WS_SCOPE_NAME);
 		pb_put_string(out, F_SCOPE_VERSION, WS_VERSION);
 		pb_end(out, sc);
-		while (e < n && same_group(&keys[g], &keys[e]))
+		while (e < n && keys[e].first == keys[g].first)
 			put_span(out, spans[keys[e++].idx]);
 		pb_end(out, ss);
 		pb_end(out, rs);

@@ -11,9 +11,10 @@
  * share one ResourceSpans with one ScopeSpans (scope "wirespan", version WS_VERSION);
  * spans without a resource share one whose service.name is "unknown_service".
  *
- * Span.flags (fixed32): the W3C trace flags in bits 0-7; for a span with a parent,
- * bit 8 (context has is_remote) is set and bit 9 says whether the parent was remote.
- * Link.flags is built the same way from the link's own context.
+ * Span.flags (fixed32): the W3C trace flags in bits 0-7, bit 8 (has is_remote) always
+ * set as the OTel SDKs do, bit 9 when the parent came from another process. Link.flags
+ * is built the same way from the link's own context. Same values as otlp_json.c.
+ * Resource groups come in order of their first span, spans in batch order.
  */
 #ifndef WS_OTLP_PROTO_H
 #define WS_OTLP_PROTO_H

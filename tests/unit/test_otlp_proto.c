@@ -61,7 +61,7 @@ static size_t expected_small(uint8_t *o)
 	B(0x4a, 7, 0x0a, 1, 'c', 0x12, 2, 0x10, 1);                           /* c = true */
 	B(0x4a, 14, 0x0a, 1, 'd', 0x12, 9, 0x21, 0, 0, 0, 0, 0, 0, 0xe0, 0x3f); /* d = 0.5 */
 	B(0x7a, 5, 0x12, 1, 'e', 0x18, 2);                                    /* status */
-	B(0x85, 0x01, 1, 0, 0, 0);                                            /* flags */
+	B(0x85, 0x01, 0x01, 0x01, 0, 0);                                      /* flags 0x101 */
 #undef B
 #undef V2
 	return n;
@@ -167,13 +167,13 @@ static void test_grouping_per_resource(void **state)
 	ws_buf_init(&b, 1 << 20);
 	assert_int_equal(ws_otlp_proto_encode(sp, 5, &b), 0);
 	assert_int_equal(walk(&b, per, 8, ids, pids), 3);
-	/* no resource first, then pid 100 (spans 2, 4), then pid 200 (spans 1, 5) */
-	assert_int_equal(per[0], 1);
+	/* groups in order of first appearance: pid 200 (spans 1, 5), pid 100 (2, 4), none (3) */
+	assert_int_equal(per[0], 2);
 	assert_int_equal(per[1], 2);
-	assert_int_equal(per[2], 2);
+	assert_int_equal(per[2], 1);
+	assert_int_equal(pids[0], 200);
 	assert_int_equal(pids[1], 100);
-	assert_int_equal(pids[2], 200);
-	static const uint8_t exp_ids[] = { 3, 2, 4, 1, 5 };
+	static const uint8_t exp_ids[] = { 1, 5, 2, 4, 3 };
 	assert_memory_equal(ids, exp_ids, 5);
 	ws_buf_free(&b);
 	ws_resource_unref(a);
