@@ -1,0 +1,688 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * wirespan kernel side: timing and first bytes of every data syscall on a TCP
+ * socket, plus connection lifecycle, into one ring buffer.
+ *
+ * Only syscall tracepoints and sock:inet_sock_set_state are used: kprobes and
+ * BPF tracing programs are not available on the baseline kernel. At sys_enter the
+ * task is scoped (cheap), the fd is resolved to its struct sock and the arguments
+ * are stashed by pid_tgid; at sys_exit the real byte count is known, so the payload
+ * actually moved is copied from user memory and the TCP sequence number of its
+ * first byte is computed (write_seq/copied_seq have advanced by exactly ret).
+ */
+#include "ws_common.bpf.h"
+#include "ws_sock.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define WS_EV_SIZE sizeof(struct ws_data_event)
+
+/* One data event, gathered on the stack before its record is reserved. */
+struct ws_emit {
+	__u64 sk;
+	__u64 pid_tgid;
+	__u64 enter_ns;
+	__u64 exit_ns;
+	__u64 src;         /* payload source: user buffer, or the scratch area */
+	__u64 iov;         /* vectored I/O: user iovec array */
+	__u64 iovcnt;
+	__u32 seq;
+	__u32 bytes;
+	__u32 want;        /* payload bytes to copy, budget already applied */
+	__s32 fd;
+	__u16 sys;
+	__u16 flags;
+	__u8 dir;
+	__u8 src_kernel;   /* src is the per-CPU scratch area, not user memory */
+	__u8 _pad[2];
+};
+
+static __always_inline int read_seq(struct sock *sk, __u8 dir, __u32 *seq)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	if (dir == WS_DIR_EGRESS)
+		return bpf_core_read(seq, sizeof(*seq), &tp->write_seq);
+	return bpf_core_read(seq, sizeof(*seq), &tp->copied_seq);
+}
+
+/*
+ * Capture budget of the current message run: a run is consecutive data syscalls in
+ * one direction and restarts when the direction flips. Returns how many payload
+ * bytes this event may copy and charges them to the run.
+ */
+static __always_inline __u32 budget_take(struct ws_conn *c, __u8 dir, __u32 bytes, __u16 *flags)
+{
+	__u32 cap = capture_bytes;
+	__u32 used, avail, n;
+
+	if (cap > WS_MAX_PAYLOAD)
+		cap = WS_MAX_PAYLOAD;
+	if (c->run_dir != dir) {
+		c->run_dir = dir;
+		c->run_captured = 0;
+	}
+	used = c->run_captured;
+	avail = used < cap ? cap - used : 0;
+	n = bytes < avail ? bytes : avail;
+	if (n < bytes)
+		*flags |= WS_F_BUDGET;
+	c->run_captured = used + n;
+	return n;
+}
+
+/* Direction bookkeeping for events that carry no payload (sendfile, MSG_TRUNC). */
+static __always_inline void budget_dir(struct ws_conn *c, __u8 dir)
+{
+	if (c->run_dir != dir) {
+		c->run_dir = dir;
+		c->run_captured = 0;
+	}
+}
+
+static __always_inline long copy_in(void *dst, __u32 n, __u32 cap, const struct ws_emit *e)
+{
+	if (n > cap)
+		n = cap;
+	/* keep the bound on the register the helper sees */
+	barrier_var(n);
+	if (e->src_kernel)
+		return bpf_probe_read_kernel(dst, n, (const void *)e->src);
+	return bpf_probe_read_user(dst, n, (const void *)e->src);
+}
+
+/* Reserve a constant-size bucket big enough for the payload so the verifier sees a
+ * constant size; hdr.size tells userspace what is really used. */
+#define RESERVE_AND_COPY(bucket)                                                   \
+	do {                                                                       \
+		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE + (bucket), 0);            \
+		if (!ev)                                                           \
+			goto drop;                                                 \
+		if (copy_in((void *)(ev + 1), n, (bucket), e)) {                   \
+			cnt_inc(WS_CNT_READ_FAIL);                                 \
+			n = 0;                                                     \
+		}                                                                  \
+	} while (0)
+
+static __noinline int emit_data(struct ws_emit *e, struct ws_conn *c)
+{
+	struct ws_data_event *ev;
+	__u32 n = e->want;
+	__u16 flags;
+
+	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);
+	if (n > e->bytes)
+		n = e->bytes;
+	if (n > WS_MAX_PAYLOAD)
+		n = WS_MAX_PAYLOAD;
+	if (n == 0) {
+		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE, 0);
+		if (!ev)
+			goto drop;
+	} else if (n <= WS_PAYLOAD_BUCKET_S) {
+		RESERVE_AND_COPY(WS_PAYLOAD_BUCKET_S);
+	} else if (n <= WS_PAYLOAD_BUCKET_M) {
+		RESERVE_AND_COPY(WS_PAYLOAD_BUCKET_M);
+	} else {
+		RESERVE_AND_COPY(WS_PAYLOAD_BUCKET_L);
+	}
+
+	flags = e->flags;
+	if (n < e->bytes)
+		flags |= WS_F_TRUNCATED;
+	ev->hdr.type = WS_EV_DATA;
+	ev->hdr.flags = flags;
+	ev->hdr.size = WS_EV_SIZE + n;
+	ev->hdr.ts_ns = e->exit_ns;
+	ev->sock_id = e->sk;
+	ev->pid = e->pid_tgid >> 32;
+	ev->tid = (__u32)e->pid_tgid;
+	ev->enter_ns = e->enter_ns;
+	ev->exit_ns = e->exit_ns;
+	ev->seq = e->seq;
+	ev->bytes = e->bytes;
+	ev->captured = n;
+	ev->fd = e->fd;
+	ev->dir = e->dir;
+	ev->role = c->role;
+	ev->syscall = e->sys;
+	ev->_pad = 0;
+	ev->tuple = c->tuple;
+	rb_submit(ev);
+	cnt_add(WS_CNT_BYTES_CAPTURED, n);
+	return n;
+drop:
+	cnt_inc(WS_CNT_RB_DROP);
+	return 0;
+}
+
+/* Gather the first e->want bytes of a user iovec array into the scratch area, in
+ * order, then emit them. */
+static __noinline int emit_iov(struct ws_emit *e, struct ws_conn *c)
+{
+	const struct iovec *iov = (const struct iovec *)e->iov;
+	__u32 zero = 0, off = 0, want = e->want;
+	struct ws_scratch *s;
+	int i;
+
+	if (want > WS_MAX_PAYLOAD)
+		want = WS_MAX_PAYLOAD;
+	s = bpf_map_lookup_elem(&ws_scratch, &zero);
+	if (!s)
+		want = 0;
+	for (i = 0; i < WS_MAX_IOV; i++) {
+		struct iovec v;
+		__u64 len;
+		__u32 o;
+
+		if (off >= want || i >= e->iovcnt)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i])) {
+			cnt_inc(WS_CNT_READ_FAIL);
+			break;
+		}
+		len = v.iov_len;
+		if (len > want - off)
+			len = want - off;
+		if (!len)
+			continue;
+		/* off < want <= WS_MAX_PAYLOAD: the mask changes nothing but proves the
+		 * bound; len <= WS_MAX_PAYLOAD, the area is twice that. */
+		o = off & (WS_MAX_PAYLOAD - 1);
+		if (len > WS_MAX_PAYLOAD)
+			len = WS_MAX_PAYLOAD;
+		barrier_var(len);
+		if (!s)
+			break;
+		if (bpf_probe_read_user(&s->buf[o], len, v.iov_base)) {
+			cnt_inc(WS_CNT_READ_FAIL);
+			break;
+		}
+		off += len;
+	}
+	if (off < want && i == WS_MAX_IOV && e->iovcnt > WS_MAX_IOV)
+		e->flags |= WS_F_IOV_LIMIT;
+	e->want = off;
+	e->src = (__u64)(s ? s->buf : 0);
+	e->src_kernel = 1;
+	return emit_data(e, c);
+}
+
+static __always_inline void emit_sock(__u64 sk, const struct ws_conn *c, __u8 kind, __u16 sys,
+				      __s32 fd, __u64 pid_tgid, __u8 old_state, __u8 new_state)
+{
+	struct ws_sock_event *ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
+
+	if (!ev) {
+		cnt_inc(WS_CNT_RB_DROP);
+		return;
+	}
+	ev->hdr.type = WS_EV_SOCK;
+	ev->hdr.flags = 0;
+	ev->hdr.size = sizeof(*ev);
+	ev->hdr.ts_ns = bpf_ktime_get_ns();
+	ev->sock_id = sk;
+	ev->pid = pid_tgid >> 32;
+	ev->tid = (__u32)pid_tgid;
+	ev->fd = fd;
+	ev->kind = kind;
+	ev->role = c->role;
+	ev->state_old = old_state;
+	ev->state_new = new_state;
+	ev->syscall = sys;
+	ev->_pad0 = 0;
+	ev->_pad1 = 0;
+	ev->tuple = c->tuple;
+	rb_submit(ev);
+}
+
+/* The first traced syscall on a connection announces it to userspace. */
+static __always_inline void conn_announce(__u64 sk, struct ws_conn *c, __u16 sys, __s32 fd,
+					  __u64 pid_tgid)
+{
+	if (c->flags & WS_CONN_REPORTED)
+		return;
+	c->flags |= WS_CONN_REPORTED;
+	emit_sock(sk, c, WS_SOCK_OPEN, sys, fd, pid_tgid, 0, 0);
+}
+
+/* ---- sys_enter ---------------------------------------------------------------- */
+
+static __always_inline int stash_put(__u64 id, struct ws_stash *st)
+{
+	if (bpf_map_update_elem(&ws_stash, &id, st, BPF_ANY))
+		cnt_inc(WS_CNT_STASH_FULL);
+	return 0;
+}
+
+static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, __u64 msg_flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ws_stash st = {};
+	struct sock *sk;
+	int task_ok;
+
+	/* A peek does not consume: the same bytes come again with the real read. */
+	if (msg_flags & WS_MSG_PEEK)
+		return 0;
+	task_ok = scope_task(id >> 32);
+	if (task_ok < 0)
+		return 0;
+	sk = fd_to_tcp_sock((int)fd);
+	if (!sk)
+		return 0;
+	st.enter_ns = bpf_ktime_get_ns();
+	st.sk = (__u64)sk;
+	st.buf = buf;
+	st.len = len;
+	st.fd = (int)fd;
+	st.sys = sys;
+	st.task_ok = task_ok;
+	st.trunc = (msg_flags & WS_MSG_TRUNC) != 0;
+	if (sys == WS_SYS_SENDMMSG || sys == WS_SYS_RECVMMSG) {
+		/* mmsg returns a message count: when more messages moved than are
+		 * reported, the start sequence is taken here instead of from exit. */
+		__u8 dir = sys == WS_SYS_SENDMMSG ? WS_DIR_EGRESS : WS_DIR_INGRESS;
+
+		if (read_seq(sk, dir, &st.seq_enter))
+			st.seq_ok = 0;
+		else
+			st.seq_ok = 1;
+	}
+	return stash_put(id, &st);
+}
+
+/* ---- sys_exit ----------------------------------------------------------------- */
+
+static __always_inline bool stash_take(__u16 sys, struct ws_stash *out)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ws_stash *sp = bpf_map_lookup_elem(&ws_stash, &id);
+
+	if (!sp)
+		return false;
+	*out = *sp;
+	bpf_map_delete_elem(&ws_stash, &id);
+	/* A stale entry from another syscall (enter seen, exit not) is dropped. */
+	return out->sys == sys;
+}
+
+static __always_inline void emit_eof(struct ws_stash *st, struct ws_conn *c, __u64 id, __u64 now)
+{
+	struct ws_emit e = {};
+
+	e.sk = st->sk;
+	e.pid_tgid = id;
+	e.enter_ns = st->enter_ns;
+	e.exit_ns = now;
+	e.fd = st->fd;
+	e.sys = st->sys;
+	e.dir = WS_DIR_INGRESS;
+	e.flags = WS_F_EOF;
+	if (read_seq((struct sock *)st->sk, WS_DIR_INGRESS, &e.seq)) {
+		cnt_inc(WS_CNT_READ_FAIL);
+		e.flags |= WS_F_NO_SEQ;
+	}
+	emit_data(&e, c);
+}
+
+/* sendmmsg/recvmmsg: one event per message for the first WS_MAX_MMSG messages. */
+static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, struct ws_stash *st,
+				      __u32 nmsg, __u32 end_seq)
+{
+	const struct mmsghdr *m = (const struct mmsghdr *)st->buf;
+	__u32 total = 0, seq;
+	int i;
+
+	for (i = 0; i < WS_MAX_MMSG; i++) {
+		__u32 len;
+
+		if (i >= nmsg)
+			break;
+		if (bpf_core_read_user(&len, sizeof(len), &m[i].msg_len))
+			break;
+		total += len;
+	}
+	if (nmsg <= WS_MAX_MMSG && !(e->flags & WS_F_NO_SEQ)) {
+		seq = end_seq - total;
+	} else if (st->seq_ok) {
+		seq = st->seq_enter;
+		e->flags &= ~WS_F_NO_SEQ;
+	} else {
+		seq = 0;
+		e->flags |= WS_F_NO_SEQ;
+	}
+
+	for (i = 0; i < WS_MAX_MMSG; i++) {
+		struct mmsghdr mh;
+		__u16 base_flags = e->flags & WS_F_NO_SEQ;
+
+		if (i >= nmsg)
+			break;
+		if (bpf_probe_read_user(&mh, sizeof(mh), &m[i])) {
+			cnt_inc(WS_CNT_READ_FAIL);
+			break;
+		}
+		e->flags = base_flags;
+		e->seq = seq;
+		e->bytes = mh.msg_len;
+		if (mh.msg_len == 0) {
+			if (e->dir == WS_DIR_INGRESS) {
+				e->flags |= WS_F_EOF;
+				e->want = 0;
+				emit_data(e, c);
+				break;
+			}
+			continue;
+		}
+		e->iov = (__u64)mh.msg_hdr.msg_iov;
+		e->iovcnt = mh.msg_hdr.msg_iovlen;
+		e->want = st->trunc ? 0 : budget_take(c, e->dir, mh.msg_len, &e->flags);
+		if (st->trunc)
+			budget_dir(c, e->dir);
+		emit_iov(e, c);
+		seq += mh.msg_len;
+	}
+}
+
+static __always_inline int data_exit(long ret, __u16 sys, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ws_stash st;
+	struct ws_emit e = {};
+	struct ws_conn *c;
+	struct sock *sk;
+	__u32 end_seq = 0;
+	__u64 now;
+
+	if (!stash_take(sys, &st))
+		return 0;
+	if (ret < 0)
+		return 0;
+	now = bpf_ktime_get_ns();
+	sk = (struct sock *)st.sk;
+	c = bpf_map_lookup_elem(&ws_conns, &st.sk);
+	if (ret == 0) {
+		/* EOF only for connections userspace already knows. */
+		if (dir == WS_DIR_INGRESS && sys != WS_SYS_RECVMMSG && c &&
+		    (c->flags & WS_CONN_REPORTED) && conn_traced(c, st.task_ok))
+			emit_eof(&st, c, id, now);
+		return 0;
+	}
+	if (!c) {
+		c = conn_create(sk, WS_ROLE_UNKNOWN, BPF_NOEXIST);
+		if (!c)
+			return 0;
+	}
+	if (!conn_traced(c, st.task_ok)) {
+		cnt_inc(WS_CNT_FILTERED);
+		return 0;
+	}
+	conn_announce(st.sk, c, sys, st.fd, id);
+
+	e.sk = st.sk;
+	e.pid_tgid = id;
+	e.enter_ns = st.enter_ns;
+	e.exit_ns = now;
+	e.fd = st.fd;
+	e.sys = sys;
+	e.dir = dir;
+	if (read_seq(sk, dir, &end_seq)) {
+		cnt_inc(WS_CNT_READ_FAIL);
+		e.flags |= WS_F_NO_SEQ;
+	}
+
+	switch (sys) {
+	case WS_SYS_READ:
+	case WS_SYS_WRITE:
+	case WS_SYS_RECVFROM:
+	case WS_SYS_SENDTO:
+		e.seq = end_seq - (__u32)ret;
+		e.bytes = ret;
+		e.src = st.buf;
+		if (st.trunc) {
+			budget_dir(c, dir);
+			e.want = 0;
+		} else {
+			e.want = budget_take(c, dir, ret, &e.flags);
+		}
+		emit_data(&e, c);
+		break;
+	case WS_SYS_READV:
+	case WS_SYS_WRITEV:
+	case WS_SYS_RECVMSG:
+	case WS_SYS_SENDMSG:
+		e.seq = end_seq - (__u32)ret;
+		e.bytes = ret;
+		if (sys == WS_SYS_READV || sys == WS_SYS_WRITEV) {
+			e.iov = st.buf;
+			e.iovcnt = st.len;
+		} else {
+			struct user_msghdr mh;
+
+			if (bpf_probe_read_user(&mh, sizeof(mh), (const void *)st.buf)) {
+				cnt_inc(WS_CNT_READ_FAIL);
+				__builtin_memset(&mh, 0, sizeof(mh));
+			}
+			e.iov = (__u64)mh.msg_iov;
+			e.iovcnt = mh.msg_iovlen;
+		}
+		if (st.trunc) {
+			budget_dir(c, dir);
+			e.want = 0;
+		} else {
+			e.want = budget_take(c, dir, ret, &e.flags);
+		}
+		emit_iov(&e, c);
+		break;
+	case WS_SYS_SENDMMSG:
+	case WS_SYS_RECVMMSG:
+		mmsg_exit(&e, c, &st, ret, end_seq);
+		break;
+	case WS_SYS_SENDFILE:
+		/* The bytes come from a file, not from user memory: timing and counts only. */
+		e.seq = end_seq - (__u32)ret;
+		e.bytes = ret;
+		budget_dir(c, dir);
+		emit_data(&e, c);
+		break;
+	}
+	return 0;
+}
+
+/* ---- data syscalls -------------------------------------------------------------- */
+
+#define DATA_HOOKS(name, SYS, DIR, FD, BUF, LEN, FLAGS)                                 \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                    \
+	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                    \
+	{                                                                              \
+		return data_enter(SYS, (long)ctx->args[FD], BUF, LEN, FLAGS);          \
+	}                                                                              \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                     \
+	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                      \
+	{                                                                              \
+		return data_exit(ctx->ret, SYS, DIR);                                  \
+	}
+
+/* read(fd, buf, count), write(fd, buf, count) */
+DATA_HOOKS(read, WS_SYS_READ, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0)
+DATA_HOOKS(write, WS_SYS_WRITE, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0)
+/* readv(fd, iov, iovcnt), writev(fd, iov, iovcnt) */
+DATA_HOOKS(readv, WS_SYS_READV, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0)
+DATA_HOOKS(writev, WS_SYS_WRITEV, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0)
+/* sendto(fd, buf, len, flags, addr, addrlen), recvfrom(fd, buf, size, flags, addr, addrlen) */
+DATA_HOOKS(sendto, WS_SYS_SENDTO, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0)
+DATA_HOOKS(recvfrom, WS_SYS_RECVFROM, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3])
+/* sendmsg(fd, msg, flags), recvmsg(fd, msg, flags) */
+DATA_HOOKS(sendmsg, WS_SYS_SENDMSG, WS_DIR_EGRESS, 0, ctx->args[1], 0, 0)
+DATA_HOOKS(recvmsg, WS_SYS_RECVMSG, WS_DIR_INGRESS, 0, ctx->args[1], 0, ctx->args[2])
+/* sendmmsg(fd, msgvec, vlen, flags), recvmmsg(fd, msgvec, vlen, flags, timeout) */
+DATA_HOOKS(sendmmsg, WS_SYS_SENDMMSG, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0)
+DATA_HOOKS(recvmmsg, WS_SYS_RECVMMSG, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3])
+/* sendfile64(out_fd, in_fd, offset, count): out_fd is the socket */
+DATA_HOOKS(sendfile64, WS_SYS_SENDFILE, WS_DIR_EGRESS, 0, 0, ctx->args[3], 0)
+
+/* ---- connection lifecycle ------------------------------------------------------- */
+
+static __always_inline int accept_enter(__u16 sys)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ws_stash st = {};
+	int task_ok = scope_task(id >> 32);
+
+	if (task_ok < 0)
+		return 0;
+	/* The new socket only exists at exit: nothing to resolve yet. */
+	st.enter_ns = bpf_ktime_get_ns();
+	st.fd = -1;
+	st.sys = sys;
+	st.task_ok = task_ok;
+	return stash_put(id, &st);
+}
+
+static __always_inline int accept_exit(long ret, __u16 sys)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ws_stash st;
+	struct ws_conn *c;
+	struct sock *sk;
+
+	if (!stash_take(sys, &st) || ret < 0)
+		return 0;
+	sk = fd_to_tcp_sock((int)ret);
+	if (!sk)
+		return 0;
+	c = conn_create(sk, WS_ROLE_SERVER, BPF_ANY);
+	if (!c)
+		return 0;
+	if (!conn_traced(c, st.task_ok)) {
+		cnt_inc(WS_CNT_FILTERED);
+		return 0;
+	}
+	conn_announce((__u64)sk, c, sys, (int)ret, id);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int sys_enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return accept_enter(WS_SYS_ACCEPT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret, WS_SYS_ACCEPT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int sys_enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return accept_enter(WS_SYS_ACCEPT4);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret, WS_SYS_ACCEPT4);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ws_stash st = {};
+	int task_ok = scope_task(id >> 32);
+	int fd = (int)ctx->args[0];
+	struct sock *sk;
+
+	if (task_ok < 0)
+		return 0;
+	sk = fd_to_tcp_sock(fd);
+	if (!sk)
+		return 0;
+	st.enter_ns = bpf_ktime_get_ns();
+	st.sk = (__u64)sk;
+	st.fd = fd;
+	st.sys = WS_SYS_CONNECT;
+	st.task_ok = task_ok;
+	return stash_put(id, &st);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	long ret = ctx->ret;
+	struct ws_stash st;
+	struct ws_conn *c;
+
+	if (!stash_take(WS_SYS_CONNECT, &st))
+		return 0;
+	/* A non-blocking connect has its tuple set once it returns EINPROGRESS. */
+	if (ret != 0 && ret != -WS_EINPROGRESS)
+		return 0;
+	c = bpf_map_lookup_elem(&ws_conns, &st.sk);
+	/* connect() again after EINPROGRESS reports the same connection. */
+	if (!c || c->role != WS_ROLE_CLIENT)
+		c = conn_create((struct sock *)st.sk, WS_ROLE_CLIENT, BPF_ANY);
+	if (!c)
+		return 0;
+	if (!conn_traced(c, st.task_ok)) {
+		cnt_inc(WS_CNT_FILTERED);
+		return 0;
+	}
+	conn_announce(st.sk, c, WS_SYS_CONNECT, st.fd, id);
+	return 0;
+}
+
+/* close(fd): reported at entry, when the fd still names the socket. The state entry
+ * stays: other fds (dup, fork) may still use the socket; TCP_CLOSE removes it. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	int task_ok = scope_task(id >> 32);
+	int fd = (int)ctx->args[0];
+	struct ws_conn *c;
+	struct sock *sk;
+	__u64 key;
+
+	if (task_ok < 0)
+		return 0;
+	sk = fd_to_tcp_sock(fd);
+	if (!sk)
+		return 0;
+	key = (__u64)sk;
+	c = bpf_map_lookup_elem(&ws_conns, &key);
+	if (!c || !(c->flags & WS_CONN_REPORTED) || !conn_traced(c, task_ok))
+		return 0;
+	emit_sock(key, c, WS_SOCK_FD_CLOSE, WS_SYS_CLOSE, fd, id, 0, 0);
+	return 0;
+}
+
+/* TCP state changes of tracked connections. Many transitions run in softirq (the
+ * peer's segment arrives) on whatever task the CPU was running: pid/tid are 0 then. */
+SEC("tracepoint/sock/inet_sock_set_state")
+int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 key = (__u64)ctx->skaddr;
+	int new_state = ctx->newstate;
+	struct ws_conn *c;
+	__u64 id = 0;
+
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	c = bpf_map_lookup_elem(&ws_conns, &key);
+	if (!c)
+		return 0;
+	if (c->flags & WS_CONN_REPORTED) {
+		if (!in_irq_context())
+			id = bpf_get_current_pid_tgid();
+		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, id, ctx->oldstate, new_state);
+	}
+	/* The sock is about to be freed and its address reused. */
+	if (new_state == WS_TCP_CLOSE)
+		bpf_map_delete_elem(&ws_conns, &key);
+	return 0;
+}

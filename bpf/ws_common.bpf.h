@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Maps, tunables and small helpers shared by the wirespan kernel programs.
+ * Included once, by wirespan.bpf.c.
+ */
+#pragma once
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "headers/wirespan_abi.h"
+
+/* Constants that vmlinux.h (enums only, no macros) does not carry. */
+#define WS_AF_INET 2
+#define WS_AF_INET6 10
+#define WS_S_IFMT 00170000
+#define WS_S_IFSOCK 0140000
+#define WS_MSG_PEEK 0x2
+#define WS_MSG_TRUNC 0x20
+#define WS_EINPROGRESS 115
+#define WS_TCP_CLOSE 7
+
+/* preempt_count bits (include/linux/preempt.h): serving a softirq, hard irq, NMI. */
+#define WS_SOFTIRQ_OFFSET 0x100u
+#define WS_HARDIRQ_MASK 0x000f0000u
+#define WS_NMI_MASK 0x00f00000u
+
+/* Stash entries: threads inside a traced syscall at the same time. */
+#define WS_STASH_ENTRIES 16384
+#define WS_PID_FILTER_ENTRIES 1024
+
+/* ---- tunables, written by the loader between open and load ---------------- */
+const volatile __u32 agent_tgid = 0;
+const volatile __u32 capture_bytes = 256;
+const volatile __u32 wakeup_bytes = 0;
+const volatile __u32 filter_mode = 0;
+const volatile __u32 n_comm_filters = 0;
+const volatile char comm_filter[WS_MAX_COMM_FILTERS][WS_COMM_LEN] = {};
+const volatile __u32 n_port_filters = 0;
+const volatile __u16 port_filter[WS_MAX_PORT_FILTERS] = {};
+
+/* f_op of socket files, learned from the first fd proven to be a TCP socket.
+ * Every socket file shares one file_operations (sockfs), so once known a single
+ * pointer compare tells "not a socket" without reading the inode. The symbol itself
+ * is static in net/socket.c and often hidden from kallsyms, hence learning it. */
+__u64 ws_sock_fops = 0;
+
+/* ---- maps ------------------------------------------------------------------ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* the loader sets the real size */
+} rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WS_CNT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ws_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WS_PID_FILTER_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u8);
+} ws_pid_filter SEC(".maps");
+
+/* Arguments of a traced syscall between sys_enter and sys_exit. */
+struct ws_stash {
+	__u64 enter_ns;
+	__u64 sk;        /* struct sock * resolved at entry; 0 for accept */
+	__u64 buf;       /* user buffer, iovec array, msghdr or mmsghdr array */
+	__u64 len;       /* buffer size or iovec count */
+	__s32 fd;
+	__u16 sys;       /* enum ws_syscall, checked at exit */
+	__u8 task_ok;    /* pid/comm scoping (or no scoping) selected the task */
+	__u8 trunc;      /* MSG_TRUNC receive: the user buffer was not filled */
+	__u32 seq_enter; /* sendmmsg/recvmmsg only: sequence number at entry */
+	__u8 seq_ok;     /* seq_enter is valid */
+	__u8 _pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WS_STASH_ENTRIES);
+	__type(key, __u64);             /* pid_tgid */
+	__type(value, struct ws_stash);
+} ws_stash SEC(".maps");
+
+/* ws_conn.flags */
+#define WS_CONN_PORT_OK (1u << 0)   /* the port filter matches this connection */
+#define WS_CONN_REPORTED (1u << 1)  /* a WS_SOCK_OPEN went out: userspace knows it */
+
+/* Per-connection state, keyed by struct sock address. */
+struct ws_conn {
+	struct ws_tuple tuple;
+	__u32 run_captured;  /* payload bytes captured in the current run */
+	__u8 role;           /* enum ws_role */
+	__u8 flags;          /* WS_CONN_* */
+	__u8 run_dir;        /* enum ws_dir of the current run */
+	__u8 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* the loader sets max_conns */
+	__type(key, __u64);
+	__type(value, struct ws_conn);
+} ws_conns SEC(".maps");
+
+/* Staging area for vectored I/O: iovec pieces are gathered here, then copied into
+ * a constant-size ring-buffer record. Twice the payload cap so that a masked offset
+ * plus a capped length always stays inside (what the verifier needs to see). */
+struct ws_scratch {
+	__u8 buf[2 * WS_MAX_PAYLOAD];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ws_scratch);
+} ws_scratch SEC(".maps");
+
+/* ---- helpers ----------------------------------------------------------------- */
+static __always_inline void cnt_add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&ws_counters, &idx);
+
+	if (c)
+		*c += v;
+}
+
+static __always_inline void cnt_inc(__u32 idx)
+{
+	cnt_add(idx, 1);
+}
+
+/* Submit without waking the agent unless enough data is pending: one wakeup per
+ * wakeup_bytes instead of one per event (the agent also polls with a timeout). */
+static __always_inline void rb_submit(void *rec)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
+	cnt_inc(WS_CNT_EVENTS);
+}
+
+static __always_inline bool comm_eq(const char *a, const volatile char *b)
+{
+#pragma unroll
+	for (int i = 0; i < WS_COMM_LEN; i++) {
+		if (a[i] != b[i])
+			return false;
+		if (!a[i])
+			return true;
+	}
+	return true;
+}
+
+/*
+ * Task scoping, done first thing at sys_enter before any pointer walk.
+ * Returns 1 when the task is selected (or nothing is scoped), 0 when only the port
+ * filter can still select the syscall, -1 when it is not traced.
+ */
+static __always_inline int scope_task(__u32 tgid)
+{
+	__u32 mode = filter_mode;
+
+	if (tgid == agent_tgid)
+		return -1;
+	if (!mode)
+		return 1;
+	if ((mode & WS_FILTER_PID) && bpf_map_lookup_elem(&ws_pid_filter, &tgid))
+		return 1;
+	if (mode & WS_FILTER_COMM) {
+		char comm[WS_COMM_LEN];
+		__u32 n = n_comm_filters;
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (__u32 i = 0; i < WS_MAX_COMM_FILTERS; i++) {
+			if (i >= n)
+				break;
+			if (comm_eq(comm, comm_filter[i]))
+				return 1;
+		}
+	}
+	if (mode & WS_FILTER_PORT)
+		return 0;
+	return -1;
+}
+
+static __always_inline bool port_selected(__u16 sport, __u16 dport)
+{
+	__u32 n = n_port_filters;
+
+	for (__u32 i = 0; i < WS_MAX_PORT_FILTERS; i++) {
+		if (i >= n)
+			break;
+		if (port_filter[i] == sport || port_filter[i] == dport)
+			return true;
+	}
+	return false;
+}

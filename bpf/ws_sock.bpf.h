@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * From a file descriptor of the current task to its struct sock, and the
+ * per-connection state kept for it.
+ */
+#pragma once
+
+#include "ws_common.bpf.h"
+
+/* The kernel's sock is validated as TCP over IPv4/IPv6 once, when its state entry is
+ * created; afterwards the state entry itself is the proof. */
+static __always_inline bool sock_is_tcp(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 type, proto;
+
+	if (family != WS_AF_INET && family != WS_AF_INET6)
+		return false;
+	/* SOCK_RAW sockets may carry protocol 6 too, so the type is checked as well. */
+	type = BPF_CORE_READ(sk, sk_type);
+	if (type != SOCK_STREAM)
+		return false;
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	return proto == IPPROTO_TCP;
+}
+
+/*
+ * fd -> struct file -> struct socket -> struct sock of the current task.
+ * Returns the sock when the fd is a TCP socket, NULL otherwise (counted as not_tcp
+ * when the fd exists but is something else).
+ */
+static __always_inline struct sock *fd_to_tcp_sock(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u64 fops, known_fops;
+	__u32 max_fds;
+
+	if (fd < 0)
+		return NULL;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt)
+		return NULL;
+	max_fds = BPF_CORE_READ(fdt, max_fds);
+	if ((__u32)fd >= max_fds)
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+
+	fops = (__u64)BPF_CORE_READ(file, f_op);
+	known_fops = ws_sock_fops;
+	if (known_fops) {
+		if (fops != known_fops)
+			goto not_tcp;
+	} else {
+		__u16 mode = BPF_CORE_READ(file, f_inode, i_mode);
+
+		if ((mode & WS_S_IFMT) != WS_S_IFSOCK)
+			goto not_tcp;
+	}
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		goto not_tcp;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		goto not_tcp;
+	{
+		__u64 key = (__u64)sk;
+
+		if (bpf_map_lookup_elem(&ws_conns, &key))
+			return sk;
+	}
+	if (!sock_is_tcp(sk))
+		goto not_tcp;
+	/* Learn the socket f_op only from a file proven to be a TCP socket: an O_PATH
+	 * fd on a socket inode has S_IFSOCK too but another f_op and no socket. */
+	if (!known_fops)
+		ws_sock_fops = fops;
+	return sk;
+not_tcp:
+	cnt_inc(WS_CNT_NOT_TCP);
+	return NULL;
+}
+
+static __always_inline void v4_mapped(__u8 out[16], __be32 a)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(&out[12], &a, 4);
+}
+
+static __always_inline void read_tuple(struct sock *sk, struct ws_tuple *t)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	t->family = family;
+	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	t->_pad = 0;
+	if (family == WS_AF_INET) {
+		v4_mapped(t->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+		v4_mapped(t->daddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+	} else {
+		/* An AF_INET6 socket talking to an IPv4 peer already holds v4-mapped
+		 * addresses here. */
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+/* Build a fresh state entry for sk (overwriting any stale one) and return it. */
+static __always_inline struct ws_conn *conn_create(struct sock *sk, __u8 role, __u64 flags)
+{
+	__u64 key = (__u64)sk;
+	struct ws_conn c = {};
+	struct ws_conn *p;
+
+	read_tuple(sk, &c.tuple);
+	c.role = role;
+	c.run_dir = WS_DIR_EGRESS;
+	if ((filter_mode & WS_FILTER_PORT) && port_selected(c.tuple.sport, c.tuple.dport))
+		c.flags |= WS_CONN_PORT_OK;
+	/* BPF_NOEXIST loses a race with another CPU creating the same entry: then the
+	 * winner's entry is used. */
+	if (bpf_map_update_elem(&ws_conns, &key, &c, flags) && flags != BPF_NOEXIST) {
+		cnt_inc(WS_CNT_CONN_FULL);
+		return NULL;
+	}
+	p = bpf_map_lookup_elem(&ws_conns, &key);
+	if (!p)
+		cnt_inc(WS_CNT_CONN_FULL);
+	return p;
+}
+
+/* Is this syscall on this connection traced? task_ok comes from scope_task(). */
+static __always_inline bool conn_traced(const struct ws_conn *c, __u8 task_ok)
+{
+	return task_ok || (c->flags & WS_CONN_PORT_OK);
+}
+
+/* True when the current context is an interrupt (softirq being served, hard irq,
+ * NMI): then the current task is whoever was interrupted and must not be reported.
+ * x86 keeps preempt_count per CPU: as __preempt_count up to 6.1 and again from 6.15,
+ * inside pcpu_hot in between. Both are weak typed ksyms; the one that is missing
+ * becomes 0 at load and its branch is dead code to the verifier. */
+extern int __preempt_count __ksym __weak;
+struct pcpu_hot___ws {
+	int preempt_count;
+} __attribute__((preserve_access_index));
+extern struct pcpu_hot___ws pcpu_hot __ksym __weak;
+
+static __always_inline bool in_irq_context(void)
+{
+	__u32 pc = 0;
+
+	if (&__preempt_count) {
+		int *p = bpf_this_cpu_ptr(&__preempt_count);
+
+		pc = *p;
+	} else if (&pcpu_hot) {
+		struct pcpu_hot___ws *h = bpf_this_cpu_ptr(&pcpu_hot);
+
+		pc = h->preempt_count;
+	} else {
+		return false; /* unknown: report the task (documented limitation) */
+	}
+	return pc & (WS_SOFTIRQ_OFFSET | WS_HARDIRQ_MASK | WS_NMI_MASK);
+}
