@@ -1,0 +1,369 @@
+/* Span assembly end to end on synthetic ring-buffer records: parentage across
+ * processes by TCP sequence, same-thread children, traceparent, ambiguity, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/assemble.h"
+#include "headers/wirespan_abi.h"
+
+#define MS 1000000ULL
+
+struct captured {
+	struct ws_span spans[32];
+	int n;
+};
+
+static void capture(void *ctx, const struct ws_span *const *spans, size_t n)
+{
+	struct captured *c = ctx;
+
+	for (size_t i = 0; i < n && c->n < 32; i++)
+		c->spans[c->n++] = *spans[i];
+}
+
+static struct ws_resource *res_for(void *ctx, uint32_t pid)
+{
+	static struct ws_resource *cache[4];
+	static uint32_t pids[4];
+
+	for (int i = 0; i < 4; i++) {
+		if (cache[i] && pids[i] == pid)
+			return cache[i];
+		if (!cache[i]) {
+			char name[32];
+			cache[i] = ws_resource_new(pid);
+			pids[i] = pid;
+			snprintf(name, sizeof(name), "svc-%u", pid);
+			ws_resource_set_str(cache[i], "service.name", name);
+			return cache[i];
+		}
+	}
+	return NULL;
+}
+
+static struct ws_asm *new_asm(struct captured *out)
+{
+	struct ws_asm_config cfg = {
+		.ctx = { .max_nodes = 64, .link_wait_ns = 300 * MS, .linger_ns = 2000 * MS,
+			 .max_open_ns = 60000 * MS, .rng_seed = 7, .mono_to_unix_ns = 0 },
+		.max_conns = 64,
+		.conn_idle_ns = 60000 * MS,
+		.close_grace_ns = 100 * MS,
+		.max_threads = 64,
+	};
+	return ws_asm_new(&cfg, res_for, NULL, capture, out);
+}
+
+static void addr4(uint8_t out[16], uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	memset(out, 0, 16);
+	out[10] = out[11] = 0xff;
+	out[12] = a;
+	out[13] = b;
+	out[14] = c;
+	out[15] = d;
+}
+
+struct sock {
+	uint64_t id;
+	uint32_t pid;
+	uint8_t role;
+	struct ws_tuple t;
+};
+
+static struct sock mksock(uint64_t id, uint32_t pid, uint8_t role, uint16_t lport, uint16_t rport, int remote_host)
+{
+	struct sock s;
+
+	memset(&s, 0, sizeof(s));
+	s.id = id;
+	s.pid = pid;
+	s.role = role;
+	addr4(s.t.saddr, 127, 0, 0, 1);
+	if (remote_host)
+		addr4(s.t.daddr, 10, 9, 8, 7);
+	else
+		addr4(s.t.daddr, 127, 0, 0, 1);
+	s.t.sport = lport;
+	s.t.dport = rport;
+	s.t.family = 2;
+	return s;
+}
+
+static void feed(struct ws_asm *a, const struct sock *s, uint32_t tid, uint8_t dir, uint32_t seq,
+		 uint64_t t_enter, uint64_t t_exit, const char *payload)
+{
+	size_t n = strlen(payload);
+	uint8_t buf[sizeof(struct ws_data_event) + 2048];
+	struct ws_data_event *e = (void *)buf;
+
+	assert_true(n <= 2048);
+	memset(e, 0, sizeof(*e));
+	e->hdr.type = WS_EV_DATA;
+	e->hdr.size = (uint32_t)(sizeof(*e) + n);
+	e->hdr.ts_ns = t_exit;
+	e->sock_id = s->id;
+	e->pid = s->pid;
+	e->tid = tid;
+	e->enter_ns = t_enter;
+	e->exit_ns = t_exit;
+	e->seq = seq;
+	e->bytes = (uint32_t)n;
+	e->captured = (uint32_t)n;
+	e->fd = 5;
+	e->dir = dir;
+	e->role = s->role;
+	e->syscall = WS_SYS_WRITE;
+	e->tuple = s->t;
+	memcpy(buf + sizeof(*e), payload, n);
+	assert_int_equal(ws_asm_record(a, buf, e->hdr.size), 0);
+}
+
+static const struct ws_span *find(const struct captured *c, int kind, uint32_t pid)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->spans[i].kind == kind && c->spans[i].res && c->spans[i].res->pid == pid)
+			return &c->spans[i];
+	return NULL;
+}
+
+static const char *attr_str(const struct ws_span *s, const char *key)
+{
+	const struct ws_attr *a = ws_span_find_attr(s, key);
+
+	return a ? ws_span_attr_str(s, a) : NULL;
+}
+
+static int64_t attr_int(const struct ws_span *s, const char *key)
+{
+	const struct ws_attr *a = ws_span_find_attr(s, key);
+
+	return a && a->type == WS_ATTR_INT ? a->v.i : -1;
+}
+
+static const char REQ_USERS[] = "GET /users/12345?token=abc&x=1 HTTP/1.1\r\nHost: api.local:8080\r\n\r\n";
+static const char RESP_OK[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+static const char REQ_B[] = "GET /b/7 HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n\r\n";
+static const char RESP_500[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+
+static void test_server_span_from_remote_client(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock srv = mksock(0x1000, 200, WS_ROLE_SERVER, 8080, 50000, 1);
+
+	feed(a, &srv, 201, WS_DIR_INGRESS, 10, 1 * MS, 2 * MS, REQ_USERS);
+	feed(a, &srv, 201, WS_DIR_EGRESS, 90, 3 * MS, 4 * MS, RESP_OK);
+	ws_asm_tick(a, 5 * MS);
+	assert_int_equal(out.n, 1);
+	const struct ws_span *s = &out.spans[0];
+	assert_int_equal(s->kind, WS_KIND_SERVER);
+	assert_string_equal(s->name, "GET /users/{id}");
+	assert_string_equal(attr_str(s, "http.request.method"), "GET");
+	assert_string_equal(attr_str(s, "url.path"), "/users/12345");
+	assert_non_null(strstr(attr_str(s, "url.query"), "token=REDACTED"));
+	assert_null(strstr(attr_str(s, "url.query"), "abc"));
+	assert_int_equal(attr_int(s, "http.response.status_code"), 200);
+	assert_string_equal(attr_str(s, "client.address"), "10.9.8.7");
+	assert_string_equal(attr_str(s, "network.peer.address"), "10.9.8.7");
+	assert_int_equal(attr_int(s, "network.peer.port"), 50000);
+	assert_string_equal(attr_str(s, "server.address"), "api.local");
+	assert_int_equal(attr_int(s, "server.port"), 8080);
+	assert_int_equal(s->start_ns, 2 * MS);   /* exit of the first read */
+	assert_int_equal(s->end_ns, 4 * MS);     /* exit of the last write */
+	assert_int_equal(s->status_code, WS_STATUS_UNSET);
+	assert_true(ws_id_is_zero(s->parent_span_id, 8));
+	ws_asm_free(a, 10 * MS);
+}
+
+/* client(pid 100) -> A(pid 200) -> B(pid 300) on loopback. Records arrive in the worst
+ * order: every server read before the client write of the same bytes. */
+static void test_chain_by_seq_and_thread(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock cli = mksock(0x1, 100, WS_ROLE_CLIENT, 40000, 8080, 0);
+	struct sock asrv = mksock(0x2, 200, WS_ROLE_SERVER, 8080, 40000, 0);
+	struct sock acli = mksock(0x3, 200, WS_ROLE_CLIENT, 40001, 9000, 0);
+	struct sock bsrv = mksock(0x4, 300, WS_ROLE_SERVER, 9000, 40001, 0);
+
+	feed(a, &asrv, 201, WS_DIR_INGRESS, 1000, 11 * MS, 12 * MS, REQ_USERS);
+	feed(a, &bsrv, 301, WS_DIR_INGRESS, 5000, 14 * MS, 15 * MS, REQ_B);
+	feed(a, &acli, 201, WS_DIR_EGRESS, 5000, 13 * MS, 14 * MS, REQ_B);
+	feed(a, &bsrv, 301, WS_DIR_EGRESS, 7000, 16 * MS, 17 * MS, RESP_500);
+	feed(a, &acli, 201, WS_DIR_INGRESS, 7000, 17 * MS, 18 * MS, RESP_500);
+	feed(a, &asrv, 201, WS_DIR_EGRESS, 3000, 19 * MS, 20 * MS, RESP_OK);
+	ws_asm_tick(a, 25 * MS);
+	assert_int_equal(out.n, 0);   /* all wait for the root client's record */
+	feed(a, &cli, 101, WS_DIR_EGRESS, 1000, 10 * MS, 11 * MS, REQ_USERS);
+	feed(a, &cli, 101, WS_DIR_INGRESS, 3000, 20 * MS, 21 * MS, RESP_OK);
+	ws_asm_tick(a, 30 * MS);
+	assert_int_equal(out.n, 5);
+
+	const struct ws_span *root = find(&out, WS_KIND_CLIENT, 100);
+	const struct ws_span *as = find(&out, WS_KIND_SERVER, 200);
+	const struct ws_span *ac = find(&out, WS_KIND_CLIENT, 200);
+	const struct ws_span *bs = find(&out, WS_KIND_SERVER, 300);
+	assert_non_null(root);
+	assert_non_null(as);
+	assert_non_null(ac);
+	assert_non_null(bs);
+	assert_true(ws_id_is_zero(root->parent_span_id, 8));
+	assert_memory_equal(as->parent_span_id, root->span_id, 8);
+	assert_memory_equal(ac->parent_span_id, as->span_id, 8);
+	assert_memory_equal(bs->parent_span_id, ac->span_id, 8);
+	assert_memory_equal(as->trace_id, root->trace_id, 16);
+	assert_memory_equal(ac->trace_id, root->trace_id, 16);
+	assert_memory_equal(bs->trace_id, root->trace_id, 16);
+	/* 500: error on both sides; client start is the write's entry */
+	assert_int_equal(bs->status_code, WS_STATUS_ERROR);
+	assert_int_equal(ac->status_code, WS_STATUS_ERROR);
+	assert_int_equal(as->status_code, WS_STATUS_UNSET);
+	assert_int_equal(ac->start_ns, 13 * MS);
+	assert_int_equal(ac->end_ns, 18 * MS);
+	assert_string_equal(attr_str(ac, "url.full"), "http://127.0.0.1:9000/b/7");
+	assert_string_equal(attr_str(root, "url.full"), "http://api.local:8080/users/12345?token=REDACTED&x=1");
+	ws_asm_free(a, 40 * MS);
+}
+
+static void test_traceparent_adopted(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock srv = mksock(0x10, 200, WS_ROLE_SERVER, 8080, 40000, 0);
+	const char *req = "GET / HTTP/1.1\r\nHost: x\r\n"
+			  "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n";
+
+	feed(a, &srv, 201, WS_DIR_INGRESS, 1, 1 * MS, 2 * MS, req);
+	feed(a, &srv, 201, WS_DIR_EGRESS, 1, 3 * MS, 4 * MS, RESP_OK);
+	ws_asm_tick(a, 5 * MS);   /* no wait for a local client: the header decided it */
+	assert_int_equal(out.n, 1);
+	char hex[33];
+	ws_hex(hex, out.spans[0].trace_id, 16);
+	assert_string_equal(hex, "4bf92f3577b34da6a3ce929d0e0e4736");
+	ws_hex(hex, out.spans[0].parent_span_id, 8);
+	assert_string_equal(hex, "00f067aa0ba902b7");
+	assert_int_equal(out.spans[0].trace_flags, 1);
+	ws_asm_free(a, 10 * MS);
+}
+
+/* A thread that has read two requests and answered neither writes a client request:
+ * which one caused it is unknowable, so it becomes a root, not a guess. */
+static void test_ambiguous_thread_gives_root(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock s1 = mksock(0x20, 200, WS_ROLE_SERVER, 8080, 40000, 1);
+	struct sock s2 = mksock(0x21, 200, WS_ROLE_SERVER, 8080, 40002, 1);
+	struct sock up = mksock(0x22, 200, WS_ROLE_CLIENT, 40003, 9000, 1);
+
+	feed(a, &s1, 201, WS_DIR_INGRESS, 1, 1 * MS, 2 * MS, REQ_USERS);
+	feed(a, &s2, 201, WS_DIR_INGRESS, 1, 2 * MS, 3 * MS, REQ_USERS);
+	feed(a, &up, 201, WS_DIR_EGRESS, 1, 4 * MS, 5 * MS, REQ_B);
+	feed(a, &up, 201, WS_DIR_INGRESS, 1, 6 * MS, 7 * MS, RESP_OK);
+	ws_asm_tick(a, 8 * MS);
+	const struct ws_span *c = find(&out, WS_KIND_CLIENT, 200);
+	assert_non_null(c);
+	assert_true(ws_id_is_zero(c->parent_span_id, 8));
+	ws_asm_free(a, 10 * MS);
+}
+
+static void test_garbage_makes_no_span(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock srv = mksock(0x30, 200, WS_ROLE_SERVER, 8080, 40000, 1);
+
+	feed(a, &srv, 201, WS_DIR_INGRESS, 1, 1 * MS, 2 * MS, "\x16\x03\x01\x02\x00garbage-not-http\r\n\r\n");
+	feed(a, &srv, 201, WS_DIR_EGRESS, 1, 3 * MS, 4 * MS, RESP_OK);
+	ws_asm_tick(a, 5 * MS);
+	assert_int_equal(out.n, 0);
+	assert_true(ws_asm_stats(a)->http_parse_errors >= 1);
+	ws_asm_free(a, 10 * MS);
+}
+
+static void test_closed_before_response_is_error_span(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock cli = mksock(0x40, 100, WS_ROLE_CLIENT, 40000, 8080, 1);
+	uint8_t buf[sizeof(struct ws_data_event)];
+	struct ws_data_event *e = (void *)buf;
+
+	feed(a, &cli, 101, WS_DIR_EGRESS, 1, 1 * MS, 2 * MS, REQ_B);
+	memset(e, 0, sizeof(*e));
+	e->hdr.type = WS_EV_DATA;
+	e->hdr.flags = WS_F_EOF;
+	e->hdr.size = sizeof(*e);
+	e->sock_id = cli.id;
+	e->pid = 100;
+	e->tid = 101;
+	e->enter_ns = 3 * MS;
+	e->exit_ns = 9 * MS;
+	e->dir = WS_DIR_INGRESS;
+	e->role = WS_ROLE_CLIENT;
+	e->tuple = cli.t;
+	assert_int_equal(ws_asm_record(a, buf, sizeof(buf)), 0);
+	ws_asm_tick(a, 10 * MS);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.spans[0].status_code, WS_STATUS_ERROR);
+	assert_int_equal(ws_span_find_attr(&out.spans[0], "http.response.status_code"), NULL);
+	assert_int_equal(ws_asm_stats(a)->http_no_response, 1);
+	ws_asm_free(a, 20 * MS);
+}
+
+static void test_malformed_records_counted(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	uint8_t buf[sizeof(struct ws_data_event) + 8];
+	struct ws_data_event *e = (void *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(ws_asm_record(a, buf, 3), -22);           /* shorter than a header */
+	e->hdr.type = 99;
+	e->hdr.size = sizeof(buf);
+	assert_int_equal(ws_asm_record(a, buf, sizeof(buf)), -22); /* unknown type */
+	e->hdr.type = WS_EV_DATA;
+	e->bytes = 4;
+	e->captured = 100;                                          /* captured > bytes */
+	assert_int_equal(ws_asm_record(a, buf, sizeof(buf)), -22);
+	e->bytes = 1000;
+	e->captured = 100;                                          /* beyond the record */
+	assert_int_equal(ws_asm_record(a, buf, sizeof(buf)), -22);
+	assert_int_equal(ws_asm_stats(a)->records_malformed, 4);
+	ws_asm_free(a, 0);
+}
+
+static void test_addr_str(void **state)
+{
+	uint8_t v4[16], v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	char buf[64];
+
+	addr4(v4, 192, 168, 1, 20);
+	ws_addr_str(v4, buf, sizeof(buf));
+	assert_string_equal(buf, "192.168.1.20");
+	ws_addr_str(v6, buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8::1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_span_from_remote_client),
+		cmocka_unit_test(test_chain_by_seq_and_thread),
+		cmocka_unit_test(test_traceparent_adopted),
+		cmocka_unit_test(test_ambiguous_thread_gives_root),
+		cmocka_unit_test(test_garbage_makes_no_span),
+		cmocka_unit_test(test_closed_before_response_is_error_span),
+		cmocka_unit_test(test_malformed_records_counted),
+		cmocka_unit_test(test_addr_str),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
