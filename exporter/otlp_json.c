@@ -25,7 +25,7 @@
  * length of the maximal ill-formed subpart, which becomes one U+FFFD (Unicode's
  * recommended substitution, so one bad byte never swallows the ASCII after it).
  */
-static size_t utf8_seq(const uint8_t *p, const uint8_t *end, size_t *skip)
+size_t ws_utf8_seq(const uint8_t *p, const uint8_t *end, size_t *skip)
 {
 	uint8_t c = p[0], lo = 0x80, hi = 0xBF;
 	size_t need, i;
@@ -83,7 +83,7 @@ void ws_json_put_str(struct ws_buf *b, const char *s, size_t len)
 			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 			ws_buf_append(b, esc, 6);
 			p++;
-		} else if ((n = utf8_seq(p, end, &skip)) > 0) {
+		} else if ((n = ws_utf8_seq(p, end, &skip)) > 0) {
 			ws_buf_append(b, p, n);
 			p += n;
 		} else {

@@ -8,6 +8,7 @@
 #define WS_OTLP_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../agent/span.h"
 #include "buf.h"
@@ -34,5 +35,19 @@ int ws_otlp_json_encode(const struct ws_span *const *spans, size_t n, struct ws_
 /* Append s (len bytes, arbitrary bytes) as a JSON string literal with quotes. Exposed
  * for tests and for other JSON writers. */
 void ws_json_put_str(struct ws_buf *b, const char *s, size_t len);
+
+/*
+ * Length (2..4) of the well-formed UTF-8 sequence at p (p < end, *p >= 0x80), or 0
+ * when ill-formed; then *skip is the length of the maximal ill-formed subpart (to be
+ * replaced by one U+FFFD, Unicode's recommended practice). Shared with the terminal
+ * sink, which must not pass broken or control sequences to a terminal either.
+ */
+size_t ws_utf8_seq(const uint8_t *p, const uint8_t *end, size_t *skip);
+
+/* The JSON-lines file sink with an explicit line limit (ws_sink_file_new uses
+ * WS_FILE_MAX_LINE). Batches whose line would exceed it are split into several lines. */
+#define WS_FILE_MAX_LINE (4u << 20)
+struct ws_sink;
+struct ws_sink *ws_sink_file_new_max_line(const char *path, size_t max_line);
 
 #endif /* WS_OTLP_JSON_H */

@@ -11,11 +11,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
 #include <cmocka.h>
 
 #include "agent/span.h"
 #include "exporter/buf.h"
 #include "exporter/otlp_json.h"
+#include "exporter/sink.h"
 
 #define VER "\"version\":\"" WS_VERSION "\""
 
@@ -387,6 +393,247 @@ static void test_full_span_hostile(void **state)
 	ws_resource_unref(r);
 }
 
+/* ---- file sink ------------------------------------------------------------------ */
+
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void tmp_path(char *buf, size_t cap)
+{
+	static int seq;
+
+	snprintf(buf, cap, "/tmp/ws_file_sink_%d_%d.jsonl", (int)getpid(), seq++);
+	unlink(buf);
+}
+
+/* python reads the file back: every line must be one request; prints "<lines> <spans> <bad>",
+ * bad counting lines that are not valid JSON (a torn line after a failed write). */
+static void judge_file(const char *path, int *lines, int *spans, int *bad, size_t *max_len)
+{
+	char cmd[1024];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys\n"
+		 "data=open(sys.argv[1],\"rb\").read()\n"
+		 "assert data.endswith(b\"\\n\")\n"
+		 "n=s=b=m=0\n"
+		 "for line in data.split(b\"\\n\")[:-1]:\n"
+		 "  n+=1; m=max(m,len(line)+1)\n"
+		 "  try: d=json.loads(line)\n"
+		 "  except ValueError: b+=1; continue\n"
+		 "  s+=sum(len(ss[\"spans\"]) for rs in d[\"resourceSpans\"] for ss in rs[\"scopeSpans\"])\n"
+		 "print(n,s,b,m)' %s", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d %d %d %zu", lines, spans, bad, max_len), 4);
+	assert_int_equal(pclose(p), 0);
+}
+
+static void report_has(struct ws_sink *k, const char *line)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	k->ops->report(k, f);
+	fclose(f);
+	if (!strstr(buf, line))
+		fail_msg("report lacks \"%s\":\n%s", line, buf);
+	free(buf);
+}
+
+static void mk_batch(struct ws_span *s, const struct ws_span **sp, size_t n, struct ws_resource *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		fill_ids(&s[i], (uint8_t)i);
+		snprintf(s[i].name, sizeof(s[i].name), "GET /item/%zu", i);
+		ws_span_set_str(&s[i], "url.path", "/item/with/a/reasonably/long/path/to/make/the/line/longer");
+		s[i].res = r;
+		sp[i] = &s[i];
+	}
+}
+
+static void test_file_sink_lines(void **state)
+{
+	struct ws_resource *r = mkres(9, 9, "svc");
+	struct ws_span s[5];
+	const struct ws_span *sp[5];
+	char path[256];
+	struct ws_sink *k;
+	struct stat st;
+	int lines, spans, bad;
+	size_t max_len;
+
+	tmp_path(path, sizeof(path));
+	mk_batch(s, sp, 5, r);
+	k = ws_sink_file_new(path);
+	assert_non_null(k);
+	assert_int_equal(stat(path, &st), 0);
+	{
+		mode_t mask = umask(0);
+
+		umask(mask);
+		assert_int_equal(st.st_mode & 0777, 0640 & ~mask);
+	}
+	k->ops->emit(k, sp, 2);
+	k->ops->emit(k, sp + 2, 3);
+	k->ops->emit(k, sp, 0);                 /* nothing, no empty line */
+	k->ops->emit(k, sp + 4, 1);
+	assert_int_equal(k->ops->flush(k, mono_now() + 5000000000ull), 0);
+	judge_file(path, &lines, &spans, &bad, &max_len);
+	assert_int_equal(lines, 3);
+	assert_int_equal(spans, 6);
+	assert_int_equal(bad, 0);
+	report_has(k, "file_lines_written 3\n");
+	report_has(k, "file_spans_written 6\n");
+	report_has(k, "file_spans_dropped 0\n");
+	k->ops->destroy(k);
+	assert_int_equal(r->refs, 1);           /* the file sink keeps no span */
+
+	/* appends to what is there */
+	k = ws_sink_file_new(path);
+	assert_non_null(k);
+	k->ops->emit(k, sp, 1);
+	k->ops->destroy(k);
+	judge_file(path, &lines, &spans, &bad, &max_len);
+	assert_int_equal(lines, 4);
+	assert_int_equal(spans, 7);
+	unlink(path);
+	ws_resource_unref(r);
+}
+
+static void test_file_sink_splits_big_batches(void **state)
+{
+	struct ws_resource *r = mkres(9, 9, "svc");
+	static struct ws_span s[40];
+	const struct ws_span *sp[40];
+	char path[256];
+	struct ws_sink *k;
+	int lines, spans, bad;
+	size_t max_len;
+
+	tmp_path(path, sizeof(path));
+	mk_batch(s, sp, 40, r);
+	k = ws_sink_file_new_max_line(path, 3000);   /* about 6 spans per line */
+	assert_non_null(k);
+	k->ops->emit(k, sp, 40);
+	judge_file(path, &lines, &spans, &bad, &max_len);
+	assert_true(lines >= 40 * 400 / 3000);
+	assert_int_equal(spans, 40);
+	assert_int_equal(bad, 0);
+	assert_true(max_len <= 3000);
+	report_has(k, "file_spans_written 40\n");
+	report_has(k, "file_spans_dropped 0\n");
+
+	/* one span longer than the limit alone: dropped and counted, file untouched */
+	k->ops->destroy(k);
+	unlink(path);
+	k = ws_sink_file_new_max_line(path, 200);
+	assert_non_null(k);
+	k->ops->emit(k, sp, 3);
+	report_has(k, "file_spans_dropped 3\n");
+	report_has(k, "file_encode_errors 3\n");
+	report_has(k, "file_lines_written 0\n");
+	k->ops->destroy(k);
+	unlink(path);
+	ws_resource_unref(r);
+}
+
+static void test_file_sink_open_errors(void **state)
+{
+	assert_null(ws_sink_file_new("/nonexistent-dir-ws/x.jsonl"));
+	assert_null(ws_sink_file_new("/tmp"));
+	assert_null(ws_sink_file_new(""));
+	assert_null(ws_sink_file_new(NULL));
+}
+
+static void test_file_sink_write_errors(void **state)
+{
+	struct ws_resource *r = mkres(9, 9, "svc");
+	struct ws_span s[4];
+	const struct ws_span *sp[4];
+	struct ws_sink *k;
+
+	mk_batch(s, sp, 4, r);
+	k = ws_sink_file_new("/dev/full");
+	assert_non_null(k);
+	k->ops->emit(k, sp, 3);
+	k->ops->emit(k, sp, 1);
+	report_has(k, "file_write_errors 2\n");
+	report_has(k, "file_spans_dropped 4\n");
+	report_has(k, "file_lines_written 0\n");
+	assert_int_equal(k->ops->flush(k, mono_now() - 1), -ETIMEDOUT);
+	k->ops->destroy(k);
+	ws_resource_unref(r);
+}
+
+/* A write cut short (file size limit) leaves a torn line; the next line must still
+ * start on its own line so that only the torn one is lost. */
+static void test_file_sink_torn_line_recovery(void **state)
+{
+	struct ws_resource *r = mkres(9, 9, "svc");
+	struct ws_span s[2];
+	const struct ws_span *sp[2];
+	struct rlimit old, lim;
+	char path[256];
+	struct ws_sink *k;
+	struct stat st;
+	int lines, spans, bad;
+	size_t max_len;
+
+	tmp_path(path, sizeof(path));
+	mk_batch(s, sp, 2, r);
+	k = ws_sink_file_new(path);
+	assert_non_null(k);
+	k->ops->emit(k, sp, 1);
+	assert_int_equal(stat(path, &st), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 100;    /* the second line gets 100 bytes in */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	k->ops->emit(k, sp, 1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	report_has(k, "file_write_errors 1\n");
+	k->ops->emit(k, sp + 1, 1);
+	k->ops->destroy(k);
+	judge_file(path, &lines, &spans, &bad, &max_len);
+	assert_int_equal(lines, 3);
+	assert_int_equal(bad, 1);
+	assert_int_equal(spans, 2);
+	unlink(path);
+	ws_resource_unref(r);
+}
+
+static void test_null_sink(void **state)
+{
+	struct ws_resource *r = mkres(9, 9, "svc");
+	struct ws_span s[4];
+	const struct ws_span *sp[4];
+	struct ws_sink *k = ws_sink_null_new();
+
+	assert_non_null(k);
+	mk_batch(s, sp, 4, r);
+	k->ops->emit(k, sp, 4);
+	k->ops->emit(k, sp, 2);
+	k->ops->tick(k, 1);
+	assert_int_equal(k->ops->flush(k, 0), 0);
+	report_has(k, "null_spans 6\n");
+	report_has(k, "null_batches 2\n");
+	k->ops->destroy(k);
+	assert_int_equal(r->refs, 1);
+	ws_resource_unref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +647,12 @@ int main(void)
 		cmocka_unit_test(test_empty_batch),
 		cmocka_unit_test(test_limit_restores_buffer),
 		cmocka_unit_test(test_full_span_hostile),
+		cmocka_unit_test(test_file_sink_lines),
+		cmocka_unit_test(test_file_sink_splits_big_batches),
+		cmocka_unit_test(test_file_sink_open_errors),
+		cmocka_unit_test(test_file_sink_write_errors),
+		cmocka_unit_test(test_file_sink_torn_line_recovery),
+		cmocka_unit_test(test_null_sink),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
