@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* OTLP exporter core: queue accounting, retry decisions, backoff, Retry-After, partial success. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "exporter/otlp_proto.h"
+#include "exporter/otlp_queue.h"
+
+static void test_classify(void **state)
+{
+	assert_int_equal(ws_otlp_classify(WS_OTLP_NET_OK, 200), WS_OTLP_DELIVERED);
+	assert_int_equal(ws_otlp_classify(WS_OTLP_NET_OK, 202), WS_OTLP_DELIVERED);
+	assert_int_equal(ws_otlp_classify(WS_OTLP_NET_OK, 429), WS_OTLP_RETRY);
+	assert_int_equal(ws_otlp_classify(WS_OTLP_NET_OK, 502), WS_OTLP_RETRY);
+	assert_int_equal(ws_otlp_classify(WS_OTLP_NET_OK, 503), WS_OTLP_RETRY);
+	assert_int_equal(ws_otlp_classify(WS_OTLP_NET_OK, 504), WS_OTLP_RETRY);
+	static const long drops[] = { 100, 301, 400, 401, 403, 404, 408, 413, 415, 500, 501, 505, 599 };
+	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++)
+		assert_int_equal(ws_otlp_classify(WS_OTLP_NET_OK, drops[i]), WS_OTLP_DROP);
+	assert_int_equal(ws_otlp_classify(WS_OTLP_NET_RETRYABLE, 0), WS_OTLP_RETRY);
+	assert_int_equal(ws_otlp_classify(WS_OTLP_NET_FATAL, 0), WS_OTLP_DROP);
+}
+
+static const struct ws_otlp_retry_policy pol = {
+	.initial_ms = 1000, .max_ms = 30000, .retry_after_max_ms = 60000, .budget_ms = 100000,
+};
+
+static void test_backoff(void **state)
+{
+	assert_int_equal(ws_otlp_backoff_ms(&pol, 0, 999), 999);
+	assert_int_equal(ws_otlp_backoff_ms(&pol, 0, 1000), 1000);
+	assert_int_equal(ws_otlp_backoff_ms(&pol, 0, 1001), 0);        /* window [0, 1000] */
+	assert_int_equal(ws_otlp_backoff_ms(&pol, 1, 2000), 2000);
+	assert_int_equal(ws_otlp_backoff_ms(&pol, 3, 8000), 8000);
+	assert_int_equal(ws_otlp_backoff_ms(&pol, 4, 16001), 0);       /* [0, 16000] */
+	assert_int_equal(ws_otlp_backoff_ms(&pol, 5, 30000), 30000);   /* capped at max */
+	assert_int_equal(ws_otlp_backoff_ms(&pol, 5, 30001), 0);
+	assert_int_equal(ws_otlp_backoff_ms(&pol, 1000, 30000), 30000); /* no overflow */
+	/* every draw stays in its window, and the windows really are used */
+	uint64_t x = 88172645463325252ull, max_seen = 0;
+	for (int i = 0; i < 10000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t d = ws_otlp_backoff_ms(&pol, 2, x);
+		assert_true(d <= 4000);
+		if (d > max_seen)
+			max_seen = d;
+	}
+	assert_true(max_seen > 3900);
+}
+
+static void test_next_retry(void **state)
+{
+	uint64_t d = 12345;
+
+	assert_true(ws_otlp_next_retry(&pol, 0, -1, 0, 500, &d));
+	assert_int_equal(d, 500);
+	assert_true(ws_otlp_next_retry(&pol, 0, 7000, 0, 500, &d));   /* Retry-After replaces backoff */
+	assert_int_equal(d, 7000);
+	assert_true(ws_otlp_next_retry(&pol, 0, 0, 0, 500, &d));
+	assert_int_equal(d, 0);
+	assert_false(ws_otlp_next_retry(&pol, 0, 60001, 0, 500, &d)); /* longer than we wait for */
+	assert_true(ws_otlp_next_retry(&pol, 0, 5000, 95000, 0, &d)); /* ends exactly at the budget */
+	assert_false(ws_otlp_next_retry(&pol, 0, 5001, 95000, 0, &d));
+	assert_false(ws_otlp_next_retry(&pol, 0, -1, 100000, 0, &d)); /* budget spent */
+	assert_false(ws_otlp_next_retry(&pol, 9, -1, 99000, 29999, &d));
+}
+
+static void test_retry_after_seconds(void **state)
+{
+	uint64_t d;
+
+	assert_int_equal(ws_otlp_parse_retry_after("120", 0, &d), 0);
+	assert_int_equal(d, 120000);
+	assert_int_equal(ws_otlp_parse_retry_after(" 3 \r\n", 0, &d), 0);
+	assert_int_equal(d, 3000);
+	assert_int_equal(ws_otlp_parse_retry_after("0", 0, &d), 0);
+	assert_int_equal(d, 0);
+	assert_int_equal(ws_otlp_parse_retry_after("99999999999999999999999", 0, &d), 0);
+	assert_true(d >= 100000000000ull);                             /* saturated, not wrapped */
+	assert_int_equal(ws_otlp_parse_retry_after("-1", 0, &d), -EINVAL);
+	assert_int_equal(ws_otlp_parse_retry_after("1.5", 0, &d), -EINVAL);
+	assert_int_equal(ws_otlp_parse_retry_after("5s", 0, &d), -EINVAL);
+	assert_int_equal(ws_otlp_parse_retry_after("", 0, &d), -EINVAL);
+	assert_int_equal(ws_otlp_parse_retry_after(NULL, 0, &d), -EINVAL);
+}
+
+static void test_retry_after_dates(void **state)
+{
+	const int64_t t = 784111777;   /* Sun, 06 Nov 1994 08:49:37 GMT, RFC 9110's example */
+	int64_t u;
+	uint64_t d;
+
+	assert_int_equal(ws_otlp_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &u), 0);
+	assert_int_equal(u, t);
+	assert_int_equal(ws_otlp_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &u), 0);
+	assert_int_equal(u, t);
+	assert_int_equal(ws_otlp_parse_http_date("Sun Nov  6 08:49:37 1994", &u), 0);
+	assert_int_equal(u, t);
+	assert_int_equal(ws_otlp_parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT", &u), 0);
+	assert_int_equal(u, 0);
+	assert_int_equal(ws_otlp_parse_http_date("Tue, 29 Feb 2028 23:59:59 GMT", &u), 0);
+	assert_int_equal(u, 1835481599);
+	assert_int_equal(ws_otlp_parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT", &u), -EINVAL);
+	assert_int_equal(ws_otlp_parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC", &u), -EINVAL);
+	assert_int_equal(ws_otlp_parse_http_date("Sun, 6 Nov 1994 08:49:37 GMT", &u), -EINVAL);
+	assert_int_equal(ws_otlp_parse_http_date("Sun, 06 Nov 1994 25:49:37 GMT", &u), -EINVAL);
+	assert_int_equal(ws_otlp_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT junk", &u), -EINVAL);
+	assert_int_equal(ws_otlp_parse_http_date("tomorrow", &u), -EINVAL);
+
+	assert_int_equal(ws_otlp_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t - 10, &d), 0);
+	assert_int_equal(d, 10000);
+	assert_int_equal(ws_otlp_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t + 10, &d), 0);
+	assert_int_equal(d, 0);                                        /* in the past: now */
+	assert_int_equal(ws_otlp_parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", t - 2, &d), 0);
+	assert_int_equal(d, 2000);
+	assert_int_equal(ws_otlp_parse_retry_after("next week", t, &d), -EINVAL);
+}
+
+static void mk(struct ws_span *s, struct ws_resource *r, uint8_t id)
+{
+	memset(s, 0, sizeof(*s));
+	s->span_id[0] = id;
+	s->res = r;
+}
+
+static void test_queue_accounting(void **state)
+{
+	struct ws_otlp_queue q;
+	struct ws_resource *r = ws_resource_new(1);
+	struct ws_span in[6], out[6];
+	const struct ws_span *p[6];
+
+	assert_int_equal(ws_otlp_queue_init(&q, 0), -EINVAL);
+	assert_int_equal(ws_otlp_queue_init(&q, 4), 0);
+	for (int i = 0; i < 6; i++) {
+		mk(&in[i], r, (uint8_t)(i + 1));
+		p[i] = &in[i];
+	}
+	/* full: the newest two are refused */
+	assert_int_equal(ws_otlp_queue_push(&q, p, 6), 4);
+	assert_int_equal(q.st.spans_queued, 4);
+	assert_int_equal(q.st.spans_dropped_queue_full, 2);
+	assert_int_equal(q.st.queue_depth, 4);
+	assert_int_equal(r->refs, 5);
+	assert_true(ws_otlp_stats_consistent(&q.st));
+
+	assert_int_equal(ws_otlp_queue_take(&q, out, 3), 3);
+	assert_int_equal(out[0].span_id[0], 1);
+	assert_int_equal(out[2].span_id[0], 3);
+	assert_int_equal(q.st.in_flight, 3);
+	assert_int_equal(q.st.queue_depth, 1);
+	assert_true(ws_otlp_stats_consistent(&q.st));
+
+	/* wrap around the ring: 4 then 5, 6, 1 (pushed again) */
+	const struct ws_span *again[3] = { &in[4], &in[5], &in[0] };
+	assert_int_equal(ws_otlp_queue_push(&q, again, 3), 3);
+	assert_int_equal(q.st.queue_depth, 4);
+	ws_otlp_queue_done(&q, 2, WS_OTLP_OUT_SENT, 1);
+	ws_otlp_queue_done(&q, 1, WS_OTLP_OUT_RETRY_EXHAUSTED, 0);
+	for (int i = 0; i < 3; i++)
+		ws_resource_unref(out[i].res);
+	assert_int_equal(q.st.spans_sent, 2);
+	assert_int_equal(q.st.partial_success_rejected, 1);
+	assert_int_equal(q.st.spans_failed, 1);
+	assert_int_equal(q.st.in_flight, 0);
+	assert_true(ws_otlp_stats_consistent(&q.st));
+
+	assert_int_equal(ws_otlp_queue_take(&q, out, 10), 4);
+	static const uint8_t order[] = { 4, 5, 6, 1 };
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(out[i].span_id[0], order[i]);
+	ws_otlp_queue_done(&q, 2, WS_OTLP_OUT_NON_RETRYABLE, 0);
+	ws_otlp_queue_done(&q, 2, WS_OTLP_OUT_SHUTDOWN, 0);
+	for (int i = 0; i < 4; i++)
+		ws_resource_unref(out[i].res);
+	assert_int_equal(q.st.spans_dropped_non_retryable, 2);
+	assert_int_equal(q.st.spans_dropped_shutdown, 2);
+	assert_int_equal(q.st.spans_failed, 3);
+	assert_true(ws_otlp_stats_consistent(&q.st));
+
+	/* what is left at the end counts as dropped at shutdown, and releases its refs */
+	assert_int_equal(ws_otlp_queue_push(&q, p, 2), 2);
+	assert_int_equal(r->refs, 3);
+	ws_otlp_queue_free(&q);
+	assert_int_equal(q.st.spans_dropped_shutdown, 4);
+	assert_int_equal(r->refs, 1);
+	assert_true(ws_otlp_stats_consistent(&q.st));
+	assert_int_equal(q.st.spans_queued + q.st.spans_dropped_queue_full, 6 + 3 + 2);
+	ws_resource_unref(r);
+}
+
+static void test_report(void **state)
+{
+	struct ws_otlp_stats st = { .spans_queued = 7, .spans_sent = 5, .retries = 2, .bytes_sent = 99 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	strcpy(st.last_error, "HTTP 400 \"bad\"\n\\x");
+	ws_otlp_stats_report(&st, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "otlp_spans_queued 7\n"));
+	assert_non_null(strstr(buf, "otlp_spans_sent 5\n"));
+	assert_non_null(strstr(buf, "otlp_spans_failed 0\n"));
+	assert_non_null(strstr(buf, "otlp_spans_dropped_queue_full 0\n"));
+	assert_non_null(strstr(buf, "otlp_spans_dropped_non_retryable 0\n"));
+	assert_non_null(strstr(buf, "otlp_spans_dropped_retry_exhausted 0\n"));
+	assert_non_null(strstr(buf, "otlp_spans_dropped_shutdown 0\n"));
+	assert_non_null(strstr(buf, "otlp_retries 2\n"));
+	assert_non_null(strstr(buf, "otlp_queue_depth 0\n"));
+	assert_non_null(strstr(buf, "otlp_partial_success_rejected 0\n"));
+	assert_non_null(strstr(buf, "otlp_bytes_sent 99\n"));
+	assert_non_null(strstr(buf, "otlp_last_error \"HTTP 400 \\\"bad\\\" \\\\x\"\n"));
+	free(buf);
+}
+
+static void test_json_partial(void **state)
+{
+	struct ws_otlp_partial p;
+	const char *b;
+
+	b = "{\"partialSuccess\":{\"rejectedSpans\":\"2\",\"errorMessage\":\"bad \\\"x\\\"\"}}";
+	assert_int_equal(ws_otlp_json_decode_response(b, strlen(b), &p), 0);
+	assert_int_equal(p.rejected_spans, 2);
+	assert_string_equal(p.error_message, "bad \"x\"");
+	b = "{ \"partial_success\" : { \"rejected_spans\" : 3 } }";
+	assert_int_equal(ws_otlp_json_decode_response(b, strlen(b), &p), 0);
+	assert_int_equal(p.rejected_spans, 3);
+	assert_string_equal(p.error_message, "");
+	b = "{}";
+	assert_int_equal(ws_otlp_json_decode_response(b, strlen(b), &p), 0);
+	assert_int_equal(p.rejected_spans, 0);
+	assert_int_equal(ws_otlp_json_decode_response("", 0, &p), 0);
+	b = "{\"partialSuccess\":{\"rejectedSpans\":x}}";
+	assert_int_equal(ws_otlp_json_decode_response(b, strlen(b), &p), -EBADMSG);
+	b = "{\"partialSuccess\":{\"errorMessage\":\"unterminated";
+	assert_int_equal(ws_otlp_json_decode_response(b, strlen(b), &p), -EBADMSG);
+	/* a value that merely contains the key's text is not the key */
+	b = "{\"partialSuccess\":{\"errorMessage\":\"rejectedSpans\"}}";
+	assert_int_equal(ws_otlp_json_decode_response(b, strlen(b), &p), 0);
+	assert_int_equal(p.rejected_spans, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_next_retry),
+		cmocka_unit_test(test_retry_after_seconds),
+		cmocka_unit_test(test_retry_after_dates),
+		cmocka_unit_test(test_queue_accounting),
+		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_json_partial),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
