@@ -243,7 +243,7 @@ ws_stop_agent() {
 
 # How many counter blocks the agent has printed so far.
 ws_counter_blocks() {
-	grep -c '^wirespan counters:' "${1:-$WS_AGENT_ERR}" 2>/dev/null || true
+	grep -c '^wirespan counters:' "$WS_AGENT_ERR" 2>/dev/null || true
 }
 
 # ws_counter NAME [FILE]: the value of a counter in the last block printed; empty if absent.
@@ -289,7 +289,6 @@ ws_client_bg() {
 	local name=$1 manifest=$2
 	shift 2
 	ws_spawn "$name" timeout -k 5 180 env OTEL_SERVICE_NAME="$name" "$WS_PY" -u "$WS_SVC/client.py" --manifest "$manifest" "$@"
-	WS_CLIENT_PID=$WS_LAST_PID
 }
 
 ws_wait_client() {
@@ -316,4 +315,29 @@ ws_stat() {
 # ws_check ARGS...: run the trace checker on the agent's span file.
 ws_check() {
 	timeout -k 5 120 "$WS_PY" "$WS_IT/check_traces.py" --spans "$WS_SPANS" "$@"
+}
+
+# ws_bpf_ids: every loaded BPF program and link as lines "prog ID TYPE" / "link ID TYPE".
+ws_bpf_ids() {
+	local bpftool
+	bpftool=$(command -v bpftool || echo /usr/sbin/bpftool)
+	{ "$bpftool" -j prog show && echo && "$bpftool" -j link show; } 2>/dev/null | "$WS_PY" -c '
+import json, sys
+docs = [d for d in sys.stdin.read().split("\n") if d.strip()]
+if len(docs) != 2:
+    sys.exit("bpftool did not list programs and links")
+for what, doc in zip(("prog", "link"), docs):
+    for o in json.loads(doc):
+        print(what, o["id"], o.get("type", "?"))'
+}
+
+# ws_fd_bpf_ids PID...: the BPF programs and links the processes hold open, from fdinfo,
+# as lines "prog ID" / "link ID" (a link fd also names its program).
+ws_fd_bpf_ids() {
+	local pid f
+	for pid in "$@"; do
+		for f in /proc/"$pid"/fdinfo/*; do
+			awk '/^prog_id:/{print "prog", $2} /^link_id:/{print "link", $2}' "$f" 2>/dev/null
+		done
+	done | sort -u
 }
