@@ -87,6 +87,11 @@ $(BUILD)/wirespan: $(OBJS)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
 
 # ---- tests ------------------------------------------------------------------
+# Kernel-side harness: the loader plus a printer of every ring-buffer record.
+$(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BUILD)/obj/agent/loader.o $(HDRS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(BUILD)/obj/agent/loader.o -o $@ -lbpf -lelf -lz
+
 $(BUILD)/san/%.o: %.c $(HDRS)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)

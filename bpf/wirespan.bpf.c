@@ -80,11 +80,14 @@ static __always_inline void budget_dir(struct ws_conn *c, __u8 dir)
 	}
 }
 
-static __always_inline long copy_in(void *dst, __u32 n, __u32 cap, const struct ws_emit *e)
+static __always_inline long copy_in(void *dst, __u64 n, __u64 cap, const struct ws_emit *e)
 {
+	/* Opaque to the compiler before and after the clamp, so the bound is checked on
+	 * the very register the helper receives (clang would otherwise reuse a copy
+	 * from before an earlier, wider check). */
+	barrier_var(n);
 	if (n > cap)
 		n = cap;
-	/* keep the bound on the register the helper sees */
 	barrier_var(n);
 	if (e->src_kernel)
 		return bpf_probe_read_kernel(dst, n, (const void *)e->src);
@@ -107,7 +110,8 @@ static __always_inline long copy_in(void *dst, __u32 n, __u32 cap, const struct 
 static __noinline int emit_data(struct ws_emit *e, struct ws_conn *c)
 {
 	struct ws_data_event *ev;
-	__u32 n = e->want;
+	__u64 n = e->want; /* 64-bit: a 32-bit copy would be zero-extended into another
+			    * register and the verifier would lose the bound */
 	__u16 flags;
 
 	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);
@@ -590,10 +594,10 @@ int sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
+	int fd = (int)ctx->args[0]; /* ctx loads first: clang must not offset ctx */
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ws_stash st = {};
 	int task_ok = scope_task(id >> 32);
-	int fd = (int)ctx->args[0];
 	struct sock *sk;
 
 	if (task_ok < 0)
@@ -641,9 +645,9 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_close")
 int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 {
+	int fd = (int)ctx->args[0];
 	__u64 id = bpf_get_current_pid_tgid();
 	int task_ok = scope_task(id >> 32);
-	int fd = (int)ctx->args[0];
 	struct ws_conn *c;
 	struct sock *sk;
 	__u64 key;
@@ -662,7 +666,8 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* TCP state changes of tracked connections. Many transitions run in softirq (the
- * peer's segment arrives) on whatever task the CPU was running: pid/tid are 0 then. */
+ * peer's segment arrives) on whatever task the CPU was running: pid/tid are 0 then
+ * (and whenever the actor cannot be told, see sock_owned_by_task). */
 SEC("tracepoint/sock/inet_sock_set_state")
 int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
@@ -676,8 +681,9 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	c = bpf_map_lookup_elem(&ws_conns, &key);
 	if (!c)
 		return 0;
-	if (c->flags & WS_CONN_REPORTED) {
-		if (!in_irq_context())
+	/* tcp_close() re-sets FIN_WAIT1 after shutdown(): no change, no event. */
+	if ((c->flags & WS_CONN_REPORTED) && ctx->oldstate != new_state) {
+		if (sock_owned_by_task((struct sock *)ctx->skaddr))
 			id = bpf_get_current_pid_tgid();
 		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, id, ctx->oldstate, new_state);
 	}

@@ -22,11 +22,6 @@
 #define WS_EINPROGRESS 115
 #define WS_TCP_CLOSE 7
 
-/* preempt_count bits (include/linux/preempt.h): serving a softirq, hard irq, NMI. */
-#define WS_SOFTIRQ_OFFSET 0x100u
-#define WS_HARDIRQ_MASK 0x000f0000u
-#define WS_NMI_MASK 0x00f00000u
-
 /* Stash entries: threads inside a traced syscall at the same time. */
 #define WS_STASH_ENTRIES 16384
 #define WS_PID_FILTER_ENTRIES 1024

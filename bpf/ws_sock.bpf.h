@@ -144,31 +144,18 @@ static __always_inline bool conn_traced(const struct ws_conn *c, __u8 task_ok)
 	return task_ok || (c->flags & WS_CONN_PORT_OK);
 }
 
-/* True when the current context is an interrupt (softirq being served, hard irq,
- * NMI): then the current task is whoever was interrupted and must not be reported.
- * x86 keeps preempt_count per CPU: as __preempt_count up to 6.1 and again from 6.15,
- * inside pcpu_hot in between. Both are weak typed ksyms; the one that is missing
- * becomes 0 at load and its branch is dead code to the verifier. */
-extern int __preempt_count __ksym __weak;
-struct pcpu_hot___ws {
-	int preempt_count;
-} __attribute__((preserve_access_index));
-extern struct pcpu_hot___ws pcpu_hot __ksym __weak;
-
-static __always_inline bool in_irq_context(void)
+/*
+ * Whether the current task is the one changing the socket's state. A TCP state change
+ * happens either in the socket owner's process context, with the socket locked by it
+ * (lock_sock: sk_lock.owned set), or in softirq/timer context, where the kernel only
+ * touches a socket that no task owns (otherwise the segment goes to the backlog and
+ * the owner processes it at release_sock, again in its own context). So "owned" means
+ * the current task is the actor; "not owned" means an interrupt ran on whatever task
+ * the CPU had, and that task must not be reported. Ownership is a core invariant of
+ * the TCP stack, unlike preempt_count, whose per-CPU symbol needs kallsyms data
+ * symbols (absent on the baseline kernel) and moves between kernel versions.
+ */
+static __always_inline bool sock_owned_by_task(struct sock *sk)
 {
-	__u32 pc = 0;
-
-	if (&__preempt_count) {
-		int *p = bpf_this_cpu_ptr(&__preempt_count);
-
-		pc = *p;
-	} else if (&pcpu_hot) {
-		struct pcpu_hot___ws *h = bpf_this_cpu_ptr(&pcpu_hot);
-
-		pc = h->preempt_count;
-	} else {
-		return false; /* unknown: report the task (documented limitation) */
-	}
-	return pc & (WS_SOFTIRQ_OFFSET | WS_HARDIRQ_MASK | WS_NMI_MASK);
+	return BPF_CORE_READ(sk, sk_lock.owned) != 0;
 }

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel-facing shell: start-up checks, then open -> configure -> load ->
+ * attach -> ring buffer, with one cleanup path (ws_bpf_destroy).
+ */
+#include "loader.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "wirespan.skel.h"
+
+/* Linux capability numbers (linux/capability.h); CAP_BPF/CAP_PERFMON since 5.8. */
+#define WS_CAP_SYS_ADMIN 21
+#define WS_CAP_PERFMON 38
+#define WS_CAP_BPF 39
+
+#define WS_DEFAULT_RINGBUF (8u << 20)
+#define WS_MAX_RINGBUF (1u << 30)
+#define WS_DEFAULT_MAX_CONNS 65536u
+#define WS_PID_FILTER_MAX 1024   /* max_entries of ws_pid_filter in bpf/ws_common.bpf.h */
+#define WS_MAX_LINKS 64
+
+#define TRACEFS_DIR "/sys/kernel/tracing"
+#define DEBUGFS_DIR "/sys/kernel/debug"
+#define BPFFS_MAGIC 0xcafe4a11
+
+struct ws_bpf {
+	struct wirespan_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[WS_MAX_LINKS];
+	int n_links;
+	int ncpu;
+};
+
+/* ---- preflight ----------------------------------------------------------------- */
+
+static int read_capeff(uint64_t *caps)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "CapEff:", 7) == 0) {
+			char *end;
+
+			errno = 0;
+			*caps = strtoull(line + 7, &end, 16);
+			err = errno ? -errno : 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+static bool has_cap(uint64_t caps, int cap)
+{
+	return (caps >> cap) & 1;
+}
+
+static bool path_exists(const char *p)
+{
+	return access(p, F_OK) == 0;
+}
+
+/* Syscall tracepoints are attached through their tracefs ids, so tracefs must be
+ * mounted somewhere libbpf looks: /sys/kernel/tracing, or debugfs/tracing. */
+static int check_tracefs(FILE *log)
+{
+	int err;
+
+	if (path_exists(TRACEFS_DIR "/events"))
+		return 0;
+	if (mount("tracefs", TRACEFS_DIR, "tracefs", 0, NULL) == 0) {
+		if (path_exists(TRACEFS_DIR "/events")) {
+			fprintf(log, "wirespan: mounted tracefs at %s\n", TRACEFS_DIR);
+			return 0;
+		}
+		err = -ENOENT;
+	} else {
+		err = -errno;
+	}
+	if (path_exists(DEBUGFS_DIR "/tracing/events"))
+		return 0;
+	if (mount("debugfs", DEBUGFS_DIR, "debugfs", 0, NULL) == 0 &&
+	    path_exists(DEBUGFS_DIR "/tracing/events")) {
+		fprintf(log, "wirespan: mounted debugfs at %s (tracefs inside)\n", DEBUGFS_DIR);
+		return 0;
+	}
+	fprintf(log, "wirespan: tracefs not mounted and mount failed: %s"
+		" — syscall tracepoints cannot attach (mount -t tracefs tracefs %s)\n",
+		strerror(-err), TRACEFS_DIR);
+	return err;
+}
+
+int ws_bpf_preflight(FILE *log)
+{
+	uint64_t caps = 0;
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct statfs sfs;
+	char lock[128] = "";
+	FILE *f;
+	int err = 0, rc;
+
+	if (!log)
+		log = stderr;
+	rc = read_capeff(&caps);
+	if (rc) {
+		fprintf(log, "wirespan: cannot read capabilities from /proc/self/status: %s\n",
+			strerror(-rc));
+		return rc;
+	}
+	if (!has_cap(caps, WS_CAP_BPF) && !has_cap(caps, WS_CAP_SYS_ADMIN)) {
+		fprintf(log, "wirespan: missing CAP_BPF (or CAP_SYS_ADMIN)%s"
+			" — BPF programs and maps cannot be loaded\n",
+			geteuid() ? ", not running as root" : "");
+		err = -EPERM;
+	}
+	if (!has_cap(caps, WS_CAP_PERFMON) && !has_cap(caps, WS_CAP_SYS_ADMIN)) {
+		fprintf(log, "wirespan: missing CAP_PERFMON (or CAP_SYS_ADMIN)"
+			" — tracepoints cannot be attached and kernel memory cannot be read\n");
+		err = -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		fprintf(log, "wirespan: /sys/kernel/btf/vmlinux: %s — no kernel BTF"
+			" (CONFIG_DEBUG_INFO_BTF), the CO-RE programs cannot be relocated\n",
+			strerror(errno));
+		err = err ? err : -ENOENT;
+	}
+	/* Lockdown "confidentiality" forbids reading kernel memory from BPF. */
+	f = fopen("/sys/kernel/security/lockdown", "r");
+	if (f) {
+		if (fgets(lock, sizeof(lock), f) && strstr(lock, "[confidentiality]")) {
+			fprintf(log, "wirespan: kernel lockdown is 'confidentiality'"
+				" — BPF cannot read kernel memory, sockets cannot be followed\n");
+			err = err ? err : -EPERM;
+		}
+		fclose(f);
+	}
+	if (!err) {
+		rc = check_tracefs(log);
+		if (rc)
+			err = rc;
+	}
+	if (statfs("/sys/fs/bpf", &sfs) != 0 || (unsigned long)sfs.f_type != BPFFS_MAGIC)
+		fprintf(log, "wirespan: note: bpffs not mounted at /sys/fs/bpf"
+			" (not needed: nothing is pinned)\n");
+	/* Before 5.11 BPF memory was charged to RLIMIT_MEMLOCK; since then to the memory
+	 * cgroup, and the limit does not matter. */
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) {
+		int e = errno;
+
+		if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_MEMLOCK, &rl);
+		}
+		fprintf(log, "wirespan: note: RLIMIT_MEMLOCK not raised (%s): only kernels"
+			" before 5.11 need it for maps\n", strerror(e));
+	}
+	return err;
+}
+
+/* ---- start ------------------------------------------------------------------------ */
+
+static bool g_verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (!g_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+/* Hooks whose loss costs coverage of rare syscalls or lifecycle detail, not the data
+ * path: a failure to attach them only warns. */
+static bool prog_optional(const char *name)
+{
+	static const char *const optional[] = {
+		"sys_enter_sendmmsg", "sys_exit_sendmmsg",
+		"sys_enter_recvmmsg", "sys_exit_recvmmsg",
+		"sys_enter_sendfile64", "sys_exit_sendfile64",
+		"sys_enter_accept", "sys_exit_accept",
+		"inet_sock_set_state",
+	};
+
+	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
+		if (strcmp(name, optional[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool prog_is_exit(const char *name)
+{
+	return strncmp(name, "sys_exit_", 9) == 0;
+}
+
+/* "sys_enter_X" has its stash consumed by "sys_exit_X": same suffix. */
+static bool same_syscall(const char *enter, const char *exit_name)
+{
+	return strcmp(enter + strlen("sys_enter_"), exit_name + strlen("sys_exit_")) == 0;
+}
+
+/*
+ * Exit programs go first: an entry stashed while its exit is not yet attached would
+ * sit in the stash and could be mistaken for a later syscall's. An entry program
+ * whose exit failed to attach is skipped.
+ */
+static int attach_all(struct ws_bpf *b)
+{
+	const char *failed_exit[WS_MAX_LINKS];
+	int n_failed = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, b->skel->obj) {
+			const char *name = bpf_program__name(prog);
+			struct bpf_link *link;
+			bool skip = false;
+			int err;
+
+			if (prog_is_exit(name) != (pass == 0))
+				continue;
+			if (strncmp(name, "sys_enter_", 10) == 0)
+				for (int i = 0; i < n_failed; i++)
+					if (same_syscall(name, failed_exit[i]))
+						skip = true;
+			if (skip) {
+				fprintf(stderr, "wirespan: warning: %s not attached: its exit"
+					" program is missing\n", name);
+				continue;
+			}
+			if (b->n_links >= WS_MAX_LINKS) {
+				fprintf(stderr, "wirespan: too many BPF programs (%d)\n", b->n_links);
+				return -E2BIG;
+			}
+			link = bpf_program__attach(prog);
+			if (!link) {
+				err = -errno;
+				if (prog_optional(name)) {
+					fprintf(stderr, "wirespan: warning: failed to attach %s: %s"
+						" (optional, continuing)\n", name, strerror(-err));
+					if (pass == 0 && n_failed < WS_MAX_LINKS)
+						failed_exit[n_failed++] = name;
+					continue;
+				}
+				fprintf(stderr, "wirespan: failed to attach %s: %s\n", name,
+					strerror(-err));
+				return err;
+			}
+			b->links[b->n_links++] = link;
+		}
+	}
+	return 0;
+}
+
+static uint32_t ringbuf_size(uint32_t want)
+{
+	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+	uint32_t sz = page;
+
+	if (!want)
+		want = WS_DEFAULT_RINGBUF;
+	while (sz < want)
+		sz <<= 1;
+	return sz;
+}
+
+static int check_config(const struct ws_bpf_config *cfg)
+{
+	if (cfg->capture_bytes > WS_MAX_PAYLOAD) {
+		fprintf(stderr, "wirespan: capture bytes %u exceeds the maximum %d\n",
+			cfg->capture_bytes, WS_MAX_PAYLOAD);
+		return -EINVAL;
+	}
+	if (cfg->ringbuf_bytes > WS_MAX_RINGBUF) {
+		fprintf(stderr, "wirespan: ring buffer size %u exceeds the maximum %u\n",
+			cfg->ringbuf_bytes, WS_MAX_RINGBUF);
+		return -EINVAL;
+	}
+	if (cfg->n_pids < 0 || cfg->n_pids > WS_PID_FILTER_MAX || (cfg->n_pids && !cfg->pids)) {
+		fprintf(stderr, "wirespan: %d pid filters (at most %d)\n", cfg->n_pids,
+			WS_PID_FILTER_MAX);
+		return -EINVAL;
+	}
+	if (cfg->n_comms < 0 || cfg->n_comms > WS_MAX_COMM_FILTERS || (cfg->n_comms && !cfg->comms)) {
+		fprintf(stderr, "wirespan: %d comm filters (at most %d)\n", cfg->n_comms,
+			WS_MAX_COMM_FILTERS);
+		return -EINVAL;
+	}
+	if (cfg->n_ports < 0 || cfg->n_ports > WS_MAX_PORT_FILTERS || (cfg->n_ports && !cfg->ports)) {
+		fprintf(stderr, "wirespan: %d port filters (at most %d)\n", cfg->n_ports,
+			WS_MAX_PORT_FILTERS);
+		return -EINVAL;
+	}
+	for (int i = 0; i < cfg->n_comms; i++) {
+		if (!cfg->comms[i] || !cfg->comms[i][0]) {
+			fprintf(stderr, "wirespan: empty comm filter\n");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg)
+{
+	uint32_t mode = 0;
+
+	skel->rodata->agent_tgid = (uint32_t)cfg->agent_pid;
+	skel->rodata->capture_bytes = cfg->capture_bytes;
+	skel->rodata->wakeup_bytes = cfg->wakeup_bytes;
+	if (cfg->n_pids)
+		mode |= WS_FILTER_PID;
+	if (cfg->n_comms)
+		mode |= WS_FILTER_COMM;
+	if (cfg->n_ports)
+		mode |= WS_FILTER_PORT;
+	skel->rodata->filter_mode = mode;
+	skel->rodata->n_comm_filters = (uint32_t)cfg->n_comms;
+	for (int i = 0; i < cfg->n_comms; i++) {
+		size_t len = strlen(cfg->comms[i]);
+
+		/* The kernel keeps the first 15 bytes of an executable name. */
+		if (len >= WS_COMM_LEN)
+			fprintf(stderr, "wirespan: warning: comm filter '%s' is longer than %d"
+				" bytes: matching its first %d as the kernel stores it\n",
+				cfg->comms[i], WS_COMM_LEN - 1, WS_COMM_LEN - 1);
+		memset(skel->rodata->comm_filter[i], 0, WS_COMM_LEN);
+		memcpy(skel->rodata->comm_filter[i], cfg->comms[i],
+		       len < WS_COMM_LEN - 1 ? len : WS_COMM_LEN - 1);
+	}
+	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
+	for (int i = 0; i < cfg->n_ports; i++)
+		skel->rodata->port_filter[i] = cfg->ports[i];
+}
+
+static int fill_pid_filter(struct ws_bpf *b, const struct ws_bpf_config *cfg)
+{
+	uint8_t one = 1;
+
+	for (int i = 0; i < cfg->n_pids; i++) {
+		uint32_t pid = (uint32_t)cfg->pids[i];
+
+		if (bpf_map__update_elem(b->skel->maps.ws_pid_filter, &pid, sizeof(pid), &one,
+					 sizeof(one), BPF_ANY)) {
+			int err = -errno;
+
+			fprintf(stderr, "wirespan: cannot add pid %u to the pid filter: %s\n", pid,
+				strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, struct ws_bpf **out)
+{
+	struct ws_bpf *b;
+	int err;
+
+	if (!cfg || !fn || !out)
+		return -EINVAL;
+	*out = NULL;
+	err = check_config(cfg);
+	if (err)
+		return err;
+	g_verbose = cfg->verbose;
+	libbpf_set_print(print_libbpf);
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->ncpu = libbpf_num_possible_cpus();
+	if (b->ncpu <= 0) {
+		err = b->ncpu < 0 ? b->ncpu : -EINVAL;
+		fprintf(stderr, "wirespan: cannot count possible CPUs: %s\n", strerror(-err));
+		goto fail;
+	}
+
+	b->skel = wirespan_bpf__open();
+	if (!b->skel) {
+		err = -errno;
+		fprintf(stderr, "wirespan: failed to open the BPF object: %s\n", strerror(-err));
+		goto fail;
+	}
+	configure(b->skel, cfg);
+	err = bpf_map__set_max_entries(b->skel->maps.rb, ringbuf_size(cfg->ringbuf_bytes));
+	if (!err)
+		err = bpf_map__set_max_entries(b->skel->maps.ws_conns,
+					       cfg->max_conns ? cfg->max_conns : WS_DEFAULT_MAX_CONNS);
+	if (err) {
+		fprintf(stderr, "wirespan: failed to size BPF maps: %s\n", strerror(-err));
+		goto fail;
+	}
+	err = wirespan_bpf__load(b->skel);
+	if (err) {
+		fprintf(stderr, "wirespan: failed to load the BPF programs: %s%s\n", strerror(-err),
+			cfg->verbose ? "" : " (run with verbose output for the verifier log)");
+		goto fail;
+	}
+	/* The pid filter is filled before anything is attached: no unscoped window. */
+	err = fill_pid_filter(b, cfg);
+	if (err)
+		goto fail;
+	err = attach_all(b);
+	if (err)
+		goto fail;
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.rb), fn, ctx, NULL);
+	if (!b->rb) {
+		err = -errno;
+		fprintf(stderr, "wirespan: failed to open the ring buffer: %s\n", strerror(-err));
+		goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	ws_bpf_destroy(b);
+	return err;
+}
+
+int ws_bpf_epoll_fd(struct ws_bpf *b)
+{
+	if (!b || !b->rb)
+		return -EINVAL;
+	return ring_buffer__epoll_fd(b->rb);
+}
+
+int ws_bpf_consume(struct ws_bpf *b)
+{
+	if (!b || !b->rb)
+		return -EINVAL;
+	return ring_buffer__consume(b->rb);
+}
+
+int ws_bpf_read_counters(struct ws_bpf *b, uint64_t out[WS_CNT__MAX])
+{
+	uint64_t *vals;
+
+	if (!b || !b->skel || !out)
+		return -EINVAL;
+	vals = calloc((size_t)b->ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < WS_CNT__MAX; k++) {
+		out[k] = 0;
+		if (bpf_map__lookup_elem(b->skel->maps.ws_counters, &k, sizeof(k), vals,
+					 sizeof(*vals) * (size_t)b->ncpu, 0)) {
+			int err = -errno;
+
+			free(vals);
+			return err;
+		}
+		for (int c = 0; c < b->ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+const char *ws_counter_name(enum ws_counter c)
+{
+	switch (c) {
+	case WS_CNT_EVENTS: return "events";
+	case WS_CNT_RB_DROP: return "ringbuf_drops";
+	case WS_CNT_BYTES_SEEN: return "bytes_seen";
+	case WS_CNT_BYTES_CAPTURED: return "bytes_captured";
+	case WS_CNT_STASH_FULL: return "stash_full";
+	case WS_CNT_CONN_FULL: return "conn_full";
+	case WS_CNT_READ_FAIL: return "read_failures";
+	case WS_CNT_FILTERED: return "filtered";
+	case WS_CNT_NOT_TCP: return "not_tcp";
+	case WS_CNT__MAX: break;
+	}
+	return "unknown";
+}
+
+int ws_bpf_attached(struct ws_bpf *b)
+{
+	return b ? b->n_links : 0;
+}
+
+void ws_bpf_destroy(struct ws_bpf *b)
+{
+	if (!b)
+		return;
+	/* Detach first so no program writes into a ring nobody reads. */
+	for (int i = b->n_links - 1; i >= 0; i--)
+		bpf_link__destroy(b->links[i]);
+	b->n_links = 0;
+	ring_buffer__free(b->rb);
+	wirespan_bpf__destroy(b->skel);
+	free(b);
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * bpf_dump: load the wirespan kernel programs through agent/loader.c and print every
+ * ring-buffer record as one text line. A test harness for the kernel side only.
+ *
+ *   bpf_dump [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]
+ *            [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-v]
+ *
+ * Prints "READY <programs>" on stderr once attached, kernel counters on exit.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/loader.h"
+
+static volatile sig_atomic_t g_stop;
+static unsigned g_show = 64;
+static unsigned long g_bad;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static const char *sys_name(unsigned s)
+{
+	static const char *const names[] = {
+		[WS_SYS_READ] = "read", [WS_SYS_WRITE] = "write", [WS_SYS_READV] = "readv",
+		[WS_SYS_WRITEV] = "writev", [WS_SYS_SENDTO] = "sendto",
+		[WS_SYS_RECVFROM] = "recvfrom", [WS_SYS_SENDMSG] = "sendmsg",
+		[WS_SYS_RECVMSG] = "recvmsg", [WS_SYS_SENDMMSG] = "sendmmsg",
+		[WS_SYS_RECVMMSG] = "recvmmsg", [WS_SYS_SENDFILE] = "sendfile",
+		[WS_SYS_ACCEPT] = "accept", [WS_SYS_ACCEPT4] = "accept4",
+		[WS_SYS_CONNECT] = "connect", [WS_SYS_CLOSE] = "close", [WS_SYS_STATE] = "state",
+	};
+
+	if (s < WS_SYS__MAX && names[s])
+		return names[s];
+	return "?";
+}
+
+static const char *role_name(unsigned r)
+{
+	return r == WS_ROLE_SERVER ? "server" : r == WS_ROLE_CLIENT ? "client" : "unknown";
+}
+
+static void print_tuple(const struct ws_tuple *t)
+{
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(AF_INET6, t->saddr, l, sizeof(l)))
+		strcpy(l, "?");
+	if (!inet_ntop(AF_INET6, t->daddr, r, sizeof(r)))
+		strcpy(r, "?");
+	printf(" fam=%s l=[%s]:%u r=[%s]:%u", t->family == AF_INET ? "inet" :
+	       t->family == AF_INET6 ? "inet6" : "?", l, t->sport, r, t->dport);
+}
+
+static void print_flags(unsigned f)
+{
+	static const struct { unsigned bit; const char *name; } fl[] = {
+		{ WS_F_TRUNCATED, "trunc" }, { WS_F_EOF, "eof" }, { WS_F_NO_SEQ, "noseq" },
+		{ WS_F_IOV_LIMIT, "iovlimit" }, { WS_F_BUDGET, "budget" },
+	};
+	bool any = false;
+
+	printf(" flags=");
+	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+		if (f & fl[i].bit) {
+			printf("%s%s", any ? "," : "", fl[i].name);
+			any = true;
+		}
+	}
+	if (!any)
+		printf("-");
+}
+
+static void print_payload(const uint8_t *p, unsigned n)
+{
+	printf(" data=\"");
+	for (unsigned i = 0; i < n && i < g_show; i++) {
+		if (p[i] == '\\' || p[i] == '"')
+			printf("\\%c", p[i]);
+		else if (p[i] >= 0x20 && p[i] < 0x7f)
+			putchar(p[i]);
+		else
+			printf("\\x%02x", p[i]);
+	}
+	putchar('"');
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	const struct ws_event_header *h = data;
+
+	(void)ctx;
+	if (size < sizeof(*h) || h->size > size) {
+		printf("BAD size=%zu\n", size);
+		g_bad++;
+		return 0;
+	}
+	if (h->type == WS_EV_DATA) {
+		const struct ws_data_event *e = data;
+
+		if (h->size < sizeof(*e) || e->captured > e->bytes ||
+		    h->size != sizeof(*e) + e->captured) {
+			printf("BAD data size=%u captured=%u bytes=%u\n", h->size, e->captured,
+			       e->bytes);
+			g_bad++;
+			return 0;
+		}
+		printf("DATA pid=%u tid=%u fd=%d sock=0x%" PRIx64 " dir=%s role=%s sys=%s"
+		       " seq=%u bytes=%u cap=%u", e->pid, e->tid, e->fd, (uint64_t)e->sock_id,
+		       e->dir == WS_DIR_EGRESS ? "out" : "in", role_name(e->role),
+		       sys_name(e->syscall), e->seq, e->bytes, e->captured);
+		print_flags(h->flags);
+		printf(" enter=%" PRIu64 " exit=%" PRIu64, (uint64_t)e->enter_ns,
+		       (uint64_t)e->exit_ns);
+		print_tuple(&e->tuple);
+		print_payload((const uint8_t *)(e + 1), e->captured);
+		putchar('\n');
+	} else if (h->type == WS_EV_SOCK) {
+		const struct ws_sock_event *e = data;
+		const char *kind = e->kind == WS_SOCK_OPEN ? "open" :
+				   e->kind == WS_SOCK_FD_CLOSE ? "close" :
+				   e->kind == WS_SOCK_STATE ? "state" : "?";
+
+		if (h->size != sizeof(*e)) {
+			printf("BAD sock size=%u\n", h->size);
+			g_bad++;
+			return 0;
+		}
+		printf("SOCK kind=%s pid=%u tid=%u fd=%d sock=0x%" PRIx64 " role=%s sys=%s"
+		       " old=%u new=%u", kind, e->pid, e->tid, e->fd, (uint64_t)e->sock_id,
+		       role_name(e->role), sys_name(e->syscall), e->state_old, e->state_new);
+		print_tuple(&e->tuple);
+		putchar('\n');
+	} else {
+		printf("BAD type=%u\n", h->type);
+		g_bad++;
+	}
+	return 0;
+}
+
+static void usage(const char *argv0)
+{
+	fprintf(stderr,
+		"usage: %s [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]\n"
+		"          [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-v]\n"
+		"examples:\n"
+		"  %s -P 8080 -d 5        records on connections to/from port 8080 for 5 s\n"
+		"  %s -c curl -s 1024     curl's connections, 1 KiB capture budget per run\n",
+		argv0, argv0, argv0);
+}
+
+static int parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || end == s || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static pid_t pids[64];
+	static const char *comms[WS_MAX_COMM_FILTERS];
+	static uint16_t ports[WS_MAX_PORT_FILTERS];
+	struct ws_bpf_config cfg = { .capture_bytes = 256, .wakeup_bytes = 0,
+				     .ringbuf_bytes = 8u << 20, .max_conns = 65536 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct epoll_event ev;
+	uint64_t cnt[WS_CNT__MAX];
+	struct ws_bpf *b = NULL;
+	uint32_t v, duration = 0;
+	struct timespec t0, now;
+	int opt, err, epfd, n_pids = 0, n_comms = 0, n_ports = 0;
+
+	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:vh")) != -1) {
+		switch (opt) {
+		case 'p':
+			if (n_pids >= (int)(sizeof(pids) / sizeof(pids[0])) ||
+			    parse_u32(optarg, INT32_MAX, &v))
+				goto bad;
+			pids[n_pids++] = (pid_t)v;
+			break;
+		case 'c':
+			if (n_comms >= WS_MAX_COMM_FILTERS)
+				goto bad;
+			comms[n_comms++] = optarg;
+			break;
+		case 'P':
+			if (n_ports >= WS_MAX_PORT_FILTERS || parse_u32(optarg, 65535, &v))
+				goto bad;
+			ports[n_ports++] = (uint16_t)v;
+			break;
+		case 's':
+			if (parse_u32(optarg, WS_MAX_PAYLOAD, &cfg.capture_bytes))
+				goto bad;
+			break;
+		case 'd':
+			if (parse_u32(optarg, 86400, &duration))
+				goto bad;
+			break;
+		case 'x':
+			if (parse_u32(optarg, WS_MAX_PAYLOAD, &g_show))
+				goto bad;
+			break;
+		case 'w':
+			if (parse_u32(optarg, UINT32_MAX, &cfg.wakeup_bytes))
+				goto bad;
+			break;
+		case 'r':
+			if (parse_u32(optarg, 1u << 30, &cfg.ringbuf_bytes))
+				goto bad;
+			break;
+		case 'v':
+			cfg.verbose = true;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (optind != argc)
+		goto bad;
+	cfg.agent_pid = getpid();
+	cfg.pids = pids;
+	cfg.n_pids = n_pids;
+	cfg.comms = comms;
+	cfg.n_comms = n_comms;
+	cfg.ports = ports;
+	cfg.n_ports = n_ports;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (ws_bpf_preflight(stderr))
+		return 1;
+	err = ws_bpf_start(&cfg, on_record, NULL, &b);
+	if (err)
+		return 1;
+	epfd = ws_bpf_epoll_fd(b);
+	fprintf(stderr, "READY %d\n", ws_bpf_attached(b));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!g_stop) {
+		int n = epoll_wait(epfd, &ev, 1, 100);
+
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "bpf_dump: epoll_wait: %s\n", strerror(errno));
+			break;
+		}
+		/* Records are submitted without wake-ups below the threshold: drain on
+		 * every tick, not only when woken. */
+		err = ws_bpf_consume(b);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "bpf_dump: consume: %s\n", strerror(-err));
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (duration && now.tv_sec - t0.tv_sec >= (time_t)duration)
+			break;
+	}
+	ws_bpf_consume(b);
+	if (ws_bpf_read_counters(b, cnt) == 0) {
+		fprintf(stderr, "COUNTERS");
+		for (int i = 0; i < WS_CNT__MAX; i++)
+			fprintf(stderr, " %s=%" PRIu64, ws_counter_name((enum ws_counter)i), cnt[i]);
+		fprintf(stderr, " bad_records=%lu\n", g_bad);
+	}
+	ws_bpf_destroy(b);
+	return g_bad ? 3 : 0;
+bad:
+	usage(argv[0]);
+	return 2;
+}
