@@ -424,7 +424,7 @@ def check_request(req, spans, steps, tiers, by_trace, args, p):
     return traces
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--spans", required=True)
@@ -437,7 +437,10 @@ def main():
     ap.add_argument("--clock-slack-ms", type=int, default=50,
                     help="allowed distance of span times from the client's own clock readings")
     ap.add_argument("--dump", action="store_true", help="print every trace as a tree")
-    args = ap.parse_args()
+    ap.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
+    if argv is None and "--self-test" in sys.argv[1:]:
+        return self_test()
+    args = ap.parse_args(argv)
 
     try:
         tiers = [Tier(t) for t in args.tier]
@@ -552,6 +555,130 @@ def main():
         out.append("nothing to check: the manifest has no traced requests")
     print("\n".join(out + [summary, "check_traces: FAIL" if failed else "check_traces: OK"]))
     return 1 if failed else 0
+
+
+# ---- self-test ----------------------------------------------------------------------------
+# The checker must be able to fail: build a correct span file for a synthetic chain, check
+# that it passes, then break it in one way at a time and check that each is caught.
+
+def _synthetic(tmp):
+    import os
+    import random
+    rnd = random.Random(7)
+    tiers = ["name=cli,pid=client,kinds=client", "name=a,pid=11,addr=127.0.0.1,port=1001",
+             "name=b,pid=12,addr=::1,port=1002", "name=leaf,pid=13,addr=::1,port=1003,kinds=server"]
+    reqs = []
+    t = 1700000000000000000
+    for rid in range(1, 21):
+        status = {7: 404, 9: 500}.get(rid % 10, 200)
+        path = "/chain/%d%s" % (rid, {404: "/notfound", 500: "/fail"}.get(status, ""))
+        reqs.append({"id": rid, "path": path, "status": status, "got": status, "conn": "new", "thread": "t",
+                     "phase": "before" if rid == 20 else "traced", "start_ns": t, "end_ns": t + 10000000})
+        t += 20000000
+    manifest = {"client_pid": 10, "requests": reqs, "errors": []}
+    parsed = [Tier(x) for x in tiers]
+    parsed[0].pid = 10
+    steps = steps_of(parsed)
+    sv = lambda x: {"stringValue": x}
+    iv = lambda x: {"intValue": str(x)}
+    lines = []
+    for r in reqs[:-1]:
+        tid, parent = "%032x" % rnd.getrandbits(128), None
+        for i, st in enumerate(steps):
+            sid = "%016x" % rnd.getrandbits(64)
+            attrs = [("http.request.method", sv("GET")), ("url.path", sv(r["path"])), ("http.response.status_code", iv(r["status"]))]
+            if st.kind == CLIENT:
+                n = parsed[st.idx + 1]
+                attrs += [("server.address", sv(n.addr)), ("server.port", iv(n.port)),
+                          ("url.full", sv("http://%s:%d%s" % (host_in_url(n.addr), n.port, r["path"])))]
+            else:
+                peer = parsed[st.idx - 1].addr or st.tier.addr
+                attrs += [("client.address", sv(peer)), ("network.peer.address", sv(peer)), ("network.peer.port", iv(40000 + i))]
+            span = {"traceId": tid, "spanId": sid, "name": "GET", "kind": st.kind,
+                    "startTimeUnixNano": str(r["start_ns"] + 1000 * (i + 1)), "endTimeUnixNano": str(r["end_ns"] - 1000 * (i + 1)),
+                    "attributes": [{"key": k, "value": v} for k, v in attrs]}
+            if parent:
+                span["parentSpanId"] = parent
+            if is_error(st.kind, r["status"]):
+                span["status"] = {"code": 2}
+            res = {"attributes": [{"key": "service.name", "value": sv(st.tier.name)},
+                                  {"key": "process.pid", "value": iv(st.tier.pid)}]}
+            lines.append({"resourceSpans": [{"resource": res, "scopeSpans": [{"scope": {"name": "wirespan"}, "spans": [span]}]}]})
+            parent = sid
+    mpath = os.path.join(tmp, "manifest.json")
+    with open(mpath, "w") as f:
+        json.dump(manifest, f)
+    return tiers, mpath, lines
+
+
+def self_test():
+    import contextlib
+    import copy
+    import io
+    import os
+    import tempfile
+
+    def sp(lines, i):
+        return lines[i]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+
+    def attr(lines, i, key, value):
+        for a in sp(lines, i)["attributes"]:
+            if a["key"] == key:
+                a["value"] = value
+
+    # (name, mutation, text the report must contain). Span 6k+j is step j of request k+1.
+    mutations = [
+        ("wrong parent", lambda l: sp(l, 8).__setitem__("parentSpanId", sp(l, 6)["spanId"]), "parentSpanId is"),
+        ("root with a parent", lambda l: sp(l, 0).__setitem__("parentSpanId", sp(l, 7)["spanId"]), "expected a root span"),
+        ("missing span", lambda l: l.pop(5), "missing: SERVER leaf"),
+        ("duplicate span", lambda l: l.append(copy.deepcopy(l[4])), "occur more than once"),
+        ("cross-attributed", lambda l: sp(l, 9).__setitem__("traceId", sp(l, 0)["traceId"]), "holds a span of another request"),
+        ("error on a 200", lambda l: sp(l, 3).__setitem__("status", {"code": 2}), "status is ERROR for HTTP 200"),
+        ("4xx server span as error", lambda l: sp(l, 6 * 6 + 1).__setitem__("status", {"code": 2}), "status is ERROR for HTTP 404"),
+        ("4xx client span not error", lambda l: sp(l, 6 * 6).pop("status"), "expected 2 (ERROR) for HTTP 404"),
+        ("raw path in name", lambda l: sp(l, 1).__setitem__("name", "GET /chain/1"), "holds the raw path"),
+        ("child ends late", lambda l: sp(l, 2).__setitem__("endTimeUnixNano", str(int(sp(l, 1)["endTimeUnixNano"]) + 1)), "ends 1 ns after its parent"),
+        ("child starts early", lambda l: sp(l, 3).__setitem__("startTimeUnixNano", str(int(sp(l, 2)["startTimeUnixNano"]) - 1)), "starts 1 ns before its parent"),
+        ("int not a string", lambda l: attr(l, 2, "http.response.status_code", {"intValue": 200}), "decimal string"),
+        ("bad span id", lambda l: sp(l, 2).__setitem__("spanId", "0" * 16), "spanId"),
+        ("wrong pid", lambda l: l[3]["resourceSpans"][0]["resource"]["attributes"][1].__setitem__("value", {"intValue": "99"}), "process.pid is 99"),
+        ("wrong service", lambda l: l[3]["resourceSpans"][0]["resource"]["attributes"][0].__setitem__("value", {"stringValue": "x"}), "missing: SERVER b"),
+        ("wrong url.full", lambda l: attr(l, 0, "url.full", {"stringValue": "http://localhost/chain/1"}), "url.full is"),
+        ("wrong server.port", lambda l: attr(l, 2, "server.port", {"intValue": "1"}), "server.port is 1"),
+        ("wrong peer", lambda l: attr(l, 3, "client.address", {"stringValue": "10.0.0.1"}), "client.address is '10.0.0.1'"),
+        ("wrong status code", lambda l: attr(l, 5, "http.response.status_code", {"intValue": "201"}), "status_code is 201"),
+        ("outside the client's window", lambda l: sp(l, 0).__setitem__("startTimeUnixNano", str(int(sp(l, 0)["startTimeUnixNano"]) - 10 ** 9)), "outside the client's request window"),
+        ("span of a request before the agent", lambda l: attr(l, 0, "url.path", {"stringValue": "/chain/20"}), "before the agent started"),
+        ("span of no request", lambda l: l.append(json.loads(json.dumps(l[0]).replace("/chain/1", "/other/1").replace(sp(l, 0)["spanId"], "%016x" % 5))), "belong to no request"),
+        ("not JSON", lambda l: l.append("{"), "not JSON"),
+    ]
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="check_traces-selftest.") as tmp:
+        tiers, mpath, good = _synthetic(tmp)
+        spath = os.path.join(tmp, "spans.jsonl")
+
+        def run(lines):
+            with open(spath, "w") as f:
+                for x in lines:
+                    f.write((x if isinstance(x, str) else json.dumps(x)) + "\n")
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                rc = main(["--spans", spath, "--manifest", mpath] + [a for t in tiers for a in ("--tier", t)])
+            return rc, buf.getvalue()
+
+        rc, out = run(good)
+        if rc != 0:
+            failures.append("correct spans rejected:\n" + out)
+        for name, mutate, want in mutations:
+            lines = copy.deepcopy(good)
+            mutate(lines)
+            rc, out = run(lines)
+            if rc != 1 or want not in out:
+                failures.append("%s: exit %d, expected 1 with %r in:\n%s" % (name, rc, want, out))
+    for f in failures:
+        print("check_traces self-test: FAIL %s" % f)
+    print("check_traces self-test: %d of %d cases right" % (len(mutations) + 1 - len(failures), len(mutations) + 1))
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 # on the command line) with a time limit each, and print one line per test.
 #   tests/integration/run.sh [test_x.sh ...]
 # Tests exit 0 (pass), 77 (skip: not root, server missing) or anything else (fail).
+# The trace checker's self-test runs first and counts as one more test.
 # WS_IT_TIMEOUT: seconds per test (default 420). With WS_RESULTS=FILE, appends
 # "PASS|FAIL|SKIP integration NAME" lines there. Exit 1 if any test failed.
 set -u
@@ -19,6 +20,16 @@ fi
 [ "$(id -u)" = 0 ] || echo "run: not root: every test will skip"
 
 pass=0 fail=0 skip=0 lines=()
+
+# The checker judges every test: first make sure it rejects broken traces (no root needed).
+echo "==== check_traces self-test"
+if timeout 120 /usr/bin/python3 "$here/check_traces.py" --self-test; then
+	res=PASS pass=$((pass + 1))
+else
+	res=FAIL fail=$((fail + 1))
+fi
+lines+=("$(printf '%-4s %-22s' "$res" check_traces_selftest)")
+[ -n "${WS_RESULTS:-}" ] && echo "$res integration check_traces_selftest" >>"$WS_RESULTS"
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	echo "==== $name"
