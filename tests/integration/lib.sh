@@ -5,11 +5,15 @@
 # ws_stop_agent and checks with ws_check. The EXIT trap stops everything it started, by
 # pid, and removes the temp dir (WS_KEEP=1 keeps it). Exit status: 0 pass, 1 fail, 77 skip.
 #
-# Environment: WIRESPAN_BIN (default build/wirespan), WS_AGENT_ARGS (extra agent options,
-# e.g. -v), WS_KEEP=1, WS_READY_TIMEOUT (seconds, default 30).
+# Environment: WIRESPAN_BIN (default $BUILD/wirespan, BUILD defaulting to build),
+# WS_AGENT_ARGS (extra agent options, e.g. -v), WS_KEEP=1, WS_READY_TIMEOUT (s, default 30).
 
 WS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WS_BIN=${WIRESPAN_BIN:-$WS_ROOT/build/wirespan}
+# make passes BUILD (the build dir, default build) to its recipes' environment.
+case ${BUILD:-build} in
+/*) WS_BIN=${WIRESPAN_BIN:-$BUILD/wirespan} ;;
+*) WS_BIN=${WIRESPAN_BIN:-$WS_ROOT/${BUILD:-build}/wirespan} ;;
+esac
 WS_PY=/usr/bin/python3      # Debian's python, not whatever a user's PATH prefers
 WS_IT=$WS_ROOT/tests/integration
 WS_SVC=$WS_IT/services
