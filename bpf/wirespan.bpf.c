@@ -323,9 +323,13 @@ static __always_inline void emit_eof(struct ws_stash *st, struct ws_conn *c, __u
 	e.sys = st->sys;
 	e.dir = WS_DIR_INGRESS;
 	e.flags = WS_F_EOF;
+	/* Reading the peer's FIN advanced copied_seq by one: the FIN's own sequence
+	 * number, i.e. the end of the peer's byte stream, is one less. */
 	if (read_seq((struct sock *)st->sk, WS_DIR_INGRESS, &e.seq)) {
 		cnt_inc(WS_CNT_READ_FAIL);
 		e.flags |= WS_F_NO_SEQ;
+	} else {
+		e.seq -= 1;
 	}
 	emit_data(&e, c);
 }
@@ -335,7 +339,7 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 				      __u32 nmsg, __u32 end_seq)
 {
 	const struct mmsghdr *m = (const struct mmsghdr *)st->buf;
-	__u32 total = 0, seq;
+	__u32 total = 0, fin = 0, seq;
 	int i;
 
 	for (i = 0; i < WS_MAX_MMSG; i++) {
@@ -345,10 +349,14 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 			break;
 		if (bpf_core_read_user(&len, sizeof(len), &m[i].msg_len))
 			break;
+		if (!len && e->dir == WS_DIR_INGRESS) {
+			fin = 1; /* the FIN was read: copied_seq counts it */
+			break;
+		}
 		total += len;
 	}
 	if (nmsg <= WS_MAX_MMSG && !(e->flags & WS_F_NO_SEQ)) {
-		seq = end_seq - total;
+		seq = end_seq - total - fin;
 	} else if (st->seq_ok) {
 		seq = st->seq_enter;
 		e->flags &= ~WS_F_NO_SEQ;
@@ -528,30 +536,20 @@ DATA_HOOKS(sendfile64, WS_SYS_SENDFILE, WS_DIR_EGRESS, 0, 0, ctx->args[3], 0)
 
 /* ---- connection lifecycle ------------------------------------------------------- */
 
-static __always_inline int accept_enter(__u16 sys)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct ws_stash st = {};
-	int task_ok = scope_task(id >> 32);
-
-	if (task_ok < 0)
-		return 0;
-	/* The new socket only exists at exit: nothing to resolve yet. */
-	st.enter_ns = bpf_ktime_get_ns();
-	st.fd = -1;
-	st.sys = sys;
-	st.task_ok = task_ok;
-	return stash_put(id, &st);
-}
-
+/* accept/accept4: everything needed is there at exit (the new fd is the return value),
+ * so there is no entry hook. That also catches the accept a server was already blocked
+ * in when the programs were attached. */
 static __always_inline int accept_exit(long ret, __u16 sys)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct ws_stash st;
+	int task_ok;
 	struct ws_conn *c;
 	struct sock *sk;
 
-	if (!stash_take(sys, &st) || ret < 0)
+	if (ret < 0)
+		return 0;
+	task_ok = scope_task(id >> 32);
+	if (task_ok < 0)
 		return 0;
 	sk = fd_to_tcp_sock((int)ret);
 	if (!sk)
@@ -559,7 +557,7 @@ static __always_inline int accept_exit(long ret, __u16 sys)
 	c = conn_create(sk, WS_ROLE_SERVER, BPF_ANY);
 	if (!c)
 		return 0;
-	if (!conn_traced(c, st.task_ok)) {
+	if (!conn_traced(c, task_ok)) {
 		cnt_inc(WS_CNT_FILTERED);
 		return 0;
 	}
@@ -567,22 +565,10 @@ static __always_inline int accept_exit(long ret, __u16 sys)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_accept")
-int sys_enter_accept(struct trace_event_raw_sys_enter *ctx)
-{
-	return accept_enter(WS_SYS_ACCEPT);
-}
-
 SEC("tracepoint/syscalls/sys_exit_accept")
 int sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
 {
 	return accept_exit(ctx->ret, WS_SYS_ACCEPT);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int sys_enter_accept4(struct trace_event_raw_sys_enter *ctx)
-{
-	return accept_enter(WS_SYS_ACCEPT4);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
