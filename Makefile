@@ -112,6 +112,15 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -lz -lcurl -lpthread -lm
 
+# The OTLP sink's test driver (tests/integration/test_otlp_*.sh). Built from the
+# exporter's own sources only, so it does not wait for the BPF side.
+OTLP_HARNESS_SRCS := tests/integration/otlp_harness.c agent/span.c exporter/buf.c exporter/pb.c \
+	exporter/otlp_proto.c exporter/otlp_json.c exporter/otlp_config.c exporter/otlp_queue.c exporter/otlp_http.c
+$(BUILD)/otlp_harness: $(OTLP_HARNESS_SRCS) $(HDRS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(BUILD)
+	$(Q)$(CC) $(ALL_CFLAGS) $(OTLP_HARNESS_SRCS) -o $@ -lcurl -lz -lpthread -lm
+
 unit: $(UNIT_BINS)
 	$(Q)tests/run_unit.sh $(UNIT_BINS)
 
