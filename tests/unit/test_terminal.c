@@ -274,6 +274,36 @@ static void test_bounds(void **state)
 	ws_resource_unref(r);
 }
 
+/* 65536 spans held in total, even with every trace under its own limit. */
+static void test_total_cap(void **state)
+{
+	struct ws_resource *r = svc("api");
+	struct ws_span s;
+	struct mem_out m;
+	struct ws_sink *k;
+
+	mem_open(&m);
+	k = ws_sink_terminal_new(m.f);
+	assert_non_null(k);
+	mkspan(&s, r, 0, 1, 0, WS_KIND_SERVER, "z", 0, 1);
+	for (int t = 0; t < 200; t++) {
+		s.trace_id[0] = (uint8_t)t;
+		for (int i = 0; i < 400; i++) {   /* 80000 spans offered */
+			s.span_id[0] = (uint8_t)i;
+			s.span_id[1] = (uint8_t)(i >> 8);
+			emit1(k, &s);
+		}
+	}
+	report_value(k, "terminal_spans_dropped", 80000 - 65536);
+	assert_int_equal(r->refs, 1 + 65536);
+	assert_int_equal(k->ops->flush(k, 0), 0);
+	report_value(k, "terminal_spans_printed", 65536);
+	assert_int_equal(r->refs, 1);
+	k->ops->destroy(k);
+	mem_close(&m);
+	ws_resource_unref(r);
+}
+
 /* Destroy without flush releases every held resource reference. */
 static void test_destroy_releases(void **state)
 {
@@ -358,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_orphans_cycle_flush),
 		cmocka_unit_test(test_hostile_text),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_total_cap),
 		cmocka_unit_test(test_destroy_releases),
 		cmocka_unit_test(test_colour_on_tty_only),
 	};
