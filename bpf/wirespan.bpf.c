@@ -37,13 +37,30 @@ struct ws_emit {
 	__u8 _pad[2];
 };
 
+/*
+ * The sequence number just past the bytes moved: write_seq after a send, copied_seq
+ * after a receive. A receive that reaches the peer's FIN consumes it too (in the same
+ * call when the FIN rides on the last data segment or follows it in the queue), and
+ * copied_seq counts the FIN as one: then the data ends one before copied_seq. The FIN
+ * has been consumed exactly when it was received (RCV_SHUTDOWN) and copied_seq has
+ * caught up with rcv_nxt, which counts it as well. The extra reads happen only on
+ * connections whose peer has closed.
+ */
 static __always_inline int read_seq(struct sock *sk, __u8 dir, __u32 *seq)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u32 rcv_nxt;
+	__u8 shut;
 
 	if (dir == WS_DIR_EGRESS)
 		return bpf_core_read(seq, sizeof(*seq), &tp->write_seq);
-	return bpf_core_read(seq, sizeof(*seq), &tp->copied_seq);
+	if (bpf_core_read(seq, sizeof(*seq), &tp->copied_seq))
+		return -1;
+	shut = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+	if ((shut & WS_RCV_SHUTDOWN) && !bpf_core_read(&rcv_nxt, sizeof(rcv_nxt), &tp->rcv_nxt) &&
+	    rcv_nxt == *seq)
+		*seq -= 1;
+	return 0;
 }
 
 /*
@@ -323,13 +340,10 @@ static __always_inline void emit_eof(struct ws_stash *st, struct ws_conn *c, __u
 	e.sys = st->sys;
 	e.dir = WS_DIR_INGRESS;
 	e.flags = WS_F_EOF;
-	/* Reading the peer's FIN advanced copied_seq by one: the FIN's own sequence
-	 * number, i.e. the end of the peer's byte stream, is one less. */
+	/* seq: the FIN's own sequence number, the end of the peer's byte stream. */
 	if (read_seq((struct sock *)st->sk, WS_DIR_INGRESS, &e.seq)) {
 		cnt_inc(WS_CNT_READ_FAIL);
 		e.flags |= WS_F_NO_SEQ;
-	} else {
-		e.seq -= 1;
 	}
 	emit_data(&e, c);
 }
@@ -339,7 +353,7 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 				      __u32 nmsg, __u32 end_seq)
 {
 	const struct mmsghdr *m = (const struct mmsghdr *)st->buf;
-	__u32 total = 0, fin = 0, seq;
+	__u32 total = 0, seq;
 	int i;
 
 	for (i = 0; i < WS_MAX_MMSG; i++) {
@@ -349,14 +363,10 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 			break;
 		if (bpf_core_read_user(&len, sizeof(len), &m[i].msg_len))
 			break;
-		if (!len && e->dir == WS_DIR_INGRESS) {
-			fin = 1; /* the FIN was read: copied_seq counts it */
-			break;
-		}
 		total += len;
 	}
 	if (nmsg <= WS_MAX_MMSG && !(e->flags & WS_F_NO_SEQ)) {
-		seq = end_seq - total - fin;
+		seq = end_seq - total;
 	} else if (st->seq_ok) {
 		seq = st->seq_enter;
 		e->flags &= ~WS_F_NO_SEQ;

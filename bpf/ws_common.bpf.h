@@ -21,6 +21,7 @@
 #define WS_MSG_TRUNC 0x20
 #define WS_EINPROGRESS 115
 #define WS_TCP_CLOSE 7
+#define WS_RCV_SHUTDOWN 1
 
 /* Stash entries: threads inside a traced syscall at the same time. */
 #define WS_STASH_ENTRIES 16384

@@ -89,6 +89,8 @@ def server(addr, portfile, logfile):
                             off += os.sendfile(c.fileno(), f.fileno(), off, rlen - off)
                 else:
                     c.sendall(bytes((ord(tok[-1]) + i) & 0xFF for i in range(rlen)))
+                if tok.startswith("close"):
+                    c.shutdown(socket.SHUT_WR)  # FIN right behind the response
 
     while True:
         c, peer = s.accept()
@@ -159,6 +161,11 @@ def client(addr, port, infofile, gofile, comm, plan):
     def recv_some(method):
         if method == "read":
             return os.read(fd, 65536)
+        if method == "lateread":
+            # Let the server's data and FIN both arrive: one read then takes the
+            # data and consumes the FIN.
+            time.sleep(0.3)
+            return os.read(fd, 65536)
         if method == "recvfrom":
             return s.recv(65536)
         if method == "peek":
@@ -205,6 +212,8 @@ def client(addr, port, infofile, gofile, comm, plan):
             time.sleep(0.02)
     for tok, sm, rm, bl, rl in steps:
         request(tok, sm, rm, int(bl), int(rl))
+    if steps and steps[-1][0].startswith("close"):
+        info["client_eof"] = os.read(fd, 100) == b""
     time.sleep(0.1)
     s.close()
     with open(infofile + ".tmp", "w") as f:
@@ -400,7 +409,7 @@ def main():
                   and r.get("data", b"")[:len(rhead)] == rhead[:len(r.get("data", b""))]]
             if check(len(rw) == 1 and len(rc) >= 1, "%s: response %s seen %d/%d" % (label, q["tok"], len(rw), len(rc))):
                 check(any(x["seq"] == rw[0]["seq"] for x in rc), "%s: response %s seq not paired" % (label, q["tok"]))
-            want_sys = {"peek": "recvfrom"}.get(q["recv"], q["recv"])
+            want_sys = {"peek": "recvfrom", "lateread": "read"}.get(q["recv"], q["recv"])
             check(all(x["sys"] == want_sys for x in rc), "%s: response %s read by %s, events say %s" % (label, q["tok"], want_sys, [x["sys"] for x in rc]))
             if q["tok"].startswith("sendfile"):
                 sf = [r for r in sdata if r["sys"] == "sendfile"]
@@ -427,6 +436,20 @@ def main():
             if check(len(eofs) == 1, "%s: want one eof event on the server, got %d" % (label, len(eofs))) and w:
                 check(eofs[0]["bytes"] == 0 and eofs[0]["seq"] == (w[-1]["seq"] + w[-1]["bytes"]) & 0xFFFFFFFF,
                       "%s: eof seq %d bytes %d" % (label, eofs[0]["seq"], eofs[0]["bytes"]))
+        # the server closed first: the client's EOF sits at the end of the server's stream
+        if info.get("client_eof"):
+            eofs = [r for r in cdata if "eof" in r["flagset"]]
+            w = [r for r in sdata if r["dir"] == "out"]
+            if check(len(eofs) == 1, "%s: want one eof event on the client, got %d" % (label, len(eofs))) and w:
+                check(eofs[0]["seq"] == (w[-1]["seq"] + w[-1]["bytes"]) & 0xFFFFFFFF,
+                      "%s: client eof seq %d, server stream ends at %d" % (label, eofs[0]["seq"], w[-1]["seq"] + w[-1]["bytes"]))
+        elif cl.get("client_eof"):
+            check(False, "%s: client saw no EOF" % label)
+        # The server closed first: its socket reached TCP_CLOSE (state entry gone) before
+        # its last recv() returned 0, so that EOF is not reported; the state change is.
+        if cl.get("client_eof"):
+            check(any(r["rec"] == "SOCK" and r["kind"] == "state" and r["new"] == 7 for r in sside),
+                  "%s: no TCP_CLOSE state event for the server socket" % label)
         # lifecycle: the client's close is reported
         check(any(r["rec"] == "SOCK" and r["kind"] == "close" and r["pid"] == info["pid"] for r in cside),
               "%s: no close event for the client fd" % label)
@@ -517,7 +540,7 @@ PRE_PID=$LAST
 start_dump A -P "$P4" -P "$P6" -P "$PD" -s 256
 touch "$tmp/go.pre"
 wait_pid "$PRE_PID" pre
-client c4 127.0.0.1 "$P4" "w1:write:read:10:100,s1:sendto:recvfrom:20:50,m1:sendmsg:recvmsg:30:60,v1:writev:readv:40:70,mm1:sendmmsg:recvmmsg:50:80,p1:sendto:peek:5:30,sendfile1:sendto:read:10:3000,big1:sendto:recvfrom:10000:5000"
+client c4 127.0.0.1 "$P4" "w1:write:read:10:100,s1:sendto:recvfrom:20:50,m1:sendmsg:recvmsg:30:60,v1:writev:readv:40:70,mm1:sendmmsg:recvmmsg:50:80,p1:sendto:peek:5:30,sendfile1:sendto:read:10:3000,big1:sendto:recvfrom:10000:5000,close1:sendto:lateread:10:100"
 client c6 ::1 "$P6" "a6:write:read:10:100,b6:sendmsg:readv:40:4000"
 client cm 127.0.0.1 "$PD" "am:sendto:recvfrom:10:100"
 stop_dump A
@@ -526,7 +549,7 @@ cl() { # LABEL CLIENT SERVER PORT CFAM CADDR SFAM SADDR EXTRA
 		"$1" "$tmp/$2.json" "$tmp/$3.log" "$4" "$5" "$6" "$8" "$7" "$8" "$6" "${9:-}"
 }
 check A "{\"capture\":256,\"only_ports\":[$P4,$P6,$PD],\"clients\":[
-$(cl v4 c4 s4 "$P4" inet "$V4" inet "$V4" ',"eof":true,"big":true'),
+$(cl v4 c4 s4 "$P4" inet "$V4" inet "$V4" ',"big":true,"client_eof":true'),
 $(cl v6 c6 s6 "$P6" inet6 ::1 inet6 ::1 ',"eof":true'),
 $(cl v4mapped cm sd "$PD" inet "$V4" inet6 "$V4" ',"eof":true'),
 $(cl preexisting pre s4 "$P4" inet "$V4" inet "$V4" ',"eof":true,"preexisting":true')]}"
