@@ -654,8 +654,8 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  records_malformed %" PRIu64 "\n", a->st.records_malformed);
 	fprintf(out, "  data_events %" PRIu64 "\n", a->st.data_events);
 	fprintf(out, "  sock_events %" PRIu64 "\n", a->st.sock_events);
-	fprintf(out, "  bytes_seen %" PRIu64 "\n", a->st.bytes_seen);
-	fprintf(out, "  bytes_captured %" PRIu64 "\n", a->st.bytes_captured);
+	fprintf(out, "  bytes_received %" PRIu64 "\n", a->st.bytes_seen);
+	fprintf(out, "  payload_bytes_received %" PRIu64 "\n", a->st.bytes_captured);
 	fprintf(out, "  bytes_unparsed %" PRIu64 "\n", a->st.bytes_unparsed);
 	fprintf(out, "  http_requests %" PRIu64 "\n", a->st.http_requests);
 	fprintf(out, "  http_exchanges %" PRIu64 "\n", a->st.http_exchanges);

@@ -474,7 +474,7 @@ int ws_bpf_read_counters(struct ws_bpf *b, uint64_t out[WS_CNT__MAX])
 const char *ws_counter_name(enum ws_counter c)
 {
 	switch (c) {
-	case WS_CNT_EVENTS: return "events";
+	case WS_CNT_EVENTS: return "events_seen";
 	case WS_CNT_RB_DROP: return "ringbuf_drops";
 	case WS_CNT_BYTES_SEEN: return "bytes_seen";
 	case WS_CNT_BYTES_CAPTURED: return "bytes_captured";

@@ -313,25 +313,27 @@ static int open_sinks(struct agent *ag)
 	}
 
 	/* OTLP/HTTP: an endpoint given on the command line or in the environment means export. */
-	err = ws_otlp_config_from_env(&ocfg);
+	char err_msg[256];
+	err = ws_otlp_config_from_env(&ocfg, NULL, err_msg, sizeof(err_msg));
 	if (err) {
-		fprintf(stderr, "wirespan: OTLP configuration: %s\n", ws_otlp_config_error(&ocfg));
+		fprintf(stderr, "wirespan: OTLP configuration: %s\n", err_msg);
 		return err;
 	}
 	if (o->otlp_endpoint) {
-		err = ws_otlp_config_set_endpoint(&ocfg, o->otlp_endpoint);
+		err = ws_otlp_config_set_endpoint(&ocfg, o->otlp_endpoint, err_msg, sizeof(err_msg));
 		if (err) {
-			fprintf(stderr, "wirespan: --otlp-endpoint: %s\n", ws_otlp_config_error(&ocfg));
+			fprintf(stderr, "wirespan: --otlp-endpoint: %s\n", err_msg);
 			return err;
 		}
 	}
-	if (ws_otlp_config_enabled(&ocfg)) {
+	if (ocfg.enabled) {
 		struct ws_sink *s = ws_sink_otlp_http_new(&ocfg);
 
 		if (!s)
 			return -EINVAL;
 		ag->sinks[ag->n_sinks++] = s;
-		fprintf(stderr, "wirespan: exporting OTLP to %s\n", ws_otlp_config_traces_url(&ocfg));
+		fprintf(stderr, "wirespan: exporting OTLP (%s) to %s\n", ws_otlp_protocol_name(ocfg.protocol),
+			ocfg.endpoint);
 	}
 	return 0;
 }
@@ -401,11 +403,23 @@ static void report_counters(struct agent *ag, FILE *out)
 	fprintf(out, "  records_consumed %" PRIu64 "\n", ag->records);
 	if (ag->asm_)
 		ws_asm_report(ag->asm_, out);
-	if (ag->procs)
-		ws_proc_cache_report(ag->procs, out);
-	for (int i = 0; i < ag->n_sinks; i++)
-		if (ag->sinks[i]->ops->report)
-			ag->sinks[i]->ops->report(ag->sinks[i], out);
+	/* Component reports print bare "name value" lines; indent them like the rest. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (mem) {
+		if (ag->procs)
+			ws_proc_cache_report(ag->procs, mem);
+		for (int i = 0; i < ag->n_sinks; i++)
+			if (ag->sinks[i]->ops->report)
+				ag->sinks[i]->ops->report(ag->sinks[i], mem);
+		fclose(mem);
+		for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			fprintf(out, "  %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+		}
+		free(text);
+	}
 	fflush(out);
 }
 
