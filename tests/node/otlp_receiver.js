@@ -20,6 +20,7 @@
 //   {"status": 200, "partial": {"rejected": 2, "message": "why"}}
 //   "repeat": N                                the step applies to N requests
 //   "forever": true                            the step applies to every later request
+// --light decodes protobuf bodies but records only their span counts (load tests).
 //
 // Each output line: seq, t (ms since start), conn (connection number), method, path,
 // contentType, contentEncoding, headers (x-* ones), bytes, answer (status, "stall",
@@ -52,6 +53,7 @@ function parseArgs(argv) {
     else if (k === '--port-file') { a.portFile = v; i++; }
     else if (k === '--out') { a.out = v; i++; }
     else if (k === '--script') { a.script = JSON.parse(v); i++; }
+    else if (k === '--light') { a.light = true; }
     else { console.error(`otlp_receiver: unknown argument ${k}`); process.exit(2); }
   }
   if (!a.out) { console.error('otlp_receiver: --out FILE is required'); process.exit(2); }
@@ -266,9 +268,11 @@ const server = http.createServer((req, res) => {
       if (rec.contentEncoding === 'gzip') body = zlib.gunzipSync(body);
       else if (rec.contentEncoding !== '') throw new Error(`unknown Content-Encoding ${rec.contentEncoding}`);
       if (isJson) rec.request = decodeJson(body);
+      else if (rec.contentType === 'application/x-protobuf' && args.light) rec.lightSpans = countSpans(Req.decode(body));
       else if (rec.contentType === 'application/x-protobuf') rec.request = decodeProtobuf(body);
       else throw new Error(`unexpected Content-Type ${rec.contentType}`);
-      rec.spans = countSpans(rec.request);
+      rec.spans = rec.request ? countSpans(rec.request) : rec.lightSpans;
+      delete rec.lightSpans;
     } catch (e) {
       rec.error = String(e && e.message ? e.message : e);
       rec.answer = 400;
