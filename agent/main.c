@@ -56,6 +56,7 @@ struct options {
 	double duration_s;
 	const char *otlp_endpoint;
 	bool verbose;
+	bool capture_only;        /* drain the ring buffer, discard records (benchmarks) */
 };
 
 struct agent {
@@ -90,6 +91,8 @@ static const char usage_text[] =
 	"      --max-conns N        connections tracked at once (16384)\n"
 	"      --max-spans N        spans being assembled at once (16384)\n"
 	"      --duration SEC       exit after SEC seconds\n"
+	"      --capture-only       drain the ring buffer and discard records (measures the\n"
+	"                           kernel side and ring transport alone)\n"
 	"  -v, --verbose            libbpf and loader details\n"
 	"  -V, --version\n"
 	"  -h, --help\n"
@@ -161,7 +164,7 @@ static int add_comm(struct options *o, const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP };
+	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -174,6 +177,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "max-spans", required_argument, NULL, O_MAXSPANS },
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "otlp-endpoint", required_argument, NULL, O_OTLP },
+		{ "capture-only", no_argument, NULL, O_CAPONLY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -248,6 +252,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 		case O_OTLP:
 			o->otlp_endpoint = optarg;
+			break;
+		case O_CAPONLY:
+			o->capture_only = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -358,7 +365,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct agent *ag = ctx;
 
 	ag->records++;
-	ws_asm_record(ag->asm_, data, size);
+	if (!ag->opt.capture_only)
+		ws_asm_record(ag->asm_, data, size);
 	return 0;
 }
 
