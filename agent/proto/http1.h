@@ -11,6 +11,11 @@
  * One struct h1_conn per connection. Requests travel in one direction and responses
  * in the other; which is which is given by the role (server: requests are ingress;
  * client: requests are egress) or, for H1_ROLE_DETECT, learned from the first bytes.
+ *
+ * Event contract: every H1_EV_REQUEST (req_index N) is followed by exactly one
+ * H1_EV_EXCHANGE or H1_EV_ERROR with has_request and req_index N, at the latest from
+ * h1_conn_close. An H1_EV_ERROR with has_request == false is a counted loss that no
+ * announced request is waiting for. docs/http1.md describes every case.
  */
 #ifndef WS_PROTO_HTTP1_H
 #define WS_PROTO_HTTP1_H
@@ -93,9 +98,13 @@ struct h1_request {
 	bool target_truncated;
 	bool headers_truncated;              /* the header block was not fully captured */
 	bool chunked;
+	bool end_inferred;                   /* end not delimited by parsing (framing not captured, or
+						cut by close): ended at a direction change or close */
+	bool connection_close;               /* Connection: close, or HTTP/1.0 without keep-alive */
 	int64_t content_length;              /* -1 when absent */
-	uint64_t body_bytes;                 /* body bytes seen (real counts) */
-	uint64_t wire_bytes;                 /* whole message bytes (header + body) */
+	uint64_t body_bytes;                 /* bytes after the header block (real counts; for chunked
+						bodies the chunk framing and trailers included) */
+	uint64_t wire_bytes;                 /* whole message bytes (start line to last byte) */
 	struct h1_span_times t;
 };
 
@@ -105,6 +114,8 @@ struct h1_response {
 	bool headers_truncated;
 	bool chunked;
 	bool close_delimited;                /* body ended by connection close */
+	bool end_inferred;                   /* as in h1_request */
+	bool connection_close;
 	int64_t content_length;              /* -1 when absent */
 	uint64_t body_bytes;
 	uint64_t wire_bytes;
@@ -134,7 +145,8 @@ struct h1_conn {
 	uint8_t role;            /* enum h1_role, resolved after detection */
 	bool dead;               /* parsing abandoned for good (not HTTP, upgrade) */
 	uint8_t _pad[2];
-	uint32_t next_req_index;
+	uint32_t next_req_index; /* req_index of the next announced request (starts at 1) */
+	uint64_t skipped_bytes;  /* bytes not attributed to any message (resync, unknown role) */
 	void *impl;              /* parser state, owned; freed by h1_conn_free */
 };
 
@@ -144,13 +156,17 @@ typedef void (*h1_emit_fn)(void *ctx, const struct h1_event *ev);
 int h1_conn_init(struct h1_conn *c, enum h1_role role);   /* 0 or -ENOMEM */
 void h1_conn_free(struct h1_conn *c);
 
-/* Feed one chunk moved in direction dir. Calls emit for every record produced.
- * Returns 0, or a negative h1_error when the connection's parsing is abandoned. */
+/* Feed one chunk moved in direction dir. Calls emit (may be NULL) for every record
+ * produced. A chunk with len == 0 is ignored (an EOF is h1_conn_close). captured is
+ * clamped to len. Returns 0, a negative h1_error when the connection's parsing is
+ * abandoned (now or before: -H1_ERR_NOT_HTTP, -H1_ERR_UPGRADE), or -EINVAL for NULL
+ * arguments. After h1_conn_close, chunks are ignored (returns 0). */
 int h1_conn_feed(struct h1_conn *c, enum h1_dir dir, const struct h1_chunk *ch, h1_emit_fn emit, void *ctx);
 
 /* The peer closed (a read returned 0) or the connection ended, at time ts.
  * Ends a close-delimited response (H1_EV_EXCHANGE), reports what was left incomplete
- * (H1_EV_ERROR with H1_ERR_CLOSED_INCOMPLETE, one per pending request). */
+ * (H1_EV_ERROR with H1_ERR_CLOSED_INCOMPLETE, one per pending request). Final: later
+ * chunks are ignored. Message times come from the chunks, never from ts. */
 void h1_conn_close(struct h1_conn *c, uint64_t ts_ns, h1_emit_fn emit, void *ctx);
 
 /* Quick test used for protocol detection: do these bytes start like an HTTP/1 request
