@@ -13,7 +13,8 @@ Inputs
                         addr=ADDR        address the previous tier connects to
                         port=PORT        port the tier listens on
                         peers=A|B        accepted client.address of its SERVER spans
-                                         (default: the previous tier's addr)
+                                         (default: addr; on loopback the caller's
+                                         source address is the one it connected to)
   --absent FILE       a manifest whose request ids must appear in no span
   --other FILE        a manifest checked by another run: its spans are ignored here
   --allow-extra       spans that belong to no request are not an error
@@ -349,8 +350,8 @@ def check_span_attrs(sp, st, tiers, req, p):
     else:
         if a.get("url.path") != req["path"]:
             p.add("%s: url.path is %r, expected %r", label, a.get("url.path"), req["path"])
-        prev = tiers[st.idx - 1]
-        peers = tier.peers or ([prev.addr] if prev.addr else [tier.addr] if tier.addr else None)
+        # On loopback the caller's source address is the address it connected to.
+        peers = tier.peers or ([tier.addr] if tier.addr else None)
         for key in ("client.address", "network.peer.address"):
             if peers is not None and a.get(key) not in peers:
                 p.add("%s: %s is %r, expected %s", label, key, a.get(key), " or ".join(repr(x) for x in peers))
@@ -592,7 +593,7 @@ def _synthetic(tmp):
                 attrs += [("server.address", sv(n.addr)), ("server.port", iv(n.port)),
                           ("url.full", sv("http://%s:%d%s" % (host_in_url(n.addr), n.port, r["path"])))]
             else:
-                peer = parsed[st.idx - 1].addr or st.tier.addr
+                peer = st.tier.addr
                 attrs += [("client.address", sv(peer)), ("network.peer.address", sv(peer)), ("network.peer.port", iv(40000 + i))]
             span = {"traceId": tid, "spanId": sid, "name": "GET", "kind": st.kind,
                     "startTimeUnixNano": str(r["start_ns"] + 1000 * (i + 1)), "endTimeUnixNano": str(r["end_ns"] - 1000 * (i + 1)),

@@ -38,22 +38,28 @@ ws_client sig-client2 "$WS_TMP/m2.json" --host 127.0.0.1 --port "$X_PORT" --firs
 held=$(printf '%s\n%s\n' "$held" "$(ws_fd_bpf_ids "$AGENT")" | sort -u)
 ws_stop_agent
 [ "$(ws_counter_blocks)" = 2 ] || ws_fail "expected the SIGINT counters block after the SIGUSR1 one, found $(ws_counter_blocks) blocks"
-ws_check_counters
+ws_check_counters || true
+# The block's form is part of the CLI contract: "  name value", each name once.
+bad=$(awk '/^wirespan counters:/ { inb = 1; delete seen; next }
+	inb && /^ *[A-Za-z0-9_.]+ -?[0-9]+$/ {
+		if ($0 !~ /^  [^ ]/) print "not indented by two spaces: " $0
+		if (seen[$1]++) print "named twice: " $1
+		next }
+	{ inb = 0 }' "$WS_AGENT_ERR" | sort -u | head -n 8)
+[ -z "$bad" ] || ws_soft_fail "counters block is not in the '  name value' form: $(tr '\n' ';' <<<"$bad")"
 n_spans=$("$WS_PY" -c 'import json,sys
 print(sum(len(s["spans"]) for l in open(sys.argv[1]) if l.strip() for r in json.loads(l)["resourceSpans"] for s in r["scopeSpans"]))' "$WS_SPANS") ||
 	ws_fail "cannot count the spans in $WS_SPANS"
 v=$(ws_counter file_spans_written)
-[ -z "$v" ] || [ "$v" = "$n_spans" ] || ws_fail "file_spans_written is $v but the file holds $n_spans spans"
+[ -z "$v" ] || [ "$v" = "$n_spans" ] || ws_soft_fail "file_spans_written is $v but the file holds $n_spans spans"
 
-rc=0
 for m in m1 m2; do
 	other=m1
 	[ $m = m1 ] && other=m2
 	ws_check --manifest "$WS_TMP/$m.json" --other "$WS_TMP/$other.json" \
 		--tier "name=sig-client${m#m},pid=client,kinds=client" \
-		--tier "name=sig-x,pid=$X_PID,addr=127.0.0.1,port=$X_PORT,kinds=server" || rc=1
+		--tier "name=sig-x,pid=$X_PID,addr=127.0.0.1,port=$X_PORT,kinds=server"
 done
-[ "$rc" = 0 ] || ws_fail "spans of completed requests are missing or wrong after SIGINT"
 
 # Freeing programs after the last fd closes is deferred in the kernel: allow a moment.
 for ((i = 0; i < 50; i++)); do
@@ -67,6 +73,7 @@ done
 # were leaked. Others' objects vanish a moment after their process exits: they must
 # persist for 3 s to count.
 for ((i = 0; i < 30; i++)); do
+	orphans=
 	after=$(ws_bpf_ids) || ws_fail "cannot list BPF programs with bpftool"
 	new=$(comm -13 <(sort <<<"$before") <(sort <<<"$after"))
 	[ -n "$new" ] || break
@@ -78,4 +85,4 @@ for ((i = 0; i < 30; i++)); do
 done
 [ -z "${orphans:-}" ] || ws_fail "BPF objects new since the agent started are held by no process: $(tr '\n' ' ' <<<"$orphans")"
 ws_log "no BPF programs or links left behind"
-ws_log PASS
+ws_finish
