@@ -257,24 +257,26 @@ void ws_http_redact_query(const char *query, char *out, size_t outlen)
 	static const char red[] = "REDACTED";
 	size_t o = 0;
 	const char *p = query;
+	bool first = true;
 
 	if (!out || outlen == 0)
 		return;
 	out[0] = '\0';
 	if (!query)
 		return;
-	while (*p) {
+	for (;;) {
 		size_t plen = strcspn(p, "&");
 		const char *eq = memchr(p, '=', plen);
 		size_t klen = eq ? (size_t)(eq - p) : plen;
 		bool redact = eq && key_sensitive(p, klen);
-		size_t need = (o ? 1 : 0) + (redact ? klen + 1 + sizeof(red) - 1 : plen);
+		size_t need = (first ? 0 : 1) + (redact ? klen + 1 + sizeof(red) - 1 : plen);
 
 		/* Whole pairs only: a pair cut in the middle could show part of a value. */
 		if (o + need >= outlen)
 			break;
-		if (o)
+		if (!first)
 			out[o++] = '&';
+		first = false;
 		if (redact) {
 			memcpy(out + o, p, klen + 1);
 			o += klen + 1;
@@ -286,8 +288,9 @@ void ws_http_redact_query(const char *query, char *out, size_t outlen)
 		}
 		out[o] = '\0';
 		p += plen;
-		if (*p == '&')
-			p++;
+		if (*p != '&')
+			break;
+		p++;  /* empty pairs ("a&&b", trailing '&') are kept as sent */
 	}
 }
 
@@ -345,6 +348,21 @@ static bool seg_is_id(const char *s, size_t n)
 	return false;
 }
 
+/* Append the cut marker ("/" then "*") to out[0..o), dropping whole segments until it fits. */
+static void route_cut(char *out, size_t o, size_t outlen)
+{
+	while (o > 0 && o + 2 >= outlen) {
+		while (o > 0 && out[o - 1] != '/')
+			o--;
+		if (o > 0)
+			o--;  /* the '/' that started the dropped segment */
+	}
+	if (o + 2 < outlen)
+		memcpy(out + o, "/*", 3);
+	else
+		out[o] = '\0';
+}
+
 void ws_http_route_guess(const char *path, char *out, size_t outlen)
 {
 	size_t o = 0, nseg = 0;
@@ -369,10 +387,7 @@ void ws_http_route_guess(const char *path, char *out, size_t outlen)
 			break;
 		n = strcspn(p, "/?#");
 		if (nseg == WS_ROUTE_MAX_SEGMENTS) {
-			if (o + 2 < outlen) {
-				memcpy(out + o, "/*", 3);
-				o += 2;
-			}
+			route_cut(out, o, outlen);
 			return;
 		}
 		const char *seg = p;
@@ -384,10 +399,7 @@ void ws_http_route_guess(const char *path, char *out, size_t outlen)
 		}
 		if (o + 1 + sl >= outlen) {
 			/* Does not fit: mark the cut rather than emit half a segment. */
-			if (o + 2 < outlen) {
-				memcpy(out + o, "/*", 3);
-				o += 2;
-			}
+			route_cut(out, o, outlen);
 			return;
 		}
 		out[o++] = '/';
