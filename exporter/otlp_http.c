@@ -327,14 +327,15 @@ static bool aborting(struct otlp_http *h)
 	return __atomic_load_n(&h->abort_io, __ATOMIC_RELAXED);
 }
 
-/* Wait until t (monotonic ns) unless the sink is stopping. false when interrupted. */
+/* Wait until t (monotonic ns) unless the sink is stopping, or a flush began whose
+ * deadline comes first (the wait could not end in a delivery). false when interrupted. */
 static bool sleep_until(struct otlp_http *h, uint64_t t)
 {
 	bool ok = true;
 
 	pthread_mutex_lock(&h->mu);
 	while (mono_ns() < t) {
-		if (h->stop || aborting(h)) {
+		if (h->stop || aborting(h) || (h->flush_deadline_ns && t >= h->flush_deadline_ns)) {
 			ok = false;
 			break;
 		}
@@ -534,9 +535,10 @@ static void otlp_tick(struct ws_sink *s, uint64_t now_mono_ns)
 static int otlp_flush(struct ws_sink *s, uint64_t deadline_mono_ns)
 {
 	struct otlp_http *h = s->priv;
-	size_t left = 0;
+	uint64_t lost;
 
 	pthread_mutex_lock(&h->mu);
+	lost = h->q.st.spans_dropped_shutdown;
 	h->flush_deadline_ns = deadline_mono_ns ? deadline_mono_ns : 1;
 	pthread_cond_broadcast(&h->wake);
 	while ((h->q.count || h->busy) && mono_ns() < deadline_mono_ns) {
@@ -551,14 +553,16 @@ static int otlp_flush(struct ws_sink *s, uint64_t deadline_mono_ns)
 		pthread_cond_broadcast(&h->wake);
 		while (h->busy)
 			pthread_cond_wait(&h->idle, &h->mu);
-		left = ws_otlp_queue_drop_all(&h->q);
+		ws_otlp_queue_drop_all(&h->q);
 		__atomic_store_n(&h->abort_io, 0, __ATOMIC_RELAXED);
 	}
 	h->flush_deadline_ns = 0;
+	/* the worker also gives up batches that could not make the deadline */
+	lost = h->q.st.spans_dropped_shutdown - lost;
 	pthread_mutex_unlock(&h->mu);
-	if (left)
-		fprintf(stderr, "wirespan: otlp: flush deadline reached, %zu queued spans dropped\n", left);
-	return left ? -ETIMEDOUT : 0;
+	if (lost)
+		fprintf(stderr, "wirespan: otlp: flush deadline: %" PRIu64 " spans not delivered\n", lost);
+	return lost ? -ETIMEDOUT : 0;
 }
 
 static void otlp_report(struct ws_sink *s, FILE *out)
