@@ -77,4 +77,17 @@ expect deadline otlp_spans_dropped_shutdown "$(h deadline otlp_spans_dropped_shu
 expect deadline otlp_spans_sent "$(h deadline otlp_spans_sent)" -eq 0
 expect deadline "counters consistent" "$(h deadline consistent)" -eq 1
 
+# Shutdown while the collector has asked for a 20 s pause (Retry-After): the wait
+# cannot end before the deadline, so flush() returns at once and counts the spans.
+start_receiver pause --script '[{"status":503,"retryAfter":"20","forever":true}]'
+run_harness pause --endpoint "http://127.0.0.1:$RECV_PORT" --spans 100 --batch 50 --delay-ms 10 \
+	--wait-ms 300 --flush-ms 3000
+stop_receiver
+expect pause flush_rc "$(h pause flush_rc)" -eq -110
+flush_ms=$(h pause flush_ms)
+expect pause "flush ms" "${flush_ms%.*}" -le 1000
+expect pause otlp_spans_dropped_shutdown "$(h pause otlp_spans_dropped_shutdown)" -eq 100
+expect pause otlp_retries "$(h pause otlp_retries)" -ge 1
+expect pause "counters consistent" "$(h pause consistent)" -eq 1
+
 otlp_done
