@@ -204,7 +204,7 @@ static void test_chain_by_seq_and_thread(void **state)
 	feed(a, &cli, 101, WS_DIR_EGRESS, 1000, 10 * MS, 11 * MS, REQ_USERS);
 	feed(a, &cli, 101, WS_DIR_INGRESS, 3000, 20 * MS, 21 * MS, RESP_OK);
 	ws_asm_tick(a, 30 * MS);
-	assert_int_equal(out.n, 5);
+	assert_int_equal(out.n, 4);
 
 	const struct ws_span *root = find(&out, WS_KIND_CLIENT, 100);
 	const struct ws_span *as = find(&out, WS_KIND_SERVER, 200);
