@@ -1,6 +1,7 @@
 #!/bin/bash
-# Every test: unit (make unit), fuzz (make fuzz), integration (root; skipped otherwise).
-#   tests/run_all.sh          FUZZ_SECONDS (default 20) per fuzzer
+# Every test: unit (make unit), fuzz (make fuzz), then the agent build (make all) and
+# integration (tests/integration/run.sh; its tests skip when not root).
+#   tests/run_all.sh          FUZZ_SECONDS (default 20) per fuzzer; BUILD as for make
 # Runs every stage even when an earlier one fails and ends with one line
 #   N passed, M failed[, K skipped]
 # counting test binaries and scripts (a stage that fails before running any test, e.g. a
@@ -27,7 +28,14 @@ stage() {
 
 stage unit "$make_cmd" --no-print-directory unit
 stage fuzz "$make_cmd" --no-print-directory fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
-stage integration tests/integration/run.sh
+# The integration tests run the agent binary: build it first so they never judge a stale
+# one. A failed build is one failure and the integration stage is not run.
+echo "######## build: $make_cmd all"
+if "$make_cmd" --no-print-directory all; then
+	stage integration tests/integration/run.sh
+else
+	echo "FAIL build (make all), integration tests not run" >>"$WS_RESULTS"
+fi
 
 pass=$(grep -c '^PASS ' "$WS_RESULTS")
 fail=$(grep -c '^FAIL ' "$WS_RESULTS")
