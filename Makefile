@@ -145,5 +145,39 @@ test: check-root deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run_all.sh
 
+# ---- benchmarks (bench/, docs/benchmarks.md) ---------------------------------
+# The floor: empty programs on exactly the hooks of wirespan.bpf.o, generated from its
+# symbol table so it follows every hook added or removed. Naming wirespan.bpf.o here
+# also keeps make from deleting it as an intermediate of the skeleton chain.
+$(BUILD)/floor.bpf.c: $(BUILD)/wirespan.bpf.o bench/gen_floor.sh
+	$(call msg,GEN,$@)
+	$(Q)bench/gen_floor.sh $< > $@
+
+$(BUILD)/floor.bpf.o: $(BUILD)/floor.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(BUILD)/wirespan-floor: bench/floor_loader.c $(BUILD)/floor.skel.h
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ -lbpf -lelf -lz
+
+$(BUILD)/bench/%: bench/%.c
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ -lbpf -lelf -lz -lm
+
+BENCH_TOOLS := $(BUILD)/wirespan $(BUILD)/wirespan-floor $(BUILD)/bench/loadgen \
+	$(BUILD)/bench/otlp_sink $(BUILD)/bench/bpfstats
+
+bench: check-root deps
+	$(Q)$(MAKE) --no-print-directory $(BENCH_TOOLS)
+	$(Q)BUILD=$(BUILD) /usr/bin/python3 bench/bench.py --mode full
+
+bench-quick: check-root deps
+	$(Q)$(MAKE) --no-print-directory $(BENCH_TOOLS)
+	$(Q)BUILD=$(BUILD) /usr/bin/python3 bench/bench.py --mode quick
+
 clean:
 	rm -rf $(BUILD)
