@@ -559,8 +559,8 @@ static void req_lost(struct h1_impl *im, struct dstate *d, enum h1_error err, bo
 
 		build_req(d, &e->req);
 		emit(im, H1_EV_ERROR, err, &e->req, e->req_index, e->resp_done ? &e->resp : NULL);
-		if (resp_running)
-			sd->m.pair = PAIR_ABSORB;  /* the response under way is this request's: drop it */
+		/* A response under way for it is dropped when it ends (its index no longer
+		 * matches the FIFO head); one not yet started must be absorbed. */
 		q_remove(im, pos, !e->resp_done && !resp_running);
 		return;
 	}

@@ -458,6 +458,36 @@ static const struct tcase cases[] = {
 	  { Q("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"), R("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nbo"),
 	    { 'r', "dy tail", -1, -1, 10, 0 }, R("more tail"), R(OK0), Q(GET1), R(OK0) },
 	  "R1 GET /a; R2 GET /b; E:gap#1; X2 200; R3 GET /a; X3 200", 0 },
+	{ "gap in a request body while its response is under way", H1_ROLE_SERVER,
+	  { Q("POST /p HTTP/1.1\r\nContent-Length: 100\r\n\r\nxx"), R("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab"),
+	    { 'q', "yy", -1, -1, 5, 0 }, R("cdefghij"), Q(GET1), R(OK0) },
+	  "R1 POST /p; E:gap#1; R2 GET /a; X2 200", 0 },
+	{ "response gap ends a request whose body is still sent", H1_ROLE_SERVER,
+	  { Q("POST /p HTTP/1.1\r\nContent-Length: 100\r\n\r\nxx"), R("HTTP/1.1 100 Continue\r\n\r\n"),
+	    { 'r', "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", -1, -1, 9, 0 }, Q("yy") },
+	  "R1 POST /p; E:gap#1; E:response_without_request", 0 },
+	{ "gap in the second of two pipelined requests", H1_ROLE_SERVER,
+	  { Q("GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 50\r\n\r\nxx"), { 'q', "yy", -1, -1, 5, 0 },
+	    R("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
+	    Q(GET1), R(OK0) },
+	  "R1 GET /1; R2 POST /2; E:gap#2; X1 200; R3 GET /a; X3 200", 0 },
+	{ "upgrade with a pipelined request pending", H1_ROLE_SERVER,
+	  { Q("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\nGET /x HTTP/1.1\r\n\r\n"),
+	    R("HTTP/1.1 101 Switching Protocols\r\n\r\n") },
+	  "R1 GET /ws; R2 GET /x; E:upgrade#1; E:upgrade#2", -H1_ERR_UPGRADE },
+	{ "bad response to a rejected request", H1_ROLE_SERVER,
+	  { Q(GET1), R(OK0), Q("\x01" "bad\r\n\r\n"), R("HTTP/1.1 4x0 Bad\r\n\r\n"), Q(GET1), R(OK0) },
+	  "R1 GET /a; X1 200; E:bad_request_line; E:bad_status_line; R2 GET /a; X2 200", 0 },
+	{ "Transfer-Encoding list with parameters", H1_ROLE_SERVER,
+	  { Q("POST /p HTTP/1.1\r\nTransfer-Encoding: gzip;q=1 , chunked\r\nX-A-Header-Name-Longer-Than-Kept: 1\r\n\r\n"
+	      "1\r\nz\r\n0\r\n\r\n"), R(OK0) },
+	  "R1 POST /p; X1 200", 0 },
+	{ "Transfer-Encoding token with inner space", H1_ROLE_SERVER,
+	  { Q("POST /p HTTP/1.1\r\nTransfer-Encoding: chun ked\r\n\r\n") },
+	  "E:bad_header", 0 },
+	{ "Transfer-Encoding chunked twice", H1_ROLE_SERVER,
+	  { Q("POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n") },
+	  "E:bad_header", 0 },
 	{ "resync ignores a partial token that spans chunks", H1_ROLE_SERVER,
 	  { Q("POST /p HTTP/1.1\r\nContent-Length: 100\r\n\r\nxxxx"), { 'q', "yyyy", -1, -1, 50, 0 },
 	    R(OK0), Q(GET1), R(OK0) },
@@ -777,6 +807,27 @@ static void test_lost_start_seq(void **state)
 	runner_fini(&u);
 }
 
+/* An error that ends a request mid-body reports the request as far as it got. */
+static void test_error_carries_request_progress(void **state)
+{
+	struct runner u;
+
+	runner_init(&u, H1_ROLE_SERVER);
+	struct step s1 = Q("POST /p HTTP/1.1\r\nContent-Length: 100\r\n\r\nxx"), s2 = R("HTTP/1.1 100 Continue\r\n\r\n"),
+		    s3 = Q("yyy"), s4 = { 'r', OK0, -1, -1, 9, 0 };
+	run_step(&u, &s1);
+	run_step(&u, &s2);
+	run_step(&u, &s3);
+	run_step(&u, &s4);
+	const struct h1_event *e = &u.r->ev[1];
+	assert_int_equal(e->type, H1_EV_ERROR);
+	assert_int_equal(e->err, H1_ERR_GAP);
+	assert_true(e->has_request);
+	assert_int_equal(e->req.body_bytes, 5);
+	check_times(&e->req.t, 1, 3);
+	runner_fini(&u);
+}
+
 static void test_header_values(void **state)
 {
 	static const char req[] =
@@ -1075,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_budget_body_exact),
 		cmocka_unit_test(test_truncated_headers_fields),
 		cmocka_unit_test(test_lost_start_seq),
+		cmocka_unit_test(test_error_carries_request_progress),
 		cmocka_unit_test(test_header_values),
 		cmocka_unit_test(test_value_overflow),
 		cmocka_unit_test(test_target_truncated),
