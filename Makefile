@@ -8,6 +8,8 @@
 #   make integration  root-only tests against real servers on loopback
 #   V=1               show the commands
 .DELETE_ON_ERROR:
+# Objects built for tests and fuzzers are kept between runs (not intermediates to delete).
+.SECONDARY:
 .SUFFIXES:
 
 BUILD      ?= build
@@ -105,12 +107,12 @@ $(BUILD)/unit/%: tests/unit/%.c $(SAN_OBJS) $(HDRS)
 $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -lz -lcurl -lpthread -lm
+	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -lz -lcurl -lpthread -lm
 
 # The OTLP sink's test driver (tests/integration/test_otlp_*.sh). Built from the
 # exporter's own sources only, so it does not wait for the BPF side.
