@@ -269,17 +269,21 @@ static __always_inline void conn_announce(__u64 sk, struct ws_conn *c, __u16 sys
 
 /* ---- sys_enter ---------------------------------------------------------------- */
 
-static __always_inline int stash_put(__u64 id, struct ws_stash *st)
+/* The calling thread's stash slot, created on its first traced syscall. */
+static __always_inline struct ws_stash *stash_slot(void)
 {
-	if (bpf_map_update_elem(&ws_stash, &id, st, BPF_ANY))
+	struct ws_stash *st = bpf_task_storage_get(&ws_stash, bpf_get_current_task_btf(), 0,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!st)
 		cnt_inc(WS_CNT_STASH_FULL);
-	return 0;
+	return st;
 }
 
 static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, __u64 msg_flags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct ws_stash st = {};
+	struct ws_stash *st;
 	struct sock *sk;
 	int task_ok;
 
@@ -292,40 +296,41 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 	sk = fd_to_tcp_sock((int)fd);
 	if (!sk)
 		return 0;
-	st.enter_ns = bpf_ktime_get_ns();
-	st.sk = (__u64)sk;
-	st.buf = buf;
-	st.len = len;
-	st.fd = (int)fd;
-	st.sys = sys;
-	st.task_ok = task_ok;
-	st.trunc = (msg_flags & WS_MSG_TRUNC) != 0;
+	st = stash_slot();
+	if (!st)
+		return 0;
+	st->enter_ns = bpf_ktime_get_ns();
+	st->sk = (__u64)sk;
+	st->buf = buf;
+	st->len = len;
+	st->fd = (int)fd;
+	st->sys = sys;
+	st->task_ok = task_ok;
+	st->trunc = (msg_flags & WS_MSG_TRUNC) != 0;
+	st->seq_ok = 0;
 	if (sys == WS_SYS_SENDMMSG || sys == WS_SYS_RECVMMSG) {
 		/* mmsg returns a message count: when more messages moved than are
 		 * reported, the start sequence is taken here instead of from exit. */
 		__u8 dir = sys == WS_SYS_SENDMMSG ? WS_DIR_EGRESS : WS_DIR_INGRESS;
 
-		if (read_seq(sk, dir, &st.seq_enter))
-			st.seq_ok = 0;
-		else
-			st.seq_ok = 1;
+		st->seq_ok = read_seq(sk, dir, &st->seq_enter) == 0;
 	}
-	return stash_put(id, &st);
+	return 0;
 }
 
 /* ---- sys_exit ----------------------------------------------------------------- */
 
 static __always_inline bool stash_take(__u16 sys, struct ws_stash *out)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct ws_stash *sp = bpf_map_lookup_elem(&ws_stash, &id);
+	struct ws_stash *sp = bpf_task_storage_get(&ws_stash, bpf_get_current_task_btf(), 0, 0);
 
-	if (!sp)
+	/* sys must match: a slot left by another syscall (entry seen, exit not) or
+	 * already consumed is ignored. */
+	if (!sp || sp->sys != sys)
 		return false;
 	*out = *sp;
-	bpf_map_delete_elem(&ws_stash, &id);
-	/* A stale entry from another syscall (enter seen, exit not) is dropped. */
-	return out->sys == sys;
+	sp->sys = 0;
+	return true;
 }
 
 static __always_inline void emit_eof(struct ws_stash *st, struct ws_conn *c, __u64 id, __u64 now)
@@ -592,8 +597,8 @@ int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	int fd = (int)ctx->args[0]; /* ctx loads first: clang must not offset ctx */
 	__u64 id = bpf_get_current_pid_tgid();
-	struct ws_stash st = {};
 	int task_ok = scope_task(id >> 32);
+	struct ws_stash *st;
 	struct sock *sk;
 
 	if (task_ok < 0)
@@ -601,12 +606,15 @@ int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
 	sk = fd_to_tcp_sock(fd);
 	if (!sk)
 		return 0;
-	st.enter_ns = bpf_ktime_get_ns();
-	st.sk = (__u64)sk;
-	st.fd = fd;
-	st.sys = WS_SYS_CONNECT;
-	st.task_ok = task_ok;
-	return stash_put(id, &st);
+	st = stash_slot();
+	if (!st)
+		return 0;
+	st->enter_ns = bpf_ktime_get_ns();
+	st->sk = (__u64)sk;
+	st->fd = fd;
+	st->sys = WS_SYS_CONNECT;
+	st->task_ok = task_ok;
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")

@@ -31,24 +31,27 @@ static __always_inline bool sock_is_tcp(struct sock *sk)
  */
 static __always_inline struct sock *fd_to_tcp_sock(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	/* The BTF-typed task pointer lets the verifier turn task->files->fdt->... into
+	 * plain guarded loads instead of one probe-read helper call per hop; pointers it
+	 * cannot type (the fd array, file->private_data) still go through probe reads. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files;
 	struct fdtable *fdt;
 	struct file **fds;
 	struct file *file = NULL;
 	struct socket *sock;
 	struct sock *sk;
 	__u64 fops, known_fops;
-	__u32 max_fds;
 
 	if (fd < 0)
 		return NULL;
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt)
+	files = task->files;
+	if (!files)
 		return NULL;
-	max_fds = BPF_CORE_READ(fdt, max_fds);
-	if ((__u32)fd >= max_fds)
+	fdt = files->fdt;
+	if (!fdt || (__u32)fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
 

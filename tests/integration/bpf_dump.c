@@ -4,9 +4,11 @@
  * ring-buffer record as one text line. A test harness for the kernel side only.
  *
  *   bpf_dump [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]
- *            [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-v]
+ *            [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-q] [-S] [-v]
  *
  * Prints "READY <programs>" on stderr once attached, kernel counters on exit.
+ * -q counts records instead of printing them; -S turns on BPF run-time statistics
+ * (bpf_enable_stats) and prints each program's hits and average ns per hit on exit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,12 +20,17 @@
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
+
+#include <bpf/bpf.h>
 
 #include "agent/loader.h"
 
 static volatile sig_atomic_t g_stop;
 static unsigned g_show = 64;
 static unsigned long g_bad;
+static bool g_quiet;
+static unsigned long g_records;
 
 static void on_signal(int sig)
 {
@@ -103,11 +110,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct ws_event_header *h = data;
 
 	(void)ctx;
+	g_records++;
 	if (size < sizeof(*h) || h->size > size) {
 		printf("BAD size=%zu\n", size);
 		g_bad++;
 		return 0;
 	}
+	if (g_quiet)
+		return 0;
 	if (h->type == WS_EV_DATA) {
 		const struct ws_data_event *e = data;
 
@@ -151,11 +161,48 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Our own programs are the bpf-prog fds of this process (the skeleton holds them). */
+static void print_prog_stats(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	uint64_t cnt = 0, ns = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[64], target[64];
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		ssize_t n;
+		int fd = atoi(de->d_name);
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (strcmp(target, "anon_inode:bpf-prog") != 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		fprintf(stderr, "PROG %-16s hits=%" PRIu64 " ns=%" PRIu64 " avg_ns=%.1f\n", info.name,
+			(uint64_t)info.run_cnt, (uint64_t)info.run_time_ns,
+			info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : 0.0);
+		cnt += info.run_cnt;
+		ns += info.run_time_ns;
+	}
+	closedir(d);
+	fprintf(stderr, "PROG %-16s hits=%" PRIu64 " ns=%" PRIu64 " avg_ns=%.1f\n", "ALL", cnt, ns,
+		cnt ? (double)ns / (double)cnt : 0.0);
+}
+
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]\n"
-		"          [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-v]\n"
+		"          [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-q] [-S] [-v]\n"
 		"examples:\n"
 		"  %s -P 8080 -d 5        records on connections to/from port 8080 for 5 s\n"
 		"  %s -c curl -s 1024     curl's connections, 1 KiB capture budget per run\n",
@@ -180,7 +227,7 @@ int main(int argc, char **argv)
 	static pid_t pids[64];
 	static const char *comms[WS_MAX_COMM_FILTERS];
 	static uint16_t ports[WS_MAX_PORT_FILTERS];
-	struct ws_bpf_config cfg = { .capture_bytes = 256, .wakeup_bytes = 0,
+	struct ws_bpf_config cfg = { .capture_bytes = 256, .wakeup_bytes = 256 * 1024,
 				     .ringbuf_bytes = 8u << 20, .max_conns = 65536 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct epoll_event ev;
@@ -188,9 +235,10 @@ int main(int argc, char **argv)
 	struct ws_bpf *b = NULL;
 	uint32_t v, duration = 0;
 	struct timespec t0, now;
-	int opt, err, epfd, n_pids = 0, n_comms = 0, n_ports = 0;
+	int opt, err, epfd, n_pids = 0, n_comms = 0, n_ports = 0, stats_fd = -1;
+	bool stats = false;
 
-	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:qSvh")) != -1) {
 		switch (opt) {
 		case 'p':
 			if (n_pids >= (int)(sizeof(pids) / sizeof(pids[0])) ||
@@ -231,6 +279,12 @@ int main(int argc, char **argv)
 		case 'v':
 			cfg.verbose = true;
 			break;
+		case 'q':
+			g_quiet = true;
+			break;
+		case 'S':
+			stats = true;
+			break;
 		default:
 			goto bad;
 		}
@@ -251,6 +305,13 @@ int main(int argc, char **argv)
 
 	if (ws_bpf_preflight(stderr))
 		return 1;
+	if (stats) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0) {
+			fprintf(stderr, "bpf_dump: bpf_enable_stats: %s\n", strerror(errno));
+			return 1;
+		}
+	}
 	err = ws_bpf_start(&cfg, on_record, NULL, &b);
 	if (err)
 		return 1;
@@ -280,7 +341,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "COUNTERS");
 		for (int i = 0; i < WS_CNT__MAX; i++)
 			fprintf(stderr, " %s=%" PRIu64, ws_counter_name((enum ws_counter)i), cnt[i]);
-		fprintf(stderr, " bad_records=%lu\n", g_bad);
+		fprintf(stderr, " records=%lu bad_records=%lu\n", g_records, g_bad);
+	}
+	if (stats) {
+		print_prog_stats();
+		close(stats_fd);
 	}
 	ws_bpf_destroy(b);
 	return g_bad ? 3 : 0;
