@@ -16,6 +16,8 @@ PKGS="$PKGS wrk gnuplot-nox nodejs npm"
 
 missing=""
 for p in $PKGS; do
+	# A Node.js that bundles its own npm (NodeSource's nodejs) conflicts with Debian's npm.
+	if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
@@ -40,5 +42,10 @@ fi
 if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
 	echo "deps: npm install in tests/node"
 	(cd tests/node && npm install --no-audit --no-fund --loglevel=error)
+fi
+# Benchmark peers (OpenTelemetry SDK for the Node service) live in bench/node, pinned by its lock file.
+if [ -f bench/node/package-lock.json ] && [ ! -d bench/node/node_modules ]; then
+	echo "deps: npm ci in bench/node"
+	(cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 exit 0

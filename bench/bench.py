@@ -1,0 +1,1002 @@
+#!/usr/bin/python3
+"""wirespan benchmark: what tracing costs a service, side by side, every layer.
+
+Variants, alternated in every round (A B C ... A B C ...):
+  none     nothing attached
+  floor    empty BPF programs on exactly wirespan's hooks (build/wirespan-floor)
+  capture  wirespan --capture-only (ring buffer drained, records discarded)
+  full     wirespan -o null (parsing, span assembly, parentage, null sink)
+  otlp     wirespan --otlp-endpoint to a local discarding receiver (bench/otlp_sink.c)
+  sdk      no agent; the Node service instrumented with the OpenTelemetry SDK,
+           exporting to the same receiver (Node workloads only)
+Workloads: nginx static files (100 B, 10 KiB, 256 KiB) under wrk at saturation, keep-alive
+and one connection per request; nginx 100 B at a fixed rate (half of saturation, open
+loop, bench/loadgen.c) keep-alive and short connections; a Node service doing 1 ms of CPU
+work per request at a fixed rate; the Node service's small response at saturation.
+
+Every agent is scoped to the benchmark's ports (-P). Everything started here is stopped
+here, by pid. Only 127.0.0.1. Results: a table on stdout, JSON and a PNG under
+build/bench/. docs/benchmarks.md explains the method and the figures.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("BUILD", "build")
+if not os.path.isabs(BUILD):
+    BUILD = os.path.join(ROOT, BUILD)
+TOOLS = {
+    "wirespan": os.path.join(BUILD, "wirespan"),
+    "floor": os.path.join(BUILD, "wirespan-floor"),
+    "loadgen": os.path.join(BUILD, "bench", "loadgen"),
+    "sink": os.path.join(BUILD, "bench", "otlp_sink"),
+    "bpfstats": os.path.join(BUILD, "bench", "bpfstats"),
+}
+NODE_DIR = os.path.join(ROOT, "bench", "node")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+LOAD_CPU = "0"      # wrk / loadgen
+SERVER_CPU = 1      # nginx worker, node
+
+ALL_VARIANTS = ["none", "floor", "capture", "full", "otlp", "sdk"]
+AGENT_VARIANTS = ("capture", "full", "otlp")
+
+# name: (server, kind, path, close, description)
+WORKLOADS = {
+    "ka-100B-sat": ("nginx", "sat", "/b100", False, "nginx 100 B, keep-alive, wrk saturation"),
+    "ka-10K-sat": ("nginx", "sat", "/b10k", False, "nginx 10 KiB, keep-alive, wrk saturation"),
+    "ka-256K-sat": ("nginx", "sat", "/b256k", False, "nginx 256 KiB, keep-alive, wrk saturation"),
+    "close-100B-sat": ("nginx", "sat", "/b100", True, "nginx 100 B, new connection per request, wrk saturation"),
+    "ka-100B-rate": ("nginx", "rate", "/b100", False, "nginx 100 B, keep-alive, fixed rate ~1/2 saturation"),
+    "close-100B-rate": ("nginx", "rate", "/b100", True, "nginx 100 B, new connection per request, fixed rate ~1/2 saturation"),
+    "node-1ms-rate": ("node", "rate", "/work?us=1000", False, "Node service, 1 ms CPU work per request, fixed rate"),
+    "node-small-sat": ("node", "sat", "/small", False, "Node service 100 B, keep-alive, wrk saturation"),
+}
+# Which saturation workload sets the fixed rate of a rate workload, and which share of it.
+RATE_FROM = {"ka-100B-rate": ("ka-100B-sat", 0.5), "close-100B-rate": ("close-100B-sat", 0.5)}
+NODE_1MS_RATE = 400.0   # 1 ms of work per request on one core: 40 % busy
+
+MODES = {
+    # rounds, seconds per saturation run, seconds per rate run, warm-up, settle, idle, workloads
+    "full": dict(rounds=5, sat_s=3, rate_s=3.0, warmup_s=0.5, settle_s=0.8, idle_s=2.0, drain_s=3.0,
+                 workloads=list(WORKLOADS)),
+    "quick": dict(rounds=2, sat_s=2, rate_s=1.5, warmup_s=0.3, settle_s=0.6, idle_s=0.0, drain_s=2.5,
+                  workloads=["ka-100B-sat", "ka-100B-rate", "node-1ms-rate"]),
+}
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class Procs:
+    """Every process started here, stopped by its own pid, last first."""
+
+    def __init__(self):
+        self.live = []
+
+    def start(self, name, argv, **kw):
+        p = subprocess.Popen(argv, **kw)
+        self.live.append((name, p))
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=10.0):
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log(f"pid {p.pid} ignored signal {sig}, killing it")
+                p.kill()
+                p.wait()
+        self.live = [(n, q) for n, q in self.live if q is not p]
+        return p.returncode
+
+    def stop_all(self):
+        for name, p in reversed(list(self.live)):
+            self.stop(p, signal.SIGINT if name in ("agent", "floor", "bpfstats") else signal.SIGTERM, 5.0)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def wait_file_line(path, pattern, proc, timeout=60.0):
+    end = time.time() + timeout
+    rx = re.compile(pattern)
+    while time.time() < end:
+        if proc.poll() is not None:
+            return None
+        try:
+            with open(path, errors="replace") as f:
+                for line in f:
+                    m = rx.search(line)
+                    if m:
+                        return m
+        except FileNotFoundError:
+            pass
+        time.sleep(0.05)
+    return None
+
+
+# ---- accounting -----------------------------------------------------------------
+
+def proc_cpu_ns(pid):
+    """CPU time of every thread of pid, ns (schedstat: the kernel's own per-task
+    accounting, ns resolution; utime+stime ticks are kept for a cross-check)."""
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    except FileNotFoundError:
+        return None
+    return total
+
+
+def proc_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (FileNotFoundError, IndexError):
+        return None
+
+
+def proc_mem(pid):
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"):
+                    out[k] = int(v.split()[0]) * 1024
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def machine_busy_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+
+
+def bpf_fd_objects(pid):
+    """Program ids and maps (id -> memlock bytes) held by pid, from its fdinfo."""
+    progs, maps = set(), {}
+    d = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(d):
+        try:
+            with open(os.path.join(d, fd)) as f:
+                kv = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        except (FileNotFoundError, PermissionError):
+            continue
+        if "map_id" in kv:
+            maps[int(kv["map_id"])] = int(kv.get("memlock", "0").strip())
+        elif "prog_id" in kv:
+            progs.add(int(kv["prog_id"]))
+    return sorted(progs), maps
+
+
+def bpf_prog_stats(ids):
+    if not ids:
+        return {}
+    r = subprocess.run([TOOLS["bpfstats"], "progs"] + [str(i) for i in ids],
+                       capture_output=True, text=True, timeout=30)
+    out = {}
+    for line in r.stdout.splitlines():
+        d = json.loads(line)
+        out[d["name"]] = d
+    return out
+
+
+def foreign_tracepoint_progs(own_pids):
+    """BPF tracepoint programs attached by processes other than ours: each puts every
+    syscall of the host on the slow path and skews every figure."""
+    try:
+        r = subprocess.run(["bpftool", "link", "show", "-j"], capture_output=True, text=True, timeout=30)
+        links = json.loads(r.stdout or "[]")
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    n = 0
+    for l in links:
+        if l.get("type") not in ("tracepoint", "raw_tracepoint", "perf_event", "tracing", "kprobe_multi"):
+            continue
+        pids = [p.get("pid") for p in l.get("pids", [])]
+        if pids and all(p in own_pids for p in pids):
+            continue
+        n += 1
+    return n
+
+
+class Agent:
+    """wirespan (or the floor loader) started for one variant run."""
+
+    def __init__(self, procs, tmp, variant, ports, sink_port, extra_args, run_no):
+        self.procs, self.variant = procs, variant
+        self.err_path = os.path.join(tmp, f"agent-{run_no}-{variant}.err")
+        self.err = open(self.err_path, "w")
+        if variant == "floor":
+            argv = [TOOLS["floor"]]
+            ready = r"^ready"
+            self.p = procs.start("floor", argv, stdout=self.err, stderr=self.err)
+        else:
+            argv = [TOOLS["wirespan"], "-P", ",".join(str(p) for p in ports)]
+            if variant == "capture":
+                argv += ["--capture-only", "-o", "null"]
+            elif variant == "full":
+                argv += ["-o", "null"]
+            elif variant == "otlp":
+                argv += ["-o", "null", "--otlp-endpoint", f"http://127.0.0.1:{sink_port}"]
+            argv += extra_args
+            ready = r"wirespan: ready"
+            env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+            self.p = procs.start("agent", argv, stdout=subprocess.DEVNULL, stderr=self.err, env=env)
+        self.argv = argv
+        if not wait_file_line(self.err_path, ready, self.p, 120):
+            raise RuntimeError(f"{variant}: {' '.join(argv)} did not become ready:\n" + self.tail())
+        self.prog_ids, self.maps = bpf_fd_objects(self.p.pid)
+        self.blocks = 0
+
+    def tail(self):
+        try:
+            with open(self.err_path, errors="replace") as f:
+                return "".join(f.readlines()[-20:])
+        except FileNotFoundError:
+            return ""
+
+    def counters(self):
+        """Ask for the counters (SIGUSR1) and parse the block it prints."""
+        if self.variant == "floor":
+            return {}
+        before = self._count_blocks()
+        self.p.send_signal(signal.SIGUSR1)
+        end = time.time() + 5
+        while time.time() < end and self._count_blocks() <= before:
+            time.sleep(0.02)
+        time.sleep(0.05)   # the rest of the block
+        return self._last_block()
+
+    def _count_blocks(self):
+        with open(self.err_path, errors="replace") as f:
+            return f.read().count("wirespan counters:")
+
+    def _last_block(self):
+        with open(self.err_path, errors="replace") as f:
+            text = f.read()
+        i = text.rfind("wirespan counters:")
+        out = {}
+        if i < 0:
+            return out
+        for line in text[i:].splitlines()[1:]:
+            m = re.match(r"^\s+(\w+) (\d+)$", line)
+            if m:
+                out[m.group(1)] = int(m.group(2))
+            elif not line.startswith(" "):
+                break
+        return out
+
+    def stop(self):
+        rc = self.procs.stop(self.p, signal.SIGINT, 30)
+        self.err.close()
+        final = self._last_block() if self.variant != "floor" else {}
+        if rc != 0:
+            log(f"{self.variant}: exited {rc}:\n{self.tail()}")
+        return rc, final
+
+
+def diff(after, before):
+    return {k: after[k] - before.get(k, 0) for k in after if isinstance(after[k], int)}
+
+
+# ---- load ---------------------------------------------------------------------------
+
+def run_wrk(url, seconds, close, conns):
+    argv = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--latency"]   # whole seconds only
+    if close:
+        argv += ["-H", "Connection: close"]
+    argv.append(url)
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    out = r.stdout
+    res = {"tool": "wrk", "conns": conns}
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
+    if not m:
+        raise RuntimeError(f"wrk failed: {out}\n{r.stderr}")
+    secs = float(m.group(2)) * {"s": 1, "ms": 1e-3, "m": 60}.get(m.group(3), 1)
+    res["requests"] = int(m.group(1))
+    res["rps"] = res["requests"] / secs
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    res["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    res["non2xx"] = int(m.group(1)) if m else 0
+
+    def us(v, unit):
+        return float(v) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+    for q in ("50", "99"):
+        m = re.search(rf"^\s+{q}(?:\.000)?%\s+([\d.]+)(us|ms|s)", out, re.M)
+        if m:
+            res[f"p{q}_us"] = us(m.group(1), m.group(2))
+    return res
+
+
+def run_loadgen(url, rate, seconds, warmup, close):
+    argv = ["taskset", "-c", LOAD_CPU, TOOLS["loadgen"], "-u", url, "-r", f"{rate:.0f}",
+            "-d", str(seconds), "-w", str(warmup), "-m", "2048"]
+    if close:
+        argv.append("--close")
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + warmup + 60)
+    if r.returncode != 0:
+        raise RuntimeError(f"loadgen failed ({r.returncode}): {r.stderr}")
+    res = json.loads(r.stdout)
+    res["tool"] = "loadgen"
+    res["requests"] = res["all_completed"]
+    res["rps"] = res["achieved_rps"]
+    return res
+
+
+# ---- servers ------------------------------------------------------------------------
+
+def start_nginx(procs, tmp, port):
+    d = os.path.join(tmp, "nginx")
+    os.makedirs(os.path.join(d, "www"))
+    os.makedirs(os.path.join(d, "tmp"))
+    for name, size in (("b100", 100), ("b10k", 10240), ("b256k", 262144)):
+        with open(os.path.join(d, "www", name), "wb") as f:
+            f.write(b"x" * size)
+    with open(os.path.join(ROOT, "bench", "nginx.conf.in")) as f:
+        conf = f.read()
+    conf = (conf.replace("@DIR@", d).replace("@PORT@", str(port))
+            .replace("@CPUMASK@", "1" + "0" * SERVER_CPU))
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(conf)
+    err = open(os.path.join(d, "stderr"), "w")
+    master = procs.start("nginx", ["nginx", "-p", d, "-c", os.path.join(d, "nginx.conf")],
+                         stdout=err, stderr=err)
+    if not wait_port(port):
+        err.close()
+        raise RuntimeError("nginx did not start: " + open(os.path.join(d, "stderr")).read())
+    worker = None
+    for _ in range(100):
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                if int(st[1]) == master.pid:
+                    worker = int(pid)
+            except (FileNotFoundError, IndexError, ProcessLookupError):
+                pass
+        if worker:
+            break
+        time.sleep(0.05)
+    if not worker:
+        raise RuntimeError("nginx worker not found")
+    return master, worker
+
+
+def start_node(procs, tmp, port, otel, sink_port, tag):
+    env = dict(os.environ)
+    env = {k: v for k, v in env.items() if not k.startswith("OTEL_")}
+    if otel:
+        env["BENCH_OTEL"] = "1"
+        env["BENCH_OTLP_URL"] = f"http://127.0.0.1:{sink_port}/v1/traces"
+    out = os.path.join(tmp, f"node-{tag}.out")
+    f = open(out, "w")
+    p = procs.start("node", ["taskset", "-c", str(SERVER_CPU), "node",
+                             os.path.join(NODE_DIR, "service.js"), str(port)],
+                    stdout=f, stderr=f, env=env, cwd=NODE_DIR)
+    if not wait_file_line(out, r"^listening", p, 30):
+        raise RuntimeError("node service did not start: " + open(out).read())
+    return p
+
+
+def sink_stats(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
+        return json.loads(r.read())
+
+
+# ---- one measurement ----------------------------------------------------------------
+
+def measure(ctx, variant, wl, agent, server_pid, port):
+    server, kind, path, close, _ = WORKLOADS[wl]
+    m = ctx.mode
+    url = f"http://127.0.0.1:{port}{path}"
+    pids = {"server": server_pid}
+    if agent:
+        pids["agent"] = agent.p.pid
+    cpu0 = {k: proc_cpu_ns(p) for k, p in pids.items()}
+    tick0 = {k: proc_ticks(p) for k, p in pids.items()}
+    mach0 = machine_busy_ticks()
+    cnt0 = agent.counters() if agent else {}
+    bpf0 = bpf_prog_stats(agent.prog_ids) if agent and ctx.bpf_stats else {}
+    sink0 = sink_stats(ctx.sink_port)
+    t0 = time.time()
+    if kind == "sat":
+        conns = 16
+        load = run_wrk(url, m["sat_s"], close, conns)
+    else:
+        rate = ctx.rates[wl]
+        load = run_loadgen(url, rate, m["rate_s"], m["warmup_s"], close)
+    load_wall = time.time() - t0
+    time.sleep(m["settle_s"])   # spans wait for their local peer (link-wait) before they go out
+    mach1 = machine_busy_ticks()
+    cnt1 = agent.counters() if agent else {}
+    bpf1 = bpf_prog_stats(agent.prog_ids) if agent and ctx.bpf_stats else {}
+    cpu1 = {k: proc_cpu_ns(p) for k, p in pids.items()}
+    tick1 = {k: proc_ticks(p) for k, p in pids.items()}
+    sink1 = sink_stats(ctx.sink_port)
+    wall = time.time() - t0
+    if agent and agent.variant in ("full", "otlp"):
+        # Emitted spans stay in the table for the linger time (so late children still find
+        # their parent): let it drain so the next workload starts with an empty table.
+        end = time.time() + m["drain_s"]
+        while cnt1.get("spans_in_flight", 0) > 0 and time.time() < end:
+            time.sleep(0.3)
+            cnt1 = agent.counters()
+    req = max(load["requests"], 1)
+    rec = {"variant": variant, "workload": wl, "load": load, "wall_s": wall, "load_wall_s": load_wall}
+    rec["cpu_us_per_req"] = {k: (cpu1[k] - cpu0[k]) / 1e3 / req for k in pids
+                             if cpu0[k] is not None and cpu1[k] is not None}
+    rec["cpu_ticks"] = {k: tick1[k] - tick0[k] for k in pids if tick0[k] is not None and tick1[k] is not None}
+    rec["machine_cpu_us_per_req"] = (mach1 - mach0) * 1e6 / CLK_TCK / req
+    rec["machine_cpu_util"] = (mach1 - mach0) / CLK_TCK / wall / os.cpu_count()
+    if agent:
+        c = diff(cnt1, cnt0)
+        rec["agent_counters"] = c
+        if agent.variant != "floor":
+            rec["agent_mem"] = proc_mem(agent.p.pid)
+    if bpf1:
+        progs = {}
+        tot_ns = 0
+        for name, a in bpf1.items():
+            b = bpf0.get(name, {"run_time_ns": 0, "run_cnt": 0})
+            dt, dn = a["run_time_ns"] - b["run_time_ns"], a["run_cnt"] - b["run_cnt"]
+            progs[name] = {"run_time_ns": dt, "run_cnt": dn}
+            tot_ns += dt
+        rec["bpf"] = progs
+        rec["bpf_ns_per_req"] = tot_ns / req
+        hits = sum(p["run_cnt"] for p in progs.values())
+        rec["bpf_ns_per_hit"] = tot_ns / hits if hits else None
+    rec["sink"] = diff(sink1, sink0)
+    return rec
+
+
+# ---- statistics and output ----------------------------------------------------------
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    xs = [x for x in xs if x is not None]
+    return (min(xs), max(xs)) if xs else (None, None)
+
+
+def getp(rec, path):
+    cur = rec
+    for k in path.split("."):
+        if not isinstance(cur, dict) or k not in cur:
+            return None
+        cur = cur[k]
+    return cur
+
+
+def summarize(runs, variants, workloads):
+    """Per workload and variant: medians and spreads; ratios paired by round."""
+    by = {}
+    for r in runs:
+        by.setdefault((r["workload"], r["variant"]), []).append(r)
+    out = {}
+    for wl in workloads:
+        out[wl] = {}
+        for v in variants:
+            rs = by.get((wl, v))
+            if not rs:
+                continue
+            s = {"n": len(rs)}
+
+            def add(name, path, rs=rs, s=s):
+                xs = [getp(r, path) for r in rs]
+                s[name] = med(xs)
+                s[name + "_range"] = spread(xs)
+            add("rps", "load.rps")
+            add("p50_us", "load.p50_us")
+            add("p99_us", "load.p99_us")
+            add("agent_cpu_us_per_req", "cpu_us_per_req.agent")
+            add("server_cpu_us_per_req", "cpu_us_per_req.server")
+            add("machine_cpu_us_per_req", "machine_cpu_us_per_req")
+            add("bpf_ns_per_req", "bpf_ns_per_req")
+            add("bpf_ns_per_hit", "bpf_ns_per_hit")
+            reqs = [r["load"]["requests"] for r in rs]
+            s["requests_total"] = sum(reqs)
+            for key in ("spans_produced", "http_requests", "ringbuf_drops", "spans_dropped_table_full",
+                        "events_seen", "otlp_spans_sent", "otlp_spans_dropped_queue_full",
+                        "stash_full", "read_failures", "http_parse_errors", "records_consumed"):
+                vals = [getp(r, "agent_counters." + key) for r in rs]
+                if any(x is not None for x in vals):
+                    s[key] = sum(x or 0 for x in vals)
+            s["sink_spans"] = sum(getp(r, "sink.spans") or 0 for r in rs)
+            s["load_errors"] = sum((r["load"].get("errors", 0) + r["load"].get("timeouts", 0) +
+                                    r["load"].get("socket_errors", 0) + r["load"].get("non2xx", 0) +
+                                    r["load"].get("dropped", 0)) for r in rs)
+            # kernel programs + agent, per request (what tracing adds in CPU beyond hooking)
+            tot = [((getp(r, "cpu_us_per_req.agent") or 0) + (getp(r, "bpf_ns_per_req") or 0) / 1e3)
+                   for r in rs if getp(r, "cpu_us_per_req.agent") is not None or getp(r, "bpf_ns_per_req") is not None]
+            s["traced_cpu_us_per_req"] = med(tot)
+            s["traced_cpu_us_per_req_range"] = spread(tot)
+            mem = [getp(r, "agent_mem.VmHWM") for r in rs]
+            s["agent_hwm_bytes"] = max([m for m in mem if m] or [0]) or None
+            progs = {}
+            for r in rs:
+                for name, p in (r.get("bpf") or {}).items():
+                    a = progs.setdefault(name, [0, 0])
+                    a[0] += p["run_time_ns"]
+                    a[1] += p["run_cnt"]
+            if progs:
+                s["bpf_progs"] = {n: {"run_time_ns": a[0], "run_cnt": a[1],
+                                      "ns_per_hit": a[0] / a[1] if a[1] else None}
+                                  for n, a in sorted(progs.items())}
+            out[wl][v] = s
+        # ratios by round: variant vs none and vs floor, in the same round
+        for v in list(out[wl]):
+            for base in ("none", "floor"):
+                ratios, d50, d99 = [], [], []
+                for r in by.get((wl, v), []):
+                    b = [x for x in by.get((wl, base), []) if x["round"] == r["round"]]
+                    if not b:
+                        continue
+                    b = b[0]
+                    if b["load"]["rps"]:
+                        ratios.append(r["load"]["rps"] / b["load"]["rps"])
+                    if r["load"].get("p50_us") is not None and b["load"].get("p50_us") is not None:
+                        d50.append(r["load"]["p50_us"] - b["load"]["p50_us"])
+                        d99.append(r["load"]["p99_us"] - b["load"]["p99_us"])
+                if ratios:
+                    out[wl][v][f"ratio_vs_{base}"] = med(ratios)
+                    out[wl][v][f"ratio_vs_{base}_range"] = spread(ratios)
+                if d50:
+                    out[wl][v][f"added_p50_us_vs_{base}"] = med(d50)
+                    out[wl][v][f"added_p99_us_vs_{base}"] = med(d99)
+                    out[wl][v][f"added_p99_us_vs_{base}_range"] = spread(d99)
+            # CPU above the floor: traced CPU (programs + agent) is by construction above it;
+            # the machine-wide figure includes the hook cost the floor pays too.
+            fl = out[wl].get("floor")
+            s = out[wl][v]
+            if fl and s.get("machine_cpu_us_per_req") is not None and fl.get("machine_cpu_us_per_req") is not None:
+                s["machine_cpu_us_per_req_above_floor"] = s["machine_cpu_us_per_req"] - fl["machine_cpu_us_per_req"]
+    return out
+
+
+def fmt(x, f="{:.1f}"):
+    return "-" if x is None else f.format(x)
+
+
+def fmt_range(r, f="{:.2f}"):
+    if not r or r[0] is None:
+        return ""
+    return f"[{f.format(r[0])}-{f.format(r[1])}]"
+
+
+def full_prog_names():
+    """Kernel program names stop at 15 characters; the floor source lists the full ones."""
+    names = {}
+    try:
+        with open(os.path.join(BUILD, "floor.bpf.c")) as f:
+            for m in re.finditer(r"^int (\w+)\(void \*ctx\)", f.read(), re.M):
+                names[m.group(1)[:15]] = m.group(1)
+    except FileNotFoundError:
+        pass
+    return names
+
+
+def print_tables(res, out=sys.stdout):
+    summ = res["summary"]
+    p = lambda *a: print(*a, file=out)
+    p("")
+    p(f"wirespan benchmark ({res['mode']}), {res['started']}, {res['rounds']} rounds, "
+      f"variants alternated per round; median [min-max] over rounds")
+    p(f"host: {res['host']['cpus']} CPUs, kernel {res['host']['kernel']}, load before start "
+      f"{res['host']['loadavg']}, foreign tracepoint links at start: {res['host']['foreign_tp_links']}")
+    if res["host"].get("warning"):
+        p("WARNING: " + res["host"]["warning"])
+    for wl, vs in summ.items():
+        server, kind, path, close, desc = WORKLOADS[wl]
+        p("")
+        extra = f" @ {res['rates'][wl]:.0f} req/s" if wl in res["rates"] else ""
+        p(f"== {wl}: {desc}{extra}")
+        if kind == "sat":
+            p(f"  {'variant':8} {'req/s':>9} {'vs none':>16} {'vs floor':>16} {'agent us/req':>12} "
+              f"{'bpf ns/req':>10} {'bpf ns/hit':>10} {'spans/req':>9} {'lost':>6}")
+        else:
+            p(f"  {'variant':8} {'req/s':>9} {'p50 us':>8} {'p99 us':>9} {'+p50/+p99 vs none':>19} "
+              f"{'+p50/+p99 vs floor':>19} {'agent us/req':>12} {'bpf ns/req':>10} {'ns/hit':>7} "
+              f"{'traced us/req':>13} {'spans/req':>9} {'lost':>6}")
+        for v, s in vs.items():
+            if v == "sdk":   # exports are batched in time: only the whole run can be attributed
+                d = res.get("otlp_delivery", {}).get("sdk")
+                spr = d["receiver_spans"] / d["requests"] if d and d["requests"] else None
+            else:
+                spans = s.get("spans_produced")
+                spr = spans / s["requests_total"] if spans is not None and s["requests_total"] else None
+            lost = None
+            if v in AGENT_VARIANTS:
+                lost = (s.get("ringbuf_drops") or 0) + (s.get("spans_dropped_table_full") or 0)
+            if kind == "sat":
+                p(f"  {v:8} {fmt(s['rps'], '{:.0f}'):>9} "
+                  f"{fmt(s.get('ratio_vs_none'), '{:.3f}'):>5} {fmt_range(s.get('ratio_vs_none_range')):>10} "
+                  f"{fmt(s.get('ratio_vs_floor'), '{:.3f}'):>5} {fmt_range(s.get('ratio_vs_floor_range')):>10} "
+                  f"{fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>12} {fmt(s.get('bpf_ns_per_req'), '{:.0f}'):>10} "
+                  f"{fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>10} {fmt(spr, '{:.2f}'):>9} {fmt(lost, '{:.0f}'):>6}")
+            else:
+                a = f"{fmt(s.get('added_p50_us_vs_none'))}/{fmt(s.get('added_p99_us_vs_none'))}"
+                b = f"{fmt(s.get('added_p50_us_vs_floor'))}/{fmt(s.get('added_p99_us_vs_floor'))}"
+                p(f"  {v:8} {fmt(s['rps'], '{:.0f}'):>9} {fmt(s.get('p50_us')):>8} {fmt(s.get('p99_us')):>9} "
+                  f"{a:>19} {b:>19} {fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>12} "
+                  f"{fmt(s.get('bpf_ns_per_req'), '{:.0f}'):>10} {fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>7} "
+                  f"{fmt(s.get('traced_cpu_us_per_req'), '{:.2f}'):>13} {fmt(spr, '{:.2f}'):>9} {fmt(lost, '{:.0f}'):>6}")
+    # per-program cost, full pipeline, over every workload
+    progs = {}
+    for wl, vs in summ.items():
+        for v in ("full", "floor"):
+            for name, a in (vs.get(v, {}).get("bpf_progs") or {}).items():
+                t = progs.setdefault(name, {}).setdefault(v, [0, 0])
+                t[0] += a["run_time_ns"]
+                t[1] += a["run_cnt"]
+    if progs:
+        p("")
+        p("== in-kernel ns per hook hit, per program (all workloads; run-time stats on)")
+        p(f"  {'program':24} {'full ns/hit':>11} {'hits':>11} {'floor ns/hit':>12}")
+        full_names = full_prog_names()
+        tot = {"full": [0, 0], "floor": [0, 0]}
+        for name in sorted(progs):
+            row = progs[name]
+            f = row.get("full", [0, 0])
+            fl = row.get("floor", [0, 0])
+            for k, t in (("full", f), ("floor", fl)):
+                tot[k][0] += t[0]
+                tot[k][1] += t[1]
+            p(f"  {full_names.get(name, name):24} {fmt(f[0] / f[1] if f[1] else None, '{:.0f}'):>11} {f[1]:>11} "
+              f"{fmt(fl[0] / fl[1] if fl[1] else None, '{:.0f}'):>12}")
+        f, fl = tot["full"], tot["floor"]
+        p(f"  {'ALL (weighted)':24} {fmt(f[0] / f[1] if f[1] else None, '{:.0f}'):>11} {f[1]:>11} "
+          f"{fmt(fl[0] / fl[1] if fl[1] else None, '{:.0f}'):>12}")
+    mem = res.get("memory", {})
+    if mem:
+        p("")
+        p("== agent memory and idle cost (max over runs)")
+        for v, m in mem.items():
+            p(f"  {v:8} RSS peak {fmt(m.get('VmHWM', 0) / 2**20, '{:.1f}')} MiB (anon "
+              f"{fmt(m.get('RssAnon', 0) / 2**20, '{:.1f}')}, shared/ring {fmt(m.get('RssShmem', 0) / 2**20, '{:.1f}')}, "
+              f"file {fmt(m.get('RssFile', 0) / 2**20, '{:.1f}')}), BPF maps {fmt(m.get('bpf_map_bytes', 0) / 2**20, '{:.1f}')} MiB "
+              f"in {m.get('bpf_maps', 0)} maps, idle CPU {fmt(m.get('idle_cpu_pct'), '{:.3f}')} %")
+
+
+def write_plot(res, outdir, stem):
+    """PNG: throughput vs none per variant (saturation workloads), latency per variant
+    (fixed-rate workloads). gnuplot from Debian; skipped with a note when missing."""
+    gp = shutil.which("gnuplot")
+    if not gp:
+        log("gnuplot not found: no plot")
+        return None
+    summ = res["summary"]
+    sat = [w for w in summ if WORKLOADS[w][1] == "sat"]
+    rate = [w for w in summ if WORKLOADS[w][1] == "rate"]
+    # a column with no value at all makes gnuplot give up on the whole plot
+    variants = [v for v in res["variants"]
+                if any(summ[w].get(v, {}).get("ratio_vs_none") is not None for w in sat)]
+    dat1 = os.path.join(outdir, stem + "-throughput.dat")
+    dat2 = os.path.join(outdir, stem + "-latency.dat")
+    with open(dat1, "w") as f:
+        f.write("workload " + " ".join(variants) + "\n")
+        for w in sat:
+            f.write(w + " " + " ".join(fmt(summ[w].get(v, {}).get("ratio_vs_none"), "{:.4f}").replace("-", "NaN")
+                                       for v in variants) + "\n")
+    if not sat or not variants:
+        script_sat = 'set title "no saturation workload in this run"\nunset key\nplot [0:1][0:1] 2 notitle'
+    else:
+        script_sat = f"plot for [i=2:{len(variants) + 1}] '{dat1}' using i:xtic(1) title columnheader(i)"
+    with open(dat2, "w") as f:
+        f.write("workload_variant p50 p99\n")
+        for w in rate:
+            for v in variants:
+                s = summ[w].get(v)
+                if s:
+                    f.write(f"{w}:{v} {fmt(s.get('p50_us'), '{:.2f}').replace('-', 'NaN')} "
+                            f"{fmt(s.get('p99_us'), '{:.2f}').replace('-', 'NaN')}\n")
+    png = os.path.join(outdir, stem + ".png")
+    script = f"""
+set terminal pngcairo size 1400,1000 font ",10" noenhanced
+set output '{png}'
+set multiplot layout 2,1 title "wirespan benchmark {res['started']} ({res['mode']}, median of {res['rounds']} rounds)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key outside right top
+set title "throughput relative to no agent (saturation, wrk)"
+set ylabel "req/s / req/s(none)"
+set yrange [0:1.15]
+set xtics rotate by -15
+{script_sat}
+set title "latency at a fixed rate (open loop)"
+set ylabel "microseconds"
+set yrange [0:*]
+set logscale y
+set xtics rotate by -30 font ",8"
+plot '{dat2}' using 2:xtic(1) title "p50", '' using 3 title "p99"
+unset multiplot
+"""
+    sp = os.path.join(outdir, stem + ".gp")
+    with open(sp, "w") as f:
+        f.write(script)
+    r = subprocess.run([gp, sp], capture_output=True, text=True)
+    if r.returncode != 0:
+        log("gnuplot failed: " + r.stderr[-2000:])
+        return None
+    return png
+
+
+# ---- main ---------------------------------------------------------------------------
+
+class Ctx:
+    pass
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=sorted(MODES), default="quick")
+    ap.add_argument("--rounds", type=int, help="override the mode's rounds")
+    ap.add_argument("--variants", help="comma list (default: all)")
+    ap.add_argument("--workloads", help="comma list (default: the mode's)")
+    ap.add_argument("--agent-args", default="", help="extra wirespan options, e.g. '--max-spans 262144'")
+    ap.add_argument("--no-bpf-stats", action="store_true", help="do not enable BPF run-time statistics")
+    ap.add_argument("--out", default=os.path.join(BUILD, "bench"))
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root (BPF)")
+    ctx = Ctx()
+    ctx.mode = dict(MODES[args.mode])
+    if args.rounds:
+        ctx.mode["rounds"] = args.rounds
+    workloads = args.workloads.split(",") if args.workloads else ctx.mode["workloads"]
+    variants = args.variants.split(",") if args.variants else list(ALL_VARIANTS)
+    for w in workloads:
+        if w not in WORKLOADS:
+            sys.exit(f"bench: unknown workload {w} ({', '.join(WORKLOADS)})")
+    for v in variants:
+        if v not in ALL_VARIANTS:
+            sys.exit(f"bench: unknown variant {v} ({', '.join(ALL_VARIANTS)})")
+    for name, path in TOOLS.items():
+        if not os.access(path, os.X_OK):
+            sys.exit(f"bench: {path} missing: run `make bench` (it builds it)")
+    for t in ("wrk", "nginx", "node", "taskset"):
+        if not shutil.which(t):
+            sys.exit(f"bench: {t} not installed (scripts/deps.sh installs it)")
+    if "sdk" in variants and not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "@opentelemetry")):
+        sys.exit("bench: bench/node/node_modules missing (scripts/deps.sh runs npm ci there)")
+    ctx.bpf_stats = not args.no_bpf_stats
+    agent_extra = args.agent_args.split()
+
+    procs = Procs()
+    tmp = tempfile.mkdtemp(prefix="wirespan-bench.")
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    started = datetime.datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+    res = {"mode": args.mode, "started": started, "rounds": ctx.mode["rounds"], "variants": variants,
+           "workloads": workloads, "params": ctx.mode, "agent_args": agent_extra, "runs": [],
+           "bpf_stats": ctx.bpf_stats}
+    try:
+        with open("/proc/loadavg") as f:
+            loadavg = " ".join(f.read().split()[:3])
+        foreign = foreign_tracepoint_progs(set())
+        res["host"] = {"cpus": os.cpu_count(), "kernel": os.uname().release, "loadavg": loadavg,
+                       "foreign_tp_links": foreign,
+                       "wirespan_version": subprocess.run([TOOLS["wirespan"], "--version"], capture_output=True,
+                                                          text=True).stdout.strip()}
+        warn = []
+        if foreign:
+            warn.append(f"{foreign} tracepoint link(s) of other processes are attached: every syscall on "
+                        "this host already takes the slow path, so 'none' is not clean")
+        if float(loadavg.split()[0]) > 0.5:
+            warn.append(f"load average {loadavg} before start: other work shares these {os.cpu_count()} CPUs")
+        res["host"]["warning"] = "; ".join(warn)
+        for w in warn:
+            log("WARNING: " + w)
+
+        nginx_port, node_port = free_port(), free_port()
+        while node_port == nginx_port:
+            node_port = free_port()
+        sinkf = open(os.path.join(tmp, "sink.out"), "w")
+        sink = procs.start("sink", [TOOLS["sink"], "-p", "0"], stdout=sinkf, stderr=sinkf)
+        m = wait_file_line(os.path.join(tmp, "sink.out"), r"^listening (\d+)", sink, 10)
+        if not m:
+            raise RuntimeError("otlp_sink did not start")
+        ctx.sink_port = int(m.group(1))
+        if ctx.bpf_stats:
+            bsf = open(os.path.join(tmp, "bpfstats.out"), "w")
+            bs = procs.start("bpfstats", [TOOLS["bpfstats"], "hold"], stdout=bsf, stderr=bsf)
+            if not wait_file_line(os.path.join(tmp, "bpfstats.out"), r"^ready", bs, 10):
+                raise RuntimeError("bpfstats hold failed: " + open(os.path.join(tmp, "bpfstats.out")).read())
+        need_nginx = any(WORKLOADS[w][0] == "nginx" for w in workloads)
+        need_node = any(WORKLOADS[w][0] == "node" for w in workloads)
+        nginx_master = nginx_worker = None
+        if need_nginx:
+            nginx_master, nginx_worker = start_nginx(procs, tmp, nginx_port)
+
+        # Calibration: the fixed rates are half of what the server does with nothing attached.
+        ctx.rates = {}
+        for w in workloads:
+            if w in RATE_FROM:
+                src, share = RATE_FROM[w]
+                _, _, path, close, _ = WORKLOADS[src]
+                r = run_wrk(f"http://127.0.0.1:{nginx_port}{path}", max(2, ctx.mode["sat_s"]), close, 16)
+                ctx.rates[w] = r["rps"] * share
+                log(f"calibration: {src} {r['rps']:.0f} req/s with nothing attached -> {w} at {ctx.rates[w]:.0f} req/s")
+            elif w == "node-1ms-rate":
+                ctx.rates[w] = NODE_1MS_RATE
+        res["rates"] = ctx.rates
+
+        memory = {}
+        run_no = 0
+        total_runs = ctx.mode["rounds"] * len(variants)
+        for rnd in range(ctx.mode["rounds"]):
+            for v in variants:
+                run_no += 1
+                wls = [w for w in workloads if v != "sdk" or WORKLOADS[w][0] == "node"]
+                if not wls:
+                    continue
+                log(f"round {rnd + 1}/{ctx.mode['rounds']} variant {v} ({run_no}/{total_runs})")
+                # Before anything of this run can export: warm-up spans count too.
+                first = len(res["runs"])
+                sink_start = sink_stats(ctx.sink_port)
+                agent = None
+                if v in ("floor",) + AGENT_VARIANTS:
+                    agent = Agent(procs, tmp, v, [p for p in (nginx_port, node_port)], ctx.sink_port,
+                                  agent_extra, run_no)
+                    if v != "floor":
+                        mm = memory.setdefault(v, {})
+                        mm["bpf_map_bytes"] = sum(agent.maps.values())
+                        mm["bpf_maps"] = len(agent.maps)
+                        if ctx.mode["idle_s"] > 0:
+                            time.sleep(0.5)
+                            c0 = proc_cpu_ns(agent.p.pid)
+                            time.sleep(ctx.mode["idle_s"])
+                            c1 = proc_cpu_ns(agent.p.pid)
+                            idle = (c1 - c0) / 1e9 / ctx.mode["idle_s"] * 100
+                            mm.setdefault("idle_samples", []).append(idle)
+                            mm["idle_cpu_pct"] = med(mm["idle_samples"])
+                node = None
+                if need_node and any(WORKLOADS[w][0] == "node" for w in wls):
+                    node = start_node(procs, tmp, node_port, v == "sdk", ctx.sink_port, f"{run_no}-{v}")
+                    # JIT warm-up, not measured (but traced: counted in the delivery totals)
+                    warm = run_wrk(f"http://127.0.0.1:{node_port}/small", 1, False, 8)
+                    warm_requests = warm["requests"]
+                else:
+                    warm_requests = 0
+                try:
+                    for w in wls:
+                        server = WORKLOADS[w][0]
+                        pid = nginx_worker if server == "nginx" else node.pid
+                        port = nginx_port if server == "nginx" else node_port
+                        rec = measure(ctx, v, w, agent, pid, port)
+                        rec["round"] = rnd
+                        res["runs"].append(rec)
+                        log(f"  {w}: {rec['load']['rps']:.0f} req/s"
+                            + (f", p50 {rec['load']['p50_us']:.0f} us p99 {rec['load']['p99_us']:.0f} us"
+                               if rec['load'].get('p50_us') is not None else "")
+                            + (f", agent {rec['cpu_us_per_req']['agent']:.2f} us/req" if 'agent' in rec['cpu_us_per_req'] else "")
+                            + (f", spans {rec['agent_counters'].get('spans_produced', 0)}" if rec.get('agent_counters') else ""))
+                finally:
+                    if node:
+                        procs.stop(node, signal.SIGTERM, 20)   # the SDK flushes on SIGTERM
+                    rc, final = None, {}
+                    if agent:
+                        mem = proc_mem(agent.p.pid)
+                        rc, final = agent.stop()
+                        if v != "floor":
+                            mm = memory.setdefault(v, {})
+                            for k, val in mem.items():
+                                mm[k] = max(mm.get(k, 0), val)
+                    # Delivery over this variant run: exports are batched in time, so spans
+                    # are only attributed to the run as a whole, flushes at stop included.
+                    sink_end = sink_stats(ctx.sink_port)
+                    reqs = sum(r["load"]["requests"] for r in res["runs"][first:] if r.get("workload"))
+                    res["runs"].append({"variant": v, "round": rnd, "workload": None, "agent_exit": rc,
+                                        "agent_final": final, "requests": reqs + warm_requests,
+                                        "warmup_requests": warm_requests,
+                                        "receiver": diff(sink_end, sink_start)})
+        res["memory"] = memory
+        measured = [r for r in res["runs"] if r.get("workload")]
+        res["summary"] = summarize(measured, variants, workloads)
+        # OTLP delivery over the whole run: what the agent sent vs what the receiver counted
+        deliv = {}
+        for v in ("full", "otlp", "sdk"):
+            rs = [r for r in res["runs"] if r["variant"] == v and r.get("workload") is None]
+            if not rs:
+                continue
+            deliv[v] = {"requests": sum(r["requests"] for r in rs),
+                        "agent_spans_produced": sum(getp(r, "agent_final.spans_produced") or 0 for r in rs),
+                        "agent_spans_dropped": sum((getp(r, "agent_final.spans_dropped_table_full") or 0) +
+                                                   (getp(r, "agent_final.spans_dropped_unfinished") or 0) for r in rs),
+                        "otlp_spans_sent": sum(getp(r, "agent_final.otlp_spans_sent") or 0 for r in rs),
+                        "receiver_spans": sum(getp(r, "receiver.spans") or 0 for r in rs),
+                        "receiver_requests": sum(getp(r, "receiver.requests") or 0 for r in rs)}
+        res["otlp_delivery"] = deliv
+    except KeyboardInterrupt:
+        log("interrupted: stopping everything started here")
+        procs.stop_all()
+        sys.exit(130)
+    finally:
+        procs.stop_all()
+        if args.keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    os.makedirs(args.out, exist_ok=True)
+    stem = f"bench-{args.mode}-{started.replace(':', '')}"
+    jpath = os.path.join(args.out, stem + ".json")
+    with open(jpath, "w") as f:
+        json.dump(res, f, indent=1)
+    shutil.copyfile(jpath, os.path.join(args.out, f"latest-{args.mode}.json"))
+    print_tables(res)
+    if res.get("otlp_delivery"):
+        print("\n== OTLP delivery over the whole run (receiver = bench/otlp_sink)")
+        print("   (requests: every request of the variant's runs, warm-ups included; wirespan makes a CLIENT")
+        print("    and a SERVER span per request here since both ends are on this host, the SDK a SERVER span)")
+        for v, d in res["otlp_delivery"].items():
+            print(f"  {v:8} requests {d['requests']}, agent spans produced {d['agent_spans_produced']} "
+                  f"(dropped {d['agent_spans_dropped']}), OTLP sent {d['otlp_spans_sent']}, "
+                  f"receiver got {d['receiver_spans']} spans in {d['receiver_requests']} requests")
+    png = write_plot(res, args.out, stem)
+    print(f"\nJSON: {jpath}")
+    if png:
+        shutil.copyfile(png, os.path.join(args.out, f"latest-{args.mode}.png"))
+        print(f"plot: {png}")
+
+
+if __name__ == "__main__":
+    main()
