@@ -279,6 +279,12 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 	bool server = is_server(c);
 
 	a->st.http_requests++;
+	if (!rq->method[0]) {
+		/* The request's start was not captured (lost records, budget): its exchange is
+		 * real but nothing about it is known; a span would be invented. */
+		a->st.http_requests_uncaptured++;
+		return;
+	}
 	if (c->n_pending > H1_MAX_PENDING) {
 		a->st.spans_no_node++;
 		return;
@@ -494,7 +500,11 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	}
 	struct feed_ctx f = { a, c, e->pid, e->exit_ns };
 	if (e->hdr.flags & WS_F_EOF) {
-		h1_conn_close(&c->h1, e->exit_ns, on_h1, &f);
+		/* The peer finished sending. For a client that ends a close-delimited response.
+		 * For a server it is a half-close: the response may still be written, so the
+		 * connection's end (TCP_CLOSE) finalises parsing instead. */
+		if (c->h1.role == H1_ROLE_CLIENT)
+			h1_conn_close(&c->h1, e->exit_ns, on_h1, &f);
 		return;
 	}
 	struct h1_chunk ch = {
@@ -665,6 +675,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 			fprintf(out, "  http_error_%s %" PRIu64 "\n", h1_error_name((enum h1_error)i),
 				a->st.http_error_reason[i]);
 	fprintf(out, "  http_no_response %" PRIu64 "\n", a->st.http_no_response);
+	fprintf(out, "  http_requests_uncaptured %" PRIu64 "\n", a->st.http_requests_uncaptured);
 	fprintf(out, "  spans_produced %" PRIu64 "\n", cs->spans_emitted);
 	fprintf(out, "  spans_dropped_table_full %" PRIu64 "\n", a->st.spans_no_node + cs->nodes_full);
 	fprintf(out, "  spans_dropped_unfinished %" PRIu64 "\n", cs->spans_abandoned);

@@ -41,6 +41,7 @@ struct ws_asm_stats {
 	uint64_t http_parse_errors;  /* sum of the per-reason counts */
 	uint64_t http_error_reason[32];
 	uint64_t http_no_response;   /* requests whose connection closed before a response */
+	uint64_t http_requests_uncaptured; /* request start not captured: no span (counted) */
 	uint64_t spans_no_node;      /* requests seen while the span table was full */
 	uint64_t thread_table_full;
 	uint64_t conn_alloc_fail;

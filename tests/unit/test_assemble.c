@@ -318,6 +318,62 @@ static void test_closed_before_response_is_error_span(void **state)
 	ws_asm_free(a, 20 * MS);
 }
 
+static void send_eof(struct ws_asm *a, const struct sock *s, uint32_t tid, uint64_t t)
+{
+	uint8_t buf[sizeof(struct ws_data_event)];
+	struct ws_data_event *e = (void *)buf;
+
+	memset(e, 0, sizeof(*e));
+	e->hdr.type = WS_EV_DATA;
+	e->hdr.flags = WS_F_EOF;
+	e->hdr.size = sizeof(*e);
+	e->sock_id = s->id;
+	e->pid = s->pid;
+	e->tid = tid;
+	e->enter_ns = t - 1;
+	e->exit_ns = t;
+	e->dir = WS_DIR_INGRESS;
+	e->role = s->role;
+	e->tuple = s->t;
+	assert_int_equal(ws_asm_record(a, buf, sizeof(buf)), 0);
+}
+
+/* The client shuts down its sending side after the request; the server still answers. */
+static void test_half_close_server_still_answers(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock srv = mksock(0x50, 200, WS_ROLE_SERVER, 8080, 40000, 1);
+
+	feed(a, &srv, 201, WS_DIR_INGRESS, 1, 1 * MS, 2 * MS, REQ_B);
+	send_eof(a, &srv, 201, 3 * MS);
+	feed(a, &srv, 201, WS_DIR_EGRESS, 1, 4 * MS, 5 * MS, RESP_OK);
+	ws_asm_tick(a, 6 * MS);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(attr_int(&out.spans[0], "http.response.status_code"), 200);
+	ws_asm_free(a, 10 * MS);
+}
+
+/* A close-delimited response (HTTP/1.0, no length) ends at the client's EOF read. */
+static void test_close_delimited_response_ends_at_eof(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock cli = mksock(0x60, 100, WS_ROLE_CLIENT, 40000, 8080, 1);
+
+	feed(a, &cli, 101, WS_DIR_EGRESS, 1, 1 * MS, 2 * MS, "GET /x HTTP/1.0\r\n\r\n");
+	feed(a, &cli, 101, WS_DIR_INGRESS, 1, 3 * MS, 4 * MS, "HTTP/1.0 200 OK\r\n\r\nbody...");
+	feed(a, &cli, 101, WS_DIR_INGRESS, 27, 5 * MS, 6 * MS, "more body");
+	ws_asm_tick(a, 7 * MS);
+	assert_int_equal(out.n, 0);
+	send_eof(a, &cli, 101, 8 * MS);
+	ws_asm_tick(a, 9 * MS);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.spans[0].start_ns, 1 * MS);
+	assert_int_equal(out.spans[0].end_ns, 6 * MS);   /* last byte read, not the EOF */
+	ws_asm_free(a, 10 * MS);
+}
+
 static void test_malformed_records_counted(void **state)
 {
 	struct captured out = { .n = 0 };
@@ -362,6 +418,8 @@ int main(void)
 		cmocka_unit_test(test_ambiguous_thread_gives_root),
 		cmocka_unit_test(test_garbage_makes_no_span),
 		cmocka_unit_test(test_closed_before_response_is_error_span),
+		cmocka_unit_test(test_half_close_server_still_answers),
+		cmocka_unit_test(test_close_delimited_response_ends_at_eof),
 		cmocka_unit_test(test_malformed_records_counted),
 		cmocka_unit_test(test_addr_str),
 	};
