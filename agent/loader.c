@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "wirespan.skel.h"
@@ -316,6 +317,19 @@ static int check_config(const struct ws_bpf_config *cfg)
 	return 0;
 }
 
+/* Feature probe by kernel BTF: is there a kernel function (kfunc) of this name? */
+static bool kernel_has_func(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+	btf__free(vmlinux);
+	return found;
+}
+
 static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg)
 {
 	uint32_t mode = 0;
@@ -343,6 +357,10 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 		memcpy(skel->rodata->comm_filter[i], cfg->comms[i],
 		       len < WS_COMM_LEN - 1 ? len : WS_COMM_LEN - 1);
 	}
+	skel->rodata->fast_read = kernel_has_func("bpf_rdonly_cast");
+	if (cfg->verbose)
+		fprintf(stderr, "wirespan: kernel objects read %s\n", skel->rodata->fast_read ?
+			"with plain loads (bpf_rdonly_cast)" : "with bpf_probe_read_kernel");
 	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
 	for (int i = 0; i < cfg->n_ports; i++)
 		skel->rodata->port_filter[i] = cfg->ports[i];

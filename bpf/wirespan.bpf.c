@@ -52,6 +52,18 @@ static __always_inline int read_seq(struct sock *sk, __u8 dir, __u32 *seq)
 	__u32 rcv_nxt;
 	__u8 shut;
 
+	if (fast_read) {
+		tp = WS_CAST(struct tcp_sock, sk);
+		if (dir == WS_DIR_EGRESS) {
+			*seq = tp->write_seq;
+			return 0;
+		}
+		*seq = tp->copied_seq;
+		shut = BPF_CORE_READ_BITFIELD(&tp->inet_conn.icsk_inet.sk, sk_shutdown);
+		if ((shut & WS_RCV_SHUTDOWN) && tp->rcv_nxt == *seq)
+			*seq -= 1;
+		return 0;
+	}
 	if (dir == WS_DIR_EGRESS)
 		return bpf_core_read(seq, sizeof(*seq), &tp->write_seq);
 	if (bpf_core_read(seq, sizeof(*seq), &tp->copied_seq))
@@ -631,8 +643,9 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (ret != 0 && ret != -WS_EINPROGRESS)
 		return 0;
 	c = bpf_map_lookup_elem(&ws_conns, &st.sk);
-	/* connect() again after EINPROGRESS reports the same connection. */
-	if (!c || c->role != WS_ROLE_CLIENT)
+	/* connect() again after EINPROGRESS is the same connection: keep its entry. Any
+	 * other entry under this address belongs to an earlier sock. */
+	if (!c || c->role != WS_ROLE_CLIENT || !tuple_unchanged((struct sock *)st.sk, c))
 		c = conn_create((struct sock *)st.sk, WS_ROLE_CLIENT, BPF_ANY);
 	if (!c)
 		return 0;

@@ -34,6 +34,10 @@ const volatile __u32 n_comm_filters = 0;
 const volatile char comm_filter[WS_MAX_COMM_FILTERS][WS_COMM_LEN] = {};
 const volatile __u32 n_port_filters = 0;
 const volatile __u16 port_filter[WS_MAX_PORT_FILTERS] = {};
+/* Set by the loader when the kernel has the bpf_rdonly_cast kfunc (6.2+): kernel
+ * objects reached from an fd are then read with plain guarded loads instead of one
+ * bpf_probe_read_kernel call each. When 0 the verifier drops the fast branches. */
+const volatile __u32 fast_read = 0;
 
 /* f_op of socket files, learned from the first fd proven to be a TCP socket.
  * Every socket file shares one file_operations (sockfs), so once known a single

@@ -7,21 +7,65 @@
 
 #include "ws_common.bpf.h"
 
+/*
+ * Reading kernel objects. A probe-read helper call costs tens of ns here, a plain
+ * load from a BTF-typed pointer a few. Pointers the verifier cannot type (the fd
+ * array's entries, file->private_data, addresses kept in maps) become typed again
+ * with bpf_rdonly_cast where the kernel has it (fast_read); the loads are guarded
+ * like probe reads (a bad address reads as 0) and the pointers stay read-only.
+ * Weak: on kernels without it the call is never reached and never checked.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define WS_CAST(type, p) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+
+static __always_inline __u64 file_fops(struct file *file)
+{
+	if (fast_read)
+		return (__u64)WS_CAST(struct file, file)->f_op;
+	return (__u64)BPF_CORE_READ(file, f_op);
+}
+
+static __always_inline __u16 file_mode(struct file *file)
+{
+	if (fast_read)
+		return WS_CAST(struct file, file)->f_inode->i_mode;
+	return BPF_CORE_READ(file, f_inode, i_mode);
+}
+
+static __always_inline struct sock *file_sock(struct file *file)
+{
+	struct socket *sock;
+
+	if (fast_read) {
+		sock = WS_CAST(struct socket, WS_CAST(struct file, file)->private_data);
+		return (struct sock *)(__u64)sock->sk;
+	}
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return NULL;
+	return BPF_CORE_READ(sock, sk);
+}
+
 /* The kernel's sock is validated as TCP over IPv4/IPv6 once, when its state entry is
  * created; afterwards the state entry itself is the proof. */
 static __always_inline bool sock_is_tcp(struct sock *sk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u16 type, proto;
+	__u16 family, type, proto;
 
-	if (family != WS_AF_INET && family != WS_AF_INET6)
-		return false;
+	if (fast_read) {
+		struct sock *s = WS_CAST(struct sock, sk);
+
+		family = s->__sk_common.skc_family;
+		type = s->sk_type;
+		proto = s->sk_protocol;
+	} else {
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		type = BPF_CORE_READ(sk, sk_type);
+		proto = BPF_CORE_READ(sk, sk_protocol);
+	}
 	/* SOCK_RAW sockets may carry protocol 6 too, so the type is checked as well. */
-	type = BPF_CORE_READ(sk, sk_type);
-	if (type != SOCK_STREAM)
-		return false;
-	proto = BPF_CORE_READ(sk, sk_protocol);
-	return proto == IPPROTO_TCP;
+	return (family == WS_AF_INET || family == WS_AF_INET6) && type == SOCK_STREAM &&
+	       proto == IPPROTO_TCP;
 }
 
 /*
@@ -39,7 +83,6 @@ static __always_inline struct sock *fd_to_tcp_sock(int fd)
 	struct fdtable *fdt;
 	struct file **fds;
 	struct file *file = NULL;
-	struct socket *sock;
 	struct sock *sk;
 	__u64 fops, known_fops;
 
@@ -55,24 +98,20 @@ static __always_inline struct sock *fd_to_tcp_sock(int fd)
 	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
 
-	fops = (__u64)BPF_CORE_READ(file, f_op);
+	fops = file_fops(file);
 	known_fops = ws_sock_fops;
 	if (known_fops) {
 		if (fops != known_fops)
 			goto not_tcp;
-	} else {
-		__u16 mode = BPF_CORE_READ(file, f_inode, i_mode);
-
-		if ((mode & WS_S_IFMT) != WS_S_IFSOCK)
-			goto not_tcp;
-	}
-	sock = BPF_CORE_READ(file, private_data);
-	if (!sock)
+	} else if ((file_mode(file) & WS_S_IFMT) != WS_S_IFSOCK) {
 		goto not_tcp;
-	sk = BPF_CORE_READ(sock, sk);
+	}
+	sk = file_sock(file);
 	if (!sk)
 		goto not_tcp;
-	{
+	/* With plain loads the three field checks cost less than the hash lookup that
+	 * would skip them for known connections. */
+	if (!fast_read) {
 		__u64 key = (__u64)sk;
 
 		if (bpf_map_lookup_elem(&ws_conns, &key))
@@ -115,6 +154,15 @@ static __always_inline void read_tuple(struct sock *sk, struct ws_tuple *t)
 		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
 	}
+}
+
+static __always_inline bool tuple_unchanged(struct sock *sk, const struct ws_conn *c)
+{
+	struct ws_tuple t;
+	const __u64 *a = (const __u64 *)&t, *b = (const __u64 *)&c->tuple;
+
+	read_tuple(sk, &t);
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4];
 }
 
 /* Build a fresh state entry for sk (overwriting any stale one) and return it. */
@@ -160,5 +208,7 @@ static __always_inline bool conn_traced(const struct ws_conn *c, __u8 task_ok)
  */
 static __always_inline bool sock_owned_by_task(struct sock *sk)
 {
+	if (fast_read)
+		return WS_CAST(struct sock, sk)->sk_lock.owned != 0;
 	return BPF_CORE_READ(sk, sk_lock.owned) != 0;
 }
