@@ -3,10 +3,12 @@
 # Every test: sources this file, calls ws_init, starts servers with ws_start_py /
 # ws_start_nginx, the agent with ws_start_agent, load with ws_client, stops the agent with
 # ws_stop_agent and checks with ws_check. The EXIT trap stops everything it started, by
-# pid, and removes the temp dir (WS_KEEP=1 keeps it). Exit status: 0 pass, 1 fail, 77 skip.
+# pid, and removes the temp dir (WS_KEEP=1 keeps it, WS_KEEP=failed only when the test
+# failed). Exit status: 0 pass, 1 fail, 77 skip.
 #
 # Environment: WIRESPAN_BIN (default $BUILD/wirespan, BUILD defaulting to build),
-# WS_AGENT_ARGS (extra agent options, e.g. -v), WS_KEEP=1, WS_READY_TIMEOUT (s, default 30).
+# WS_AGENT_ARGS (extra agent options, e.g. -v), WS_KEEP=1|failed, WS_READY_TIMEOUT (s,
+# default 30), WS_TOLERANCE_NS (how far a child may overhang its parent; default 0).
 
 WS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # make passes BUILD (the build dir, default build) to its recipes' environment.
@@ -80,7 +82,7 @@ ws_cleanup() {
 				tail -n 25 "$f" | sed 's/^/    /' >&2
 			done
 		fi
-		if [ "${WS_KEEP:-0}" = 1 ]; then
+		if [ "${WS_KEEP:-0}" = 1 ] || { [ "${WS_KEEP:-0}" = failed ] && [ "$rc" != 0 ] && [ "$rc" != 77 ]; }; then
 			ws_log "kept $WS_TMP"
 		else
 			rm -rf "$WS_TMP"
@@ -338,7 +340,8 @@ ws_stat() {
 # ws_check ARGS...: run the trace checker on the agent's span file; a mismatch is a
 # soft failure.
 ws_check() {
-	timeout -k 5 120 "$WS_PY" "$WS_IT/check_traces.py" --spans "$WS_SPANS" "$@" ||
+	timeout -k 5 120 "$WS_PY" "$WS_IT/check_traces.py" --spans "$WS_SPANS" \
+		--tolerance-ns "${WS_TOLERANCE_NS:-0}" "$@" ||
 		ws_soft_fail "traces in ${WS_SPANS##*/} do not match the requests"
 }
 
