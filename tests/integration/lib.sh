@@ -50,18 +50,31 @@ ws_alive() {
 	[ "$st" != Z ]
 }
 
+# Forget a pid we have reaped: once reaped it may be reused by any other process, which
+# the cleanup must never signal.
+ws_reaped() {
+	local i
+	for ((i = 0; i < ${#WS_PIDS[@]}; i++)); do
+		[ "${WS_PIDS[i]}" = "$1" ] && WS_PIDS[i]=
+	done
+	[ "$WS_AGENT_PID" != "$1" ] || WS_AGENT_PID=
+	return 0
+}
+
 # Send signal $2 to pid $1 and wait up to $3 seconds for it to exit; SIGKILL after that.
 # Returns 0 when it exited in time.
 ws_stop_pid() {
 	local pid=$1 sig=$2 secs=$3 i
-	ws_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
+	[ -n "$pid" ] || return 0
+	ws_alive "$pid" || { wait "$pid" 2>/dev/null; ws_reaped "$pid"; return 0; }
 	kill -s "$sig" "$pid" 2>/dev/null
 	for ((i = 0; i < secs * 10; i++)); do
-		ws_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
+		ws_alive "$pid" || { wait "$pid" 2>/dev/null; ws_reaped "$pid"; return 0; }
 		sleep 0.1
 	done
 	kill -s KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	ws_reaped "$pid"
 	return 1
 }
 
@@ -212,8 +225,11 @@ ws_start_agent() {
 			return 0
 		fi
 		if ! ws_alive "$WS_AGENT_PID"; then
-			wait "$WS_AGENT_PID"
-			ws_fail "agent exited with status $? before it was ready: $(tail -n 5 "$WS_AGENT_ERR" | tr '\n' ' ')"
+			local rc pid=$WS_AGENT_PID
+			wait "$pid"
+			rc=$?
+			ws_reaped "$pid"
+			ws_fail "agent exited with status $rc before it was ready: $(tail -n 5 "$WS_AGENT_ERR" | tr '\n' ' ')"
 		fi
 		sleep 0.05
 	done
@@ -246,12 +262,12 @@ ws_stop_agent() {
 		fi
 		kill -KILL "$pid"
 		wait "$pid" 2>/dev/null
-		WS_AGENT_PID=
+		ws_reaped "$pid"
 		ws_fail "agent did not exit within 20 s of SIGINT$why"
 	fi
 	wait "$pid"
 	WS_AGENT_RC=$?
-	WS_AGENT_PID=
+	ws_reaped "$pid"
 	[ "$WS_AGENT_RC" = 0 ] || ws_fail "agent exited with status $WS_AGENT_RC after SIGINT"
 	ws_log "agent: exited 0 after SIGINT"
 }
@@ -320,6 +336,7 @@ ws_wait_client() {
 	local name=$1 pid=$2 rc
 	wait "$pid"
 	rc=$?
+	ws_reaped "$pid"
 	cat "$WS_TMP/$name.out" >&2
 	[ "$rc" = 0 ] || ws_fail "client $name failed (status $rc): $(tail -n 5 "$WS_TMP/$name.err" | tr '\n' ' ')"
 }
