@@ -357,10 +357,6 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 		memcpy(skel->rodata->comm_filter[i], cfg->comms[i],
 		       len < WS_COMM_LEN - 1 ? len : WS_COMM_LEN - 1);
 	}
-	skel->rodata->fast_read = kernel_has_func("bpf_rdonly_cast");
-	if (cfg->verbose)
-		fprintf(stderr, "wirespan: kernel objects read %s\n", skel->rodata->fast_read ?
-			"with plain loads (bpf_rdonly_cast)" : "with bpf_probe_read_kernel");
 	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
 	for (int i = 0; i < cfg->n_ports; i++)
 		skel->rodata->port_filter[i] = cfg->ports[i];
@@ -383,6 +379,43 @@ static int fill_pid_filter(struct ws_bpf *b, const struct ws_bpf_config *cfg)
 		}
 	}
 	return 0;
+}
+
+/* Open, configure and load the object into b->skel. Returns -EAGAIN when the load
+ * failed with fast reads on, so the caller can retry without them. */
+static int open_and_load(struct ws_bpf *b, const struct ws_bpf_config *cfg, bool fast_read)
+{
+	int err;
+
+	b->skel = wirespan_bpf__open();
+	if (!b->skel) {
+		err = -errno;
+		fprintf(stderr, "wirespan: failed to open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	configure(b->skel, cfg);
+	b->skel->rodata->fast_read = fast_read;
+	if (cfg->verbose)
+		fprintf(stderr, "wirespan: kernel objects read %s\n", fast_read ?
+			"with plain loads (bpf_rdonly_cast)" : "with bpf_probe_read_kernel");
+	err = bpf_map__set_max_entries(b->skel->maps.rb, ringbuf_size(cfg->ringbuf_bytes));
+	if (!err)
+		err = bpf_map__set_max_entries(b->skel->maps.ws_conns,
+					       cfg->max_conns ? cfg->max_conns : WS_DEFAULT_MAX_CONNS);
+	if (err) {
+		fprintf(stderr, "wirespan: failed to size BPF maps: %s\n", strerror(-err));
+		return err;
+	}
+	err = wirespan_bpf__load(b->skel);
+	if (err && fast_read) {
+		wirespan_bpf__destroy(b->skel);
+		b->skel = NULL;
+		return -EAGAIN;
+	}
+	if (err)
+		fprintf(stderr, "wirespan: failed to load the BPF programs: %s%s\n", strerror(-err),
+			cfg->verbose ? "" : " (run with verbose output for the verifier log)");
+	return err;
 }
 
 int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, struct ws_bpf **out)
@@ -409,27 +442,16 @@ int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, str
 		goto fail;
 	}
 
-	b->skel = wirespan_bpf__open();
-	if (!b->skel) {
-		err = -errno;
-		fprintf(stderr, "wirespan: failed to open the BPF object: %s\n", strerror(-err));
-		goto fail;
+	err = open_and_load(b, cfg, kernel_has_func("bpf_rdonly_cast"));
+	if (err == -EAGAIN) {
+		/* The kernel has the kfunc but refused it here (program type, config):
+		 * the probe-read path loads everywhere. */
+		fprintf(stderr, "wirespan: note: plain-load kernel reads rejected by this"
+			" kernel, using bpf_probe_read_kernel\n");
+		err = open_and_load(b, cfg, false);
 	}
-	configure(b->skel, cfg);
-	err = bpf_map__set_max_entries(b->skel->maps.rb, ringbuf_size(cfg->ringbuf_bytes));
-	if (!err)
-		err = bpf_map__set_max_entries(b->skel->maps.ws_conns,
-					       cfg->max_conns ? cfg->max_conns : WS_DEFAULT_MAX_CONNS);
-	if (err) {
-		fprintf(stderr, "wirespan: failed to size BPF maps: %s\n", strerror(-err));
+	if (err)
 		goto fail;
-	}
-	err = wirespan_bpf__load(b->skel);
-	if (err) {
-		fprintf(stderr, "wirespan: failed to load the BPF programs: %s%s\n", strerror(-err),
-			cfg->verbose ? "" : " (run with verbose output for the verifier log)");
-		goto fail;
-	}
 	/* The pid filter is filled before anything is attached: no unscoped window. */
 	err = fill_pid_filter(b, cfg);
 	if (err)
