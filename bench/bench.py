@@ -71,8 +71,10 @@ MODES = {
     # rounds, seconds per saturation run, seconds per rate run, warm-up, settle, idle, workloads
     "full": dict(rounds=5, sat_s=3, rate_s=3.0, warmup_s=0.5, settle_s=0.8, idle_s=2.0, drain_s=3.0,
                  workloads=list(WORKLOADS)),
-    "quick": dict(rounds=2, sat_s=2, rate_s=1.5, warmup_s=0.3, settle_s=0.6, idle_s=0.0, drain_s=2.5,
-                  workloads=["ka-100B-sat", "ka-100B-rate", "node-1ms-rate"]),
+    # node-1ms-rate first: each variant run starts with a fresh agent, so its span table is
+    # empty without waiting for the previous workload's spans to drain.
+    "quick": dict(rounds=2, sat_s=2, rate_s=1.5, warmup_s=0.3, settle_s=0.5, idle_s=0.0, drain_s=0.0,
+                  workloads=["node-1ms-rate", "ka-100B-rate", "ka-100B-sat"]),
 }
 
 
@@ -186,6 +188,24 @@ def proc_mem(pid):
     except FileNotFoundError:
         pass
     return out
+
+
+def proc_bpf_mapped_rss(pid):
+    """Resident bytes of BPF map mappings (the ring buffer, mapped twice by the consumer):
+    kernel memory already counted as map memory, but it shows in the process's RSS."""
+    total = 0
+    name = None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                    parts = line.split()
+                    name = parts[5] if len(parts) > 5 else ""
+                elif line.startswith("Rss:") and name == "anon_inode:bpf-map":
+                    total += int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        pass
+    return total
 
 
 def machine_busy_ticks():
@@ -598,6 +618,8 @@ def summarize(runs, variants, workloads):
             # the machine-wide figure includes the hook cost the floor pays too.
             fl = out[wl].get("floor")
             s = out[wl][v]
+            if fl and s.get("traced_cpu_us_per_req") is not None and fl.get("traced_cpu_us_per_req") is not None:
+                s["traced_cpu_us_per_req_above_floor"] = s["traced_cpu_us_per_req"] - fl["traced_cpu_us_per_req"]
             if fl and s.get("machine_cpu_us_per_req") is not None and fl.get("machine_cpu_us_per_req") is not None:
                 s["machine_cpu_us_per_req_above_floor"] = s["machine_cpu_us_per_req"] - fl["machine_cpu_us_per_req"]
     return out
@@ -635,6 +657,11 @@ def print_tables(res, out=sys.stdout):
       f"{res['host']['loadavg']}, foreign tracepoint links at start: {res['host']['foreign_tp_links']}")
     if res["host"].get("warning"):
         p("WARNING: " + res["host"]["warning"])
+    p("columns: vs none / vs floor = req/s ratio paired by round; agent us/req = agent CPU, all threads;")
+    p("  bpf ns/req = run time of the variant's BPF programs per request (their runs for other processes'")
+    p("  syscalls included); >floor = agent + programs minus the floor's programs; machine us/req = busy")
+    p("  time of all CPUs per request (everything on the host); spans/req: wirespan makes 2 (client and")
+    p("  server are both on this host), the SDK 1; lost = ring-buffer drops + spans dropped, table full")
     for wl, vs in summ.items():
         server, kind, path, close, desc = WORKLOADS[wl]
         p("")
@@ -644,9 +671,11 @@ def print_tables(res, out=sys.stdout):
             p(f"  {'variant':8} {'req/s':>9} {'vs none':>16} {'vs floor':>16} {'agent us/req':>12} "
               f"{'bpf ns/req':>10} {'bpf ns/hit':>10} {'spans/req':>9} {'lost':>6}")
         else:
-            p(f"  {'variant':8} {'req/s':>9} {'p50 us':>8} {'p99 us':>9} {'+p50/+p99 vs none':>19} "
-              f"{'+p50/+p99 vs floor':>19} {'agent us/req':>12} {'bpf ns/req':>10} {'ns/hit':>7} "
-              f"{'traced us/req':>13} {'spans/req':>9} {'lost':>6}")
+            p(f"  {'variant':8} {'req/s':>7} {'p50 us':>7} {'p99 us':>8} {'+p50/+p99 vs none':>17} "
+              f"{'+p50/+p99 vs floor':>18} {'agent':>6} {'bpf ns':>7} {'ns/hit':>6} "
+              f"{'>floor':>6} {'machine':>7} {'>floor':>6} {'spans':>5} {'lost':>6}")
+            p(f"  {'':8} {'':>7} {'':>7} {'':>8} {'':>17} {'':>18} {'us/req':>6} {'/req':>7} {'':>6} "
+              f"{'us/req':>6} {'us/req':>7} {'us/req':>6} {'/req':>5}")
         for v, s in vs.items():
             if v == "sdk":   # exports are batched in time: only the whole run can be attributed
                 d = res.get("otlp_delivery", {}).get("sdk")
@@ -664,12 +693,15 @@ def print_tables(res, out=sys.stdout):
                   f"{fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>12} {fmt(s.get('bpf_ns_per_req'), '{:.0f}'):>10} "
                   f"{fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>10} {fmt(spr, '{:.2f}'):>9} {fmt(lost, '{:.0f}'):>6}")
             else:
-                a = f"{fmt(s.get('added_p50_us_vs_none'))}/{fmt(s.get('added_p99_us_vs_none'))}"
-                b = f"{fmt(s.get('added_p50_us_vs_floor'))}/{fmt(s.get('added_p99_us_vs_floor'))}"
-                p(f"  {v:8} {fmt(s['rps'], '{:.0f}'):>9} {fmt(s.get('p50_us')):>8} {fmt(s.get('p99_us')):>9} "
-                  f"{a:>19} {b:>19} {fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>12} "
-                  f"{fmt(s.get('bpf_ns_per_req'), '{:.0f}'):>10} {fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>7} "
-                  f"{fmt(s.get('traced_cpu_us_per_req'), '{:.2f}'):>13} {fmt(spr, '{:.2f}'):>9} {fmt(lost, '{:.0f}'):>6}")
+                a = f"{fmt(s.get('added_p50_us_vs_none'), '{:.0f}')}/{fmt(s.get('added_p99_us_vs_none'), '{:.0f}')}"
+                b = f"{fmt(s.get('added_p50_us_vs_floor'), '{:.0f}')}/{fmt(s.get('added_p99_us_vs_floor'), '{:.0f}')}"
+                p(f"  {v:8} {fmt(s['rps'], '{:.0f}'):>7} {fmt(s.get('p50_us'), '{:.0f}'):>7} {fmt(s.get('p99_us'), '{:.0f}'):>8} "
+                  f"{a:>17} {b:>18} {fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>6} "
+                  f"{fmt(s.get('bpf_ns_per_req'), '{:.0f}'):>7} {fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>6} "
+                  f"{fmt(s.get('traced_cpu_us_per_req_above_floor'), '{:.2f}'):>6} "
+                  f"{fmt(s.get('machine_cpu_us_per_req'), '{:.1f}'):>7} "
+                  f"{fmt(s.get('machine_cpu_us_per_req_above_floor'), '{:.1f}'):>6} "
+                  f"{fmt(spr, '{:.2f}'):>5} {fmt(lost, '{:.0f}'):>6}")
     # per-program cost, full pipeline, over every workload
     progs = {}
     for wl, vs in summ.items():
@@ -700,11 +732,16 @@ def print_tables(res, out=sys.stdout):
     if mem:
         p("")
         p("== agent memory and idle cost (max over runs)")
+        p("   (RSS counts the ring buffer's user mapping, which is BPF map memory: 'own' leaves it out)")
         for v, m in mem.items():
-            p(f"  {v:8} RSS peak {fmt(m.get('VmHWM', 0) / 2**20, '{:.1f}')} MiB (anon "
-              f"{fmt(m.get('RssAnon', 0) / 2**20, '{:.1f}')}, shared/ring {fmt(m.get('RssShmem', 0) / 2**20, '{:.1f}')}, "
-              f"file {fmt(m.get('RssFile', 0) / 2**20, '{:.1f}')}), BPF maps {fmt(m.get('bpf_map_bytes', 0) / 2**20, '{:.1f}')} MiB "
-              f"in {m.get('bpf_maps', 0)} maps, idle CPU {fmt(m.get('idle_cpu_pct'), '{:.3f}')} %")
+            p(f"  {v:8} RSS {fmt(m.get('VmRSS', 0) / 2**20, '{:.1f}')} MiB at stop (peak {fmt(m.get('VmHWM', 0) / 2**20, '{:.1f}')}), "
+              f"own {fmt(m.get('rss_own', 0) / 2**20, '{:.1f}')} (anon {fmt(m.get('RssAnon', 0) / 2**20, '{:.1f}')}), "
+              f"mapped BPF maps {fmt(m.get('bpf_mapped_rss', 0) / 2**20, '{:.1f}')}; "
+              f"BPF maps {fmt(m.get('bpf_map_bytes', 0) / 2**20, '{:.1f}')} MiB in {m.get('bpf_maps', 0)} maps")
+            if m.get("idle_cpu_pct") is not None:
+                p(f"  {'':8} idle: agent CPU {fmt(m.get('idle_cpu_pct'), '{:.3f}')} %, background hook hits "
+                  f"{fmt(med(m.get('idle_hits_per_s') or []), '{:.0f}')}/s costing "
+                  f"{fmt(med(m.get('idle_bpf_cpu_pct') or []), '{:.3f}')} % of a CPU in the kernel")
 
 
 def write_plot(res, outdir, stem):
@@ -901,13 +938,22 @@ def main():
                         mm["bpf_map_bytes"] = sum(agent.maps.values())
                         mm["bpf_maps"] = len(agent.maps)
                         if ctx.mode["idle_s"] > 0:
+                            # Idle: no benchmark traffic. The programs still run for every
+                            # syscall of every other process on the host (background).
                             time.sleep(0.5)
                             c0 = proc_cpu_ns(agent.p.pid)
+                            b0 = bpf_prog_stats(agent.prog_ids) if ctx.bpf_stats else {}
                             time.sleep(ctx.mode["idle_s"])
                             c1 = proc_cpu_ns(agent.p.pid)
+                            b1 = bpf_prog_stats(agent.prog_ids) if ctx.bpf_stats else {}
                             idle = (c1 - c0) / 1e9 / ctx.mode["idle_s"] * 100
                             mm.setdefault("idle_samples", []).append(idle)
                             mm["idle_cpu_pct"] = med(mm["idle_samples"])
+                            if b1:
+                                hits = sum(b1[n]["run_cnt"] - b0.get(n, {}).get("run_cnt", 0) for n in b1)
+                                ns = sum(b1[n]["run_time_ns"] - b0.get(n, {}).get("run_time_ns", 0) for n in b1)
+                                mm.setdefault("idle_hits_per_s", []).append(hits / ctx.mode["idle_s"])
+                                mm.setdefault("idle_bpf_cpu_pct", []).append(ns / 1e9 / ctx.mode["idle_s"] * 100)
                 node = None
                 if need_node and any(WORKLOADS[w][0] == "node" for w in wls):
                     node = start_node(procs, tmp, node_port, v == "sdk", ctx.sink_port, f"{run_no}-{v}")
@@ -935,6 +981,9 @@ def main():
                     rc, final = None, {}
                     if agent:
                         mem = proc_mem(agent.p.pid)
+                        if "VmRSS" in mem:
+                            mem["bpf_mapped_rss"] = proc_bpf_mapped_rss(agent.p.pid)
+                            mem["rss_own"] = mem["VmRSS"] - mem["bpf_mapped_rss"]
                         rc, final = agent.stop()
                         if v != "floor":
                             mm = memory.setdefault(v, {})
