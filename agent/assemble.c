@@ -367,8 +367,17 @@ static void finish_span(struct feed_ctx *f, const struct h1_event *ev)
 	struct ws_span *s = ws_ctx_span(a->ctx, p->ref);
 	if (s) {
 		const struct h1_response *rs = &ev->resp;
+		/* SERVER: from the exit of the first read that returned request bytes to the
+		 * entry of the write that sent the last response byte. That write's own
+		 * duration is the kernel carrying the bytes to the peer (on loopback the
+		 * receiver is woken inside it): transfer time the client waits through, not
+		 * server work. With these stamps a server span nests in its client span by
+		 * causality: the client's write starts before the server's read returns, and
+		 * the server's last write starts before the client's last read returns.
+		 * CLIENT: from the entry of its first request write to the exit of its last
+		 * response read. */
 		uint64_t start = server ? ev->req.t.first_exit_ns : ev->req.t.first_enter_ns;
-		uint64_t end = server ? rs->t.last_exit_ns : rs->t.last_exit_ns;
+		uint64_t end = server ? rs->t.last_enter_ns : rs->t.last_exit_ns;
 
 		ws_span_set_int(s, "http.response.status_code", rs->status);
 		if (rs->content_length >= 0 || rs->body_bytes)

@@ -530,7 +530,11 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &ag.opt))
 		return 2;
 
-	/* Signals are read from a signalfd: block them before any thread starts. */
+	/* Signals are read from a signalfd: block them before any thread starts. A shell
+	 * script's background job inherits SIGINT ignored; restore the default first so
+	 * that an ignored disposition can never swallow it. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);

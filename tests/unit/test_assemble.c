@@ -176,7 +176,7 @@ static void test_server_span_from_remote_client(void **state)
 	assert_string_equal(attr_str(s, "server.address"), "api.local");
 	assert_int_equal(attr_int(s, "server.port"), 8080);
 	assert_int_equal(s->start_ns, 2 * MS);   /* exit of the first read */
-	assert_int_equal(s->end_ns, 4 * MS);     /* exit of the last write */
+	assert_int_equal(s->end_ns, 3 * MS);     /* entry of the last write */
 	assert_int_equal(s->status_code, WS_STATUS_UNSET);
 	assert_true(ws_id_is_zero(s->parent_span_id, 8));
 	ws_asm_free(a, 10 * MS);
