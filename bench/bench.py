@@ -54,13 +54,13 @@ AGENT_VARIANTS = ("capture", "full", "otlp")
 
 # name: (server, kind, path, close, description)
 WORKLOADS = {
+    "node-1ms-rate": ("node", "rate", "/work?us=1000", False, "Node service, 1 ms CPU work per request, fixed rate"),
     "ka-100B-sat": ("nginx", "sat", "/b100", False, "nginx 100 B, keep-alive, wrk saturation"),
     "ka-10K-sat": ("nginx", "sat", "/b10k", False, "nginx 10 KiB, keep-alive, wrk saturation"),
     "ka-256K-sat": ("nginx", "sat", "/b256k", False, "nginx 256 KiB, keep-alive, wrk saturation"),
     "close-100B-sat": ("nginx", "sat", "/b100", True, "nginx 100 B, new connection per request, wrk saturation"),
     "ka-100B-rate": ("nginx", "rate", "/b100", False, "nginx 100 B, keep-alive, fixed rate ~1/2 saturation"),
     "close-100B-rate": ("nginx", "rate", "/b100", True, "nginx 100 B, new connection per request, fixed rate ~1/2 saturation"),
-    "node-1ms-rate": ("node", "rate", "/work?us=1000", False, "Node service, 1 ms CPU work per request, fixed rate"),
     "node-small-sat": ("node", "sat", "/small", False, "Node service 100 B, keep-alive, wrk saturation"),
 }
 # Which saturation workload sets the fixed rate of a rate workload, and which share of it.
@@ -69,11 +69,13 @@ NODE_1MS_RATE = 400.0   # 1 ms of work per request on one core: 40 % busy
 
 MODES = {
     # rounds, seconds per saturation run, seconds per rate run, warm-up, settle, idle, workloads
-    "full": dict(rounds=5, sat_s=3, rate_s=3.0, warmup_s=0.5, settle_s=0.8, idle_s=2.0, drain_s=3.0,
+    "full": dict(rounds=5, sat_s=3, rate_s=3.0, warmup_s=0.5, settle_s=0.7, idle_s=2.0, drain_s=2.6,
+                 calib_agent=True,
                  workloads=list(WORKLOADS)),
     # node-1ms-rate first: each variant run starts with a fresh agent, so its span table is
     # empty without waiting for the previous workload's spans to drain.
-    "quick": dict(rounds=2, sat_s=2, rate_s=1.5, warmup_s=0.3, settle_s=0.5, idle_s=0.0, drain_s=0.0,
+    "quick": dict(rounds=2, sat_s=1, rate_s=1.0, warmup_s=0.3, settle_s=0.5, idle_s=0.0, drain_s=0.0,
+                  calib_agent=False,
                   workloads=["node-1ms-rate", "ka-100B-rate", "ka-100B-sat"]),
 }
 
@@ -771,7 +773,7 @@ def write_plot(res, outdir, stem):
     with open(dat2, "w") as f:
         f.write("workload_variant p50 p99\n")
         for w in rate:
-            for v in variants:
+            for v in res["variants"]:
                 s = summ[w].get(v)
                 if s:
                     f.write(f"{w}:{v} {fmt(s.get('p50_us'), '{:.2f}').replace('-', 'NaN')} "
@@ -789,12 +791,12 @@ set grid ytics
 set key outside right top
 set title "throughput relative to no agent (saturation, wrk)"
 set ylabel "req/s / req/s(none)"
-set yrange [0:1.15]
+set yrange [0:*]
 set xtics rotate by -15
 {script_sat}
 set title "latency at a fixed rate (open loop)"
 set ylabel "microseconds"
-set yrange [0:*]
+set yrange [10:*]
 set logscale y
 set xtics rotate by -30 font ",8"
 plot '{dat2}' using 2:xtic(1) title "p50", '' using 3 title "p99"
@@ -904,17 +906,37 @@ def main():
             nginx_master, nginx_worker = start_nginx(procs, tmp, nginx_port)
 
         # Calibration: the fixed rates are half of what the server does with nothing attached.
-        ctx.rates = {}
+        # Calibration: a fixed rate is half the saturation throughput of the slower of
+        # "nothing attached" and "wirespan full pipeline", so that every variant runs
+        # below saturation and latency deltas compare queues that are not overflowing.
+        ctx.rates, calib = {}, {}
+        srcs = sorted({RATE_FROM[w][0] for w in workloads if w in RATE_FROM})
+        # quick: no calibration agent; a quarter of "nothing attached" instead of half.
+        phases = ("none", "full") if ctx.mode["calib_agent"] else ("none",)
+        for phase in phases:
+            if not srcs:
+                break
+            agent = Agent(procs, tmp, "full", [nginx_port], ctx.sink_port, agent_extra, 0) if phase == "full" else None
+            try:
+                for src in srcs:
+                    _, _, path, close, _ = WORKLOADS[src]
+                    r = run_wrk(f"http://127.0.0.1:{nginx_port}{path}", max(2, ctx.mode["sat_s"]), close, 16)
+                    calib.setdefault(src, {})[phase] = r["rps"]
+            finally:
+                if agent:
+                    agent.stop()
         for w in workloads:
             if w in RATE_FROM:
                 src, share = RATE_FROM[w]
-                _, _, path, close, _ = WORKLOADS[src]
-                r = run_wrk(f"http://127.0.0.1:{nginx_port}{path}", max(2, ctx.mode["sat_s"]), close, 16)
-                ctx.rates[w] = r["rps"] * share
-                log(f"calibration: {src} {r['rps']:.0f} req/s with nothing attached -> {w} at {ctx.rates[w]:.0f} req/s")
+                if not ctx.mode["calib_agent"]:
+                    share /= 2
+                ctx.rates[w] = min(calib[src].values()) * share
+                log(f"calibration: {src} {calib[src]['none']:.0f} req/s with nothing attached, "
+                    f"{calib[src].get('full', 0):.0f} with wirespan -> {w} at {ctx.rates[w]:.0f} req/s")
             elif w == "node-1ms-rate":
                 ctx.rates[w] = NODE_1MS_RATE
         res["rates"] = ctx.rates
+        res["calibration"] = calib
 
         memory = {}
         run_no = 0
@@ -929,7 +951,15 @@ def main():
                 # Before anything of this run can export: warm-up spans count too.
                 first = len(res["runs"])
                 sink_start = sink_stats(ctx.sink_port)
-                agent = None
+                agent = node = None
+                warm_requests = 0
+                if need_node and any(WORKLOADS[w][0] == "node" for w in wls):
+                    # Started and warmed up (JIT) before any agent, so the warm-up is not
+                    # traced by wirespan; the SDK traces it in-process (delivery counts it).
+                    node = start_node(procs, tmp, node_port, v == "sdk", ctx.sink_port, f"{run_no}-{v}")
+                    warm = run_wrk(f"http://127.0.0.1:{node_port}/small", 1, False, 8)
+                    if v == "sdk":
+                        warm_requests = warm["requests"]
                 if v in ("floor",) + AGENT_VARIANTS:
                     agent = Agent(procs, tmp, v, [p for p in (nginx_port, node_port)], ctx.sink_port,
                                   agent_extra, run_no)
@@ -954,14 +984,6 @@ def main():
                                 ns = sum(b1[n]["run_time_ns"] - b0.get(n, {}).get("run_time_ns", 0) for n in b1)
                                 mm.setdefault("idle_hits_per_s", []).append(hits / ctx.mode["idle_s"])
                                 mm.setdefault("idle_bpf_cpu_pct", []).append(ns / 1e9 / ctx.mode["idle_s"] * 100)
-                node = None
-                if need_node and any(WORKLOADS[w][0] == "node" for w in wls):
-                    node = start_node(procs, tmp, node_port, v == "sdk", ctx.sink_port, f"{run_no}-{v}")
-                    # JIT warm-up, not measured (but traced: counted in the delivery totals)
-                    warm = run_wrk(f"http://127.0.0.1:{node_port}/small", 1, False, 8)
-                    warm_requests = warm["requests"]
-                else:
-                    warm_requests = 0
                 try:
                     for w in wls:
                         server = WORKLOADS[w][0]
