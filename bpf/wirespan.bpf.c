@@ -23,7 +23,7 @@ struct ws_emit {
 	__u64 pid_tgid;
 	__u64 enter_ns;
 	__u64 exit_ns;
-	__u64 src;         /* payload source: user buffer, or the scratch area */
+	__u64 src;         /* payload source: user buffer */
 	__u64 iov;         /* vectored I/O: user iovec array */
 	__u64 iovcnt;
 	__u32 seq;
@@ -33,8 +33,7 @@ struct ws_emit {
 	__u16 sys;
 	__u16 flags;
 	__u8 dir;
-	__u8 src_kernel;   /* src is the per-CPU scratch area, not user memory */
-	__u8 _pad[2];
+	__u8 _pad[3];
 };
 
 /*
@@ -118,49 +117,16 @@ static __always_inline long copy_in(void *dst, __u64 n, __u64 cap, const struct 
 	if (n > cap)
 		n = cap;
 	barrier_var(n);
-	if (e->src_kernel)
-		return bpf_probe_read_kernel(dst, n, (const void *)e->src);
 	return bpf_probe_read_user(dst, n, (const void *)e->src);
 }
 
-/* Reserve a constant-size bucket big enough for the payload so the verifier sees a
- * constant size; hdr.size tells userspace what is really used. */
-#define RESERVE_AND_COPY(bucket)                                                   \
-	do {                                                                       \
-		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE + (bucket), 0);            \
-		if (!ev)                                                           \
-			goto drop;                                                 \
-		if (copy_in((void *)(ev + 1), n, (bucket), e)) {                   \
-			cnt_inc(WS_CNT_READ_FAIL);                                 \
-			n = 0;                                                     \
-		}                                                                  \
-	} while (0)
-
-static __noinline int emit_data(struct ws_emit *e, struct ws_conn *c)
+/* Fill the fixed part of a reserved data record (n payload bytes already in place)
+ * and submit it. */
+static __always_inline void data_submit(struct ws_data_event *ev, const struct ws_emit *e,
+					const struct ws_conn *c, __u32 n)
 {
-	struct ws_data_event *ev;
-	__u64 n = e->want; /* 64-bit: a 32-bit copy would be zero-extended into another
-			    * register and the verifier would lose the bound */
-	__u16 flags;
+	__u16 flags = e->flags;
 
-	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);
-	if (n > e->bytes)
-		n = e->bytes;
-	if (n > WS_MAX_PAYLOAD)
-		n = WS_MAX_PAYLOAD;
-	if (n == 0) {
-		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE, 0);
-		if (!ev)
-			goto drop;
-	} else if (n <= WS_PAYLOAD_BUCKET_S) {
-		RESERVE_AND_COPY(WS_PAYLOAD_BUCKET_S);
-	} else if (n <= WS_PAYLOAD_BUCKET_M) {
-		RESERVE_AND_COPY(WS_PAYLOAD_BUCKET_M);
-	} else {
-		RESERVE_AND_COPY(WS_PAYLOAD_BUCKET_L);
-	}
-
-	flags = e->flags;
 	if (n < e->bytes)
 		flags |= WS_F_TRUNCATED;
 	ev->hdr.type = WS_EV_DATA;
@@ -183,62 +149,146 @@ static __noinline int emit_data(struct ws_emit *e, struct ws_conn *c)
 	ev->tuple = c->tuple;
 	rb_submit(ev);
 	cnt_add(WS_CNT_BYTES_CAPTURED, n);
+}
+
+/* Reserve a constant-size bucket big enough for the payload so the verifier sees a
+ * constant size; hdr.size tells userspace what is really used. */
+#define RESERVE_AND_COPY(bucket)                                                   \
+	do {                                                                       \
+		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE + (bucket), 0);            \
+		if (!ev)                                                           \
+			goto drop;                                                 \
+		if (copy_in((void *)(ev + 1), n, (bucket), e)) {                   \
+			cnt_inc(WS_CNT_READ_FAIL);                                 \
+			n = 0;                                                     \
+		}                                                                  \
+	} while (0)
+
+/* One contiguous user buffer (read, write, recvfrom, sendto) or no payload. */
+static __noinline int emit_data(struct ws_emit *e, struct ws_conn *c)
+{
+	struct ws_data_event *ev;
+	__u64 n = e->want; /* 64-bit: a 32-bit copy would be zero-extended into another
+			    * register and the verifier would lose the bound */
+
+	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);
+	if (n > e->bytes)
+		n = e->bytes;
+	if (n > WS_MAX_PAYLOAD)
+		n = WS_MAX_PAYLOAD;
+	if (n == 0) {
+		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE, 0);
+		if (!ev)
+			goto drop;
+	} else if (n <= WS_PAYLOAD_BUCKET_S) {
+		RESERVE_AND_COPY(WS_PAYLOAD_BUCKET_S);
+	} else if (n <= WS_PAYLOAD_BUCKET_M) {
+		RESERVE_AND_COPY(WS_PAYLOAD_BUCKET_M);
+	} else {
+		RESERVE_AND_COPY(WS_PAYLOAD_BUCKET_L);
+	}
+	data_submit(ev, e, c, n);
 	return n;
 drop:
 	cnt_inc(WS_CNT_RB_DROP);
 	return 0;
 }
 
-/* Gather the first e->want bytes of a user iovec array into the scratch area, in
- * order, then emit them. */
-static __noinline int emit_iov(struct ws_emit *e, struct ws_conn *c)
-{
-	const struct iovec *iov = (const struct iovec *)e->iov;
-	__u32 zero = 0, off = 0, want = e->want;
-	struct ws_scratch *s;
-	int i;
+/*
+ * Vectored I/O: the pieces are copied straight from each iovec into the record, in
+ * order. The record is reserved at twice the bucket so that "offset masked to the
+ * bucket + length capped at the bucket" provably fits: the verifier cannot relate
+ * offset and length, and the spare half costs ring space only, not copies.
+ */
+#define RESERVE_AND_GATHER(bucket)                                                  \
+	do {                                                                        \
+		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE + 2 * (bucket), 0);         \
+		if (!ev)                                                            \
+			goto drop;                                                  \
+		for (i = 0; i < WS_MAX_IOV; i++) {                                  \
+			__u64 len, o;                                               \
+                                                                                    \
+			if (off >= want || i >= n_iov)                              \
+				break;                                              \
+			len = s->iov[i].iov_len;                                    \
+			if (!len)                                                   \
+				continue;                                           \
+			o = off & ((bucket) - 1); /* off < want <= bucket */        \
+			/* Capped by the constant only: "want - off" would be a \
+			 * difference of two unknowns, which older verifiers do \
+			 * not bound. The last piece may copy past want (within \
+			 * the record); only want bytes are reported. */            \
+			barrier_var(len);                                           \
+			if (len > (bucket))                                         \
+				len = (bucket);                                     \
+			barrier_var(len);                                           \
+			if (bpf_probe_read_user((__u8 *)(ev + 1) + o, len,          \
+						s->iov[i].iov_base)) {              \
+				cnt_inc(WS_CNT_READ_FAIL);                          \
+				break;                                              \
+			}                                                           \
+			off += len;                                                 \
+		}                                                                   \
+	} while (0)
 
+/* Global (not static): the verifier checks it once on its own instead of once per
+ * call site and caller state, which sendmmsg's per-message loop multiplied past the
+ * 1M-instruction limit on 6.1. Its pointer arguments are then nullable memory. */
+__noinline int ws_emit_iov(struct ws_emit *e, struct ws_conn *c)
+{
+	struct ws_data_event *ev;
+	struct ws_scratch *s;
+	__u64 want, n_iov, off = 0;
+	__u32 zero = 0;
+	int i = 0;
+
+	if (!e || !c)
+		return 0;
+	want = e->want;
+	n_iov = e->iovcnt;
+	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);
+	if (want > e->bytes)
+		want = e->bytes;
 	if (want > WS_MAX_PAYLOAD)
 		want = WS_MAX_PAYLOAD;
+	if (n_iov > WS_MAX_IOV)
+		n_iov = WS_MAX_IOV;
 	s = bpf_map_lookup_elem(&ws_scratch, &zero);
-	if (!s)
+	if (!s || !n_iov)
 		want = 0;
-	for (i = 0; i < WS_MAX_IOV; i++) {
-		struct iovec v;
-		__u64 len;
-		__u32 o;
+	if (s && want) {
+		/* the iovec array in one read instead of one per element */
+		__u64 sz = n_iov * sizeof(struct iovec);
 
-		if (off >= want || i >= e->iovcnt)
-			break;
-		if (bpf_probe_read_user(&v, sizeof(v), &iov[i])) {
+		barrier_var(sz);
+		if (sz > sizeof(s->iov))
+			sz = sizeof(s->iov);
+		barrier_var(sz);
+		if (bpf_probe_read_user(s->iov, sz, (const void *)e->iov)) {
 			cnt_inc(WS_CNT_READ_FAIL);
-			break;
+			want = 0;
 		}
-		len = v.iov_len;
-		if (len > want - off)
-			len = want - off;
-		if (!len)
-			continue;
-		/* off < want <= WS_MAX_PAYLOAD: the mask changes nothing but proves the
-		 * bound; len <= WS_MAX_PAYLOAD, the area is twice that. */
-		o = off & (WS_MAX_PAYLOAD - 1);
-		if (len > WS_MAX_PAYLOAD)
-			len = WS_MAX_PAYLOAD;
-		barrier_var(len);
-		if (!s)
-			break;
-		if (bpf_probe_read_user(&s->buf[o], len, v.iov_base)) {
-			cnt_inc(WS_CNT_READ_FAIL);
-			break;
-		}
-		off += len;
+	}
+	if (!s || want == 0) {
+		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE, 0);
+		if (!ev)
+			goto drop;
+	} else if (want <= WS_PAYLOAD_BUCKET_S) {
+		RESERVE_AND_GATHER(WS_PAYLOAD_BUCKET_S);
+	} else if (want <= WS_PAYLOAD_BUCKET_M) {
+		RESERVE_AND_GATHER(WS_PAYLOAD_BUCKET_M);
+	} else {
+		RESERVE_AND_GATHER(WS_PAYLOAD_BUCKET_L);
 	}
 	if (off < want && i == WS_MAX_IOV && e->iovcnt > WS_MAX_IOV)
 		e->flags |= WS_F_IOV_LIMIT;
-	e->want = off;
-	e->src = (__u64)(s ? s->buf : 0);
-	e->src_kernel = 1;
-	return emit_data(e, c);
+	if (off > want)
+		off = want;
+	data_submit(ev, e, c, off);
+	return off;
+drop:
+	cnt_inc(WS_CNT_RB_DROP);
+	return 0;
 }
 
 static __always_inline void emit_sock(__u64 sk, const struct ws_conn *c, __u8 kind, __u16 sys,
@@ -419,7 +469,7 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 		e->want = st->trunc ? 0 : budget_take(c, e->dir, mh.msg_len, &e->flags);
 		if (st->trunc)
 			budget_dir(c, e->dir);
-		emit_iov(e, c);
+		ws_emit_iov(e, c);
 		seq += mh.msg_len;
 	}
 }
@@ -512,7 +562,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir)
 		} else {
 			e.want = budget_take(c, dir, ret, &e.flags);
 		}
-		emit_iov(&e, c);
+		ws_emit_iov(&e, c);
 		break;
 	case WS_SYS_SENDMMSG:
 	case WS_SYS_RECVMMSG:

@@ -112,11 +112,10 @@ struct {
 	__type(value, struct ws_conn);
 } ws_conns SEC(".maps");
 
-/* Staging area for vectored I/O: iovec pieces are gathered here, then copied into
- * a constant-size ring-buffer record. Twice the payload cap so that a masked offset
- * plus a capped length always stays inside (what the verifier needs to see). */
+/* Vectored I/O: the user's iovec array is read here in one go (too big for the
+ * 512-byte BPF stack next to the rest of the exit path). */
 struct ws_scratch {
-	__u8 buf[2 * WS_MAX_PAYLOAD];
+	struct iovec iov[WS_MAX_IOV];
 };
 
 struct {
