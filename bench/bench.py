@@ -428,7 +428,20 @@ def start_nginx(procs, tmp, port):
         time.sleep(0.05)
     if not worker:
         raise RuntimeError("nginx worker not found")
+    check_get(port, ["/b100", "/b10k", "/b256k"], {"/b100": 100, "/b10k": 10240, "/b256k": 262144})
     return master, worker
+
+
+def check_get(port, paths, sizes):
+    """A benchmark of error pages measures nothing: every path must answer 200 with its body."""
+    for path in paths:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                body = r.read()
+                if r.status != 200 or (path in sizes and len(body) != sizes[path]):
+                    raise RuntimeError(f"GET {path}: status {r.status}, {len(body)} bytes")
+        except OSError as e:
+            raise RuntimeError(f"GET http://127.0.0.1:{port}{path} failed: {e}")
 
 
 def start_node(procs, tmp, port, otel, sink_port, tag):
@@ -444,6 +457,7 @@ def start_node(procs, tmp, port, otel, sink_port, tag):
                     stdout=f, stderr=f, env=env, cwd=NODE_DIR)
     if not wait_file_line(out, r"^listening", p, 30):
         raise RuntimeError("node service did not start: " + open(out).read())
+    check_get(port, ["/small", "/work?us=10"], {"/small": 100, "/work?us=10": 100})
     return p
 
 
@@ -475,6 +489,11 @@ def measure(ctx, variant, wl, agent, server_pid, port):
         rate = ctx.rates[wl]
         load = run_loadgen(url, rate, m["rate_s"], m["warmup_s"], close)
     load_wall = time.time() - t0
+    bad = (load.get("non2xx", 0) + load.get("errors", 0) + load.get("socket_errors", 0)
+           + load.get("conn_errors", 0))
+    if bad:
+        # Refuse to report: throughput of failures says nothing about tracing cost.
+        raise RuntimeError(f"{variant}/{wl}: {bad} failed requests ({json.dumps(load)})")
     time.sleep(m["settle_s"])   # spans wait for their local peer (link-wait) before they go out
     mach1 = machine_busy_ticks()
     cnt1 = agent.counters() if agent else {}
@@ -857,6 +876,7 @@ def main():
 
     procs = Procs()
     tmp = tempfile.mkdtemp(prefix="wirespan-bench.")
+    os.chmod(tmp, 0o755)   # nginx workers run unprivileged and serve files from here
 
     def on_signal(sig, frame):
         raise KeyboardInterrupt
@@ -931,8 +951,9 @@ def main():
                 if not ctx.mode["calib_agent"]:
                     share /= 2
                 ctx.rates[w] = min(calib[src].values()) * share
-                log(f"calibration: {src} {calib[src]['none']:.0f} req/s with nothing attached, "
-                    f"{calib[src].get('full', 0):.0f} with wirespan -> {w} at {ctx.rates[w]:.0f} req/s")
+                withws = f", {calib[src]['full']:.0f} with wirespan" if "full" in calib[src] else ""
+                log(f"calibration: {src} {calib[src]['none']:.0f} req/s with nothing attached{withws} "
+                    f"-> {w} at {ctx.rates[w]:.0f} req/s")
             elif w == "node-1ms-rate":
                 ctx.rates[w] = NODE_1MS_RATE
         res["rates"] = ctx.rates
@@ -1040,6 +1061,10 @@ def main():
         log("interrupted: stopping everything started here")
         procs.stop_all()
         sys.exit(130)
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+        log(f"FAILED: {e}")
+        procs.stop_all()
+        sys.exit(1)
     finally:
         procs.stop_all()
         if args.keep:
