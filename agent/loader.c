@@ -421,6 +421,8 @@ static int open_and_load(struct ws_bpf *b, const struct ws_bpf_config *cfg, bool
 int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, struct ws_bpf **out)
 {
 	struct ws_bpf *b;
+	const char *env;
+	bool fast;
 	int err;
 
 	if (!cfg || !fn || !out)
@@ -442,7 +444,13 @@ int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, str
 		goto fail;
 	}
 
-	err = open_and_load(b, cfg, kernel_has_func("bpf_rdonly_cast"));
+	/* WIRESPAN_PROBE_READ=1 forces the probe-read path (what kernels before 6.2 run),
+	 * so that path can be tested on a newer kernel too. */
+	fast = kernel_has_func("bpf_rdonly_cast");
+	env = getenv("WIRESPAN_PROBE_READ");
+	if (env && strcmp(env, "1") == 0)
+		fast = false;
+	err = open_and_load(b, cfg, fast);
 	if (err == -EAGAIN) {
 		/* The kernel has the kfunc but refused it here (program type, config):
 		 * the probe-read path loads everywhere. */
