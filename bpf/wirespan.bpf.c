@@ -6,7 +6,7 @@
  * Only syscall tracepoints and sock:inet_sock_set_state are used: kprobes and
  * BPF tracing programs are not available on the baseline kernel. At sys_enter the
  * task is scoped (cheap), the fd is resolved to its struct sock and the arguments
- * are stashed by pid_tgid; at sys_exit the real byte count is known, so the payload
+ * are stashed in the thread's slot; at sys_exit the real byte count is known, so the payload
  * actually moved is copied from user memory and the TCP sequence number of its
  * first byte is computed (write_seq/copied_seq have advanced by exactly ret).
  */
