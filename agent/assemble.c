@@ -294,7 +294,7 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 		a->st.spans_no_node++;
 		return;
 	}
-	struct ws_resource *res = a->res_fn ? a->res_fn(a->res_ctx, f->pid) : NULL;
+	struct ws_resource *res = a->res_fn ? a->res_fn(a->res_ctx, f->pid, c->comm) : NULL;
 	if (res) {
 		ws_resource_ref(res);
 		s->res = res;
@@ -545,8 +545,11 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 		if (c && (c->closing || (e->role != WS_ROLE_UNKNOWN && e->role != c->role)))
 			ws_conn_remove(a->conns, c, e->hdr.ts_ns);
 		c = conn_for(a, e->sock_id, &e->tuple, e->role, e->hdr.ts_ns);
-		if (c && e->pid)
+		if (c && e->pid) {
 			c->pid = e->pid;
+			memcpy(c->comm, e->comm, sizeof(c->comm));
+			c->comm[sizeof(c->comm) - 1] = '\0';
+		}
 		break;
 	case WS_SOCK_STATE:
 		c = ws_conn_find(a->conns, e->sock_id);

@@ -17,8 +17,10 @@
 #include "context.h"
 #include "span.h"
 
-/* Returns the resource of a process (borrowed; the assembler takes its own ref), or NULL. */
-typedef struct ws_resource *(*ws_resource_fn)(void *ctx, uint32_t pid);
+/* Returns the resource of a process (borrowed; the assembler takes its own ref), or NULL.
+ * comm: the kernel's name for a task that used the connection (may be empty), for
+ * processes gone before /proc could be read. */
+typedef struct ws_resource *(*ws_resource_fn)(void *ctx, uint32_t pid, const char *comm);
 
 struct ws_asm_config {
 	struct ws_ctx_config ctx;

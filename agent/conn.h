@@ -32,6 +32,7 @@ struct ws_conn {
 	uint64_t sock_id;
 	struct ws_tuple tuple;
 	uint32_t pid;             /* last process that moved bytes on it */
+	char comm[16];            /* comm of the task that announced it (WS_SOCK_OPEN) */
 	uint8_t role;             /* enum ws_role from the kernel */
 	uint8_t proto;            /* enum ws_proto */
 	bool closing;             /* TCP_CLOSE seen: finalise at close_deadline */

@@ -531,6 +531,7 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_READ_FAIL: return "read_failures";
 	case WS_CNT_FILTERED: return "filtered";
 	case WS_CNT_NOT_TCP: return "not_tcp";
+	case WS_CNT_RECOVERED: return "syscalls_recovered_at_exit";
 	case WS_CNT__MAX: break;
 	}
 	return "unknown";

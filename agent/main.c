@@ -353,11 +353,11 @@ static void emit_to_sinks(void *ctx, const struct ws_span *const *spans, size_t 
 		ag->sinks[i]->ops->emit(ag->sinks[i], spans, n);
 }
 
-static struct ws_resource *resource_of(void *ctx, uint32_t pid)
+static struct ws_resource *resource_of(void *ctx, uint32_t pid, const char *comm)
 {
 	struct agent *ag = ctx;
 
-	return ws_proc_cache_get(ag->procs, pid);
+	return ws_proc_cache_get_hint(ag->procs, pid, comm);
 }
 
 static int on_record(void *ctx, void *data, size_t size)

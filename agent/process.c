@@ -661,7 +661,7 @@ static void add_node_attrs(struct ws_proc_cache *c, struct ws_resource *r)
 	c->st.attrs_dropped += dropped;
 }
 
-static struct ws_resource *build(struct ws_proc_cache *c, uint32_t pid)
+static struct ws_resource *build(struct ws_proc_cache *c, uint32_t pid, const char *comm)
 {
 	struct ws_resource *r = ws_resource_new(pid);
 	struct ws_proc_fill_info info;
@@ -674,8 +674,15 @@ static struct ws_resource *build(struct ws_proc_cache *c, uint32_t pid)
 		ws_resource_unref(r);
 		return NULL;
 	}
-	if (info.gone)
+	if (info.gone) {
 		c->st.gone++;
+		/* Exited before we looked (curl, a fork-per-connection child): the kernel's
+		 * comm for it is all that is left to name it by. */
+		if (comm && *comm) {
+			ws_resource_set_str(r, "service.name", comm);
+			ws_resource_set_str(r, "process.executable.name", comm);
+		}
+	}
 	if (info.environ_errno && info.environ_errno != ENOENT && info.environ_errno != ESRCH) {
 		c->st.environ_unreadable++;
 		if (!c->warned_environ) {
@@ -694,6 +701,11 @@ static struct ws_resource *build(struct ws_proc_cache *c, uint32_t pid)
 }
 
 struct ws_resource *ws_proc_cache_get(struct ws_proc_cache *c, uint32_t pid)
+{
+	return ws_proc_cache_get_hint(c, pid, NULL);
+}
+
+struct ws_resource *ws_proc_cache_get_hint(struct ws_proc_cache *c, uint32_t pid, const char *comm)
 {
 	uint64_t now = coarse_ns();
 	int32_t idx = lookup(c, pid);
@@ -720,7 +732,7 @@ struct ws_resource *ws_proc_cache_get(struct ws_proc_cache *c, uint32_t pid)
 		}
 	}
 	c->st.misses++;
-	r = build(c, pid);
+	r = build(c, pid, comm);
 	if (!r)
 		return NULL;
 	if (c->n >= c->max)

@@ -125,6 +125,9 @@ struct ws_proc_cache *ws_proc_cache_new(size_t max, const char *host_name, const
  * cache (eviction may drop the cache's reference). Callers that keep it (spans queued
  * in sinks) take their own ws_resource_ref(). NULL only when out of memory. */
 struct ws_resource *ws_proc_cache_get(struct ws_proc_cache *c, uint32_t pid);
+/* As ws_proc_cache_get; comm (the kernel's task comm, may be NULL) names the process
+ * when it has already exited and /proc has nothing left. */
+struct ws_resource *ws_proc_cache_get_hint(struct ws_proc_cache *c, uint32_t pid, const char *comm);
 void ws_proc_cache_forget(struct ws_proc_cache *c, uint32_t pid);
 void ws_proc_cache_free(struct ws_proc_cache *c);
 /* Node-level attributes (the agent's own OTEL_RESOURCE_ATTRIBUTES) added to every

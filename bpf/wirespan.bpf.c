@@ -316,6 +316,10 @@ static __always_inline void emit_sock(__u64 sk, const struct ws_conn *c, __u8 ki
 	ev->_pad0 = 0;
 	ev->_pad1 = 0;
 	ev->tuple = c->tuple;
+	if (pid_tgid)
+		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	else
+		__builtin_memset(ev->comm, 0, sizeof(ev->comm));
 	rb_submit(ev);
 }
 
@@ -392,6 +396,65 @@ static __always_inline bool stash_take(__u16 sys, struct ws_stash *out)
 		return false;
 	*out = *sp;
 	sp->sys = 0;
+	return true;
+}
+
+/* The argument registers of the current syscall, as saved at its entry. */
+static __always_inline __u64 sys_arg(struct pt_regs *regs, int i)
+{
+	switch (i) {
+	case 0: return PT_REGS_PARM1_CORE_SYSCALL(regs);
+	case 1: return PT_REGS_PARM2_CORE_SYSCALL(regs);
+	case 2: return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	default: return PT_REGS_PARM4_CORE_SYSCALL(regs);
+	}
+}
+
+/*
+ * Exit without a stash slot for this thread. A thread gets its slot at its first
+ * traced entry (or here), so having none means this thread entered no traced syscall
+ * since the programs were attached: this exit ends a call that was already in progress
+ * then — typically a server thread blocked in recv() on a keep-alive connection opened
+ * before the agent. Its arguments are still in the registers saved at entry, so the
+ * call is recovered from them (entry time unknown: 0, the exit time stands in). The
+ * slot is created here so that every later exit of the thread takes the cheap path;
+ * this runs at most once per thread.
+ */
+static __always_inline bool stash_recover(__u16 sys, long ret, int flags_arg, struct ws_stash *out)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ws_stash *sp = bpf_task_storage_get(&ws_stash, task, 0, 0);
+	struct pt_regs *regs;
+	struct sock *sk;
+	__u64 msg_flags;
+	int task_ok;
+
+	if (sp)
+		return false;   /* the thread has a slot: its entry was seen and skipped */
+	sp = bpf_task_storage_get(&ws_stash, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!sp || ret <= 0)
+		return false;
+	task_ok = scope_task(bpf_get_current_pid_tgid() >> 32);
+	if (task_ok < 0)
+		return false;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return false;
+	msg_flags = flags_arg >= 0 ? sys_arg(regs, flags_arg) : 0;
+	if (msg_flags & WS_MSG_PEEK)
+		return false;
+	sk = fd_to_tcp_sock((int)sys_arg(regs, 0));
+	if (!sk)
+		return false;
+	__builtin_memset(out, 0, sizeof(*out));
+	out->sk = (__u64)sk;
+	out->fd = (int)sys_arg(regs, 0);
+	out->buf = sys_arg(regs, 1);
+	out->len = sys_arg(regs, 2);
+	out->sys = sys;
+	out->task_ok = task_ok;
+	out->trunc = (msg_flags & WS_MSG_TRUNC) != 0;
+	cnt_inc(WS_CNT_RECOVERED);
 	return true;
 }
 
@@ -474,7 +537,7 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 	}
 }
 
-static __always_inline int data_exit(long ret, __u16 sys, __u8 dir)
+static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_arg)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ws_stash st;
@@ -484,11 +547,13 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir)
 	__u32 end_seq = 0;
 	__u64 now;
 
-	if (!stash_take(sys, &st))
+	if (!stash_take(sys, &st) && !stash_recover(sys, ret, flags_arg, &st))
 		return 0;
 	if (ret < 0)
 		return 0;
 	now = bpf_ktime_get_ns();
+	if (!st.enter_ns)
+		st.enter_ns = now;   /* recovered: entered before the programs were attached */
 	sk = (struct sock *)st.sk;
 	c = bpf_map_lookup_elem(&ws_conns, &st.sk);
 	if (ret == 0) {
@@ -581,7 +646,9 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir)
 
 /* ---- data syscalls -------------------------------------------------------------- */
 
-#define DATA_HOOKS(name, SYS, DIR, FD, BUF, LEN, FLAGS)                                 \
+/* FLAGS_ARG: index of the msg flags argument (for MSG_PEEK/MSG_TRUNC) when the call
+ * has to be recovered from registers at exit, or -1. */
+#define DATA_HOOKS(name, SYS, DIR, FD, BUF, LEN, FLAGS, FLAGS_ARG)                      \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                    \
 	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                    \
 	{                                                                              \
@@ -590,26 +657,26 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir)
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                     \
 	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                      \
 	{                                                                              \
-		return data_exit(ctx->ret, SYS, DIR);                                  \
+		return data_exit(ctx->ret, SYS, DIR, FLAGS_ARG);                       \
 	}
 
 /* read(fd, buf, count), write(fd, buf, count) */
-DATA_HOOKS(read, WS_SYS_READ, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0)
-DATA_HOOKS(write, WS_SYS_WRITE, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0)
+DATA_HOOKS(read, WS_SYS_READ, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
+DATA_HOOKS(write, WS_SYS_WRITE, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
 /* readv(fd, iov, iovcnt), writev(fd, iov, iovcnt) */
-DATA_HOOKS(readv, WS_SYS_READV, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0)
-DATA_HOOKS(writev, WS_SYS_WRITEV, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0)
+DATA_HOOKS(readv, WS_SYS_READV, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
+DATA_HOOKS(writev, WS_SYS_WRITEV, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
 /* sendto(fd, buf, len, flags, addr, addrlen), recvfrom(fd, buf, size, flags, addr, addrlen) */
-DATA_HOOKS(sendto, WS_SYS_SENDTO, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0)
-DATA_HOOKS(recvfrom, WS_SYS_RECVFROM, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3])
+DATA_HOOKS(sendto, WS_SYS_SENDTO, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
+DATA_HOOKS(recvfrom, WS_SYS_RECVFROM, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3], 3)
 /* sendmsg(fd, msg, flags), recvmsg(fd, msg, flags) */
-DATA_HOOKS(sendmsg, WS_SYS_SENDMSG, WS_DIR_EGRESS, 0, ctx->args[1], 0, 0)
-DATA_HOOKS(recvmsg, WS_SYS_RECVMSG, WS_DIR_INGRESS, 0, ctx->args[1], 0, ctx->args[2])
+DATA_HOOKS(sendmsg, WS_SYS_SENDMSG, WS_DIR_EGRESS, 0, ctx->args[1], 0, 0, -1)
+DATA_HOOKS(recvmsg, WS_SYS_RECVMSG, WS_DIR_INGRESS, 0, ctx->args[1], 0, ctx->args[2], 2)
 /* sendmmsg(fd, msgvec, vlen, flags), recvmmsg(fd, msgvec, vlen, flags, timeout) */
-DATA_HOOKS(sendmmsg, WS_SYS_SENDMMSG, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0)
-DATA_HOOKS(recvmmsg, WS_SYS_RECVMMSG, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3])
+DATA_HOOKS(sendmmsg, WS_SYS_SENDMMSG, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
+DATA_HOOKS(recvmmsg, WS_SYS_RECVMMSG, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3], 3)
 /* sendfile64(out_fd, in_fd, offset, count): out_fd is the socket */
-DATA_HOOKS(sendfile64, WS_SYS_SENDFILE, WS_DIR_EGRESS, 0, 0, ctx->args[3], 0)
+DATA_HOOKS(sendfile64, WS_SYS_SENDFILE, WS_DIR_EGRESS, 0, 0, ctx->args[3], 0, -1)
 
 /* ---- connection lifecycle ------------------------------------------------------- */
 

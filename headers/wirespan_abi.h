@@ -104,6 +104,7 @@ enum ws_counter {
 	WS_CNT_READ_FAIL,         /* bpf_probe_read_* of user/kernel memory failed */
 	WS_CNT_FILTERED,          /* socket syscalls skipped by scoping */
 	WS_CNT_NOT_TCP,           /* syscalls on fds that are not TCP sockets */
+	WS_CNT_RECOVERED,         /* exits of calls in progress at attach, recovered from registers */
 	WS_CNT__MAX,
 };
 
@@ -163,8 +164,11 @@ struct ws_sock_event {
 	__u16 _pad0;
 	__u32 _pad1;
 	struct ws_tuple tuple;
+	char comm[WS_COMM_LEN]; /* the task's comm; empty when pid is 0. Names a process that
+				 * is gone before the agent reads its /proc entry (curl, fork-per-
+				 * connection servers) */
 };
-WS_STATIC_ASSERT(sizeof(struct ws_sock_event) == 88, "ws_sock_event size");
+WS_STATIC_ASSERT(sizeof(struct ws_sock_event) == 104, "ws_sock_event size");
 
 /* Filter mode bits (const volatile ws_filter_mode in the BPF object). With no bit set
  * everything except the agent's own process is traced. Bits are ORed: a syscall is

@@ -10,7 +10,7 @@
 #include "agent/assemble.h"
 #include "headers/wirespan_abi.h"
 
-static struct ws_resource *res_fn(void *ctx, uint32_t pid)
+static struct ws_resource *res_fn(void *ctx, uint32_t pid, const char *comm)
 {
 	return ctx;
 }

@@ -27,7 +27,7 @@ static void capture(void *ctx, const struct ws_span *const *spans, size_t n)
 		c->spans[c->n++] = *spans[i];
 }
 
-static struct ws_resource *res_for(void *ctx, uint32_t pid)
+static struct ws_resource *res_for(void *ctx, uint32_t pid, const char *comm)
 {
 	static struct ws_resource *cache[4];
 	static uint32_t pids[4];

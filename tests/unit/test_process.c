@@ -571,6 +571,27 @@ static void test_resource_encodes(void **state)
 	ws_proc_cache_free(c);
 }
 
+/* A process that exited before its /proc entry was read is named by the kernel's comm. */
+static void test_cache_gone_named_by_comm(void **state)
+{
+	struct ws_proc_cache *c = ws_proc_cache_new(4, "n", "/nonexistent-proc-root");
+	struct ws_resource *r;
+	const struct ws_attr *a;
+
+	assert_non_null(c);
+	r = ws_proc_cache_get_hint(c, 4242, "curl");
+	assert_non_null(r);
+	a = ws_resource_find_attr(r, "service.name");
+	assert_non_null(a);
+	assert_string_equal(ws_resource_attr_str(r, a), "curl");
+	a = ws_resource_find_attr(r, "process.executable.name");
+	assert_non_null(a);
+	assert_string_equal(ws_resource_attr_str(r, a), "curl");
+	r = ws_proc_cache_get_hint(c, 4243, "");
+	assert_string_equal(ws_resource_service_name(r), "unknown_service");
+	ws_proc_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_cache_eviction_bound),
 		cmocka_unit_test(test_cache_node_attrs),
 		cmocka_unit_test(test_resource_encodes),
+		cmocka_unit_test(test_cache_gone_named_by_comm),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tree, teardown_tree);
