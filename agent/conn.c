@@ -12,6 +12,8 @@ struct ws_conn_table {
 	uint64_t close_grace_ns;
 	/* LRU list: head = most recently active */
 	struct ws_conn *lru_head, *lru_tail;
+	/* closing connections; the grace period is constant, so deadlines are in order */
+	struct ws_conn *close_head, *close_tail;
 	ws_conn_fini_fn fini;
 	void *fini_ctx;
 	struct ws_conn_stats st;
@@ -82,6 +84,21 @@ struct ws_conn *ws_conn_find(struct ws_conn_table *t, uint64_t sock_id)
 	return c;
 }
 
+static void close_unlink(struct ws_conn_table *t, struct ws_conn *c)
+{
+	if (!c->closing)
+		return;
+	if (c->close_prev)
+		c->close_prev->close_next = c->close_next;
+	else
+		t->close_head = c->close_next;
+	if (c->close_next)
+		c->close_next->close_prev = c->close_prev;
+	else
+		t->close_tail = c->close_prev;
+	c->close_prev = c->close_next = NULL;
+}
+
 static void unlink_and_free(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)
 {
 	struct ws_conn **pp = &t->buckets[hash64(c->sock_id) & t->mask];
@@ -93,6 +110,7 @@ static void unlink_and_free(struct ws_conn_table *t, struct ws_conn *c, uint64_t
 	if (*pp)
 		*pp = c->hnext;
 	lru_unlink(t, c);
+	close_unlink(t, c);
 	if (c->h1_ready)
 		h1_conn_free(&c->h1);
 	free(c);
@@ -144,22 +162,22 @@ void ws_conn_mark_closed(struct ws_conn_table *t, struct ws_conn *c, uint64_t no
 		return;
 	c->closing = true;
 	c->close_deadline = now_ns + t->close_grace_ns;
+	c->close_next = NULL;
+	c->close_prev = t->close_tail;
+	if (t->close_tail)
+		t->close_tail->close_next = c;
+	else
+		t->close_head = c;
+	t->close_tail = c;
 }
 
 void ws_conn_table_tick(struct ws_conn_table *t, uint64_t now_ns)
 {
-	/* Closed entries can be anywhere in the LRU list; idle ones are at its tail. The
-	 * closed scan walks the whole list, which is bounded by max. */
-	struct ws_conn *c = t->lru_head;
-
-	while (c) {
-		struct ws_conn *next = c->lru_next;
-
-		if (c->closing && now_ns >= c->close_deadline) {
-			t->st.closed++;
-			unlink_and_free(t, c, now_ns);
-		}
-		c = next;
+	/* Closed entries wait in their own list, oldest first; idle ones are at the LRU
+	 * tail. Each tick touches only what expires. */
+	while (t->close_head && now_ns >= t->close_head->close_deadline) {
+		t->st.closed++;
+		unlink_and_free(t, t->close_head, now_ns);
 	}
 	while (t->lru_tail && now_ns > t->lru_tail->last_ns && now_ns - t->lru_tail->last_ns > t->idle_ns) {
 		t->st.expired++;

@@ -45,6 +45,7 @@ struct ws_conn {
 	/* table linkage */
 	struct ws_conn *hnext;
 	struct ws_conn *lru_prev, *lru_next;
+	struct ws_conn *close_prev, *close_next;   /* closing list, in deadline order */
 };
 
 struct ws_conn_stats {

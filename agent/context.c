@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-enum node_state { N_FREE = 0, N_OPEN, N_FINISHED, N_LINGER };
+enum node_state { N_FREE = 0, N_OPEN, N_FINISHED, N_DONE };
 enum node_wait { W_NONE = 0, W_LOCAL, W_PEER };
 
 struct node {
@@ -18,21 +18,35 @@ struct node {
 	uint8_t pending_rule;   /* the rule a W_LOCAL wait resolves to (THREAD or SEQ) */
 	uint8_t flags;          /* W3C trace flags */
 	bool parent_remote;
-	bool indexed;
+	bool holds_parent;      /* counted in its parent's waiters */
 	uint8_t _pad;
+	uint32_t waiters;       /* children waiting on this node's decision */
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
 	uint8_t parent_span_id[8];
 	struct ws_node_ref parent;      /* W_LOCAL */
 	struct ws_seq_key peer_key;     /* W_PEER */
-	struct ws_seq_key index_key;    /* when indexed */
-	uint32_t index_next;            /* next node in the same index bucket */
-	uint32_t next_free;
+	uint32_t index_slot;            /* its entry in the client index, or WS_NODE_NONE */
+	uint32_t prev, next;            /* list of nodes in use */
 	uint64_t wait_deadline;
 	uint64_t opened_ns;
-	uint64_t linger_until;
 	uint64_t start_mono, end_mono;
 	struct ws_span *span;
+};
+
+/* One client request in the rule-3 index. While its node lives the entry points at it;
+ * when the node goes, its decided identity is copied here, so a late server lookup
+ * still links. Entries are reused in ring order. */
+struct index_entry {
+	struct ws_seq_key key;
+	struct ws_node_ref node;        /* invalid once the node is gone */
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t flags;
+	bool used;
+	bool decided;                   /* identity valid (node gone after a decision) */
+	bool poisoned;                  /* two clients claimed this key: use neither */
+	uint32_t next;                  /* hash chain */
 };
 
 #define EMIT_BATCH 256
@@ -43,6 +57,9 @@ struct ws_ctx {
 	struct ws_ctx_config cfg;
 	struct node *nodes;
 	uint32_t free_head;
+	uint32_t used_head;             /* list of nodes in use */
+	struct index_entry *index;
+	uint32_t index_next;            /* next ring slot to (re)use */
 	uint32_t *buckets;
 	uint32_t bucket_mask;
 	uint64_t rng[4];
@@ -95,53 +112,6 @@ void ws_ctx_random_id(struct ws_ctx *c, uint8_t *out, size_t n)
 	} while (ws_id_is_zero(out, n));
 }
 
-/* ---- index of client requests (rule 3) ------------------------------------ */
-
-static uint32_t key_hash(const struct ws_seq_key *k)
-{
-	/* FNV-1a over the key; the key has no padding (asserted below). */
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-_Static_assert(sizeof(struct ws_seq_key) == 40, "ws_seq_key must have no padding");
-
-static bool key_eq(const struct ws_seq_key *a, const struct ws_seq_key *b)
-{
-	return memcmp(a, b, sizeof(*a)) == 0;
-}
-
-static void index_remove(struct ws_ctx *c, uint32_t idx)
-{
-	struct node *n = &c->nodes[idx];
-	uint32_t *pp = &c->buckets[key_hash(&n->index_key) & c->bucket_mask];
-
-	while (*pp != WS_NODE_NONE) {
-		if (*pp == idx) {
-			*pp = n->index_next;
-			break;
-		}
-		pp = &c->nodes[*pp].index_next;
-	}
-	n->indexed = false;
-	n->index_next = WS_NODE_NONE;
-}
-
-static uint32_t index_find(struct ws_ctx *c, const struct ws_seq_key *k)
-{
-	uint32_t i = c->buckets[key_hash(k) & c->bucket_mask];
-
-	while (i != WS_NODE_NONE) {
-		if (key_eq(&c->nodes[i].index_key, k))
-			return i;
-		i = c->nodes[i].index_next;
-	}
-	return WS_NODE_NONE;
-}
-
 /* ---- nodes ------------------------------------------------------------------ */
 
 static struct node *get(struct ws_ctx *c, struct ws_node_ref r)
@@ -177,17 +147,106 @@ static void span_release(struct ws_ctx *c, struct ws_span *s)
 		free(s);
 }
 
+/* ---- index of client requests (rule 3) ------------------------------------ */
+
+static uint32_t key_hash(const struct ws_seq_key *k)
+{
+	/* FNV-1a over the key; the key has no padding (asserted below). */
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+_Static_assert(sizeof(struct ws_seq_key) == 40, "ws_seq_key must have no padding");
+
+static void index_unlink(struct ws_ctx *c, uint32_t slot)
+{
+	struct index_entry *e = &c->index[slot];
+	uint32_t *pp = &c->buckets[key_hash(&e->key) & c->bucket_mask];
+
+	while (*pp != WS_NODE_NONE) {
+		if (*pp == slot) {
+			*pp = e->next;
+			break;
+		}
+		pp = &c->index[*pp].next;
+	}
+	/* a live node pointing here loses its entry */
+	struct node *n = get(c, e->node);
+	if (n && n->index_slot == slot)
+		n->index_slot = WS_NODE_NONE;
+	e->used = false;
+	e->next = WS_NODE_NONE;
+}
+
+static uint32_t index_find(struct ws_ctx *c, const struct ws_seq_key *k)
+{
+	uint32_t i = c->buckets[key_hash(k) & c->bucket_mask];
+
+	while (i != WS_NODE_NONE) {
+		if (memcmp(&c->index[i].key, k, sizeof(*k)) == 0)
+			return i;
+		i = c->index[i].next;
+	}
+	return WS_NODE_NONE;
+}
+
+/* The node leaves: keep its decided identity in its index entry. */
+static void index_detach(struct ws_ctx *c, struct node *n)
+{
+	struct index_entry *e;
+
+	if (n->index_slot == WS_NODE_NONE)
+		return;
+	e = &c->index[n->index_slot];
+	n->index_slot = WS_NODE_NONE;
+	e->node.idx = WS_NODE_NONE;
+	if (n->rule) {
+		memcpy(e->trace_id, n->trace_id, 16);
+		memcpy(e->span_id, n->span_id, 8);
+		e->flags = n->flags;
+		e->decided = true;
+	}
+}
+
+static void list_del(struct ws_ctx *c, uint32_t idx)
+{
+	struct node *n = &c->nodes[idx];
+
+	if (n->prev != WS_NODE_NONE)
+		c->nodes[n->prev].next = n->next;
+	else
+		c->used_head = n->next;
+	if (n->next != WS_NODE_NONE)
+		c->nodes[n->next].prev = n->prev;
+}
+
+static void release_parent(struct ws_ctx *c, struct node *n)
+{
+	struct node *p;
+
+	if (!n->holds_parent)
+		return;
+	n->holds_parent = false;
+	p = get(c, n->parent);
+	if (p && p->waiters)
+		p->waiters--;
+}
+
 static void node_free(struct ws_ctx *c, uint32_t idx)
 {
 	struct node *n = &c->nodes[idx];
 
-	if (n->indexed)
-		index_remove(c, idx);
+	index_detach(c, n);
+	release_parent(c, n);
 	span_release(c, n->span);
 	n->span = NULL;
+	list_del(c, idx);
 	n->state = N_FREE;
 	n->gen++;
-	n->next_free = c->free_head;
+	n->next = c->free_head;
 	c->free_head = idx;
 	c->st.nodes_in_use--;
 }
@@ -202,22 +261,26 @@ struct ws_ctx *ws_ctx_new(const struct ws_ctx_config *cfg)
 	c->cfg = *cfg;
 	if (c->cfg.max_nodes == 0 || c->cfg.max_nodes >= WS_NODE_NONE)
 		c->cfg.max_nodes = 16384;
-	while (nb < c->cfg.max_nodes * 2)
+	if (c->cfg.index_slots == 0 || c->cfg.index_slots >= WS_NODE_NONE)
+		c->cfg.index_slots = 4 * c->cfg.max_nodes;
+	while (nb < c->cfg.index_slots)
 		nb <<= 1;
 	c->nodes = calloc(c->cfg.max_nodes, sizeof(*c->nodes));
+	c->index = calloc(c->cfg.index_slots, sizeof(*c->index));
 	c->buckets = malloc(nb * sizeof(*c->buckets));
-	if (!c->nodes || !c->buckets) {
+	if (!c->nodes || !c->index || !c->buckets) {
 		ws_ctx_free(c);
 		return NULL;
 	}
 	c->bucket_mask = nb - 1;
 	for (uint32_t i = 0; i < nb; i++)
 		c->buckets[i] = WS_NODE_NONE;
-	for (uint32_t i = 0; i < c->cfg.max_nodes; i++) {
-		c->nodes[i].next_free = i + 1 < c->cfg.max_nodes ? i + 1 : WS_NODE_NONE;
-		c->nodes[i].index_next = WS_NODE_NONE;
-	}
+	for (uint32_t i = 0; i < c->cfg.index_slots; i++)
+		c->index[i].next = WS_NODE_NONE;
+	for (uint32_t i = 0; i < c->cfg.max_nodes; i++)
+		c->nodes[i].next = i + 1 < c->cfg.max_nodes ? i + 1 : WS_NODE_NONE;
 	c->free_head = 0;
+	c->used_head = WS_NODE_NONE;
 
 	uint64_t seed = cfg->rng_seed;
 	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
@@ -233,13 +296,14 @@ void ws_ctx_free(struct ws_ctx *c)
 		return;
 	if (c->nodes)
 		for (uint32_t i = 0; i < c->cfg.max_nodes; i++)
-			if (c->nodes[i].state != N_FREE) {
-				ws_resource_unref(c->nodes[i].span ? c->nodes[i].span->res : NULL);
+			if (c->nodes[i].state != N_FREE && c->nodes[i].span) {
+				ws_resource_unref(c->nodes[i].span->res);
 				free(c->nodes[i].span);
 			}
 	for (uint32_t i = 0; i < c->pool_n; i++)
 		free(c->pool[i]);
 	free(c->nodes);
+	free(c->index);
 	free(c->buckets);
 	free(c);
 }
@@ -261,15 +325,20 @@ struct ws_node_ref ws_ctx_open(struct ws_ctx *c, uint64_t now_ns, struct ws_span
 		return none;
 	}
 	struct node *n = &c->nodes[idx];
-	c->free_head = n->next_free;
+	c->free_head = n->next;
 	uint32_t gen = n->gen;
 	memset(n, 0, sizeof(*n));
 	n->gen = gen;
 	n->state = N_OPEN;
-	n->index_next = WS_NODE_NONE;
+	n->index_slot = WS_NODE_NONE;
 	n->parent.idx = WS_NODE_NONE;
 	n->opened_ns = now_ns;
 	n->span = s;
+	n->prev = WS_NODE_NONE;
+	n->next = c->used_head;
+	if (c->used_head != WS_NODE_NONE)
+		c->nodes[c->used_head].prev = idx;
+	c->used_head = idx;
 	ws_ctx_random_id(c, n->span_id, sizeof(n->span_id));
 	memcpy(s->span_id, n->span_id, sizeof(n->span_id));
 	c->st.nodes_opened++;
@@ -285,10 +354,11 @@ struct ws_span *ws_ctx_span(struct ws_ctx *c, struct ws_node_ref r)
 	return n && n->state == N_OPEN ? n->span : NULL;
 }
 
-static void decide(struct node *n, enum ws_parent_rule rule)
+static void decide(struct ws_ctx *c, struct node *n, enum ws_parent_rule rule)
 {
 	n->rule = (uint8_t)rule;
 	n->wait = W_NONE;
+	release_parent(c, n);
 }
 
 void ws_ctx_parent_remote(struct ws_ctx *c, struct ws_node_ref r, const uint8_t trace_id[16],
@@ -302,7 +372,7 @@ void ws_ctx_parent_remote(struct ws_ctx *c, struct ws_node_ref r, const uint8_t 
 	memcpy(n->parent_span_id, span_id, 8);
 	n->flags = flags;
 	n->parent_remote = true;
-	decide(n, WS_RULE_TRACEPARENT);
+	decide(c, n, WS_RULE_TRACEPARENT);
 }
 
 void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rule why)
@@ -314,51 +384,104 @@ void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rul
 	ws_ctx_random_id(c, n->trace_id, sizeof(n->trace_id));
 	memset(n->parent_span_id, 0, sizeof(n->parent_span_id));
 	n->flags = 1;   /* sampled: wirespan records every span it builds */
-	decide(n, why);
+	decide(c, n, why);
+}
+
+/* n waits for the node at parent (rule 2, or rule 3 once its client is found). */
+static void wait_on(struct ws_ctx *c, struct node *n, struct ws_node_ref parent, enum ws_parent_rule rule)
+{
+	struct node *p = get(c, parent);
+
+	n->wait = W_LOCAL;
+	n->pending_rule = (uint8_t)rule;
+	n->parent = parent;
+	if (p) {
+		memcpy(n->parent_span_id, p->span_id, 8);
+		p->waiters++;
+		n->holds_parent = true;
+	}
 }
 
 void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_ref parent)
 {
 	struct node *n = get(c, r);
 
-	if (!n || n->rule)
+	if (!n || n->rule || n->wait)
 		return;
-	n->wait = W_LOCAL;
-	n->pending_rule = WS_RULE_THREAD;
-	n->parent = parent;
+	wait_on(c, n, parent, WS_RULE_THREAD);
+}
+
+/* Link n to the client entry named by its peer key, if there is one. True when the
+ * wait is over (linked to a live node, or decided from a departed one). */
+static bool peer_lookup(struct ws_ctx *c, uint32_t idx)
+{
+	struct node *n = &c->nodes[idx];
+	uint32_t slot = index_find(c, &n->peer_key);
+	struct index_entry *e;
+
+	if (slot == WS_NODE_NONE)
+		return false;
+	e = &c->index[slot];
+	if (e->poisoned)
+		return false;   /* ambiguous: let the wait time out into a root */
+	if (get(c, e->node) && e->node.idx != idx) {
+		wait_on(c, n, e->node, WS_RULE_SEQ);
+		return true;
+	}
+	if (e->decided) {
+		memcpy(n->trace_id, e->trace_id, 16);
+		memcpy(n->parent_span_id, e->span_id, 8);
+		n->flags = e->flags;
+		decide(c, n, WS_RULE_SEQ);
+		return true;
+	}
+	return false;
 }
 
 void ws_ctx_await_peer(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key, uint64_t now_ns)
 {
 	struct node *n = get(c, r);
 
-	if (!n || n->rule)
+	if (!n || n->rule || n->wait)
 		return;
 	n->wait = W_PEER;
 	n->peer_key = *key;
 	n->wait_deadline = now_ns + c->cfg.link_wait_ns;
+	peer_lookup(c, r.idx);   /* usually the client's record came first */
 }
 
 void ws_ctx_index_client(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key)
 {
 	struct node *n = get(c, r);
-	uint32_t other;
+	uint32_t other, slot;
+	struct index_entry *e;
 
-	if (!n || n->indexed)
+	if (!n || n->index_slot != WS_NODE_NONE)
 		return;
 	other = index_find(c, key);
 	if (other != WS_NODE_NONE) {
 		/* Two requests claim the same bytes (tuple reuse within the window, seq wrap):
 		 * which one the server read is unknowable, so neither is used. */
 		c->st.index_collisions++;
-		index_remove(c, other);
+		c->index[other].poisoned = true;
 		return;
 	}
-	n->index_key = *key;
+	slot = c->index_next;
+	c->index_next = (slot + 1) % c->cfg.index_slots;
+	e = &c->index[slot];
+	if (e->used) {
+		if (get(c, e->node))
+			c->st.index_overwritten++;
+		index_unlink(c, slot);
+	}
+	memset(e, 0, sizeof(*e));
+	e->key = *key;
+	e->node = r;
+	e->used = true;
 	uint32_t *head = &c->buckets[key_hash(key) & c->bucket_mask];
-	n->index_next = *head;
-	*head = r.idx;
-	n->indexed = true;
+	e->next = *head;
+	*head = slot;
+	n->index_slot = slot;
 }
 
 void ws_ctx_finish(struct ws_ctx *c, struct ws_node_ref r, uint64_t start_mono_ns, uint64_t end_mono_ns)
@@ -379,12 +502,11 @@ void ws_ctx_abandon(struct ws_ctx *c, struct ws_node_ref r)
 	if (!n || n->state != N_OPEN)
 		return;
 	c->st.spans_abandoned++;
-	/* Children may have named it as parent already: keep its identity lingering so
-	 * they still resolve, but never emit it. */
+	/* Children may have named it as parent already: it stays (identity only) until
+	 * they are decided, but is never emitted. */
 	span_release(c, n->span);
 	n->span = NULL;
-	n->state = N_LINGER;
-	n->linger_until = n->opened_ns + c->cfg.linger_ns + c->cfg.link_wait_ns;
+	n->state = N_DONE;
 }
 
 /* Try to decide n's trace id. True when decided. */
@@ -396,21 +518,14 @@ static bool resolve(struct ws_ctx *c, uint32_t idx, uint64_t now_ns, int depth)
 		return true;
 	if (depth > MAX_DEPTH)
 		return false;
-	if (n->wait == W_PEER) {
-		uint32_t p = index_find(c, &n->peer_key);
-
-		if (p != WS_NODE_NONE && p != idx) {
-			n->wait = W_LOCAL;
-			n->pending_rule = WS_RULE_SEQ;
-			n->parent = (struct ws_node_ref){ p, c->nodes[p].gen };
-			memcpy(n->parent_span_id, c->nodes[p].span_id, 8);
-		} else if (now_ns >= n->wait_deadline) {
-			ws_ctx_make_root(c, (struct ws_node_ref){ idx, n->gen }, WS_RULE_ROOT_TIMEOUT);
-			return true;
-		} else {
+	if (n->wait == W_PEER && !peer_lookup(c, idx)) {
+		if (now_ns < n->wait_deadline)
 			return false;
-		}
+		ws_ctx_make_root(c, (struct ws_node_ref){ idx, n->gen }, WS_RULE_ROOT_TIMEOUT);
+		return true;
 	}
+	if (n->rule)
+		return true;    /* decided by the lookup */
 	if (n->wait == W_LOCAL) {
 		struct node *p = get(c, n->parent);
 
@@ -423,7 +538,7 @@ static bool resolve(struct ws_ctx *c, uint32_t idx, uint64_t now_ns, int depth)
 		memcpy(n->trace_id, p->trace_id, 16);
 		memcpy(n->parent_span_id, p->span_id, 8);
 		n->flags = p->flags;
-		decide(n, (enum ws_parent_rule)n->pending_rule);
+		decide(c, n, (enum ws_parent_rule)n->pending_rule);
 		return true;
 	}
 	return false;
@@ -435,6 +550,8 @@ struct batch {
 	size_t n;
 };
 
+/* Emitted nodes are freed here, after the sinks have seen their spans, unless a child
+ * still waits on them. */
 static void batch_flush(struct ws_ctx *c, struct batch *b, ws_emit_fn emit, void *ctx)
 {
 	if (!b->n)
@@ -446,12 +563,13 @@ static void batch_flush(struct ws_ctx *c, struct batch *b, ws_emit_fn emit, void
 
 		span_release(c, n->span);
 		n->span = NULL;
+		if (!n->waiters)
+			node_free(c, b->idx[i]);
 	}
 	b->n = 0;
 }
 
-static void emit_node(struct ws_ctx *c, struct batch *b, uint32_t idx, uint64_t now_ns,
-		      ws_emit_fn emit, void *ctx)
+static void emit_node(struct ws_ctx *c, struct batch *b, uint32_t idx, ws_emit_fn emit, void *ctx)
 {
 	struct node *n = &c->nodes[idx];
 	struct ws_span *s = n->span;
@@ -468,8 +586,7 @@ static void emit_node(struct ws_ctx *c, struct batch *b, uint32_t idx, uint64_t 
 	s->end_ns = (uint64_t)((int64_t)n->end_mono + c->cfg.mono_to_unix_ns);
 	c->st.spans_emitted++;
 	c->st.rule[n->rule]++;
-	n->state = N_LINGER;
-	n->linger_until = now_ns + c->cfg.linger_ns;
+	n->state = N_DONE;
 	b->spans[b->n] = s;
 	b->idx[b->n++] = idx;
 	if (b->n == EMIT_BATCH)
@@ -478,14 +595,21 @@ static void emit_node(struct ws_ctx *c, struct batch *b, uint32_t idx, uint64_t 
 
 static void run(struct ws_ctx *c, uint64_t now_ns, bool final, ws_emit_fn emit, void *ctx)
 {
-	struct batch *b = malloc(sizeof(*b));
+	struct batch *b;
+	uint32_t i, next;
 
+	if (c->used_head == WS_NODE_NONE)
+		return;   /* idle: nothing to walk */
+	b = malloc(sizeof(*b));
 	if (!b)
 		return;   /* retried next tick */
 	b->n = 0;
-	for (uint32_t i = 0; i < c->cfg.max_nodes; i++) {
+	/* next is read before a node is handled; a flush during the walk frees only nodes
+	 * already handled, which leaves the indices of the ones ahead valid. */
+	for (i = c->used_head; i != WS_NODE_NONE; i = next) {
 		struct node *n = &c->nodes[i];
 
+		next = n->next;
 		switch (n->state) {
 		case N_OPEN:
 			if (final || (now_ns > n->opened_ns && now_ns - n->opened_ns > c->cfg.max_open_ns)) {
@@ -496,10 +620,12 @@ static void run(struct ws_ctx *c, uint64_t now_ns, bool final, ws_emit_fn emit, 
 			break;
 		case N_FINISHED:
 			if (resolve(c, i, now_ns, 0))
-				emit_node(c, b, i, now_ns, emit, ctx);
+				emit_node(c, b, i, emit, ctx);
 			break;
-		case N_LINGER:
-			if (!final && now_ns >= n->linger_until)
+		case N_DONE:
+			/* Abandoned, or emitted while children waited: freed when none are left.
+			 * (Nodes emitted in this walk still hold their span until batch_flush.) */
+			if (!n->waiters && !n->span)
 				node_free(c, i);
 			break;
 		default:
@@ -517,17 +643,14 @@ void ws_ctx_tick(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_
 
 void ws_ctx_flush(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx)
 {
-	/* End every wait: a peer that has not shown by now will not. Two passes so that
-	 * children of spans decided in the first pass are emitted too. */
-	for (uint32_t i = 0; i < c->cfg.max_nodes; i++)
-		if (c->nodes[i].state != N_FREE && c->nodes[i].wait == W_PEER)
+	/* End every wait: a peer that has not shown by now will not. */
+	for (uint32_t i = c->used_head; i != WS_NODE_NONE; i = c->nodes[i].next)
+		if (c->nodes[i].wait == W_PEER)
 			c->nodes[i].wait_deadline = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		for (uint32_t i = 0; i < c->cfg.max_nodes; i++)
-			if (c->nodes[i].state == N_FINISHED || c->nodes[i].state == N_OPEN)
-				resolve(c, i, now_ns, 0);
-	}
+	for (uint32_t i = c->used_head; i != WS_NODE_NONE; i = c->nodes[i].next)
+		resolve(c, i, now_ns, 0);
 	run(c, now_ns, true, emit, emit_ctx);
+	run(c, now_ns, true, emit, emit_ctx);   /* nodes whose last waiter went in the first pass */
 }
 
 const struct ws_ctx_stats *ws_ctx_stats(const struct ws_ctx *c)

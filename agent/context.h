@@ -15,8 +15,11 @@
  * then waits, at most link_wait_ns, for a client node indexed under the same key
  * (ws_ctx_index_client()). Nodes whose parent is undecided make their own children wait.
  *
- * A node's span is emitted once it is finished AND its trace id is decided. The node
- * then lingers (identity only) so that late children can still name it as parent.
+ * A node's span is emitted once it is finished AND its trace id is decided. The node is
+ * freed then, unless children still wait on it (they hold a reference). Client
+ * requests are indexed in a separate ring of recent entries that outlive their nodes:
+ * a server span that looks its client up after the client's node is gone still finds
+ * the client's decided identity there.
  */
 #ifndef WS_CONTEXT_H
 #define WS_CONTEXT_H
@@ -65,13 +68,14 @@ struct ws_ctx_stats {
 	uint64_t spans_abandoned;     /* opened, then dropped by the caller (parse error) */
 	uint64_t rule[WS_RULE__MAX];  /* how each emitted span's parent was decided */
 	uint64_t index_collisions;    /* two client nodes claimed the same key: neither is used */
+	uint64_t index_overwritten;   /* ring entries reused while their client was still open */
 	uint64_t nodes_in_use;
 };
 
 struct ws_ctx_config {
-	uint32_t max_nodes;           /* spans being built or lingering at once */
+	uint32_t max_nodes;           /* spans being built (or waited on) at once */
+	uint32_t index_slots;         /* recent client requests findable by rule 3 (ring) */
 	uint64_t link_wait_ns;        /* how long a server span waits for its local client */
-	uint64_t linger_ns;           /* how long an emitted node stays findable */
 	uint64_t max_open_ns;         /* a span never finished after this is dropped (counted) */
 	uint64_t rng_seed;            /* 0: seed from getrandom() */
 	int64_t mono_to_unix_ns;      /* added to monotonic times to get unix epoch times */
@@ -103,7 +107,7 @@ void ws_ctx_finish(struct ws_ctx *c, struct ws_node_ref r, uint64_t start_mono_n
 /* Drop a node that will not become a span (its bytes did not parse). */
 void ws_ctx_abandon(struct ws_ctx *c, struct ws_node_ref r);
 
-/* Decide what can be decided, time out waits, emit ready spans, free lingering nodes. */
+/* Decide what can be decided, time out waits, emit ready spans, free what is done. */
 void ws_ctx_tick(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx);
 /* Shutdown: every wait ends now; finished spans are emitted; open ones are dropped (counted). */
 void ws_ctx_flush(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx);

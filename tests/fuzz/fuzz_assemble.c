@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ws_asm_config cfg = {
-		.ctx = { .max_nodes = 64, .link_wait_ns = 5000, .linger_ns = 20000,
+		.ctx = { .max_nodes = 64, .link_wait_ns = 5000, .index_slots = 16,
 			 .max_open_ns = 1000000, .rng_seed = 1 },
 		.max_conns = 8, .conn_idle_ns = 1000000, .close_grace_ns = 3000, .max_threads = 8,
 	};

@@ -50,7 +50,7 @@ static struct ws_resource *res_for(void *ctx, uint32_t pid, const char *comm)
 static struct ws_asm *new_asm(struct captured *out)
 {
 	struct ws_asm_config cfg = {
-		.ctx = { .max_nodes = 64, .link_wait_ns = 300 * MS, .linger_ns = 2000 * MS,
+		.ctx = { .max_nodes = 64, .link_wait_ns = 300 * MS, .index_slots = 256,
 			 .max_open_ns = 60000 * MS, .rng_seed = 7, .mono_to_unix_ns = 0 },
 		.max_conns = 64,
 		.conn_idle_ns = 60000 * MS,

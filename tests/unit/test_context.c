@@ -28,7 +28,7 @@ static struct ws_ctx *new_ctx(uint32_t max)
 	struct ws_ctx_config cfg = {
 		.max_nodes = max,
 		.link_wait_ns = 300 * MS,
-		.linger_ns = 2000 * MS,
+		.index_slots = 64,
 		.max_open_ns = 60000 * MS,
 		.rng_seed = 42,
 		.mono_to_unix_ns = 1000,
@@ -296,11 +296,96 @@ static void test_table_full_is_counted_and_recovers(void **state)
 	ws_ctx_make_root(c, b, WS_RULE_ROOT);
 	ws_ctx_finish(c, a, 1, 2);
 	ws_ctx_finish(c, b, 1, 2);
-	ws_ctx_tick(c, 1 * MS, capture, &out);   /* emitted, lingering */
-	ws_ctx_tick(c, 5000 * MS, capture, &out); /* linger over: freed */
-	assert_true(ws_node_ref_valid(ws_ctx_open(c, 5000 * MS, &s)));
+	ws_ctx_tick(c, 1 * MS, capture, &out);   /* emitted and freed: nothing waits on them */
+	assert_true(ws_node_ref_valid(ws_ctx_open(c, 1 * MS, &s)));
 	/* a stale ref to a freed node is not confused with its successor */
 	assert_null(ws_ctx_span(c, a));
+	ws_ctx_free(c);
+}
+
+/* The client's node is emitted and freed before the server's record is even seen: its
+ * index entry still carries the identity, so the server links to it. */
+static void test_seq_client_gone_before_server_seen(void **state)
+{
+	struct ws_ctx *c = new_ctx(4);
+	struct captured out = { .n = 0 };
+	struct ws_seq_key k = key(77);
+	struct ws_node_ref cli = open_named(c, 0, "cli");
+
+	ws_ctx_make_root(c, cli, WS_RULE_ROOT);
+	ws_ctx_index_client(c, cli, &k);
+	ws_ctx_finish(c, cli, 1, 9);
+	ws_ctx_tick(c, 1 * MS, capture, &out);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(ws_ctx_stats(c)->nodes_in_use, 0);
+
+	struct ws_node_ref srv = open_named(c, 2 * MS, "srv");
+	ws_ctx_await_peer(c, srv, &k, 2 * MS);
+	ws_ctx_finish(c, srv, 2, 8);
+	ws_ctx_tick(c, 3 * MS, capture, &out);
+	assert_int_equal(out.n, 2);
+	assert_memory_equal(out.spans[1].trace_id, out.spans[0].trace_id, 16);
+	assert_memory_equal(out.spans[1].parent_span_id, out.spans[0].span_id, 8);
+	assert_int_equal(ws_ctx_stats(c)->rule[WS_RULE_SEQ], 1);
+	ws_ctx_free(c);
+}
+
+/* A parent decided late (its own wait timed out) decides its waiting child in the same
+ * pass; the child, finished later, still names it. */
+static void test_parent_kept_while_child_waits(void **state)
+{
+	struct ws_ctx *c = new_ctx(4);
+	struct captured out = { .n = 0 };
+	struct ws_seq_key k = key(5);
+	struct ws_node_ref srv = open_named(c, 0, "srv");
+	struct ws_node_ref cli = open_named(c, 0, "cli");
+
+	ws_ctx_await_peer(c, srv, &k, 0);
+	ws_ctx_parent_local(c, cli, srv);
+	ws_ctx_finish(c, srv, 1, 9);
+	ws_ctx_tick(c, 1 * MS, capture, &out);
+	assert_int_equal(out.n, 0);
+	ws_ctx_tick(c, 400 * MS, capture, &out);   /* srv times out into a root, is emitted */
+	assert_int_equal(out.n, 1);
+	assert_int_equal(ws_ctx_stats(c)->nodes_in_use, 1);   /* srv freed: cli was decided with it */
+	ws_ctx_finish(c, cli, 2, 3);
+	ws_ctx_tick(c, 401 * MS, capture, &out);
+	assert_int_equal(out.n, 2);
+	assert_memory_equal(out.spans[1].parent_span_id, out.spans[0].span_id, 8);
+	assert_int_equal(ws_ctx_stats(c)->nodes_in_use, 0);
+	ws_ctx_free(c);
+}
+
+/* Sustained load through a small table: nodes are freed as soon as they are emitted,
+ * so nothing is dropped whatever the rate. */
+static void test_throughput_small_table_no_drops(void **state)
+{
+	struct ws_ctx *c = new_ctx(8);
+	struct captured out = { .n = 0 };
+
+	for (uint32_t i = 0; i < 100000; i++) {
+		struct ws_seq_key k = key(i);
+		struct ws_span *s;
+		struct ws_node_ref cli = ws_ctx_open(c, i, &s), srv;
+
+		assert_true(ws_node_ref_valid(cli));
+		ws_ctx_make_root(c, cli, WS_RULE_ROOT);
+		ws_ctx_index_client(c, cli, &k);
+		srv = ws_ctx_open(c, i, &s);
+		assert_true(ws_node_ref_valid(srv));
+		ws_ctx_await_peer(c, srv, &k, i);
+		ws_ctx_finish(c, srv, i, i + 1);
+		ws_ctx_finish(c, cli, i, i + 2);
+		if (i % 3 == 0) {
+			out.n = 0;
+			ws_ctx_tick(c, i + 10, capture, &out);
+		}
+	}
+	ws_ctx_tick(c, 200000, capture, &out);
+	assert_int_equal(ws_ctx_stats(c)->nodes_full, 0);
+	assert_int_equal(ws_ctx_stats(c)->spans_emitted, 200000);
+	assert_int_equal(ws_ctx_stats(c)->rule[WS_RULE_SEQ], 100000);
+	assert_int_equal(ws_ctx_stats(c)->nodes_in_use, 0);
 	ws_ctx_free(c);
 }
 
@@ -329,6 +414,9 @@ int main(void)
 		cmocka_unit_test(test_abandoned_parent_still_names_children),
 		cmocka_unit_test(test_flush_ends_waits_and_drops_open),
 		cmocka_unit_test(test_table_full_is_counted_and_recovers),
+		cmocka_unit_test(test_seq_client_gone_before_server_seen),
+		cmocka_unit_test(test_parent_kept_while_child_waits),
+		cmocka_unit_test(test_throughput_small_table_no_drops),
 		cmocka_unit_test(test_ids_random_and_nonzero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
