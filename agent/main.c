@@ -564,7 +564,7 @@ int main(int argc, char **argv)
 	acfg.ctx.mono_to_unix_ns = mono_to_unix_offset();
 	acfg.max_conns = ag.opt.max_conns;
 	acfg.conn_idle_ns = 900ULL * 1000000000ULL;
-	acfg.close_grace_ns = 250ULL * 1000000ULL;
+	acfg.close_grace_ns = 50ULL * 1000000ULL;
 	acfg.max_threads = 65536;
 	ag.asm_ = ws_asm_new(&acfg, resource_of, &ag, emit_to_sinks, &ag);
 	if (!ag.asm_) {

@@ -173,8 +173,15 @@ struct h1_impl {
 	unsigned q_head;
 	unsigned q_len;
 	struct dstate d[2];
-	struct pend q[H1_MAX_PENDING];
+	/* The FIFO, a ring of q_cap entries: most connections never have more than one
+	 * request pending, so it starts small and doubles up to H1_MAX_PENDING only when
+	 * requests are pipelined (an entry is ~1.4 KB; 32 of them per connection would be
+	 * ~44 KB of memory for every connection tracked). */
+	unsigned q_cap;
+	struct pend *q;
 };
+
+#define Q_INITIAL 2
 
 static const char *const err_names[H1_ERR__MAX] = {
 	[H1_ERR_NONE] = "none",
@@ -359,7 +366,7 @@ static void build_resp(const struct dstate *d, struct h1_response *out)
 
 static struct pend *q_at(struct h1_impl *im, unsigned k)
 {
-	return &im->q[(im->q_head + k) % H1_MAX_PENDING];
+	return &im->q[(im->q_head + k) % im->q_cap];
 }
 
 static struct pend *q_first(struct h1_impl *im)
@@ -387,7 +394,7 @@ static void q_pop_head(struct h1_impl *im)
 
 	/* Responses of the untracked requests that followed it come next. */
 	im->absorb += e->skip_after;
-	im->q_head = (im->q_head + 1) % H1_MAX_PENDING;
+	im->q_head = (im->q_head + 1) % im->q_cap;
 	im->q_len--;
 }
 
@@ -473,12 +480,34 @@ static void skip_rest(struct dstate *d)
 	msg_clear(d, ST_RESYNC);
 }
 
+/* Double the FIFO (up to H1_MAX_PENDING), keeping its order. 0 or -ENOSPC/-ENOMEM. */
+static int q_grow(struct h1_impl *im)
+{
+	unsigned cap = im->q_cap ? im->q_cap * 2 : Q_INITIAL;
+	struct pend *q;
+
+	if (im->q_cap >= H1_MAX_PENDING)
+		return -ENOSPC;
+	if (cap > H1_MAX_PENDING)
+		cap = H1_MAX_PENDING;
+	q = malloc(cap * sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (unsigned k = 0; k < im->q_len; k++)
+		q[k] = *q_at(im, k);
+	free(im->q);
+	im->q = q;
+	im->q_cap = cap;
+	im->q_head = 0;
+	return 0;
+}
+
 static void req_announce(struct h1_impl *im, struct dstate *d)
 {
 	struct msg *m = &d->m;
 	struct pend *e;
 
-	if (im->q_len == H1_MAX_PENDING) {
+	if (im->q_len == im->q_cap && q_grow(im) != 0) {
 		emit_err(im, H1_ERR_TOO_MANY_PENDING);
 		add_untracked(im);
 		m->untracked = true;
@@ -1628,12 +1657,9 @@ int h1_conn_init(struct h1_conn *c, enum h1_role role)
 	if (!c || (role != H1_ROLE_DETECT && role != H1_ROLE_SERVER && role != H1_ROLE_CLIENT))
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
-	im = malloc(sizeof(*im));
+	im = calloc(1, sizeof(*im));
 	if (!im)
 		return -ENOMEM;
-	/* FIFO entries are initialized when pushed: zero only the rest (short-lived
-	 * connections would otherwise pay for clearing ~40 KB each). */
-	memset(im, 0, offsetof(struct h1_impl, q));
 	im->req_dir = role == H1_ROLE_SERVER ? H1_DIR_INGRESS : role == H1_ROLE_CLIENT ? H1_DIR_EGRESS : -1;
 	im->last_dir = -1;
 	c->role = (uint8_t)role;
@@ -1646,6 +1672,8 @@ void h1_conn_free(struct h1_conn *c)
 {
 	if (!c)
 		return;
+	if (c->impl)
+		free(((struct h1_impl *)c->impl)->q);
 	free(c->impl);
 	c->impl = NULL;
 }
