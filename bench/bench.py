@@ -682,20 +682,21 @@ def print_tables(res, out=sys.stdout):
     p("  bpf ns/req = run time of the variant's BPF programs per request (their runs for other processes'")
     p("  syscalls included); >floor = agent + programs minus the floor's programs; machine us/req = busy")
     p("  time of all CPUs per request (everything on the host); spans/req: wirespan makes 2 (client and")
-    p("  server are both on this host), the SDK 1; lost = ring-buffer drops + spans dropped, table full")
+    p("  server are both on this host), the SDK 1; lost = ring-buffer drops + spans dropped, table full;")
+    p("  server us/req = CPU of the nginx worker / Node process (BPF programs run in its syscalls)")
     for wl, vs in summ.items():
         server, kind, path, close, desc = WORKLOADS[wl]
         p("")
         extra = f" @ {res['rates'][wl]:.0f} req/s" if wl in res["rates"] else ""
         p(f"== {wl}: {desc}{extra}")
         if kind == "sat":
-            p(f"  {'variant':8} {'req/s':>9} {'vs none':>16} {'vs floor':>16} {'agent us/req':>12} "
-              f"{'bpf ns/req':>10} {'bpf ns/hit':>10} {'spans/req':>9} {'lost':>6}")
+            p(f"  {'variant':8} {'req/s':>9} {'vs none':>16} {'vs floor':>16} {'server us/req':>13} "
+              f"{'agent us/req':>12} {'bpf ns/req':>10} {'bpf ns/hit':>10} {'spans/req':>9} {'lost':>6}")
         else:
             p(f"  {'variant':8} {'req/s':>7} {'p50 us':>7} {'p99 us':>8} {'+p50/+p99 vs none':>17} "
-              f"{'+p50/+p99 vs floor':>18} {'agent':>6} {'bpf ns':>7} {'ns/hit':>6} "
+              f"{'+p50/+p99 vs floor':>18} {'server':>7} {'agent':>6} {'bpf ns':>7} {'ns/hit':>6} "
               f"{'>floor':>6} {'machine':>7} {'>floor':>6} {'spans':>5} {'lost':>6}")
-            p(f"  {'':8} {'':>7} {'':>7} {'':>8} {'':>17} {'':>18} {'us/req':>6} {'/req':>7} {'':>6} "
+            p(f"  {'':8} {'':>7} {'':>7} {'':>8} {'':>17} {'':>18} {'us/req':>7} {'us/req':>6} {'/req':>7} {'':>6} "
               f"{'us/req':>6} {'us/req':>7} {'us/req':>6} {'/req':>5}")
         for v, s in vs.items():
             if v == "sdk":   # exports are batched in time: only the whole run can be attributed
@@ -711,18 +712,55 @@ def print_tables(res, out=sys.stdout):
                 p(f"  {v:8} {fmt(s['rps'], '{:.0f}'):>9} "
                   f"{fmt(s.get('ratio_vs_none'), '{:.3f}'):>5} {fmt_range(s.get('ratio_vs_none_range')):>10} "
                   f"{fmt(s.get('ratio_vs_floor'), '{:.3f}'):>5} {fmt_range(s.get('ratio_vs_floor_range')):>10} "
+                  f"{fmt(s.get('server_cpu_us_per_req'), '{:.2f}'):>13} "
                   f"{fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>12} {fmt(s.get('bpf_ns_per_req'), '{:.0f}'):>10} "
                   f"{fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>10} {fmt(spr, '{:.2f}'):>9} {fmt(lost, '{:.0f}'):>6}")
             else:
                 a = f"{fmt(s.get('added_p50_us_vs_none'), '{:.0f}')}/{fmt(s.get('added_p99_us_vs_none'), '{:.0f}')}"
                 b = f"{fmt(s.get('added_p50_us_vs_floor'), '{:.0f}')}/{fmt(s.get('added_p99_us_vs_floor'), '{:.0f}')}"
                 p(f"  {v:8} {fmt(s['rps'], '{:.0f}'):>7} {fmt(s.get('p50_us'), '{:.0f}'):>7} {fmt(s.get('p99_us'), '{:.0f}'):>8} "
-                  f"{a:>17} {b:>18} {fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>6} "
+                  f"{a:>17} {b:>18} {fmt(s.get('server_cpu_us_per_req'), '{:.1f}'):>7} "
+                  f"{fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>6} "
                   f"{fmt(s.get('bpf_ns_per_req'), '{:.0f}'):>7} {fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>6} "
                   f"{fmt(s.get('traced_cpu_us_per_req_above_floor'), '{:.2f}'):>6} "
                   f"{fmt(s.get('machine_cpu_us_per_req'), '{:.1f}'):>7} "
                   f"{fmt(s.get('machine_cpu_us_per_req_above_floor'), '{:.1f}'):>6} "
                   f"{fmt(spr, '{:.2f}'):>5} {fmt(lost, '{:.0f}'):>6}")
+    # The alternative users would pick: the OpenTelemetry SDK in the Node service.
+    node_wls = [w for w in summ if WORKLOADS[w][0] == "node" and "sdk" in summ[w]]
+    if node_wls:
+        p("")
+        p("== OpenTelemetry SDK in the Node service vs the same service uninstrumented under wirespan")
+        p("   cost per request = Node process CPU + agent CPU above 'none' (programs' time is in the")
+        p("   Node process's syscalls, and in wrk's/loadgen's); spans/req delivered to the receiver")
+        deliv = res.get("otlp_delivery", {})
+        for w in node_wls:
+            base = summ[w].get("none", {})
+            p(f"  {w}:")
+            for v in ("none", "full", "otlp", "sdk"):
+                sv = summ[w].get(v)
+                if not sv:
+                    continue
+                srv, bsrv = sv.get("server_cpu_us_per_req"), base.get("server_cpu_us_per_req")
+                added = None
+                if srv is not None and bsrv is not None:
+                    added = srv - bsrv + (sv.get("agent_cpu_us_per_req") or 0)
+                d = deliv.get(v)
+                if v == "sdk":
+                    dl = d["receiver_spans"] / d["requests"] if d and d["requests"] else None
+                    spans_txt = f", delivered {fmt(dl, '{:.2f}')} spans/req of 1 (over the sdk run)"
+                elif v in ("full", "otlp"):
+                    spr = sv.get("spans_produced", 0) / sv["requests_total"] if sv["requests_total"] else None
+                    spans_txt = f", produced {fmt(spr, '{:.2f}')} spans/req of 2"
+                else:
+                    spans_txt = ""
+                lat = ""
+                if sv.get("p50_us") is not None:
+                    lat = (f"p50 {fmt(sv['p50_us'], '{:.0f}')} us p99 {fmt(sv['p99_us'], '{:.0f}')} us "
+                           f"(+{fmt(sv.get('added_p50_us_vs_none'), '{:.0f}')}/+{fmt(sv.get('added_p99_us_vs_none'), '{:.0f}')}), ")
+                p(f"    {v:6} {fmt(sv['rps'], '{:.0f}'):>7} req/s (x{fmt(sv.get('ratio_vs_none'), '{:.2f}')}), {lat}"
+                  f"node {fmt(srv, '{:.1f}')} + agent {fmt(sv.get('agent_cpu_us_per_req'), '{:.1f}')} us/req, "
+                  f"added {fmt(added, '{:.1f}')} us/req{spans_txt}")
     # per-program cost, full pipeline, over every workload
     progs = {}
     for wl, vs in summ.items():
