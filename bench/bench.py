@@ -682,7 +682,8 @@ def print_tables(res, out=sys.stdout):
     p("  bpf ns/req = run time of the variant's BPF programs per request (their runs for other processes'")
     p("  syscalls included); >floor = agent + programs minus the floor's programs; machine us/req = busy")
     p("  time of all CPUs per request (everything on the host); spans/req: wirespan makes 2 (client and")
-    p("  server are both on this host), the SDK 1; lost = ring-buffer drops + spans dropped, table full;")
+    p("  server are both on this host), the SDK 1; lost rb/tbl = ring-buffer drops / the agent's")
+    p("  spans_dropped_table_full counter (which counts each dropped span twice, see docs/benchmarks.md);")
     p("  server us/req = CPU of the nginx worker / Node process (BPF programs run in its syscalls)")
     for wl, vs in summ.items():
         server, kind, path, close, desc = WORKLOADS[wl]
@@ -691,11 +692,11 @@ def print_tables(res, out=sys.stdout):
         p(f"== {wl}: {desc}{extra}")
         if kind == "sat":
             p(f"  {'variant':8} {'req/s':>9} {'vs none':>16} {'vs floor':>16} {'server us/req':>13} "
-              f"{'agent us/req':>12} {'bpf ns/req':>10} {'bpf ns/hit':>10} {'spans/req':>9} {'lost':>6}")
+              f"{'agent us/req':>12} {'bpf ns/req':>10} {'bpf ns/hit':>10} {'spans/req':>9} {'lost rb/tbl':>9}")
         else:
             p(f"  {'variant':8} {'req/s':>7} {'p50 us':>7} {'p99 us':>8} {'+p50/+p99 vs none':>17} "
               f"{'+p50/+p99 vs floor':>18} {'server':>7} {'agent':>6} {'bpf ns':>7} {'ns/hit':>6} "
-              f"{'>floor':>6} {'machine':>7} {'>floor':>6} {'spans':>5} {'lost':>6}")
+              f"{'>floor':>6} {'machine':>7} {'>floor':>6} {'spans':>5} {'lost rb/tbl':>9}")
             p(f"  {'':8} {'':>7} {'':>7} {'':>8} {'':>17} {'':>18} {'us/req':>7} {'us/req':>6} {'/req':>7} {'':>6} "
               f"{'us/req':>6} {'us/req':>7} {'us/req':>6} {'/req':>5}")
         for v, s in vs.items():
@@ -705,16 +706,16 @@ def print_tables(res, out=sys.stdout):
             else:
                 spans = s.get("spans_produced")
                 spr = spans / s["requests_total"] if spans is not None and s["requests_total"] else None
-            lost = None
+            lost = "-"
             if v in AGENT_VARIANTS:
-                lost = (s.get("ringbuf_drops") or 0) + (s.get("spans_dropped_table_full") or 0)
+                lost = f"{s.get('ringbuf_drops') or 0}/{s.get('spans_dropped_table_full') or 0}"
             if kind == "sat":
                 p(f"  {v:8} {fmt(s['rps'], '{:.0f}'):>9} "
                   f"{fmt(s.get('ratio_vs_none'), '{:.3f}'):>5} {fmt_range(s.get('ratio_vs_none_range')):>10} "
                   f"{fmt(s.get('ratio_vs_floor'), '{:.3f}'):>5} {fmt_range(s.get('ratio_vs_floor_range')):>10} "
                   f"{fmt(s.get('server_cpu_us_per_req'), '{:.2f}'):>13} "
                   f"{fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>12} {fmt(s.get('bpf_ns_per_req'), '{:.0f}'):>10} "
-                  f"{fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>10} {fmt(spr, '{:.2f}'):>9} {fmt(lost, '{:.0f}'):>6}")
+                  f"{fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>10} {fmt(spr, '{:.2f}'):>9} {lost:>9}")
             else:
                 a = f"{fmt(s.get('added_p50_us_vs_none'), '{:.0f}')}/{fmt(s.get('added_p99_us_vs_none'), '{:.0f}')}"
                 b = f"{fmt(s.get('added_p50_us_vs_floor'), '{:.0f}')}/{fmt(s.get('added_p99_us_vs_floor'), '{:.0f}')}"
@@ -725,7 +726,7 @@ def print_tables(res, out=sys.stdout):
                   f"{fmt(s.get('traced_cpu_us_per_req_above_floor'), '{:.2f}'):>6} "
                   f"{fmt(s.get('machine_cpu_us_per_req'), '{:.1f}'):>7} "
                   f"{fmt(s.get('machine_cpu_us_per_req_above_floor'), '{:.1f}'):>6} "
-                  f"{fmt(spr, '{:.2f}'):>5} {fmt(lost, '{:.0f}'):>6}")
+                  f"{fmt(spr, '{:.2f}'):>5} {lost:>9}")
     # The alternative users would pick: the OpenTelemetry SDK in the Node service.
     node_wls = [w for w in summ if WORKLOADS[w][0] == "node" and "sdk" in summ[w]]
     if node_wls:
