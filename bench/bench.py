@@ -242,7 +242,11 @@ def bpf_prog_stats(ids):
     out = {}
     for line in r.stdout.splitlines():
         d = json.loads(line)
-        out[d["name"]] = d
+        # the kernel's 15-character names collide (sys_enter_write/sys_enter_writev)
+        key = d.get("full_name") or d["name"]
+        if key in out:
+            key = f"{key}#{d['id']}"
+        out[key] = d
     return out
 
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 static volatile sig_atomic_t stop;
@@ -54,9 +55,41 @@ static int hold(void)
 	return 0;
 }
 
+/* The kernel keeps 15 characters of a program's name (sys_enter_writev and
+ * sys_enter_write both read "sys_enter_write"); the whole name is in the program's BTF,
+ * as the name of its first function. Falls back to the short name. */
+static void full_name(int fd, const struct bpf_prog_info *info, char *out, size_t size)
+{
+	struct bpf_func_info fi[1];
+	struct bpf_prog_info fin;
+	__u32 len = sizeof(fin);
+	const struct btf_type *t;
+	struct btf *btf;
+	const char *nm;
+
+	snprintf(out, size, "%s", info->name);
+	if (!info->btf_id || !info->nr_func_info)
+		return;
+	memset(&fin, 0, sizeof(fin));
+	fin.nr_func_info = 1;
+	fin.func_info_rec_size = sizeof(fi[0]);
+	fin.func_info = (__u64)(unsigned long)fi;
+	if (bpf_obj_get_info_by_fd(fd, &fin, &len))
+		return;
+	btf = btf__load_from_kernel_by_id(info->btf_id);
+	if (!btf)
+		return;
+	t = btf__type_by_id(btf, fi[0].type_id);
+	nm = t ? btf__name_by_offset(btf, t->name_off) : NULL;
+	if (nm && *nm)
+		snprintf(out, size, "%s", nm);
+	btf__free(btf);
+}
+
 static int progs(int n, char **ids)
 {
 	int bad = 0;
+	char name[128];
 
 	for (int i = 0; i < n; i++) {
 		struct bpf_prog_info info;
@@ -83,10 +116,11 @@ static int progs(int n, char **ids)
 			bad = 1;
 			continue;
 		}
+		full_name(fd, &info, name, sizeof(name));
 		close(fd);
-		printf("{\"id\": %u, \"name\": \"%s\", \"type\": %u, \"run_time_ns\": %llu, \"run_cnt\": %llu,"
-		       " \"recursion_misses\": %llu, \"bytes_jited\": %u, \"bytes_xlated\": %u}\n",
-		       info.id, info.name, info.type, (unsigned long long)info.run_time_ns,
+		printf("{\"id\": %u, \"name\": \"%s\", \"full_name\": \"%s\", \"type\": %u, \"run_time_ns\": %llu,"
+		       " \"run_cnt\": %llu, \"recursion_misses\": %llu, \"bytes_jited\": %u, \"bytes_xlated\": %u}\n",
+		       info.id, info.name, name, info.type, (unsigned long long)info.run_time_ns,
 		       (unsigned long long)info.run_cnt, (unsigned long long)info.recursion_misses,
 		       info.jited_prog_len, info.xlated_prog_len);
 	}
