@@ -27,8 +27,11 @@ static int arena_put(char *arena, uint16_t *used, size_t cap, const char *val, s
 
 static struct ws_attr *attr_slot(struct ws_attr *attrs, uint16_t *n, size_t max, const char *key)
 {
+	/* Keys are static strings: the same pointer almost always means the same key, and
+	 * a first-byte check spares most strcmp calls (this runs for every attribute of
+	 * every span). */
 	for (uint16_t i = 0; i < *n; i++)
-		if (strcmp(attrs[i].key, key) == 0)
+		if (attrs[i].key == key || (attrs[i].key[0] == key[0] && strcmp(attrs[i].key, key) == 0))
 			return &attrs[i];   /* setting a key again replaces its value (the old string stays in the arena) */
 	if (*n >= max)
 		return NULL;

@@ -1449,6 +1449,29 @@ static void parse(struct h1_impl *im, struct dstate *d, const uint8_t *p, uint32
 			}
 			im->c->skipped_bytes += n - i;
 			return;
+		case ST_HDR_VALUE:
+			/* A value nobody keeps (Date, User-Agent, ...): only its end and control
+			 * bytes matter, so run to the first byte below 0x20 or DEL and let step()
+			 * see that one. Same accounting as byte by byte; this is most of a header
+			 * block, and the per-byte state machine was the agent's top cost. */
+			if (m->hf == HF_NONE && m->hdr_bytes < H1_HEADER_BLOCK_MAX) {
+				uint32_t j = i, lim = n;
+
+				if (lim - i > H1_HEADER_BLOCK_MAX - m->hdr_bytes)
+					lim = i + (H1_HEADER_BLOCK_MAX - m->hdr_bytes);
+				while (j < lim && p[j] >= 0x20 && p[j] != 0x7f)
+					j++;
+				if (j > i) {
+					k = j - i;
+					m->wire += k;
+					m->hdr_bytes += (uint32_t)k;
+					if (m->in_trailers)
+						m->body += k;
+					i = j;
+					continue;
+				}
+			}
+			break;
 		case ST_BODY_CL:
 		case ST_CHUNK_DATA:
 			k = n - i;
