@@ -151,13 +151,17 @@ static void span_release(struct ws_ctx *c, struct ws_span *s)
 
 static uint32_t key_hash(const struct ws_seq_key *k)
 {
-	/* FNV-1a over the key; the key has no padding (asserted below). */
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
+	/* Five 64-bit words, multiply-rotate mixed, then a final avalanche: the key has
+	 * no padding (asserted below) and differs mostly in its last word (the seq). */
+	uint64_t w[5], h = 0x9e3779b97f4a7c15ULL;
 
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < 5; i++)
+		h = rotl((h ^ w[i]) * 0xbf58476d1ce4e5b9ULL, 29);
+	h ^= h >> 32;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 29;
+	return (uint32_t)h;
 }
 _Static_assert(sizeof(struct ws_seq_key) == 40, "ws_seq_key must have no padding");
 
