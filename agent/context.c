@@ -50,7 +50,7 @@ struct index_entry {
 };
 
 #define EMIT_BATCH 256
-#define SPAN_POOL_MAX 1024
+#define SPAN_POOL_MAX 256
 #define MAX_DEPTH 64
 
 struct ws_ctx {
