@@ -660,18 +660,6 @@ def fmt_range(r, f="{:.2f}"):
     return f"[{f.format(r[0])}-{f.format(r[1])}]"
 
 
-def full_prog_names():
-    """Kernel program names stop at 15 characters; the floor source lists the full ones."""
-    names = {}
-    try:
-        with open(os.path.join(BUILD, "floor.bpf.c")) as f:
-            for m in re.finditer(r"^int (\w+)\(void \*ctx\)", f.read(), re.M):
-                names[m.group(1)[:15]] = m.group(1)
-    except FileNotFoundError:
-        pass
-    return names
-
-
 def print_tables(res, out=sys.stdout):
     summ = res["summary"]
     p = lambda *a: print(*a, file=out)
@@ -687,7 +675,7 @@ def print_tables(res, out=sys.stdout):
     p("  syscalls included); >floor = agent + programs minus the floor's programs; machine us/req = busy")
     p("  time of all CPUs per request (everything on the host); spans/req: wirespan makes 2 (client and")
     p("  server are both on this host), the SDK 1; lost rb/tbl = ring-buffer drops / the agent's")
-    p("  spans_dropped_table_full counter (which counts each dropped span twice, see docs/benchmarks.md);")
+    p("  spans_dropped_table_full counter;")
     p("  server us/req = CPU of the nginx worker / Node process (BPF programs run in its syscalls)")
     for wl, vs in summ.items():
         server, kind, path, close, desc = WORKLOADS[wl]
@@ -778,7 +766,6 @@ def print_tables(res, out=sys.stdout):
         p("")
         p("== in-kernel ns per hook hit, per program (all workloads; run-time stats on)")
         p(f"  {'program':24} {'full ns/hit':>11} {'hits':>11} {'floor ns/hit':>12}")
-        full_names = full_prog_names()
         tot = {"full": [0, 0], "floor": [0, 0]}
         for name in sorted(progs):
             row = progs[name]
@@ -787,7 +774,7 @@ def print_tables(res, out=sys.stdout):
             for k, t in (("full", f), ("floor", fl)):
                 tot[k][0] += t[0]
                 tot[k][1] += t[1]
-            p(f"  {full_names.get(name, name):24} {fmt(f[0] / f[1] if f[1] else None, '{:.0f}'):>11} {f[1]:>11} "
+            p(f"  {name:24} {fmt(f[0] / f[1] if f[1] else None, '{:.0f}'):>11} {f[1]:>11} "
               f"{fmt(fl[0] / fl[1] if fl[1] else None, '{:.0f}'):>12}")
         f, fl = tot["full"], tot["floor"]
         p(f"  {'ALL (weighted)':24} {fmt(f[0] / f[1] if f[1] else None, '{:.0f}'):>11} {f[1]:>11} "
@@ -806,6 +793,21 @@ def print_tables(res, out=sys.stdout):
                 p(f"  {'':8} idle: agent CPU {fmt(m.get('idle_cpu_pct'), '{:.3f}')} %, background hook hits "
                   f"{fmt(med(m.get('idle_hits_per_s') or []), '{:.0f}')}/s costing "
                   f"{fmt(med(m.get('idle_bpf_cpu_pct') or []), '{:.3f}')} % of a CPU in the kernel")
+
+    print_delivery(res, out)
+
+
+def print_delivery(res, out=sys.stdout):
+    if not res.get("otlp_delivery"):
+        return
+    p = lambda *a: print(*a, file=out)
+    p("\n== OTLP delivery over the whole run (receiver = bench/otlp_sink)")
+    p("   (requests: every request of the variant's runs, warm-ups included; wirespan makes a CLIENT")
+    p("    and a SERVER span per request here since both ends are on this host, the SDK a SERVER span)")
+    for v, d in res["otlp_delivery"].items():
+        p(f"  {v:8} requests {d['requests']}, agent spans produced {d['agent_spans_produced']} "
+          f"(dropped {d['agent_spans_dropped']}), OTLP sent {d['otlp_spans_sent']}, "
+          f"receiver got {d['receiver_spans']} spans in {d['receiver_requests']} requests")
 
 
 def write_plot(res, outdir, stem):
@@ -890,7 +892,16 @@ def main():
     ap.add_argument("--no-bpf-stats", action="store_true", help="do not enable BPF run-time statistics")
     ap.add_argument("--out", default=os.path.join(BUILD, "bench"))
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--report", metavar="JSON", help="print the tables of a stored run and exit")
     args = ap.parse_args()
+
+    if args.report:
+        with open(args.report) as f:
+            res = json.load(f)
+        res["summary"] = summarize([r for r in res["runs"] if r.get("workload")], res["variants"],
+                                   res["workloads"])
+        print_tables(res)
+        return
 
     if os.geteuid() != 0:
         sys.exit("bench: needs root (BPF)")
@@ -1122,14 +1133,6 @@ def main():
         json.dump(res, f, indent=1)
     shutil.copyfile(jpath, os.path.join(args.out, f"latest-{args.mode}.json"))
     print_tables(res)
-    if res.get("otlp_delivery"):
-        print("\n== OTLP delivery over the whole run (receiver = bench/otlp_sink)")
-        print("   (requests: every request of the variant's runs, warm-ups included; wirespan makes a CLIENT")
-        print("    and a SERVER span per request here since both ends are on this host, the SDK a SERVER span)")
-        for v, d in res["otlp_delivery"].items():
-            print(f"  {v:8} requests {d['requests']}, agent spans produced {d['agent_spans_produced']} "
-                  f"(dropped {d['agent_spans_dropped']}), OTLP sent {d['otlp_spans_sent']}, "
-                  f"receiver got {d['receiver_spans']} spans in {d['receiver_requests']} requests")
     png = write_plot(res, args.out, stem)
     print(f"\nJSON: {jpath}")
     if png:
