@@ -290,10 +290,8 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 		return;
 	}
 	struct ws_node_ref ref = ws_ctx_open(a->ctx, f->ts, &s);
-	if (!ws_node_ref_valid(ref)) {
-		a->st.spans_no_node++;
-		return;
-	}
+	if (!ws_node_ref_valid(ref))
+		return;   /* counted by the context (nodes_full) */
 	struct ws_resource *res = a->res_fn ? a->res_fn(a->res_ctx, f->pid, c->comm) : NULL;
 	if (res) {
 		ws_resource_ref(res);

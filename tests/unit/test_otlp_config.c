@@ -31,7 +31,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.compression, WS_OTLP_COMPRESS_NONE);
 	assert_int_equal(cfg.timeout_ms, 10000);
 	assert_int_equal(cfg.schedule_delay_ms, 5000);
-	assert_int_equal(cfg.max_queue_spans, 2048);
+	assert_int_equal(cfg.max_queue_spans, 8192);
 	assert_int_equal(cfg.max_batch_spans, 512);
 	assert_int_equal(cfg.n_headers, 0);
 }
