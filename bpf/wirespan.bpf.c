@@ -108,6 +108,18 @@ static __always_inline void budget_dir(struct ws_conn *c, __u8 dir)
 	}
 }
 
+/* Payload bytes this event may copy. A MSG_TRUNC receive did not fill the user buffer:
+ * nothing to copy, but the run's direction still counts. */
+static __always_inline __u32 payload_budget(struct ws_conn *c, __u8 dir, __u32 bytes, bool trunc,
+					    __u16 *flags)
+{
+	if (trunc) {
+		budget_dir(c, dir);
+		return 0;
+	}
+	return budget_take(c, dir, bytes, flags);
+}
+
 static __always_inline long copy_in(void *dst, __u64 n, __u64 cap, const struct ws_emit *e)
 {
 	/* Opaque to the compiler before and after the clamp, so the bound is checked on
@@ -529,9 +541,7 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 		}
 		e->iov = (__u64)mh.msg_hdr.msg_iov;
 		e->iovcnt = mh.msg_hdr.msg_iovlen;
-		e->want = st->trunc ? 0 : budget_take(c, e->dir, mh.msg_len, &e->flags);
-		if (st->trunc)
-			budget_dir(c, e->dir);
+		e->want = payload_budget(c, e->dir, mh.msg_len, st->trunc, &e->flags);
 		ws_emit_iov(e, c);
 		seq += mh.msg_len;
 	}
@@ -594,12 +604,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		e.seq = end_seq - (__u32)ret;
 		e.bytes = ret;
 		e.src = st.buf;
-		if (st.trunc) {
-			budget_dir(c, dir);
-			e.want = 0;
-		} else {
-			e.want = budget_take(c, dir, ret, &e.flags);
-		}
+		e.want = payload_budget(c, dir, ret, st.trunc, &e.flags);
 		emit_data(&e, c);
 		break;
 	case WS_SYS_READV:
@@ -621,12 +626,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 			e.iov = (__u64)mh.msg_iov;
 			e.iovcnt = mh.msg_iovlen;
 		}
-		if (st.trunc) {
-			budget_dir(c, dir);
-			e.want = 0;
-		} else {
-			e.want = budget_take(c, dir, ret, &e.flags);
-		}
+		e.want = payload_budget(c, dir, ret, st.trunc, &e.flags);
 		ws_emit_iov(&e, c);
 		break;
 	case WS_SYS_SENDMMSG:
