@@ -45,6 +45,8 @@
 enum ws_event_type {
 	WS_EV_DATA = 1,       /* struct ws_data_event (+ payload) */
 	WS_EV_SOCK = 2,       /* struct ws_sock_event */
+	WS_EV_LOOP = 3,       /* struct ws_loop_event: an event loop's readiness batch began */
+	WS_EV_TASK = 4,       /* struct ws_task_event: wakeup, fork, clone, exec, exit of a traced task */
 };
 
 enum ws_dir {
@@ -76,6 +78,13 @@ enum ws_syscall {
 	WS_SYS_CONNECT,
 	WS_SYS_CLOSE,
 	WS_SYS_STATE,         /* sock:inet_sock_set_state, not a syscall */
+	WS_SYS_EPOLL_WAIT,
+	WS_SYS_EPOLL_PWAIT,
+	WS_SYS_EPOLL_PWAIT2,
+	WS_SYS_POLL,
+	WS_SYS_PPOLL,
+	WS_SYS_SELECT,
+	WS_SYS_PSELECT6,
 	WS_SYS__MAX,
 };
 
@@ -169,6 +178,56 @@ struct ws_sock_event {
 				 * connection servers) */
 };
 WS_STATIC_ASSERT(sizeof(struct ws_sock_event) == 104, "ws_sock_event size");
+
+/*
+ * A readiness batch of an event loop: epoll_wait/epoll_pwait/epoll_pwait2 returned, or
+ * poll/ppoll/select/pselect6 over more than one descriptor (a wait on a single fd is a
+ * blocking call with a timeout, not a loop, and is not reported). Only for threads the
+ * kernel already traces (they moved bytes on a traced connection). What the thread
+ * reads next, within this batch, is what its next writes are caused by
+ * (docs/parentage.md).
+ */
+struct ws_loop_event {
+	struct ws_event_header hdr;  /* ts_ns: the syscall's exit */
+	__u32 pid;
+	__u32 tid;
+	__u64 enter_ns;   /* syscall entry; 0 when the call began before the programs attached */
+	__s32 nready;     /* the syscall's return value: ready descriptors (>= 0) */
+	__s32 timeout_ms; /* timeout argument: -1 infinite, 0 non-blocking, >0 ms;
+			   * WS_TIMEOUT_UNKNOWN when passed by pointer (select, ppoll, epoll_pwait2) */
+	__u16 syscall;    /* enum ws_syscall */
+	__u16 _pad0;
+	__u32 _pad1;
+};
+WS_STATIC_ASSERT(sizeof(struct ws_loop_event) == 48, "ws_loop_event size");
+#define WS_TIMEOUT_UNKNOWN (-2)
+
+/* ws_task_event.kind */
+enum ws_task_kind {
+	WS_TASK_WAKE = 1,   /* task pid/tid woke other_tid of the same process (sched_wakeup) */
+	WS_TASK_FORK = 2,   /* task pid/tid created process other_pid (fork, vfork, clone without CLONE_THREAD) */
+	WS_TASK_CLONE = 3,  /* task pid/tid created thread other_tid of its own process */
+	WS_TASK_EXEC = 4,   /* process pid (thread tid) exec'd; comm is the new one */
+	WS_TASK_EXIT = 5,   /* thread tid of process pid exited */
+};
+
+/*
+ * Scheduler and process lifecycle of traced tasks, for the parentage rules that follow
+ * work from one thread to another (hand-offs) and into child processes. Reported only
+ * when the acting task is traced (WAKE: the waker; FORK/CLONE: the parent; EXEC/EXIT:
+ * the task itself), and WAKE only within one process.
+ */
+struct ws_task_event {
+	struct ws_event_header hdr;  /* ts_ns: when it happened */
+	__u32 pid;        /* acting task: tgid */
+	__u32 tid;
+	__u32 other_pid;  /* WAKE: wakee tgid (== pid); FORK: child tgid; CLONE: pid */
+	__u32 other_tid;  /* WAKE: wakee tid; FORK/CLONE: child tid; 0 otherwise */
+	__u8 kind;        /* enum ws_task_kind */
+	__u8 _pad0[7];
+	char comm[WS_COMM_LEN]; /* the acting task's comm (EXEC: after the exec) */
+};
+WS_STATIC_ASSERT(sizeof(struct ws_task_event) == 56, "ws_task_event size");
 
 /* Filter mode bits (const volatile ws_filter_mode in the BPF object). With no bit set
  * everything except the agent's own process is traced. Bits are ORed: a syscall is
