@@ -158,6 +158,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->role = c->role;
 	ev->syscall = e->sys;
 	ev->_pad = 0;
+	ev->rt_ctx = 0;
 	ev->tuple = c->tuple;
 	rb_submit(ev);
 	cnt_add(WS_CNT_BYTES_CAPTURED, n);

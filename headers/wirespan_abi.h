@@ -47,6 +47,7 @@ enum ws_event_type {
 	WS_EV_SOCK = 2,       /* struct ws_sock_event */
 	WS_EV_LOOP = 3,       /* struct ws_loop_event: an event loop's readiness batch began */
 	WS_EV_TASK = 4,       /* struct ws_task_event: wakeup, fork, clone, exec, exit of a traced task */
+	WS_EV_RT = 5,         /* struct ws_rt_event: language-runtime context (goroutines, ...) */
 };
 
 enum ws_dir {
@@ -154,9 +155,11 @@ struct ws_data_event {
 	__u16 syscall;    /* enum ws_syscall */
 	__u32 _pad;
 	struct ws_tuple tuple;
+	__u64 rt_ctx;     /* language-runtime context of the caller, 0 when unknown: for Go
+			   * processes the goroutine id (goid) that made the syscall */
 	/* __u8 payload[captured] follows; the record is reserved with a bucket size */
 };
-WS_STATIC_ASSERT(sizeof(struct ws_data_event) == 112, "ws_data_event size");
+WS_STATIC_ASSERT(sizeof(struct ws_data_event) == 120, "ws_data_event size");
 
 /* Connection lifecycle. */
 struct ws_sock_event {
@@ -228,6 +231,27 @@ struct ws_task_event {
 	char comm[WS_COMM_LEN]; /* the acting task's comm (EXEC: after the exec) */
 };
 WS_STATIC_ASSERT(sizeof(struct ws_task_event) == 56, "ws_task_event size");
+
+/* ws_rt_event.kind */
+enum ws_rt_kind {
+	WS_RT_GO_SPAWN = 1,  /* goroutine ctx created goroutine other (the `go` statement) */
+	WS_RT_GO_CALL = 2,   /* goroutine ctx starts an outgoing request on connection fd
+			      * (net/http persistConn.roundTrip): the next request written on
+			      * (pid, fd), by whichever goroutine writes it, is that call */
+};
+
+/* Language-runtime context that the syscalls alone do not show (uprobes). */
+struct ws_rt_event {
+	struct ws_event_header hdr;
+	__u32 pid;
+	__u32 tid;
+	__u64 ctx;        /* WS_RT_GO_*: goroutine id of the acting goroutine */
+	__u64 other;      /* WS_RT_GO_SPAWN: the new goroutine's id */
+	__s32 fd;         /* WS_RT_GO_CALL: the connection's fd, -1 otherwise */
+	__u8 kind;        /* enum ws_rt_kind */
+	__u8 _pad[3];
+};
+WS_STATIC_ASSERT(sizeof(struct ws_rt_event) == 48, "ws_rt_event size");
 
 /* Filter mode bits (const volatile ws_filter_mode in the BPF object). With no bit set
  * everything except the agent's own process is traced. Bits are ORed: a syscall is
