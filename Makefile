@@ -102,7 +102,7 @@ $(BUILD)/san/%.o: %.c $(HDRS)
 $(BUILD)/unit/%: tests/unit/%.c $(SAN_OBJS) $(HDRS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -lz -lcurl -lpthread -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -lelf -lz -lcurl -lpthread -lm
 
 $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	$(call msg,CC-FUZZ,$@)
@@ -112,7 +112,7 @@ $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -lz -lcurl -lpthread -lm
+	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -lelf -lz -lcurl -lpthread -lm
 
 # The OTLP sink's test driver (tests/integration/test_otlp_*.sh). Built from the
 # exporter's own sources only, so it does not wait for the BPF side.

@@ -9,34 +9,28 @@
 #include <string.h>
 
 #include "../headers/wirespan_abi.h"
+#include "actors.h"
+#include "adopt.h"
 #include "conn.h"
+#include "parentage.h"
 #include "proto/http1.h"
 #include "proto/http_util.h"
 
 #define MAX_LOCAL_ADDRS 64
-#define THREAD_SLOTS 4          /* server spans one thread may serve at once */
-
-/* Threads currently serving SERVER spans (rule 2). */
-struct thread_entry {
-	uint32_t tid;
-	uint32_t n;
-	struct ws_node_ref refs[THREAD_SLOTS];
-	struct thread_entry *next;
-};
 
 struct ws_asm {
 	struct ws_asm_config cfg;
 	struct ws_ctx *ctx;
 	struct ws_conn_table *conns;
+	struct ws_actors *actors;
+	struct ws_parentage par;
+	struct ws_adopt *adopt;
 	ws_resource_fn res_fn;
 	void *res_ctx;
 	ws_emit_fn emit;
 	void *emit_ctx;
 	uint8_t local[MAX_LOCAL_ADDRS][16];
 	size_t n_local;
-	struct thread_entry **threads;
-	uint32_t thread_mask;
-	uint32_t n_threads;
 	struct ws_asm_stats st;
 };
 
@@ -45,59 +39,15 @@ struct feed_ctx {
 	struct ws_asm *a;
 	struct ws_conn *c;
 	uint32_t pid;
+	uint32_t tid;              /* the thread that moved this chunk */
+	uint64_t goid;             /* its goroutine (Go), 0 otherwise */
 	uint64_t ts;
+	uint64_t enter_ns;         /* the chunk's syscall entry */
+	uint32_t opened;           /* requests opened by this chunk */
+	struct ws_node_ref last_opened;
+	bool resp_done;            /* a CLIENT exchange's response ended in this chunk */
+	struct ws_node_ref resp_cause; /* ... and the request that had caused it */
 };
-
-/* ---- threads serving requests ---------------------------------------------- */
-
-static struct thread_entry **thread_slot(struct ws_asm *a, uint32_t tid)
-{
-	struct thread_entry **pp = &a->threads[(tid * 2654435761u) & a->thread_mask];
-
-	while (*pp && (*pp)->tid != tid)
-		pp = &(*pp)->next;
-	return pp;
-}
-
-static void thread_add(struct ws_asm *a, uint32_t tid, struct ws_node_ref ref)
-{
-	struct thread_entry **pp = thread_slot(a, tid);
-	struct thread_entry *t = *pp;
-
-	if (!t) {
-		if (a->n_threads >= a->cfg.max_threads || !(t = calloc(1, sizeof(*t)))) {
-			a->st.thread_table_full++;
-			return;
-		}
-		t->tid = tid;
-		*pp = t;
-		a->n_threads++;
-	}
-	if (t->n < THREAD_SLOTS)
-		t->refs[t->n++] = ref;
-	else
-		a->st.thread_table_full++;   /* more than THREAD_SLOTS at once: ambiguous anyway */
-}
-
-static void thread_del(struct ws_asm *a, uint32_t tid, struct ws_node_ref ref)
-{
-	struct thread_entry **pp = thread_slot(a, tid);
-	struct thread_entry *t = *pp;
-
-	if (!t)
-		return;
-	for (uint32_t i = 0; i < t->n; i++) {
-		if (t->refs[i].idx == ref.idx && t->refs[i].gen == ref.gen) {
-			t->refs[i] = t->refs[--t->n];
-			break;
-		}
-	}
-	if (t->n == 0) {
-		*pp = t->next;
-		free(t);
-		a->n_threads--;
-	}
-}
 
 /* ---- addresses ---------------------------------------------------------------- */
 
@@ -143,10 +93,26 @@ static struct ws_conn_pending *pending_find(struct ws_conn *c, uint32_t req_inde
 	return NULL;
 }
 
+/* The actor a request is registered with: its thread, or in Go its goroutine. */
+static struct ws_actor *actor_of(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t goid,
+				 uint64_t ts, bool create)
+{
+	if (goid)
+		return ws_actor_get(a->actors, pid, 0, goid, ts, create, NULL);
+	return tid ? ws_actor_get(a->actors, pid, tid, 0, ts, create, NULL) : NULL;
+}
+
 static void pending_del(struct ws_asm *a, struct ws_conn *c, struct ws_conn_pending *p)
 {
-	if (p->server_tid)
-		thread_del(a, p->server_tid, p->ref);
+	if (p->served) {
+		struct ws_actor *act = actor_of(a, p->pid, p->tid, p->goid, 0, false);
+		struct ws_proc *pr = ws_proc_get(a->actors, p->pid, 0, false, NULL);
+
+		if (act)
+			ws_actor_unserve(a->actors, act, p->ref);
+		if (pr && pr->open_server)
+			pr->open_server--;
+	}
 	*p = c->pending[--c->n_pending];
 }
 
@@ -300,14 +266,30 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 	build_request_attrs(a, c, s, rq);
 
 	struct ws_conn_pending *p = &c->pending[c->n_pending++];
+	memset(p, 0, sizeof(*p));
 	p->req_index = ev->req_index;
 	p->ref = ref;
-	p->server_tid = 0;
+	p->cause.idx = WS_NODE_NONE;
+	p->pid = f->pid;
+	c->requests++;
+	f->opened++;
+	f->last_opened = ref;
 
-	/* Rule 1: a valid traceparent wins. */
-	bool adopted = rq->traceparent[0] && ws_traceparent_parse(rq->traceparent, tid, sid, &flags) == 0;
-	if (adopted)
-		ws_ctx_parent_remote(a->ctx, ref, tid, sid, flags);
+	/* Rule 1: a valid traceparent wins, within the adoption bound. */
+	bool adopted = false;
+	if (rq->traceparent[0] && ws_traceparent_parse(rq->traceparent, tid, sid, &flags) == 0) {
+		if (ws_adopt_allow(a->adopt, tid, sid, f->ts)) {
+			ws_ctx_parent_remote(a->ctx, ref, tid, sid, flags);
+			adopted = true;
+		} else {
+			int l = ws_span_add_link(s, tid, sid, flags, true);
+
+			if (l >= 0)
+				ws_span_link_set_str(s, l, "wirespan.link.reason", "traceparent_repeated");
+			ws_ctx_make_root(a->ctx, ref, WS_RULE_ROOT_BOUNDED);
+			adopted = true;
+		}
+	}
 
 	struct ws_seq_key key;
 	memset(&key, 0, sizeof(key));
@@ -325,9 +307,17 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 	key.seq = rq->t.seq;
 
 	if (server) {
-		if (rq->t.first_tid) {
-			p->server_tid = rq->t.first_tid;
-			thread_add(a, p->server_tid, ref);
+		/* The actor that read the end of its header block serves it (in Go the
+		 * serve goroutine, even when a background read took the first byte). */
+		struct ws_actor *act = actor_of(a, f->pid, f->tid, f->goid, f->ts, true);
+		struct ws_proc *pr = ws_proc_get(a->actors, f->pid, f->ts, true, NULL);
+
+		if (act && pr) {
+			ws_actor_serve(a->actors, act, ref);
+			pr->open_server++;
+			p->served = true;
+			p->tid = act->tid;
+			p->goid = act->goid;
 		}
 		if (!adopted) {
 			/* Rule 3: only a client on this host can have written these bytes where
@@ -337,18 +327,29 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 			else
 				ws_ctx_make_root(a->ctx, ref, WS_RULE_ROOT);
 		}
-	} else {
-		if (rq->t.has_seq)
-			ws_ctx_index_client(a->ctx, ref, &key);
-		if (!adopted) {
-			/* Rule 2: the writing thread serves exactly one request. */
-			struct thread_entry *t = *thread_slot(a, rq->t.first_tid);
+		return;
+	}
+	if (rq->t.has_seq)
+		ws_ctx_index_client(a->ctx, ref, &key);
+	if (adopted)
+		return;
+	/* Inside the process: the parentage providers (parentage.c). */
+	struct ws_call call = {
+		.pid = f->pid,
+		.tid = rq->t.first_tid ? rq->t.first_tid : f->tid,
+		.goid = f->goid,
+		.sock_id = c->sock_id,
+		.ts = rq->t.first_enter_ns ? rq->t.first_enter_ns : f->enter_ns,
+		.connect_cause = c->requests == 1 ? &c->connect_cause : NULL,
+	};
+	struct ws_decision d = ws_parent_decide(&a->par, &call, true);
 
-			if (t && t->n == 1)
-				ws_ctx_parent_local(a->ctx, ref, t->refs[0]);
-			else
-				ws_ctx_make_root(a->ctx, ref, t && t->n > 1 ? WS_RULE_ROOT_AMBIGUOUS : WS_RULE_ROOT);
-		}
+	if (d.verdict == WS_VERDICT_PARENT) {
+		p->cause = d.parent;
+		ws_ctx_parent_local(a->ctx, ref, d.parent,
+				    d.provider == WS_PROV_THREAD ? WS_RULE_THREAD : WS_RULE_IN_PROCESS);
+	} else {
+		ws_ctx_make_root(a->ctx, ref, d.verdict == WS_VERDICT_AMBIGUOUS ? WS_RULE_ROOT_AMBIGUOUS : WS_RULE_ROOT);
 	}
 }
 
@@ -389,6 +390,10 @@ static void finish_span(struct feed_ctx *f, const struct h1_event *ev)
 		}
 		ws_ctx_finish(a->ctx, p->ref, start, end);
 	}
+	if (!server) {
+		f->resp_done = true;
+		f->resp_cause = p->cause;
+	}
 	pending_del(a, c, p);
 }
 
@@ -414,6 +419,17 @@ static void fail_span(struct feed_ctx *f, const struct h1_event *ev)
 		s->status_code = WS_STATUS_ERROR;
 		snprintf(s->status_message, sizeof(s->status_message), "connection closed before the response completed");
 		ws_span_set_str(s, "error.type", "connection_closed");
+		ws_ctx_finish(a->ctx, p->ref, start, f->ts > start ? f->ts : start);
+	} else if (s && ws_ctx_has_children(a->ctx, p->ref)) {
+		/* Its response did not parse, but its request did and other spans already
+		 * name it as their parent: a span with an error, not a dangling parent. */
+		bool server = is_server(c);
+		uint64_t start = server ? ev->req.t.first_exit_ns : ev->req.t.first_enter_ns;
+
+		s->status_code = WS_STATUS_ERROR;
+		snprintf(s->status_message, sizeof(s->status_message), "response not parsed: %s",
+			 h1_error_name((enum h1_error)ev->err));
+		ws_span_set_str(s, "error.type", "wirespan.parse_error");
 		ws_ctx_finish(a->ctx, p->ref, start, f->ts > start ? f->ts : start);
 	} else {
 		ws_ctx_abandon(a->ctx, p->ref);
@@ -447,7 +463,7 @@ static void conn_fini(void *ctx, struct ws_conn *c, uint64_t now_ns)
 	struct ws_asm *a = ctx;
 
 	if (c->h1_ready && !c->h1.dead) {
-		struct feed_ctx f = { a, c, c->pid, now_ns };
+		struct feed_ctx f = { .a = a, .c = c, .pid = c->pid, .ts = now_ns };
 
 		h1_conn_close(&c->h1, now_ns, on_h1, &f);
 	}
@@ -469,6 +485,7 @@ static int conn_setup(struct ws_asm *a, struct ws_conn *c, const struct ws_tuple
 		return -ENOMEM;
 	c->h1_ready = true;
 	c->proto = WS_PROTO_UNKNOWN;
+	ws_cause_clear(&c->connect_cause);
 	return 0;
 }
 
@@ -490,6 +507,156 @@ static struct ws_conn *conn_for(struct ws_asm *a, uint64_t sock_id, const struct
 	return c;
 }
 
+/* ---- what threads are doing (parentage evidence) ------------------------------ */
+
+/* The oldest request of a connection still waiting for its response. */
+static struct ws_conn_pending *pending_oldest(struct ws_conn *c)
+{
+	struct ws_conn_pending *o = NULL;
+
+	for (uint32_t i = 0; i < c->n_pending; i++)
+		if (!o || c->pending[i].req_index < o->req_index)
+			o = &c->pending[i];
+	return o;
+}
+
+/*
+ * After a chunk was parsed: what it tells about its thread. A write means the thread
+ * acted on what it had read. A read, on an event-loop thread, names what the thread
+ * will act on next in this batch: the request it read, or, for a response read on a
+ * client connection, the request that had caused that call (so sequential downstream
+ * calls chain); a response whose call had no known cause names "unknown".
+ */
+static void track_chunk(struct ws_asm *a, struct feed_ctx *f, bool ingress)
+{
+	struct ws_conn *c = f->c;
+	struct ws_actor *act;
+
+	if (f->goid || !f->tid)
+		return;   /* goroutines: their requests are registered at open_span */
+	act = ws_actor_get(a->actors, f->pid, f->tid, 0, f->ts, false, NULL);
+	if (!act)
+		return;
+	if (!ingress) {
+		act->loop_cause.egress_since = true;
+		act->handoff.egress_since = true;
+		return;
+	}
+	if (!act->loop)
+		return;
+	if (is_server(c)) {
+		if (f->opened >= 2)
+			ws_cause_many(&act->loop_cause);       /* pipelined requests in one read */
+		else if (f->opened == 1)
+			ws_cause_read(&act->loop_cause, f->last_opened, 0);
+		else if (c->n_pending == 1)
+			ws_cause_read(&act->loop_cause, c->pending[0].ref, 0);   /* more of its body */
+		return;
+	}
+	if (c->h1.role != H1_ROLE_CLIENT)
+		return;
+	struct ws_conn_pending *o = f->resp_done ? NULL : pending_oldest(c);
+	struct ws_node_ref cause = f->resp_done ? f->resp_cause : o ? o->cause : (struct ws_node_ref){ WS_NODE_NONE, 0 };
+
+	if (f->resp_done || o)
+		ws_cause_read(&act->loop_cause, cause, c->sock_id);
+}
+
+static bool is_go(struct ws_asm *a, uint32_t pid, uint64_t ts)
+{
+	return ws_parentage_runtime(&a->par, pid, ts) == WS_RUNTIME_GO;
+}
+
+/* A readiness batch began: what the loop reads from now on is what it acts on. A
+ * non-blocking wait that found nothing (timeout 0: the loop still has work queued from
+ * this batch) does not end it. */
+static void on_loop(struct ws_asm *a, const struct ws_loop_event *e)
+{
+	struct ws_actor *act;
+
+	a->st.loop_events++;
+	if (!e->pid || is_go(a, e->pid, e->hdr.ts_ns))
+		return;   /* Go's netpoller waits on whatever thread is free */
+	act = ws_actor_get(a->actors, e->pid, e->tid, 0, e->hdr.ts_ns, true, NULL);
+	if (!act)
+		return;
+	act->loop = true;
+	if (e->nready == 0 && e->timeout_ms == 0)
+		return;
+	ws_cause_clear(&act->loop_cause);
+	act->batch_enter_ns = e->enter_ns;
+	act->batch_timeout_ms = e->timeout_ms;
+}
+
+/* Hand a thread's cause to another thread. A wakeup names no work item, so a thread
+ * that is still on one request and is woken for another becomes ambiguous (in Python
+ * every GIL hand-over is such a wakeup). */
+static void handoff_to(struct ws_asm *a, uint32_t pid, uint32_t from_tid, uint32_t to_tid, uint64_t ts)
+{
+	struct ws_cause why;
+	struct ws_actor *w;
+	struct ws_proc *pr;
+	struct ws_cause *h;
+
+	ws_parentage_cause_of(&a->par, pid, from_tid, ts, &why);
+	if (why.state == WS_CAUSE_NONE)
+		return;
+	w = ws_actor_get(a->actors, pid, to_tid, 0, ts, true, NULL);
+	if (!w)
+		return;
+	h = &w->handoff;
+	pr = ws_proc_get(a->actors, pid, ts, false, NULL);
+	if (h->state == WS_CAUSE_MANY && (!pr || pr->open_server <= 1))
+		ws_cause_clear(h);
+	if (h->state == WS_CAUSE_ONE && !ws_ctx_is_open(a->ctx, h->ref))
+		ws_cause_clear(h);
+	if (why.state == WS_CAUSE_MANY) {
+		ws_cause_many(h);
+	} else if (h->state == WS_CAUSE_NONE) {
+		*h = why;
+	} else if (h->state == WS_CAUSE_ONE && (h->ref.idx != why.ref.idx || h->ref.gen != why.ref.gen)) {
+		ws_cause_many(h);
+	}
+}
+
+static void on_task(struct ws_asm *a, const struct ws_task_event *e)
+{
+	uint64_t ts = e->hdr.ts_ns;
+
+	a->st.task_events++;
+	switch (e->kind) {
+	case WS_TASK_WAKE:
+	case WS_TASK_CLONE:
+		if (e->other_pid == e->pid && e->other_tid && !is_go(a, e->pid, ts))
+			handoff_to(a, e->pid, e->tid, e->other_tid, ts);
+		break;
+	case WS_TASK_FORK: {
+		struct ws_cause why;
+		struct ws_proc *child;
+
+		ws_parentage_cause_of(&a->par, e->pid, is_go(a, e->pid, ts) ? 0 : e->tid, ts, &why);
+		if (why.state == WS_CAUSE_NONE || !e->other_pid)
+			break;
+		child = ws_proc_get(a->actors, e->other_pid, ts, true, NULL);
+		if (child)
+			child->inherited = why;
+		break;
+	}
+	case WS_TASK_EXEC: {
+		struct ws_proc *pr = ws_proc_get(a->actors, e->pid, ts, false, NULL);
+
+		if (pr)
+			pr->runtime = WS_RUNTIME_UNKNOWN;   /* a new program: ask again */
+		break;
+	}
+	case WS_TASK_EXIT:
+		ws_actor_exit(a->actors, e->pid, e->tid);
+		break;
+	default:
+		break;
+	}
+}
+
 static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8_t *payload)
 {
 	struct ws_conn *c = conn_for(a, e->sock_id, &e->tuple, e->role, e->exit_ns);
@@ -505,7 +672,12 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		a->st.bytes_unparsed += e->bytes;
 		return;
 	}
-	struct feed_ctx f = { a, c, e->pid, e->exit_ns };
+	struct feed_ctx f = {
+		.a = a, .c = c, .pid = e->pid, .tid = e->tid, .ts = e->exit_ns, .enter_ns = e->enter_ns,
+		.last_opened = { WS_NODE_NONE, 0 }, .resp_cause = { WS_NODE_NONE, 0 },
+	};
+	if (e->pid && ws_parentage_runtime(&a->par, e->pid, e->exit_ns) == WS_RUNTIME_GO)
+		f.goid = e->rt_ctx;
 	if (e->hdr.flags & WS_F_EOF) {
 		/* The peer finished sending. For a client that ends a close-delimited response.
 		 * For a server it is a half-close: the response may still be written, so the
@@ -529,6 +701,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		c->proto = WS_PROTO_NONE;
 	else if (c->h1.role != H1_ROLE_DETECT)
 		c->proto = WS_PROTO_HTTP1;
+	track_chunk(a, &f, e->dir == WS_DIR_INGRESS);
 }
 
 static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
@@ -547,6 +720,11 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 			c->pid = e->pid;
 			memcpy(c->comm, e->comm, sizeof(c->comm));
 			c->comm[sizeof(c->comm) - 1] = '\0';
+			/* What the connecting thread handles now is what the connection's first
+			 * request is for (pools that connect for one caller). */
+			if (e->syscall == WS_SYS_CONNECT && c->requests == 0)
+				ws_parentage_cause_of(&a->par, e->pid, is_go(a, e->pid, e->hdr.ts_ns) ? 0 : e->tid,
+						      e->hdr.ts_ns, &c->connect_cause);
 		}
 		break;
 	case WS_SOCK_STATE:
@@ -586,6 +764,21 @@ int ws_asm_record(struct ws_asm *a, const void *data, size_t size)
 			goto bad;
 		on_sock(a, data);
 		return 0;
+	case WS_EV_LOOP:
+		if (h->size < sizeof(struct ws_loop_event))
+			goto bad;
+		on_loop(a, data);
+		return 0;
+	case WS_EV_TASK:
+		if (h->size < sizeof(struct ws_task_event))
+			goto bad;
+		on_task(a, data);
+		return 0;
+	case WS_EV_RT:
+		if (h->size < sizeof(struct ws_rt_event))
+			goto bad;
+		a->st.rt_events++;
+		return 0;
 	default:
 		goto bad;
 	}
@@ -600,27 +793,28 @@ struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn
 			  ws_emit_fn emit, void *emit_ctx)
 {
 	struct ws_asm *a = calloc(1, sizeof(*a));
-	uint32_t nb = 1;
 
 	if (!a)
 		return NULL;
 	a->cfg = *cfg;
 	if (!a->cfg.max_threads)
 		a->cfg.max_threads = 65536;
-	while (nb < a->cfg.max_threads / 4 && nb < (1u << 20))
-		nb <<= 1;
-	a->threads = calloc(nb, sizeof(*a->threads));
-	a->thread_mask = nb - 1;
 	a->res_fn = res_fn;
 	a->res_ctx = res_ctx;
 	a->emit = emit;
 	a->emit_ctx = emit_ctx;
 	a->ctx = ws_ctx_new(&cfg->ctx);
 	a->conns = ws_conn_table_new(cfg->max_conns, cfg->conn_idle_ns, cfg->close_grace_ns, conn_fini, a);
-	if (!a->threads || !a->ctx || !a->conns) {
+	a->actors = ws_actors_new(a->cfg.max_threads, a->cfg.max_procs, a->cfg.actor_idle_ns);
+	a->adopt = malloc(sizeof(*a->adopt));
+	if (!a->ctx || !a->conns || !a->actors || !a->adopt) {
 		ws_asm_free(a, 0);
 		return NULL;
 	}
+	ws_adopt_init(a->adopt, cfg->adopt_max_uses, cfg->adopt_max_age_ns);
+	ws_parentage_init(&a->par, a->ctx, a->actors);
+	a->par.runtime = cfg->runtime_fn;
+	a->par.runtime_ctx = cfg->runtime_ctx;
 	return a;
 }
 
@@ -631,24 +825,15 @@ void ws_asm_free(struct ws_asm *a, uint64_t now_ns)
 	if (a->conns)
 		ws_conn_table_free(a->conns, now_ns);
 	ws_ctx_free(a->ctx);
-	if (a->threads) {
-		for (uint32_t i = 0; i <= a->thread_mask; i++) {
-			struct thread_entry *t = a->threads[i];
-
-			while (t) {
-				struct thread_entry *n = t->next;
-				free(t);
-				t = n;
-			}
-		}
-		free(a->threads);
-	}
+	ws_actors_free(a->actors);
+	free(a->adopt);
 	free(a);
 }
 
 void ws_asm_tick(struct ws_asm *a, uint64_t now_ns)
 {
 	ws_conn_table_tick(a->conns, now_ns);
+	ws_actors_tick(a->actors, now_ns);
 	ws_ctx_tick(a->ctx, now_ns, a->emit, a->emit_ctx);
 }
 
@@ -698,6 +883,16 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  connections_closed %" PRIu64 "\n", ns->closed);
 	fprintf(out, "  connections_evicted %" PRIu64 "\n", ns->evicted);
 	fprintf(out, "  connections_expired %" PRIu64 "\n", ns->expired);
-	fprintf(out, "  threads_table_full %" PRIu64 "\n", a->st.thread_table_full);
+	const struct ws_actor_stats *as = ws_actors_stats(a->actors);
+	ws_parentage_report(&a->par, out);
+	fprintf(out, "  parent_traceparent_bounded %" PRIu64 "\n", a->adopt->bounded);
+	fprintf(out, "  loop_events %" PRIu64 "\n", a->st.loop_events);
+	fprintf(out, "  task_events %" PRIu64 "\n", a->st.task_events);
+	fprintf(out, "  runtime_events %" PRIu64 "\n", a->st.rt_events);
+	fprintf(out, "  actors_tracked %" PRIu64 "\n", as->actors_active);
+	fprintf(out, "  actors_table_full %" PRIu64 "\n", as->actors_full);
+	fprintf(out, "  actors_serving_overflow %" PRIu64 "\n", as->serving_overflow);
+	fprintf(out, "  processes_tracked %" PRIu64 "\n", as->procs_active);
+	fprintf(out, "  processes_table_full %" PRIu64 "\n", as->procs_full);
 	fprintf(out, "  conn_alloc_failures %" PRIu64 "\n", a->st.conn_alloc_fail + ns->alloc_fail);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "context.h"
+#include "parentage.h"
 #include "span.h"
 
 /* Returns the resource of a process (borrowed; the assembler takes its own ref), or NULL.
@@ -27,7 +28,13 @@ struct ws_asm_config {
 	uint32_t max_conns;
 	uint64_t conn_idle_ns;       /* forget connections idle this long */
 	uint64_t close_grace_ns;     /* keep a closed connection this long for late records */
-	uint32_t max_threads;        /* threads tracked as serving requests (rule 2) */
+	uint32_t max_threads;        /* threads and goroutines tracked for parentage (actors.h) */
+	uint32_t max_procs;          /* processes tracked for parentage */
+	uint64_t actor_idle_ns;      /* forget an idle thread holding nothing after this */
+	uint32_t adopt_max_uses;     /* requests that may adopt one incoming context (adopt.h) */
+	uint64_t adopt_max_age_ns;   /* ... and for how long after its first */
+	ws_runtime_fn runtime_fn;    /* the runtime of a process (Go or not); NULL: native */
+	void *runtime_ctx;
 };
 
 struct ws_asm_stats {
@@ -45,7 +52,9 @@ struct ws_asm_stats {
 	uint64_t http_no_response;   /* requests whose connection closed before a response */
 	uint64_t http_requests_uncaptured; /* request start not captured: no span (counted) */
 	uint64_t spans_no_node;      /* requests seen while the span table was full */
-	uint64_t thread_table_full;
+	uint64_t loop_events;
+	uint64_t task_events;
+	uint64_t rt_events;
 	uint64_t conn_alloc_fail;
 };
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../headers/wirespan_abi.h"
+#include "actors.h"
 #include "context.h"
 #include "proto/http1.h"
 
@@ -24,8 +25,13 @@ enum ws_proto {
 
 struct ws_conn_pending {
 	uint32_t req_index;
-	uint32_t server_tid;      /* thread registered as serving it (SERVER spans), 0 otherwise */
+	uint32_t pid;             /* process that read (SERVER) or wrote (CLIENT) the request */
+	uint32_t tid;             /* SERVER: the actor registered as serving it (tid, or 0 and goid) */
+	bool served;              /* SERVER: registered with that actor and its process */
+	uint8_t _pad[3];
+	uint64_t goid;
 	struct ws_node_ref ref;
+	struct ws_node_ref cause; /* CLIENT: the local request that caused it, if one did */
 };
 
 struct ws_conn {
@@ -39,6 +45,9 @@ struct ws_conn {
 	bool h1_ready;
 	uint64_t last_ns;
 	uint64_t close_deadline;
+	uint32_t requests;        /* requests opened on it (its first one may inherit connect_cause) */
+	uint32_t _pad;
+	struct ws_cause connect_cause; /* what the connecting thread was handling (client role) */
 	struct h1_conn h1;
 	uint32_t n_pending;
 	struct ws_conn_pending pending[H1_MAX_PENDING + 1];

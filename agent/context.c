@@ -19,7 +19,8 @@ struct node {
 	uint8_t flags;          /* W3C trace flags */
 	bool parent_remote;
 	bool holds_parent;      /* counted in its parent's waiters */
-	uint8_t _pad;
+	bool abandoned;         /* dropped before it became a span: parents nothing */
+	bool named;             /* a child has named it as parent */
 	uint32_t waiters;       /* children waiting on this node's decision */
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
@@ -400,19 +401,35 @@ static void wait_on(struct ws_ctx *c, struct node *n, struct ws_node_ref parent,
 	n->pending_rule = (uint8_t)rule;
 	n->parent = parent;
 	if (p) {
+		p->named = true;
 		memcpy(n->parent_span_id, p->span_id, 8);
 		p->waiters++;
 		n->holds_parent = true;
 	}
 }
 
-void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_ref parent)
+void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_ref parent,
+			 enum ws_parent_rule rule)
 {
 	struct node *n = get(c, r);
 
 	if (!n || n->rule || n->wait)
 		return;
-	wait_on(c, n, parent, WS_RULE_THREAD);
+	wait_on(c, n, parent, rule);
+}
+
+bool ws_ctx_has_children(struct ws_ctx *c, struct ws_node_ref r)
+{
+	struct node *n = get(c, r);
+
+	return n && n->named;
+}
+
+bool ws_ctx_is_open(struct ws_ctx *c, struct ws_node_ref r)
+{
+	struct node *n = get(c, r);
+
+	return n && n->state == N_OPEN;
 }
 
 /* Link n to the client entry named by its peer key, if there is one. True when the
@@ -506,8 +523,11 @@ void ws_ctx_abandon(struct ws_ctx *c, struct ws_node_ref r)
 	if (!n || n->state != N_OPEN)
 		return;
 	c->st.spans_abandoned++;
-	/* Children may have named it as parent already: it stays (identity only) until
-	 * they are decided, but is never emitted. */
+	n->abandoned = true;
+	/* Children may have named it as parent already: it stays until they are decided
+	 * (they become roots: it is never emitted), and its index entry links nothing. */
+	if (n->index_slot != WS_NODE_NONE)
+		c->index[n->index_slot].poisoned = true;
 	span_release(c, n->span);
 	n->span = NULL;
 	n->state = N_DONE;
@@ -533,7 +553,8 @@ static bool resolve(struct ws_ctx *c, uint32_t idx, uint64_t now_ns, int depth)
 	if (n->wait == W_LOCAL) {
 		struct node *p = get(c, n->parent);
 
-		if (!p) {
+		if (!p || p->abandoned) {
+			/* A parent that never becomes a span would leave a dangling link. */
 			ws_ctx_make_root(c, (struct ws_node_ref){ idx, n->gen }, WS_RULE_ROOT_LOST);
 			return true;
 		}
@@ -580,7 +601,8 @@ static void emit_node(struct ws_ctx *c, struct batch *b, uint32_t idx, ws_emit_f
 
 	memcpy(s->trace_id, n->trace_id, 16);
 	memcpy(s->span_id, n->span_id, 8);
-	if (n->rule == WS_RULE_TRACEPARENT || n->rule == WS_RULE_THREAD || n->rule == WS_RULE_SEQ)
+	if (n->rule == WS_RULE_TRACEPARENT || n->rule == WS_RULE_THREAD || n->rule == WS_RULE_SEQ ||
+	    n->rule == WS_RULE_IN_PROCESS)
 		memcpy(s->parent_span_id, n->parent_span_id, 8);
 	else
 		memset(s->parent_span_id, 0, 8);
@@ -669,10 +691,12 @@ const char *ws_parent_rule_name(enum ws_parent_rule r)
 		[WS_RULE_TRACEPARENT] = "traceparent",
 		[WS_RULE_THREAD] = "same_thread",
 		[WS_RULE_SEQ] = "tcp_seq",
+		[WS_RULE_IN_PROCESS] = "in_process",
 		[WS_RULE_ROOT] = "root",
 		[WS_RULE_ROOT_TIMEOUT] = "root_peer_timeout",
 		[WS_RULE_ROOT_AMBIGUOUS] = "root_ambiguous",
 		[WS_RULE_ROOT_LOST] = "root_parent_lost",
+		[WS_RULE_ROOT_BOUNDED] = "root_traceparent_bounded",
 	};
 	return r < WS_RULE__MAX && names[r] ? names[r] : "unknown";
 }

@@ -54,10 +54,12 @@ enum ws_parent_rule {
 	WS_RULE_TRACEPARENT,
 	WS_RULE_THREAD,
 	WS_RULE_SEQ,
+	WS_RULE_IN_PROCESS,      /* inside a process: parentage.c decided (which provider: its counters) */
 	WS_RULE_ROOT,            /* no evidence: new trace */
 	WS_RULE_ROOT_TIMEOUT,    /* waited for a local client that never showed */
 	WS_RULE_ROOT_AMBIGUOUS,  /* evidence pointed at more than one parent */
-	WS_RULE_ROOT_LOST,       /* the parent node was gone before it was decided */
+	WS_RULE_ROOT_LOST,       /* the parent node was gone (or never became a span) before it was decided */
+	WS_RULE_ROOT_BOUNDED,    /* a traceparent repeated past the adoption bound: new trace, linked */
 	WS_RULE__MAX,
 };
 
@@ -96,7 +98,10 @@ struct ws_span *ws_ctx_span(struct ws_ctx *c, struct ws_node_ref r);
 
 void ws_ctx_parent_remote(struct ws_ctx *c, struct ws_node_ref r, const uint8_t trace_id[16],
 			  const uint8_t span_id[8], uint8_t flags);
-void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_ref parent);
+void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_ref parent,
+			 enum ws_parent_rule rule);
+/* Is the span still open (its request not answered yet)? */
+bool ws_ctx_is_open(struct ws_ctx *c, struct ws_node_ref r);
 void ws_ctx_await_peer(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key, uint64_t now_ns);
 void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rule why);
 /* Register r as the client that wrote the request named by key (for rule 3). */
@@ -104,7 +109,10 @@ void ws_ctx_index_client(struct ws_ctx *c, struct ws_node_ref r, const struct ws
 
 /* The span is complete (times in monotonic ns). It is emitted once decided. */
 void ws_ctx_finish(struct ws_ctx *c, struct ws_node_ref r, uint64_t start_mono_ns, uint64_t end_mono_ns);
-/* Drop a node that will not become a span (its bytes did not parse). */
+/* Has another span named this one as its parent (it must then become a span)? */
+bool ws_ctx_has_children(struct ws_ctx *c, struct ws_node_ref r);
+/* Drop a node that will not become a span (its bytes did not parse). Its children,
+ * if it has any, become roots. */
 void ws_ctx_abandon(struct ws_ctx *c, struct ws_node_ref r);
 
 /* Decide what can be decided, time out waits, emit ready spans, free what is done. */

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime_detect.h"
 #include "../exporter/otlp_config.h"
 #include "../exporter/otlp_http.h"
 #include "../exporter/sink.h"
@@ -353,6 +354,12 @@ static void emit_to_sinks(void *ctx, const struct ws_span *const *spans, size_t 
 		ag->sinks[i]->ops->emit(ag->sinks[i], spans, n);
 }
 
+static uint8_t runtime_of(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	return ws_runtime_of_pid("/proc", pid);
+}
+
 static struct ws_resource *resource_of(void *ctx, uint32_t pid, const char *comm)
 {
 	struct agent *ag = ctx;
@@ -566,6 +573,8 @@ int main(int argc, char **argv)
 	acfg.conn_idle_ns = 900ULL * 1000000000ULL;
 	acfg.close_grace_ns = 50ULL * 1000000ULL;
 	acfg.max_threads = 65536;
+	acfg.max_procs = 16384;
+	acfg.runtime_fn = runtime_of;
 	ag.asm_ = ws_asm_new(&acfg, resource_of, &ag, emit_to_sinks, &ag);
 	if (!ag.asm_) {
 		fprintf(stderr, "wirespan: out of memory\n");

@@ -121,7 +121,7 @@ static void test_thread_parent_child_emitted_before_parent_ends(void **state)
 	struct ws_node_ref cli = open_named(c, 0, "cli");
 
 	ws_ctx_make_root(c, srv, WS_RULE_ROOT);
-	ws_ctx_parent_local(c, cli, srv);
+	ws_ctx_parent_local(c, cli, srv, WS_RULE_THREAD);
 	ws_ctx_finish(c, cli, 5, 6);
 	ws_ctx_tick(c, 1 * MS, capture, &out);
 	assert_int_equal(out.n, 1);
@@ -198,7 +198,7 @@ static void test_chain_out_of_order(void **state)
 	struct ws_node_ref asrv = open_named(c, 0, "A server");
 	ws_ctx_await_peer(c, asrv, &k1, 0);
 	struct ws_node_ref acli = open_named(c, 0, "A client");
-	ws_ctx_parent_local(c, acli, asrv);
+	ws_ctx_parent_local(c, acli, asrv, WS_RULE_THREAD);
 	ws_ctx_index_client(c, acli, &k2);
 	ws_ctx_finish(c, acli, 25, 45);
 	ws_ctx_finish(c, asrv, 20, 50);
@@ -245,7 +245,9 @@ static void test_index_collision_uses_neither(void **state)
 	ws_ctx_free(c);
 }
 
-static void test_abandoned_parent_still_names_children(void **state)
+/* A parent that never becomes a span must not be named by its children (a dangling
+ * parent id, OBI #3481): they become roots, counted as parent lost. */
+static void test_abandoned_parent_leaves_children_roots(void **state)
 {
 	struct ws_ctx *c = new_ctx(16);
 	struct captured out = { .n = 0 };
@@ -253,13 +255,14 @@ static void test_abandoned_parent_still_names_children(void **state)
 	struct ws_node_ref cli = open_named(c, 0, "cli");
 
 	ws_ctx_make_root(c, srv, WS_RULE_ROOT);
-	ws_ctx_parent_local(c, cli, srv);
+	ws_ctx_parent_local(c, cli, srv, WS_RULE_THREAD);
 	ws_ctx_abandon(c, srv);
 	ws_ctx_finish(c, cli, 1, 2);
 	ws_ctx_tick(c, 1 * MS, capture, &out);
 	assert_int_equal(out.n, 1);
 	assert_string_equal(out.spans[0].name, "cli");
-	assert_false(ws_id_is_zero(out.spans[0].parent_span_id, 8));
+	assert_true(ws_id_is_zero(out.spans[0].parent_span_id, 8));
+	assert_int_equal(ws_ctx_stats(c)->rule[WS_RULE_ROOT_LOST], 1);
 	assert_int_equal(ws_ctx_stats(c)->spans_abandoned, 1);
 	ws_ctx_free(c);
 }
@@ -341,7 +344,7 @@ static void test_parent_kept_while_child_waits(void **state)
 	struct ws_node_ref cli = open_named(c, 0, "cli");
 
 	ws_ctx_await_peer(c, srv, &k, 0);
-	ws_ctx_parent_local(c, cli, srv);
+	ws_ctx_parent_local(c, cli, srv, WS_RULE_THREAD);
 	ws_ctx_finish(c, srv, 1, 9);
 	ws_ctx_tick(c, 1 * MS, capture, &out);
 	assert_int_equal(out.n, 0);
@@ -411,7 +414,7 @@ int main(void)
 		cmocka_unit_test(test_seq_mismatch_times_out_to_root),
 		cmocka_unit_test(test_chain_out_of_order),
 		cmocka_unit_test(test_index_collision_uses_neither),
-		cmocka_unit_test(test_abandoned_parent_still_names_children),
+		cmocka_unit_test(test_abandoned_parent_leaves_children_roots),
 		cmocka_unit_test(test_flush_ends_waits_and_drops_open),
 		cmocka_unit_test(test_table_full_is_counted_and_recovers),
 		cmocka_unit_test(test_seq_client_gone_before_server_seen),

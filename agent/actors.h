@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Actors: what each thread (or, in Go processes, each goroutine) and each process is
+ * doing, as far as the parentage rules need to know. A pure core: records in, state
+ * out; no I/O, time passed in.
+ *
+ * An actor holds three kinds of cause, each filled by a different observation:
+ *  - serving: the SERVER exchanges whose request it read and that are not answered yet
+ *    (the same-thread rule);
+ *  - loop: for an event-loop thread, what it read in the current readiness batch (the
+ *    event-loop rule);
+ *  - handoff: what the thread that woke or created it was handling (the hand-off rule).
+ * A process holds the cause it inherited from the thread that forked it.
+ *
+ * Nothing is capped silently: an actor serving more requests than it can name, a
+ * cause that stands for several requests, a table that is full, all read as
+ * "ambiguous" to the rules, and are counted.
+ */
+#ifndef WS_ACTORS_H
+#define WS_ACTORS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "context.h"
+
+enum ws_cause_state {
+	WS_CAUSE_NONE = 0,      /* nothing known */
+	WS_CAUSE_ONE,           /* exactly one request: ref */
+	WS_CAUSE_MANY,          /* more than one request could be the cause */
+};
+
+struct ws_cause {
+	uint8_t state;          /* enum ws_cause_state */
+	bool egress_since;      /* the actor wrote bytes after the cause was set */
+	uint8_t _pad[6];
+	uint64_t via_sock;      /* passed on by a response read on this connection (0: read
+				 * as a request): it does not cover that connection's next
+				 * request, which may be a pooled connection handed to another
+				 * caller */
+	struct ws_node_ref ref;
+};
+
+/* Names held per actor for the same-thread rule; past this the actor is ambiguous
+ * until it has answered them all (counted: actors_serving_overflow). */
+#define WS_ACTOR_SERVING 8
+
+enum ws_runtime {
+	WS_RUNTIME_NATIVE = 0,  /* one OS thread runs one flow of control at a time */
+	WS_RUNTIME_GO,          /* goroutines multiplexed over threads: thread evidence is void */
+	WS_RUNTIME_UNKNOWN,     /* not yet known (resolved on first use) */
+};
+
+struct ws_actor {
+	uint32_t pid;
+	uint32_t tid;                   /* 0 for a goroutine */
+	uint64_t goid;                  /* 0 for a thread */
+	bool loop;                      /* has had readiness batches: an event-loop thread */
+	uint8_t n_refs;                 /* names held in serving[] */
+	uint16_t n_serving;             /* open SERVER exchanges it read (named or not) */
+	int32_t batch_timeout_ms;       /* the current batch's wait timeout (-1 none, -2 unknown) */
+	uint64_t batch_enter_ns;        /* when the current batch's wait began (0 unknown) */
+	struct ws_node_ref serving[WS_ACTOR_SERVING];
+	struct ws_cause loop_cause;     /* what this batch read (loop threads) */
+	struct ws_cause handoff;        /* what the waking/creating thread was handling */
+	uint64_t last_ns;
+	/* table linkage */
+	struct ws_actor *hnext;
+	struct ws_actor *lru_prev, *lru_next;
+};
+
+struct ws_proc {
+	uint32_t pid;
+	uint8_t runtime;                /* enum ws_runtime */
+	uint8_t _pad[3];
+	uint32_t open_server;           /* SERVER exchanges of this process not answered yet */
+	uint32_t _pad1;
+	struct ws_cause inherited;      /* from the thread that forked it, while that request is open */
+	uint64_t last_ns;
+	struct ws_proc *hnext;
+	struct ws_proc *lru_prev, *lru_next;
+};
+
+struct ws_actor_stats {
+	uint64_t actors_opened;
+	uint64_t actors_expired;        /* idle and holding nothing: forgotten */
+	uint64_t actors_exited;         /* the thread exited */
+	uint64_t actors_full;           /* not created: table full of busy actors (rules say ambiguous) */
+	uint64_t actors_active;
+	uint64_t serving_overflow;      /* requests an actor could not name (it reads as ambiguous) */
+	uint64_t procs_opened;
+	uint64_t procs_expired;
+	uint64_t procs_full;
+	uint64_t procs_active;
+};
+
+struct ws_actors;
+
+struct ws_actors *ws_actors_new(uint32_t max_actors, uint32_t max_procs, uint64_t idle_ns);
+void ws_actors_free(struct ws_actors *t);
+
+/* Find, or create when create is set. NULL when absent (or the table is full: counted,
+ * and *full is set so the caller can tell "unknown" from "could not know"). */
+struct ws_actor *ws_actor_get(struct ws_actors *t, uint32_t pid, uint32_t tid, uint64_t goid,
+			      uint64_t now_ns, bool create, bool *full);
+struct ws_proc *ws_proc_get(struct ws_actors *t, uint32_t pid, uint64_t now_ns, bool create, bool *full);
+
+/* The thread exited: forget it. */
+void ws_actor_exit(struct ws_actors *t, uint32_t pid, uint32_t tid);
+
+/* The actor read the request of open SERVER exchange ref / answered it. */
+void ws_actor_serve(struct ws_actors *t, struct ws_actor *a, struct ws_node_ref ref);
+void ws_actor_unserve(struct ws_actors *t, struct ws_actor *a, struct ws_node_ref ref);
+
+/* Cause bookkeeping shared by the loop, hand-off and inherited causes.
+ * ws_cause_read: a read names ref as a cause (via_sock: the connection a response was
+ * read on, 0 for a request). Two causes read with no write between them make MANY. */
+void ws_cause_read(struct ws_cause *c, struct ws_node_ref ref, uint64_t via_sock);
+void ws_cause_clear(struct ws_cause *c);
+void ws_cause_many(struct ws_cause *c);
+
+/* Expire idle actors and processes that hold nothing. */
+void ws_actors_tick(struct ws_actors *t, uint64_t now_ns);
+
+const struct ws_actor_stats *ws_actors_stats(const struct ws_actors *t);
+
+#endif /* WS_ACTORS_H */

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The parentage decision: see parentage.h and docs/parentage.md. */
+#include "parentage.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define MS 1000000ULL
+#define GO_LINEAGE_MAX 8        /* goroutine levels searched for the request's handler */
+#define TIMER_SLACK_NS (1 * MS) /* event loops keep time in milliseconds */
+
+struct answer {
+	uint8_t verdict;
+	uint8_t why;
+	struct ws_node_ref ref;
+};
+
+static const struct answer unknown = { WS_VERDICT_UNKNOWN, WS_WHY_NONE, { WS_NODE_NONE, 0 } };
+
+static struct answer say(uint8_t verdict, uint8_t why)
+{
+	return (struct answer){ verdict, why, { WS_NODE_NONE, 0 } };
+}
+
+static struct answer parent(struct ws_node_ref r)
+{
+	return (struct answer){ WS_VERDICT_PARENT, WS_WHY_NONE, r };
+}
+
+void ws_parentage_init(struct ws_parentage *p, struct ws_ctx *ctx, struct ws_actors *actors)
+{
+	memset(p, 0, sizeof(*p));
+	p->ctx = ctx;
+	p->actors = actors;
+}
+
+uint8_t ws_parentage_runtime(struct ws_parentage *p, uint32_t pid, uint64_t now_ns)
+{
+	struct ws_proc *pr = ws_proc_get(p->actors, pid, now_ns, true, NULL);
+
+	if (!pr)
+		return WS_RUNTIME_UNKNOWN;
+	if (pr->runtime == WS_RUNTIME_UNKNOWN)
+		pr->runtime = p->runtime ? p->runtime(p->runtime_ctx, pid) : WS_RUNTIME_NATIVE;
+	return pr->runtime;
+}
+
+/* A cause as evidence: ONE names a parent while that request is still unanswered. */
+static struct answer from_cause(struct ws_parentage *p, const struct ws_cause *c, uint8_t why_many)
+{
+	switch (c->state) {
+	case WS_CAUSE_ONE:
+		if (!ws_node_ref_valid(c->ref))
+			return say(WS_VERDICT_NONE, WS_WHY_LOOP_NO_CAUSE);
+		if (!ws_ctx_is_open(p->ctx, c->ref))
+			return say(WS_VERDICT_NONE, WS_WHY_ANSWERED);
+		return parent(c->ref);
+	case WS_CAUSE_MANY:
+		return say(WS_VERDICT_AMBIGUOUS, why_many);
+	default:
+		return unknown;
+	}
+}
+
+/* ---- providers ---------------------------------------------------------------------- */
+
+/* Go: the goroutine that asked for the request (or wrote it), then its ancestors; the
+ * first one serving a request names it. */
+static struct answer prov_runtime(struct ws_parentage *p, const struct ws_call *c)
+{
+	uint64_t line[GO_LINEAGE_MAX];
+	uint64_t g = c->go_caller ? c->go_caller : c->goid;
+	size_t n;
+
+	if (!g)
+		return unknown;
+	n = p->lineage ? p->lineage(p->lineage_ctx, c->pid, g, line, GO_LINEAGE_MAX) : 0;
+	if (n == 0) {
+		line[0] = g;
+		n = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool full;
+		struct ws_actor *a = ws_actor_get(p->actors, c->pid, 0, line[i], c->ts, false, &full);
+
+		if (!a || a->n_serving == 0)
+			continue;
+		if (a->n_serving > 1 || a->n_refs != 1)
+			return say(WS_VERDICT_AMBIGUOUS, WS_WHY_THREAD_MANY);
+		if (!ws_ctx_is_open(p->ctx, a->serving[0]))
+			return say(WS_VERDICT_NONE, WS_WHY_ANSWERED);
+		return parent(a->serving[0]);
+	}
+	return unknown;
+}
+
+static struct answer prov_connect(struct ws_parentage *p, const struct ws_call *c)
+{
+	struct answer r;
+
+	if (!c->connect_cause)
+		return unknown;
+	r = from_cause(p, c->connect_cause, WS_WHY_CONNECT_MANY);
+	/* An answered or empty connect cause says nothing about later use. */
+	return r.verdict == WS_VERDICT_NONE ? unknown : r;
+}
+
+static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, const struct ws_actor *a)
+{
+	const struct ws_cause *k;
+
+	if (!a || !a->loop)
+		return unknown;
+	k = &a->loop_cause;
+	if (k->state == WS_CAUSE_NONE)
+		return say(WS_VERDICT_NONE, WS_WHY_LOOP_NO_CAUSE);
+	if (k->state == WS_CAUSE_ONE && c->sock_id && k->via_sock == c->sock_id)
+		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_POOL_REUSE);
+	/* The loop runs its due timers between handling this batch and waiting again:
+	 * past the wait's deadline a write may be a timer's, not the read request's. */
+	if (k->state == WS_CAUSE_ONE && a->batch_timeout_ms > 0 && a->batch_enter_ns &&
+	    c->ts + TIMER_SLACK_NS >= a->batch_enter_ns + (uint64_t)a->batch_timeout_ms * MS)
+		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_LOOP_TIMER_DUE);
+	return from_cause(p, k, WS_WHY_LOOP_MANY);
+}
+
+/* A wakeup carries no work item: it counts only when the process had exactly one
+ * request open, so the work handed over can only be that one. */
+static struct answer prov_handoff(struct ws_parentage *p, const struct ws_call *c, const struct ws_actor *a,
+				  const struct ws_proc *pr)
+{
+	struct answer r;
+
+	if (!a || a->handoff.state == WS_CAUSE_NONE)
+		return unknown;
+	r = from_cause(p, &a->handoff, WS_WHY_HANDOFF_MANY);
+	if (r.verdict == WS_VERDICT_PARENT && (!pr || pr->open_server != 1))
+		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_HANDOFF_BUSY);
+	return r.verdict == WS_VERDICT_NONE ? unknown : r;
+}
+
+/* Not for loop threads: their "serving" set is every request they have in flight. */
+static struct answer prov_thread(struct ws_parentage *p, const struct ws_actor *a)
+{
+	if (!a || a->loop || a->n_serving == 0)
+		return unknown;
+	if (a->n_serving > 1 || a->n_refs != 1)
+		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_THREAD_MANY);
+	if (!ws_ctx_is_open(p->ctx, a->serving[0]))
+		return unknown;
+	return parent(a->serving[0]);
+}
+
+static struct answer prov_fork(struct ws_parentage *p, const struct ws_proc *pr)
+{
+	struct answer r;
+
+	if (!pr)
+		return unknown;
+	r = from_cause(p, &pr->inherited, WS_WHY_FORK_MANY);
+	return r.verdict == WS_VERDICT_NONE ? unknown : r;
+}
+
+/* ---- the decision -------------------------------------------------------------------- */
+
+struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call *c, bool count)
+{
+	struct ws_decision d = { WS_VERDICT_NONE, WS_PROV__MAX, WS_WHY_NO_EVIDENCE, 0, { WS_NODE_NONE, 0 } };
+	bool go = ws_parentage_runtime(p, c->pid, c->ts) == WS_RUNTIME_GO;
+	bool afull = false, pfull = false;
+	struct ws_actor *a = NULL;
+	struct ws_proc *pr = ws_proc_get(p->actors, c->pid, c->ts, false, &pfull);
+	uint8_t none_why = WS_WHY_NONE;
+
+	/* Threads mean nothing in an M:N runtime: only its own evidence counts there. */
+	if (!go && c->tid)
+		a = ws_actor_get(p->actors, c->pid, c->tid, 0, c->ts, false, &afull);
+
+	for (int v = 0; v < WS_PROV__MAX; v++) {
+		struct answer r;
+
+		if (go && v != WS_PROV_RUNTIME && v != WS_PROV_FORK)
+			continue;
+		switch (v) {
+		case WS_PROV_RUNTIME: r = go ? prov_runtime(p, c) : unknown; break;
+		case WS_PROV_CONNECT: r = prov_connect(p, c); break;
+		case WS_PROV_LOOP: r = prov_loop(p, c, a); break;
+		case WS_PROV_HANDOFF: r = prov_handoff(p, c, a, pr); break;
+		case WS_PROV_THREAD: r = prov_thread(p, a); break;
+		default: r = prov_fork(p, pr); break;
+		}
+		if (r.verdict == WS_VERDICT_UNKNOWN)
+			continue;
+		if (d.verdict == WS_VERDICT_PARENT) {
+			if (r.verdict == WS_VERDICT_PARENT &&
+			    (r.ref.idx != d.parent.idx || r.ref.gen != d.parent.gen)) {
+				d.verdict = WS_VERDICT_AMBIGUOUS;
+				d.why = WS_WHY_CONFLICT;
+				d.provider = (uint8_t)v;
+				d.parent.idx = WS_NODE_NONE;
+				break;
+			}
+			continue;
+		}
+		if (r.verdict == WS_VERDICT_PARENT) {
+			d.verdict = WS_VERDICT_PARENT;
+			d.provider = (uint8_t)v;
+			d.why = WS_WHY_NONE;
+			d.parent = r.ref;
+			continue;
+		}
+		if (r.verdict == WS_VERDICT_AMBIGUOUS) {
+			d.verdict = WS_VERDICT_AMBIGUOUS;
+			d.provider = (uint8_t)v;
+			d.why = r.why;
+			break;
+		}
+		/* NONE: this provider knows there is no cause of its kind; later providers
+		 * of other kinds may still know one. */
+		if (none_why == WS_WHY_NONE)
+			none_why = r.why;
+	}
+	if (d.verdict == WS_VERDICT_NONE) {
+		if (afull || pfull)
+			d.why = WS_WHY_TABLE_FULL;
+		else if (none_why != WS_WHY_NONE)
+			d.why = none_why;
+		else if (go)
+			d.why = WS_WHY_RUNTIME_UNKNOWN;
+	}
+	if (count) {
+		p->st.decisions++;
+		if (d.verdict == WS_VERDICT_PARENT)
+			p->st.won[d.provider]++;
+		else
+			p->st.why[d.why]++;
+	}
+	return d;
+}
+
+void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t ts,
+			   struct ws_cause *out)
+{
+	struct ws_call c = { .pid = pid, .tid = tid, .ts = ts };
+	struct ws_decision d = ws_parent_decide(p, &c, false);
+
+	ws_cause_clear(out);
+	if (d.verdict == WS_VERDICT_PARENT)
+		ws_cause_read(out, d.parent, 0);
+	else if (d.verdict == WS_VERDICT_AMBIGUOUS)
+		ws_cause_many(out);
+}
+
+const char *ws_provider_name(enum ws_provider v)
+{
+	static const char *const names[WS_PROV__MAX] = {
+		[WS_PROV_RUNTIME] = "runtime", [WS_PROV_CONNECT] = "connect", [WS_PROV_LOOP] = "loop",
+		[WS_PROV_HANDOFF] = "handoff", [WS_PROV_THREAD] = "thread", [WS_PROV_FORK] = "fork",
+	};
+	return v < WS_PROV__MAX ? names[v] : "none";
+}
+
+const char *ws_why_name(enum ws_why w)
+{
+	static const char *const names[WS_WHY__MAX] = {
+		[WS_WHY_NONE] = "none",
+		[WS_WHY_NO_EVIDENCE] = "no_evidence",
+		[WS_WHY_THREAD_MANY] = "thread_serves_many",
+		[WS_WHY_LOOP_MANY] = "loop_read_many",
+		[WS_WHY_LOOP_NO_CAUSE] = "loop_no_cause",
+		[WS_WHY_LOOP_TIMER_DUE] = "loop_timer_due",
+		[WS_WHY_POOL_REUSE] = "pool_reuse",
+		[WS_WHY_CONNECT_MANY] = "connect_many",
+		[WS_WHY_HANDOFF_MANY] = "handoff_many",
+		[WS_WHY_HANDOFF_BUSY] = "handoff_busy",
+		[WS_WHY_FORK_MANY] = "fork_many",
+		[WS_WHY_RUNTIME_UNKNOWN] = "runtime_unknown",
+		[WS_WHY_CONFLICT] = "conflict",
+		[WS_WHY_TABLE_FULL] = "table_full",
+		[WS_WHY_ANSWERED] = "cause_answered",
+	};
+	return w < WS_WHY__MAX ? names[w] : "unknown";
+}
+
+void ws_parentage_report(const struct ws_parentage *p, FILE *out)
+{
+	fprintf(out, "  parentage_decisions %" PRIu64 "\n", p->st.decisions);
+	for (int v = 0; v < WS_PROV__MAX; v++)
+		fprintf(out, "  parentage_by_%s %" PRIu64 "\n", ws_provider_name((enum ws_provider)v), p->st.won[v]);
+	for (int w = WS_WHY_NO_EVIDENCE; w < WS_WHY__MAX; w++)
+		fprintf(out, "  parentage_root_%s %" PRIu64 "\n", ws_why_name((enum ws_why)w), p->st.why[w]);
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Who caused an outgoing request: the decision, made in one place, from an ordered set
+ * of evidence providers. A pure core (no I/O).
+ *
+ * The question is asked for every CLIENT request a process writes ("which of this
+ * process's open SERVER requests caused it?"), and, with the same answer, whenever a
+ * thread passes its work on: when it connects a socket, wakes another thread, creates
+ * a thread or forks a process. SERVER requests get their parents across processes
+ * (traceparent, the same bytes) in assemble.c / context.c; this module is the inside
+ * of a process.
+ *
+ * Providers, in order (docs/parentage.md has the why of each):
+ *   runtime   Go: the goroutine that asked for the request, and its ancestors
+ *   connect   the connection's first request: what its connecting thread was handling
+ *   loop      an event-loop thread: the request it read in the current readiness batch
+ *   handoff   a thread woken or created by a thread that was handling a request
+ *   thread    a thread that is serving exactly one request
+ *   fork      a process forked by a thread that was handling a request
+ * Each answers PARENT, AMBIGUOUS, NONE ("I know there is no cause": a loop thread
+ * that read nothing in this batch) or UNKNOWN. The first AMBIGUOUS before any PARENT
+ * ends the search with a root. After a PARENT the rest are still asked: one naming a
+ * different parent makes it a conflict, and a root. A cause that was answered already
+ * parents nothing. Every root carries a reason, counted.
+ */
+#ifndef WS_PARENTAGE_H
+#define WS_PARENTAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "actors.h"
+#include "context.h"
+
+enum ws_verdict {
+	WS_VERDICT_UNKNOWN = 0,
+	WS_VERDICT_PARENT,
+	WS_VERDICT_AMBIGUOUS,
+	WS_VERDICT_NONE,
+};
+
+enum ws_provider {
+	WS_PROV_RUNTIME = 0,
+	WS_PROV_CONNECT,
+	WS_PROV_LOOP,
+	WS_PROV_HANDOFF,
+	WS_PROV_THREAD,
+	WS_PROV_FORK,
+	WS_PROV__MAX,
+};
+
+/* Why an outgoing request got no parent. */
+enum ws_why {
+	WS_WHY_NONE = 0,
+	WS_WHY_NO_EVIDENCE,      /* no provider knew anything */
+	WS_WHY_THREAD_MANY,      /* the thread serves several requests */
+	WS_WHY_LOOP_MANY,        /* the batch read several requests before writing */
+	WS_WHY_LOOP_NO_CAUSE,    /* a loop thread wrote with nothing read in this batch (timer, ...) */
+	WS_WHY_LOOP_TIMER_DUE,   /* the loop's next timer was due: the write may be the timer's */
+	WS_WHY_POOL_REUSE,       /* cause passed on by a response on the same connection (pool hand-off) */
+	WS_WHY_CONNECT_MANY,     /* the connecting thread was handling several requests */
+	WS_WHY_HANDOFF_MANY,     /* woken by threads handling different requests */
+	WS_WHY_HANDOFF_BUSY,     /* woken with a cause, but the process had other open requests */
+	WS_WHY_FORK_MANY,        /* forked by a thread handling several requests */
+	WS_WHY_RUNTIME_UNKNOWN,  /* M:N runtime (Go) and no runtime evidence */
+	WS_WHY_CONFLICT,         /* two providers named different parents */
+	WS_WHY_TABLE_FULL,       /* actor or process table full: state unknown */
+	WS_WHY_ANSWERED,         /* the cause had been answered already */
+	WS_WHY__MAX,
+};
+
+struct ws_decision {
+	uint8_t verdict;         /* enum ws_verdict: PARENT, or NONE/AMBIGUOUS with why */
+	uint8_t provider;        /* enum ws_provider that decided (PARENT) or stopped the search */
+	uint8_t why;             /* enum ws_why when not PARENT */
+	uint8_t _pad;
+	struct ws_node_ref parent;
+};
+
+/* The outgoing request (or hand-over) whose cause is asked for. */
+struct ws_call {
+	uint32_t pid;
+	uint32_t tid;
+	uint64_t goid;             /* Go: goroutine that wrote it (0: unknown / not Go) */
+	uint64_t go_caller;        /* Go: goroutine that asked for it (roundTrip), 0: unknown */
+	uint64_t sock_id;          /* its connection, 0 for a hand-over */
+	uint64_t ts;               /* when its first byte was written */
+	const struct ws_cause *connect_cause; /* the connection's first request only, else NULL */
+};
+
+/* Go goroutine ancestry: self first, then parent, ...; returns how many were written. */
+typedef size_t (*ws_lineage_fn)(void *ctx, uint32_t pid, uint64_t goid, uint64_t *out, size_t max);
+/* The runtime of a process (enum ws_runtime), asked once per process. */
+typedef uint8_t (*ws_runtime_fn)(void *ctx, uint32_t pid);
+
+struct ws_parentage_stats {
+	uint64_t decisions;
+	uint64_t won[WS_PROV__MAX];        /* PARENT decided by this provider */
+	uint64_t why[WS_WHY__MAX];         /* roots, by reason */
+};
+
+struct ws_parentage {
+	struct ws_ctx *ctx;
+	struct ws_actors *actors;
+	ws_lineage_fn lineage;
+	void *lineage_ctx;
+	ws_runtime_fn runtime;
+	void *runtime_ctx;
+	struct ws_parentage_stats st;
+};
+
+void ws_parentage_init(struct ws_parentage *p, struct ws_ctx *ctx, struct ws_actors *actors);
+
+/* The runtime of pid (asked of the callback once, then remembered). */
+uint8_t ws_parentage_runtime(struct ws_parentage *p, uint32_t pid, uint64_t now_ns);
+
+/* Decide. count: add to the stats (client requests), or not (hand-overs). */
+struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call *c, bool count);
+
+/* A thread hands its work over: the cause it passes on (ONE, MANY or NONE). */
+void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t ts,
+			   struct ws_cause *out);
+
+const char *ws_provider_name(enum ws_provider v);
+const char *ws_why_name(enum ws_why w);
+void ws_parentage_report(const struct ws_parentage *p, FILE *out);
+
+#endif /* WS_PARENTAGE_H */
