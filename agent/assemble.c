@@ -845,6 +845,11 @@ void ws_asm_flush(struct ws_asm *a, uint64_t now_ns)
 	ws_ctx_flush(a->ctx, now_ns, a->emit, a->emit_ctx);
 }
 
+struct ws_parentage *ws_asm_parentage(struct ws_asm *a)
+{
+	return &a->par;
+}
+
 const struct ws_asm_stats *ws_asm_stats(const struct ws_asm *a)
 {
 	return &a->st;

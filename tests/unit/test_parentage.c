@@ -1,0 +1,569 @@
+/* Parentage inside a process (agent/parentage.c) on synthetic record sequences: event
+ * loops, connect ownership, hand-offs, forks, goroutines, and the interleavings built
+ * to trick a naive rule into a wrong parent. The hard line throughout: a root when the
+ * evidence does not settle it, never a wrong parent. */
+#include "asm_harness.h"
+
+#include "agent/actors.h"
+
+#define SVC 200           /* the service process */
+#define CHILD 250         /* a process it forks */
+#define GOSVC 300         /* a Go service */
+
+/* One side of a connection with its own byte positions per direction. */
+struct end {
+	struct sock s;
+	uint32_t seq[2];
+};
+
+static struct end server_end(uint64_t id, uint32_t pid, uint16_t rport)
+{
+	struct end e = { .s = mksock(id, pid, WS_ROLE_SERVER, 8080, rport, 1), .seq = { 1000, 5000 } };
+	return e;
+}
+
+static struct end client_end(uint64_t id, uint32_t pid, uint16_t lport)
+{
+	struct end e = { .s = mksock(id, pid, WS_ROLE_CLIENT, lport, 9000, 1), .seq = { 1000, 5000 } };
+	return e;
+}
+
+static void io(struct ws_asm *a, struct end *e, uint32_t tid, uint8_t dir, uint64_t t, const char *payload)
+{
+	feed_ctx(a, &e->s, tid, 0, dir, e->seq[dir], t, t + 1000, payload);
+	e->seq[dir] += (uint32_t)strlen(payload);
+}
+
+static void io_go(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t goid, uint8_t dir, uint64_t t,
+		  const char *payload)
+{
+	feed_ctx(a, &e->s, tid, goid, dir, e->seq[dir], t, t + 1000, payload);
+	e->seq[dir] += (uint32_t)strlen(payload);
+}
+
+static char req_buf[16][64];
+
+static const char *req(const char *prefix, int id)
+{
+	char *b = req_buf[id & 15];
+
+	snprintf(b, 64, "GET /%s/%d HTTP/1.1\r\nHost: h\r\n\r\n", prefix, id);
+	return b;
+}
+
+static const char RESP[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+static void loop_batch(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t enter, uint64_t t, int nready,
+		       int timeout_ms)
+{
+	struct ws_loop_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.type = WS_EV_LOOP;
+	e.hdr.size = sizeof(e);
+	e.hdr.ts_ns = t;
+	e.pid = pid;
+	e.tid = tid;
+	e.enter_ns = enter;
+	e.nready = nready;
+	e.timeout_ms = timeout_ms;
+	e.syscall = WS_SYS_EPOLL_WAIT;
+	assert_int_equal(ws_asm_record(a, &e, sizeof(e)), 0);
+}
+
+static void task(struct ws_asm *a, uint8_t kind, uint32_t pid, uint32_t tid, uint32_t opid, uint32_t otid, uint64_t t)
+{
+	struct ws_task_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.type = WS_EV_TASK;
+	e.hdr.size = sizeof(e);
+	e.hdr.ts_ns = t;
+	e.pid = pid;
+	e.tid = tid;
+	e.other_pid = opid;
+	e.other_tid = otid;
+	e.kind = kind;
+	assert_int_equal(ws_asm_record(a, &e, sizeof(e)), 0);
+}
+
+static void connect_open(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t t)
+{
+	struct ws_sock_event s;
+
+	memset(&s, 0, sizeof(s));
+	s.hdr.type = WS_EV_SOCK;
+	s.hdr.size = sizeof(s);
+	s.hdr.ts_ns = t;
+	s.sock_id = e->s.id;
+	s.pid = e->s.pid;
+	s.tid = tid;
+	s.fd = 7;
+	s.kind = WS_SOCK_OPEN;
+	s.role = WS_ROLE_CLIENT;
+	s.syscall = WS_SYS_CONNECT;
+	s.tuple = e->s.t;
+	assert_int_equal(ws_asm_record(a, &s, sizeof(s)), 0);
+}
+
+static uint8_t go_runtime(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	return pid == GOSVC ? WS_RUNTIME_GO : WS_RUNTIME_NATIVE;
+}
+
+/* Goroutine ancestry for the Go tests: goid 20..29 were spawned by goid 10. */
+static size_t lineage(void *ctx, uint32_t pid, uint64_t goid, uint64_t *out, size_t max)
+{
+	size_t n = 0;
+
+	(void)ctx;
+	(void)pid;
+	if (n < max)
+		out[n++] = goid;
+	if (goid >= 20 && goid < 30 && n < max)
+		out[n++] = 10;
+	return n;
+}
+
+static struct ws_asm *new_asm(struct captured *out)
+{
+	struct ws_asm_config cfg;
+
+	harness_config(&cfg);
+	cfg.runtime_fn = go_runtime;
+	return ws_asm_new(&cfg, res_for, NULL, capture, out);
+}
+
+static const struct ws_span *span(const struct captured *c, int kind, const char *path)
+{
+	for (int i = 0; i < c->n; i++) {
+		const char *p = attr_str(&c->spans[i], "url.path");
+
+		if (c->spans[i].kind == kind && p && strcmp(p, path) == 0)
+			return &c->spans[i];
+	}
+	fail_msg("no %s span for %s", kind == WS_KIND_SERVER ? "SERVER" : "CLIENT", path);
+	return NULL;
+}
+
+/* Assert: the CLIENT span for cpath is the child of the SERVER span for spath. */
+static void assert_child(const struct captured *c, const char *cpath, const char *spath)
+{
+	const struct ws_span *cl = span(c, WS_KIND_CLIENT, cpath);
+	const struct ws_span *sv = span(c, WS_KIND_SERVER, spath);
+
+	assert_memory_equal(cl->parent_span_id, sv->span_id, 8);
+	assert_memory_equal(cl->trace_id, sv->trace_id, 16);
+}
+
+static void assert_root(const struct captured *c, const char *cpath)
+{
+	assert_true(ws_id_is_zero(span(c, WS_KIND_CLIENT, cpath)->parent_span_id, 8));
+}
+
+/* End every exchange still open on these ends (NULL-terminated), from an unrelated
+ * thread, so that their spans are emitted: responses read on client ends, written
+ * on server ends. */
+static void complete(struct ws_asm *a, uint64_t t, ...)
+{
+	va_list ap;
+	struct end *e;
+
+	va_start(ap, t);
+	while ((e = va_arg(ap, struct end *)) != NULL) {
+		io(a, e, 99, e->s.role == WS_ROLE_CLIENT ? WS_DIR_INGRESS : WS_DIR_EGRESS, t, RESP);
+		t += MS;
+	}
+	va_end(ap);
+}
+
+static void finish(struct ws_asm *a, uint64_t t)
+{
+	ws_asm_flush(a, t);
+	ws_asm_free(a, t);
+}
+
+static uint64_t why(struct ws_asm *a, enum ws_why w)
+{
+	return ws_asm_parentage(a)->st.why[w];
+}
+
+/* ---- event loops ------------------------------------------------------------------- */
+
+/* Node style: each read callback runs its handler (and the writes it queues) before
+ * the next ready descriptor is read. */
+static void test_loop_read_then_write(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 5 * MS, req("r", 2));
+	io(a, &u2, 7, WS_DIR_EGRESS, 6 * MS, req("b", 2));
+	loop_batch(a, SVC, 7, 7 * MS, 8 * MS, 2, -1);
+	io(a, &u1, 7, WS_DIR_INGRESS, 9 * MS, RESP);
+	io(a, &s1, 7, WS_DIR_EGRESS, 10 * MS, RESP);
+	io(a, &u2, 7, WS_DIR_INGRESS, 11 * MS, RESP);
+	io(a, &s2, 7, WS_DIR_EGRESS, 12 * MS, RESP);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_child(&out, "/b/2", "/r/2");
+}
+
+/* asyncio style: two requests read in one batch, their handlers run after a
+ * non-blocking wait: which write belongs to which request is unknowable. */
+static void test_loop_two_reads_one_batch_is_ambiguous(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	loop_batch(a, SVC, 7, 5 * MS, 5 * MS, 0, 0);     /* the loop still has work: not a new batch */
+	io(a, &u1, 7, WS_DIR_EGRESS, 6 * MS, req("b", 1));
+	io(a, &u2, 7, WS_DIR_EGRESS, 7 * MS, req("b", 2));
+	assert_int_equal(why(a, WS_WHY_LOOP_MANY), 2);
+	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+	assert_root(&out, "/b/2");
+}
+
+/* asyncio style, one request: the handler runs after the non-blocking wait and still
+ * belongs to the batch that read its request. */
+static void test_loop_continues_across_nonblocking_wait(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 1, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	loop_batch(a, SVC, 7, 4 * MS, 4 * MS, 0, 0);
+	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	complete(a, 30 * MS, &u1, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+}
+
+/* A timer fires between a read and a write: the batch that began with nothing ready
+ * carries no cause, even though the thread has exactly one request in flight (the
+ * same-thread rule would have guessed it). */
+static void test_loop_timer_batch_has_no_cause(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 1, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	loop_batch(a, SVC, 7, 4 * MS, 9 * MS, 0, 5);     /* timed out: a timer is due */
+	io(a, &u1, 7, WS_DIR_EGRESS, 10 * MS, req("b", 9));
+	assert_int_equal(why(a, WS_WHY_LOOP_NO_CAUSE), 1);
+	complete(a, 30 * MS, &u1, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/9");
+}
+
+/* The loop's next timer was due while it was still handling this batch: a write past
+ * the deadline may be that timer's. */
+static void test_loop_write_past_timer_deadline(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 1, 10);    /* next timer at 11 ms */
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	io(a, &u2, 7, WS_DIR_EGRESS, 12 * MS, req("b", 2));
+	assert_int_equal(why(a, WS_WHY_LOOP_TIMER_DUE), 1);
+	complete(a, 30 * MS, &u1, &u2, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/2");
+}
+
+/* A response read on a client connection passes on its request's cause: the next call
+ * on another connection chains. The same connection's next request is a pooled
+ * connection handed on, maybe to a queued call of another request: ambiguous. */
+static void test_loop_response_passes_cause_not_to_pooled_conn(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 1, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	loop_batch(a, SVC, 7, 5 * MS, 6 * MS, 1, -1);
+	io(a, &u1, 7, WS_DIR_INGRESS, 7 * MS, RESP);
+	io(a, &u2, 7, WS_DIR_EGRESS, 8 * MS, req("b", 2));  /* sequential second call */
+	io(a, &u1, 7, WS_DIR_EGRESS, 9 * MS, req("b", 3));  /* pool reuse: whose? */
+	assert_int_equal(why(a, WS_WHY_POOL_REUSE), 1);
+	complete(a, 30 * MS, &u2, &u1, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_child(&out, "/b/2", "/r/1");
+	assert_root(&out, "/b/3");
+}
+
+/* A queued call written when another request's response arrives, after that request
+ * was answered: the answered request parents nothing (OBI #3001). */
+static void test_answered_request_parents_nothing(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct end t1 = server_end(3, SVC, 40003);
+	struct end v1 = client_end(13, SVC, 50003);
+
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 1, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	loop_batch(a, SVC, 7, 5 * MS, 6 * MS, 1, -1);
+	io(a, &u1, 7, WS_DIR_INGRESS, 7 * MS, RESP);
+	io(a, &s1, 7, WS_DIR_EGRESS, 8 * MS, RESP);           /* /r/1 answered */
+	io(a, &u2, 7, WS_DIR_EGRESS, 9 * MS, req("b", 4));    /* a queued call, not /r/1's */
+	/* and on a thread-per-request thread: answered, then a write (a timer, a job) */
+	io(a, &t1, 8, WS_DIR_INGRESS, 10 * MS, req("r", 5));
+	io(a, &t1, 8, WS_DIR_EGRESS, 11 * MS, RESP);
+	io(a, &v1, 8, WS_DIR_EGRESS, 12 * MS, req("b", 5));
+	assert_int_equal(why(a, WS_WHY_ANSWERED), 1);
+	complete(a, 30 * MS, &u2, &v1, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/4");
+	assert_root(&out, "/b/5");
+}
+
+/* ---- connect ownership ------------------------------------------------------------- */
+
+/* nginx style: the upstream connection is opened while handling a request, and its
+ * first request is written in a later batch (writable), with nothing read. */
+static void test_connect_ties_first_request(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 1, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	connect_open(a, &u1, 7, 4 * MS);
+	connect_open(a, &u2, 7, 4 * MS);
+	loop_batch(a, SVC, 7, 5 * MS, 6 * MS, 1, -1);      /* u1 writable */
+	io(a, &u1, 7, WS_DIR_EGRESS, 7 * MS, req("b", 1));
+	/* a batch reads /r/2 and then writes the first request of a connection opened for
+	 * /r/1: the two rules disagree, so neither is trusted */
+	loop_batch(a, SVC, 7, 9 * MS, 10 * MS, 2, -1);
+	io(a, &s2, 7, WS_DIR_INGRESS, 11 * MS, req("r", 2));
+	io(a, &u2, 7, WS_DIR_EGRESS, 12 * MS, req("b", 2));
+	assert_int_equal(why(a, WS_WHY_CONFLICT), 1);
+	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/2");
+}
+
+/* ---- thread hand-offs -------------------------------------------------------------- */
+
+/* An I/O thread reads, a worker it wakes calls downstream. Counted only while the
+ * process has exactly one request open. */
+static void test_handoff_single_request(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	task(a, WS_TASK_WAKE, SVC, 7, SVC, 8, 4 * MS);
+	io(a, &u1, 8, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	io(a, &u1, 8, WS_DIR_INGRESS, 6 * MS, RESP);
+	io(a, &s1, 8, WS_DIR_EGRESS, 7 * MS, RESP);
+	/* two requests open: the wakeup cannot tell which one the worker took */
+	io(a, &s1, 7, WS_DIR_INGRESS, 8 * MS, req("r", 2));
+	io(a, &s2, 7, WS_DIR_INGRESS, 9 * MS, req("r", 3));
+	task(a, WS_TASK_WAKE, SVC, 7, SVC, 9, 10 * MS);
+	io(a, &u2, 9, WS_DIR_EGRESS, 11 * MS, req("b", 3));
+	assert_int_equal(why(a, WS_WHY_HANDOFF_MANY), 1);
+	complete(a, 30 * MS, &u2, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/3");
+}
+
+/* Python's GIL: a worker still busy with /r/1 is woken by the reader of /r/2 (a GIL
+ * hand-over, not work). Its next call is /r/1's, so that wakeup must not win. */
+static void test_handoff_busy_worker_not_reassigned(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	task(a, WS_TASK_WAKE, SVC, 7, SVC, 8, 4 * MS);
+	io(a, &u1, 8, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	io(a, &s2, 9, WS_DIR_INGRESS, 7 * MS, req("r", 2));    /* another reader thread */
+	task(a, WS_TASK_WAKE, SVC, 9, SVC, 8, 8 * MS);
+	io(a, &u2, 8, WS_DIR_EGRESS, 9 * MS, req("b", 11));    /* /r/1's second call */
+	assert_int_equal(why(a, WS_WHY_HANDOFF_MANY), 1);
+	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/11");
+}
+
+/* ---- child processes ---------------------------------------------------------------- */
+
+static void test_fork_inherits_until_answered(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end c1 = client_end(11, CHILD, 50001), c2 = client_end(12, CHILD, 50002);
+
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	task(a, WS_TASK_FORK, SVC, 7, CHILD, CHILD, 4 * MS);
+	task(a, WS_TASK_EXEC, CHILD, CHILD, 0, 0, 5 * MS);
+	io(a, &c1, CHILD, WS_DIR_EGRESS, 6 * MS, req("b", 1));
+	io(a, &c1, CHILD, WS_DIR_INGRESS, 7 * MS, RESP);
+	io(a, &s1, 7, WS_DIR_EGRESS, 8 * MS, RESP);
+	io(a, &c2, CHILD, WS_DIR_EGRESS, 9 * MS, req("b", 2));  /* after the answer */
+	complete(a, 30 * MS, &c2, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/2");
+}
+
+/* ---- goroutines ---------------------------------------------------------------------- */
+
+/* Goroutines share OS threads: thread 7 read /r/1 for goroutine 10, then goroutine 40
+ * (handling nothing wirespan saw) writes on thread 7. The same-thread rule would guess
+ * /r/1; in Go only goroutine evidence counts. */
+static void test_go_threads_are_not_evidence(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, GOSVC, 40001);
+	struct end u1 = client_end(11, GOSVC, 50001), u2 = client_end(12, GOSVC, 50002);
+
+	io_go(a, &s1, 7, 10, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io_go(a, &u1, 7, 40, WS_DIR_EGRESS, 4 * MS, req("b", 40));
+	/* goroutine 10 moved to thread 8 and calls itself */
+	io_go(a, &u2, 8, 10, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	assert_int_equal(why(a, WS_WHY_RUNTIME_UNKNOWN), 1);
+	complete(a, 30 * MS, &u1, &u2, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/40");
+	assert_child(&out, "/b/1", "/r/1");
+}
+
+static void test_go_lineage(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, GOSVC, 40001);
+	struct end u1 = client_end(11, GOSVC, 50001), u2 = client_end(12, GOSVC, 50002);
+
+	ws_asm_parentage(a)->lineage = lineage;
+	io_go(a, &s1, 7, 10, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io_go(a, &u1, 8, 21, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	io_go(a, &u2, 9, 22, WS_DIR_EGRESS, 5 * MS, req("b", 2));
+	complete(a, 30 * MS, &u1, &u2, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_child(&out, "/b/2", "/r/1");
+}
+
+/* ---- no silent caps ---------------------------------------------------------------- */
+
+/* A thread serving more requests than it can name: after it answered all it named, it
+ * still serves one it could not name, so it is ambiguous, not "serving exactly one". */
+static void test_serving_overflow_is_ambiguous(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s[WS_ACTOR_SERVING + 1];
+	struct end u1 = client_end(11, SVC, 50001);
+	int i;
+
+	for (i = 0; i <= WS_ACTOR_SERVING; i++) {
+		s[i] = server_end(100 + (uint64_t)i, SVC, (uint16_t)(41000 + i));
+		io(a, &s[i], 7, WS_DIR_INGRESS, (uint64_t)(i + 1) * MS, req("r", i));
+	}
+	for (i = 0; i < WS_ACTOR_SERVING; i++)
+		io(a, &s[i], 7, WS_DIR_EGRESS, (uint64_t)(20 + i) * MS, RESP);
+	io(a, &u1, 7, WS_DIR_EGRESS, 40 * MS, req("b", 99));
+	assert_int_equal(why(a, WS_WHY_THREAD_MANY), 1);
+	complete(a, 30 * MS, &u1, &s[WS_ACTOR_SERVING], NULL);
+	finish(a, 80 * MS);
+	assert_root(&out, "/b/99");
+}
+
+/* ---- adoption bound ---------------------------------------------------------------- */
+
+static void test_traceparent_adoption_is_bounded(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	char rq[160];
+	int i, adopted = 0, linked = 0;
+
+	for (i = 0; i < 10; i++) {
+		snprintf(rq, sizeof(rq), "GET /p/%d HTTP/1.1\r\nHost: h\r\n"
+			 "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n", i);
+		io(a, &s1, 7, WS_DIR_INGRESS, (uint64_t)(2 * i + 1) * MS, rq);
+		io(a, &s1, 7, WS_DIR_EGRESS, (uint64_t)(2 * i + 2) * MS, RESP);
+	}
+	finish(a, 80 * MS);
+	assert_int_equal(out.n, 10);
+	for (i = 0; i < out.n; i++) {
+		if (ws_id_is_zero(out.spans[i].parent_span_id, 8)) {
+			assert_int_equal(out.spans[i].n_links, 1);
+			linked++;
+		} else {
+			adopted++;
+		}
+	}
+	assert_int_equal(adopted, 8);
+	assert_int_equal(linked, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_loop_read_then_write),
+		cmocka_unit_test(test_loop_two_reads_one_batch_is_ambiguous),
+		cmocka_unit_test(test_loop_continues_across_nonblocking_wait),
+		cmocka_unit_test(test_loop_timer_batch_has_no_cause),
+		cmocka_unit_test(test_loop_write_past_timer_deadline),
+		cmocka_unit_test(test_loop_response_passes_cause_not_to_pooled_conn),
+		cmocka_unit_test(test_answered_request_parents_nothing),
+		cmocka_unit_test(test_connect_ties_first_request),
+		cmocka_unit_test(test_handoff_single_request),
+		cmocka_unit_test(test_handoff_busy_worker_not_reassigned),
+		cmocka_unit_test(test_fork_inherits_until_answered),
+		cmocka_unit_test(test_go_threads_are_not_evidence),
+		cmocka_unit_test(test_go_lineage),
+		cmocka_unit_test(test_serving_overflow_is_ambiguous),
+		cmocka_unit_test(test_traceparent_adoption_is_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
