@@ -407,6 +407,26 @@ static void test_handoff_single_request(void **state)
 	assert_root(&out, "/b/3");
 }
 
+/* Queue stealing: the reader wakes worker 9 for /r/2, then reads /r/3; an idle worker
+ * takes /r/2 without sleeping and worker 9 gets /r/3. The wakeup named /r/2, but two
+ * requests were open, so it proves nothing. */
+static void test_handoff_with_two_open_requests_is_ambiguous(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s2 = server_end(2, SVC, 40002), s3 = server_end(3, SVC, 40003);
+	struct end u3 = client_end(13, SVC, 50003);
+
+	io(a, &s2, 7, WS_DIR_INGRESS, 3 * MS, req("r", 2));
+	task(a, WS_TASK_WAKE, SVC, 7, SVC, 9, 4 * MS);
+	io(a, &s3, 10, WS_DIR_INGRESS, 5 * MS, req("r", 3));
+	io(a, &u3, 9, WS_DIR_EGRESS, 6 * MS, req("b", 3));
+	assert_int_equal(why(a, WS_WHY_HANDOFF_BUSY), 1);
+	complete(a, 30 * MS, &u3, &s2, &s3, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/3");
+}
+
 /* Python's GIL: a worker still busy with /r/1 is woken by the reader of /r/2 (a GIL
  * hand-over, not work). Its next call is /r/1's, so that wakeup must not win. */
 static void test_handoff_busy_worker_not_reassigned(void **state)
@@ -472,6 +492,22 @@ static void test_go_threads_are_not_evidence(void **state)
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/40");
 	assert_child(&out, "/b/1", "/r/1");
+}
+
+/* A Go process whose goroutine ids could not be read: its threads still prove nothing. */
+static void test_go_without_goid_is_root(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, GOSVC, 40001);
+	struct end u1 = client_end(11, GOSVC, 50001);
+
+	io_go(a, &s1, 7, 0, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io_go(a, &u1, 7, 0, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	assert_int_equal(why(a, WS_WHY_RUNTIME_UNKNOWN), 1);
+	complete(a, 30 * MS, &u1, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
 }
 
 static void test_go_lineage(void **state)
@@ -558,9 +594,11 @@ int main(void)
 		cmocka_unit_test(test_answered_request_parents_nothing),
 		cmocka_unit_test(test_connect_ties_first_request),
 		cmocka_unit_test(test_handoff_single_request),
+		cmocka_unit_test(test_handoff_with_two_open_requests_is_ambiguous),
 		cmocka_unit_test(test_handoff_busy_worker_not_reassigned),
 		cmocka_unit_test(test_fork_inherits_until_answered),
 		cmocka_unit_test(test_go_threads_are_not_evidence),
+		cmocka_unit_test(test_go_without_goid_is_root),
 		cmocka_unit_test(test_go_lineage),
 		cmocka_unit_test(test_serving_overflow_is_ambiguous),
 		cmocka_unit_test(test_traceparent_adoption_is_bounded),
