@@ -173,6 +173,9 @@ struct ws_actor *ws_actor_get(struct ws_actors *t, uint32_t pid, uint32_t tid, u
 	return a;
 }
 
+static void proc_remove(struct ws_actors *t, struct ws_proc *p);
+static struct ws_proc **proc_slot(struct ws_actors *t, uint32_t pid);
+
 void ws_actor_exit(struct ws_actors *t, uint32_t pid, uint32_t tid)
 {
 	struct ws_actor *a = *actor_slot(t, pid, tid, 0);
@@ -180,6 +183,17 @@ void ws_actor_exit(struct ws_actors *t, uint32_t pid, uint32_t tid)
 	if (a) {
 		t->st.actors_exited++;
 		actor_remove(t, a);
+	}
+	/* The main thread's exit is (almost always) the process's: short-lived children
+	 * (a curl per request) must not fill the table until they age out. A process whose
+	 * other threads live on is simply met again (its runtime asked again). */
+	if (tid == pid) {
+		struct ws_proc *p = *proc_slot(t, pid);
+
+		if (p && p->open_server == 0) {
+			t->st.procs_exited++;
+			proc_remove(t, p);
+		}
 	}
 }
 

@@ -90,6 +90,7 @@ struct ws_actor_stats {
 	uint64_t serving_overflow;      /* requests an actor could not name (it reads as ambiguous) */
 	uint64_t procs_opened;
 	uint64_t procs_expired;
+	uint64_t procs_exited;
 	uint64_t procs_full;
 	uint64_t procs_active;
 };
@@ -105,7 +106,7 @@ struct ws_actor *ws_actor_get(struct ws_actors *t, uint32_t pid, uint32_t tid, u
 			      uint64_t now_ns, bool create, bool *full);
 struct ws_proc *ws_proc_get(struct ws_actors *t, uint32_t pid, uint64_t now_ns, bool create, bool *full);
 
-/* The thread exited: forget it. */
+/* The thread exited: forget it (and its process, when it is the main thread). */
 void ws_actor_exit(struct ws_actors *t, uint32_t pid, uint32_t tid);
 
 /* The actor read the request of open SERVER exchange ref / answered it. */
