@@ -2,7 +2,8 @@
  * socket events on a handful of connections, payloads from the input) through
  * ws_asm_record, with time advancing and ticks in between. Records come from our own
  * kernel programs, but the payload bytes inside them are anyone's traffic, and a record
- * can be cut short or garbled by a bug: nothing may crash, leak or invoke UB. */
+ * can be cut short or garbled by a bug: nothing may crash, leak or invoke UB. Loop,
+ * task and runtime records drive the parentage state in any order. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -13,6 +14,12 @@
 static struct ws_resource *res_fn(void *ctx, uint32_t pid, const char *comm)
 {
 	return ctx;
+}
+
+/* pid 11 is a Go process: goroutine evidence instead of threads */
+static uint8_t runtime_fn(void *ctx, uint32_t pid)
+{
+	return pid == 11 ? WS_RUNTIME_GO : WS_RUNTIME_NATIVE;
 }
 
 static void emit_fn(void *ctx, const struct ws_span *const *spans, size_t n)
@@ -30,6 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.ctx = { .max_nodes = 64, .link_wait_ns = 5000, .index_slots = 16,
 			 .max_open_ns = 1000000, .rng_seed = 1 },
 		.max_conns = 8, .conn_idle_ns = 1000000, .close_grace_ns = 3000, .max_threads = 8,
+		.max_procs = 4, .actor_idle_ns = 200000, .adopt_max_uses = 2, .adopt_max_age_ns = 100000,
+		.runtime_fn = runtime_fn,
 	};
 	struct ws_resource *res = ws_resource_new(1);
 	struct ws_asm *a = ws_asm_new(&cfg, res_fn, res, emit_fn, NULL);
@@ -60,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			e->bytes = (uint32_t)plen + ((op & 0x10) ? misc * 16u : 0);
 			e->dir = op & 1;
 			e->role = (op >> 1) % 3;
+			e->rt_ctx = misc & 0x08 ? (misc & 3) : 0;
 			e->tuple.saddr[10] = e->tuple.saddr[11] = 0xff;
 			e->tuple.saddr[12] = 127;
 			memcpy(e->tuple.daddr, e->tuple.saddr, 16);
@@ -71,6 +81,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* sometimes lie about sizes: the assembler must reject, not read past */
 			size_t give = (op & 0x80) && misc < 40 ? total - (misc % (total ? total : 1)) : total;
 			ws_asm_record(a, rec, give);
+		} else if (op < 215) {
+			/* readiness batches, wakeups, forks, exits, runtime context: the
+			 * parentage state they drive must stay consistent in any order */
+			struct ws_loop_event *l = (void *)rec;
+			struct ws_task_event *t = (void *)rec;
+			struct ws_rt_event *r = (void *)rec;
+
+			if (op < 205) {
+				l->hdr.type = WS_EV_LOOP;
+				l->hdr.size = sizeof(*l);
+				l->hdr.ts_ns = now;
+				l->pid = 10 + (misc & 1);
+				l->tid = 20 + (misc & 3);
+				l->enter_ns = now - (misc & 0x1f) * 100;
+				l->nready = misc & 0x10 ? 0 : misc & 3;
+				l->timeout_ms = misc & 0x20 ? 0 : (int32_t)(misc & 7) - 2;
+				ws_asm_record(a, rec, sizeof(*l));
+			} else if (op < 212) {
+				t->hdr.type = WS_EV_TASK;
+				t->hdr.size = sizeof(*t);
+				t->hdr.ts_ns = now;
+				t->kind = (uint8_t)(op - 204);
+				t->pid = 10 + (misc & 1);
+				t->tid = 20 + (misc & 3);
+				t->other_pid = misc & 0x40 ? 12 + (misc & 1) : t->pid;
+				t->other_tid = 20 + ((misc >> 2) & 3);
+				ws_asm_record(a, rec, sizeof(*t));
+			} else {
+				r->hdr.type = WS_EV_RT;
+				r->hdr.size = sizeof(*r);
+				r->hdr.ts_ns = now;
+				r->kind = (uint8_t)(op - 211);
+				r->pid = 10 + (misc & 1);
+				r->ctx = misc & 7;
+				r->other = misc >> 3;
+				r->fd = misc & 3;
+				ws_asm_record(a, rec, sizeof(*r));
+			}
 		} else {
 			struct ws_sock_event *e = (void *)rec;
 
@@ -81,6 +129,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			e->role = misc % 3;
 			e->state_new = (uint8_t)(misc % 13);
 			e->pid = 10;
+			e->tid = 20 + (misc & 3);
+			e->syscall = misc & 0x40 ? WS_SYS_CONNECT : WS_SYS_ACCEPT4;
 			ws_asm_record(a, rec, sizeof(*e));
 		}
 		off += plen;
