@@ -153,7 +153,39 @@ struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t 
 
 void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)
 {
+	t->st.removed++;
 	unlink_and_free(t, c, now_ns);
+}
+
+static bool tuple_equal(const struct ws_tuple *a, const struct ws_tuple *b)
+{
+	/* Field by field: _pad carries no meaning. */
+	return a->sport == b->sport && a->dport == b->dport && a->family == b->family &&
+	       memcmp(a->saddr, b->saddr, 16) == 0 && memcmp(a->daddr, b->daddr, 16) == 0;
+}
+
+static bool opens_connection(uint16_t syscall)
+{
+	return syscall == WS_SYS_ACCEPT || syscall == WS_SYS_ACCEPT4 || syscall == WS_SYS_CONNECT;
+}
+
+struct ws_conn *ws_conn_open(struct ws_conn_table *t, uint64_t sock_id, const struct ws_tuple *tuple,
+			     uint16_t syscall, uint64_t now_ns, bool *created)
+{
+	struct ws_conn *c = ws_conn_find(t, sock_id);
+
+	/* The kernel announces a connection once per socket it creates state for, so a
+	 * second accept/connect open under one sock id is a later connection on a reused
+	 * struct sock, whatever became of the first one. Its tuple, parser state and
+	 * pending requests must not carry over. */
+	if (c && (opens_connection(syscall) || !tuple_equal(&c->tuple, tuple))) {
+		t->st.replaced++;
+		ws_conn_remove(t, c, now_ns);
+	}
+	c = ws_conn_get(t, sock_id, now_ns, created);
+	if (c && *created)
+		c->tuple = *tuple;
+	return c;
 }
 
 void ws_conn_mark_closed(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)
