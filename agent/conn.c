@@ -179,8 +179,16 @@ struct ws_conn *ws_conn_open(struct ws_conn_table *t, uint64_t sock_id, const st
 	 * struct sock, whatever became of the first one. Its tuple, parser state and
 	 * pending requests must not carry over. */
 	if (c && (opens_connection(syscall) || !tuple_equal(&c->tuple, tuple))) {
-		t->st.replaced++;
-		ws_conn_remove(t, c, now_ns);
+		if (c->closing) {
+			/* Its end was seen; only the grace is cut short (the sock is reused,
+			 * so no late record of it can follow). */
+			t->st.closed++;
+			unlink_and_free(t, c, now_ns);
+		} else {
+			/* Its end was never reported. */
+			t->st.replaced++;
+			ws_conn_remove(t, c, now_ns);
+		}
 	}
 	c = ws_conn_get(t, sock_id, now_ns, created);
 	if (c && *created)

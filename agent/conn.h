@@ -50,13 +50,14 @@ struct ws_conn {
 
 struct ws_conn_stats {
 	uint64_t opened;          /* entries created */
-	uint64_t closed;          /* finalised after TCP_CLOSE */
+	uint64_t closed;          /* finalised after TCP_CLOSE (at the end of the grace, or
+				   * sooner when the sock id is reopened) */
 	uint64_t evicted;         /* removed because the table was full */
 	uint64_t expired;         /* removed after idle_ns without activity */
 	uint64_t removed;         /* removed directly: replaced by a new connection under the
 				   * same sock id, setup failures, ws_conn_remove */
-	uint64_t replaced;        /* of removed: a reopen showed the sock now carries a new
-				   * connection (ws_conn_open) */
+	uint64_t replaced;        /* of removed: an entry whose end was never reported,
+				   * found to be over by a reopen of its sock id (ws_conn_open) */
 	uint64_t alloc_fail;
 	uint64_t active;          /* entries in the table now */
 };
@@ -86,7 +87,8 @@ struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t 
  *  - an entry whose tuple differs from the record's belongs to an earlier connection;
  *  - otherwise (a socket learned on first use, a data record) the entry is kept, also
  *    while it waits out its close grace: those are its own late records.
- * A replaced entry counts as removed (and replaced). NULL when no memory.
+ * A replaced entry counts as closed when its TCP_CLOSE was seen, else as removed (and
+ * replaced). NULL when no memory.
  */
 struct ws_conn *ws_conn_open(struct ws_conn_table *t, uint64_t sock_id, const struct ws_tuple *tuple,
 			     uint16_t syscall, uint64_t now_ns, bool *created);
