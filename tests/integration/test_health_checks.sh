@@ -52,11 +52,11 @@ wait_probe() { # NAME PID: reap a prober; it must have succeeded
 }
 
 # Before svc-a accepts: probes that all end in the accept queue, half by RST, half by FIN.
-probe hc-early --count ${HC_EARLY:-40} --interval-ms 2 --rst-every ${HC_EARLY_RST:-2}
+probe hc-early --count 40 --interval-ms 2 --rst-every 2
 wait_probe hc-early "$WS_LAST_PID"
 # Open the gate: during svc-a's last second of not accepting, more probes and the first
-# requests queue up; probes go on during the whole load (mostly RSTs, as kubelet's TCP
-# probes and many load balancers close).
+# requests queue up; probes go on during the whole load (a third close with an RST, as
+# kubelet's TCP probes and many load balancers do).
 touch "$GATE"
 STOP=$WS_TMP/probes.stop
 probe hc-load --count 0 --stop-file "$STOP" --interval-ms 10 --rst-every 3
