@@ -489,11 +489,13 @@ static int conn_setup(struct ws_asm *a, struct ws_conn *c, const struct ws_tuple
 	return 0;
 }
 
-static struct ws_conn *conn_for(struct ws_asm *a, uint64_t sock_id, const struct ws_tuple *t,
-				uint8_t role, uint64_t ts)
+/* The entry for a record on sock_id. sys: the syscall of a WS_SOCK_OPEN, 0 for a data
+ * record; ws_conn_open decides whether it starts a new connection. */
+static struct ws_conn *conn_open(struct ws_asm *a, uint64_t sock_id, const struct ws_tuple *t,
+				 uint8_t role, uint16_t sys, uint64_t ts)
 {
 	bool created;
-	struct ws_conn *c = ws_conn_get(a->conns, sock_id, ts, &created);
+	struct ws_conn *c = ws_conn_open(a->conns, sock_id, t, sys, ts, &created);
 
 	if (!c) {
 		a->st.conn_alloc_fail++;
@@ -505,6 +507,12 @@ static struct ws_conn *conn_for(struct ws_asm *a, uint64_t sock_id, const struct
 		return NULL;
 	}
 	return c;
+}
+
+static struct ws_conn *conn_for(struct ws_asm *a, uint64_t sock_id, const struct ws_tuple *t,
+				uint8_t role, uint64_t ts)
+{
+	return conn_open(a, sock_id, t, role, 0, ts);
 }
 
 /* ---- what threads are doing (parentage evidence) ------------------------------ */
@@ -711,11 +719,9 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 	a->st.sock_events++;
 	switch (e->kind) {
 	case WS_SOCK_OPEN:
-		c = ws_conn_find(a->conns, e->sock_id);
-		/* accept/connect on an address we still hold: the old socket is gone. */
-		if (c && (c->closing || (e->role != WS_ROLE_UNKNOWN && e->role != c->role)))
-			ws_conn_remove(a->conns, c, e->hdr.ts_ns);
-		c = conn_for(a, e->sock_id, &e->tuple, e->role, e->hdr.ts_ns);
+		/* accept/connect on a sock id we still hold: that connection is over, whether
+		 * or not its end was reported (ws_conn_open). */
+		c = conn_open(a, e->sock_id, &e->tuple, e->role, e->syscall, e->hdr.ts_ns);
 		if (c && e->pid) {
 			c->pid = e->pid;
 			memcpy(c->comm, e->comm, sizeof(c->comm));
@@ -888,6 +894,8 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  connections_closed %" PRIu64 "\n", ns->closed);
 	fprintf(out, "  connections_evicted %" PRIu64 "\n", ns->evicted);
 	fprintf(out, "  connections_expired %" PRIu64 "\n", ns->expired);
+	fprintf(out, "  connections_removed %" PRIu64 "\n", ns->removed);
+	fprintf(out, "  connections_replaced %" PRIu64 "\n", ns->replaced);
 	const struct ws_actor_stats *as = ws_actors_stats(a->actors);
 	ws_parentage_report(&a->par, out);
 	fprintf(out, "  parent_traceparent_bounded %" PRIu64 "\n", a->adopt->bounded);

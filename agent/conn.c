@@ -117,17 +117,22 @@ static void unlink_and_free(struct ws_conn_table *t, struct ws_conn *c, uint64_t
 	t->st.active--;
 }
 
+static void touch(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)
+{
+	c->last_ns = now_ns;
+	if (t->lru_head != c) {
+		lru_unlink(t, c);
+		lru_push_front(t, c);
+	}
+}
+
 struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t now_ns, bool *created)
 {
 	struct ws_conn *c = ws_conn_find(t, sock_id);
 
 	*created = false;
 	if (c) {
-		c->last_ns = now_ns;
-		if (t->lru_head != c) {
-			lru_unlink(t, c);
-			lru_push_front(t, c);
-		}
+		touch(t, c, now_ns);
 		return c;
 	}
 	if (t->st.active >= t->max && t->lru_tail) {
@@ -153,7 +158,53 @@ struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t 
 
 void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)
 {
+	t->st.removed++;
 	unlink_and_free(t, c, now_ns);
+}
+
+static bool tuple_equal(const struct ws_tuple *a, const struct ws_tuple *b)
+{
+	/* Field by field: _pad carries no meaning. */
+	return a->sport == b->sport && a->dport == b->dport && a->family == b->family &&
+	       memcmp(a->saddr, b->saddr, 16) == 0 && memcmp(a->daddr, b->daddr, 16) == 0;
+}
+
+static bool opens_connection(uint16_t syscall)
+{
+	return syscall == WS_SYS_ACCEPT || syscall == WS_SYS_ACCEPT4 || syscall == WS_SYS_CONNECT;
+}
+
+struct ws_conn *ws_conn_open(struct ws_conn_table *t, uint64_t sock_id, const struct ws_tuple *tuple,
+			     uint16_t syscall, uint64_t now_ns, bool *created)
+{
+	struct ws_conn *c = ws_conn_find(t, sock_id);
+
+	/* The common case, every data record: the same connection, one lookup. */
+	if (c && !opens_connection(syscall) && tuple_equal(&c->tuple, tuple)) {
+		*created = false;
+		touch(t, c, now_ns);
+		return c;
+	}
+	/* The kernel announces a connection once per socket it creates state for, so a
+	 * second accept/connect open under one sock id is a later connection on a reused
+	 * struct sock, whatever became of the first one; so is another tuple. Its tuple,
+	 * parser state and pending requests must not carry over. */
+	if (c) {
+		if (c->closing) {
+			/* Its end was seen; only the grace is cut short (the sock is reused,
+			 * so no late record of it can follow). */
+			t->st.closed++;
+			unlink_and_free(t, c, now_ns);
+		} else {
+			/* Its end was never reported. */
+			t->st.replaced++;
+			ws_conn_remove(t, c, now_ns);
+		}
+	}
+	c = ws_conn_get(t, sock_id, now_ns, created);
+	if (c && *created)
+		c->tuple = *tuple;
+	return c;
 }
 
 void ws_conn_mark_closed(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)

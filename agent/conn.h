@@ -59,12 +59,19 @@ struct ws_conn {
 
 struct ws_conn_stats {
 	uint64_t opened;          /* entries created */
-	uint64_t closed;          /* finalised after TCP_CLOSE */
+	uint64_t closed;          /* finalised after TCP_CLOSE (at the end of the grace, or
+				   * sooner when the sock id is reopened) */
 	uint64_t evicted;         /* removed because the table was full */
 	uint64_t expired;         /* removed after idle_ns without activity */
+	uint64_t removed;         /* removed directly: replaced by a new connection under the
+				   * same sock id, setup failures, ws_conn_remove */
+	uint64_t replaced;        /* of removed: an entry whose end was never reported,
+				   * found to be over by a reopen of its sock id (ws_conn_open) */
 	uint64_t alloc_fail;
-	uint64_t active;
+	uint64_t active;          /* entries in the table now */
 };
+/* Every entry created leaves exactly one way, so at any moment
+ *   opened == active + closed + evicted + expired + removed. */
 
 /* Called before an entry is removed (finalise parsing, drop pending spans). */
 typedef void (*ws_conn_fini_fn)(void *ctx, struct ws_conn *c, uint64_t now_ns);
@@ -78,7 +85,23 @@ void ws_conn_table_free(struct ws_conn_table *t, uint64_t now_ns);
 struct ws_conn *ws_conn_find(struct ws_conn_table *t, uint64_t sock_id);
 /* Find or create; *created tells which. NULL when no memory. Touches LRU order. */
 struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t now_ns, bool *created);
-/* Finalise and remove now. */
+/*
+ * A record announces the connection on sock_id (WS_SOCK_OPEN, or a data record naming
+ * it): returns the entry to use, a fresh one (*created) when the connection is new.
+ * The kernel reuses a freed struct sock for later connections, and does not always say
+ * that the old one ended (a connection reset while still in the accept queue is
+ * TCP_CLOSE before the server accepts it: no state change follows). So:
+ *  - an open produced by accept/accept4/connect (syscall) always starts a new
+ *    connection: an entry still under sock_id is finalised and removed first;
+ *  - an entry whose tuple differs from the record's belongs to an earlier connection;
+ *  - otherwise (a socket learned on first use, a data record) the entry is kept, also
+ *    while it waits out its close grace: those are its own late records.
+ * A replaced entry counts as closed when its TCP_CLOSE was seen, else as removed (and
+ * replaced). NULL when no memory.
+ */
+struct ws_conn *ws_conn_open(struct ws_conn_table *t, uint64_t sock_id, const struct ws_tuple *tuple,
+			     uint16_t syscall, uint64_t now_ns, bool *created);
+/* Finalise and remove now (counted as removed). */
 void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns);
 /* TCP_CLOSE seen: remove after the grace period. */
 void ws_conn_mark_closed(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns);

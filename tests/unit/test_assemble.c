@@ -374,6 +374,191 @@ static void test_close_delimited_response_ends_at_eof(void **state)
 	ws_asm_free(a, 10 * MS);
 }
 
+/* A WS_EV_SOCK record: OPEN (role, syscall) or STATE (state_new) for s, with tuple t. */
+static void sock_event(struct ws_asm *a, const struct sock *s, uint8_t kind, uint16_t sys, uint8_t state_new,
+		       uint64_t ts)
+{
+	struct ws_sock_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.type = WS_EV_SOCK;
+	e.hdr.size = sizeof(e);
+	e.hdr.ts_ns = ts;
+	e.sock_id = s->id;
+	e.pid = kind == WS_SOCK_STATE ? 0 : s->pid;   /* state changes come from softirq */
+	e.tid = e.pid ? s->pid + 1 : 0;
+	e.fd = kind == WS_SOCK_STATE ? -1 : 5;
+	e.kind = kind;
+	e.role = s->role;
+	e.state_new = state_new;
+	e.syscall = sys;
+	e.tuple = s->t;
+	if (e.pid)
+		snprintf(e.comm, sizeof(e.comm), "svc-%u", s->pid);
+	assert_int_equal(ws_asm_record(a, &e, sizeof(e)), 0);
+}
+
+#define TCP_CLOSE 7
+
+static void sock_open(struct ws_asm *a, const struct sock *s, uint64_t ts)
+{
+	sock_event(a, s, WS_SOCK_OPEN, s->role == WS_ROLE_SERVER ? WS_SYS_ACCEPT4 :
+		   s->role == WS_ROLE_CLIENT ? WS_SYS_CONNECT : WS_SYS_READ, 0, ts);
+}
+
+static void sock_close(struct ws_asm *a, const struct sock *s, uint64_t ts)
+{
+	sock_event(a, s, WS_SOCK_STATE, WS_SYS_STATE, TCP_CLOSE, ts);
+}
+
+static int64_t report_value(const struct ws_asm *a, const char *name)
+{
+	char *buf = NULL, line[128];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int64_t v = -1;
+
+	assert_non_null(f);
+	ws_asm_report(a, f);
+	fclose(f);
+	snprintf(line, sizeof(line), "  %s ", name);
+	char *p = strstr(buf, line);
+	if (p)
+		v = strtoll(p + strlen(line), NULL, 10);
+	free(buf);
+	return v;
+}
+
+static void assert_conns_balance(const struct ws_asm *a)
+{
+	assert_int_equal(report_value(a, "connections_opened"),
+			 report_value(a, "connections_tracked") + report_value(a, "connections_closed") +
+			 report_value(a, "connections_evicted") + report_value(a, "connections_expired") +
+			 report_value(a, "connections_removed"));
+}
+
+/* A health check: connect, then close while the server is not accepting yet. The server
+ * accepts it already reset (TCP_CLOSE, local port cleared): no state change ever ends
+ * it. The kernel then hands the same struct sock to the next accepted connection, from
+ * a client on this host. That is a new connection: its server span must wait for and
+ * link to the client span by TCP seq, not wait on the probe's tuple and time out. */
+static void test_health_check_sock_reused_by_accept(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock probe = mksock(0x500, 200, WS_ROLE_SERVER, 0, 50001, 0);
+	struct sock cli = mksock(0x1, 100, WS_ROLE_CLIENT, 40000, 8080, 0);
+	struct sock srv = mksock(0x500, 200, WS_ROLE_SERVER, 8080, 40000, 0);
+
+	sock_open(a, &probe, 1 * MS);
+	sock_open(a, &cli, 10 * MS);
+	sock_open(a, &srv, 11 * MS);
+	feed(a, &cli, 101, WS_DIR_EGRESS, 1000, 12 * MS, 13 * MS, REQ_USERS);
+	feed(a, &srv, 201, WS_DIR_INGRESS, 1000, 13 * MS, 14 * MS, REQ_USERS);
+	feed(a, &srv, 201, WS_DIR_EGRESS, 3000, 15 * MS, 16 * MS, RESP_OK);
+	feed(a, &cli, 101, WS_DIR_INGRESS, 3000, 16 * MS, 17 * MS, RESP_OK);
+	ws_asm_tick(a, 20 * MS);
+	ws_asm_tick(a, 1000 * MS);        /* past link_wait_ns: a wrong wait has timed out */
+	assert_int_equal(out.n, 2);
+	const struct ws_span *c = find(&out, WS_KIND_CLIENT, 100);
+	const struct ws_span *s = find(&out, WS_KIND_SERVER, 200);
+	assert_non_null(c);
+	assert_non_null(s);
+	assert_memory_equal(s->parent_span_id, c->span_id, 8);
+	assert_memory_equal(s->trace_id, c->trace_id, 16);
+	assert_int_equal(attr_int(s, "client.port"), 40000);
+	assert_int_equal(attr_int(s, "server.port"), 8080);
+	assert_int_equal(report_value(a, "parent_root_peer_timeout"), 0);
+	assert_int_equal(report_value(a, "parent_tcp_seq"), 1);
+	assert_int_equal(report_value(a, "connections_replaced"), 1);
+	assert_conns_balance(a);
+	ws_asm_free(a, 1000 * MS);
+}
+
+/* Same sock id, same role, same tuple: accepted again after TCP_CLOSE, within the close
+ * grace. The old connection stopped in the middle of a request's headers; the new one
+ * must start with a fresh parser, not append its request to the old bytes. */
+static void test_reaccept_same_tuple_fresh_parser(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock srv = mksock(0x600, 200, WS_ROLE_SERVER, 8080, 40000, 1);
+
+	sock_open(a, &srv, 1 * MS);
+	feed(a, &srv, 201, WS_DIR_INGRESS, 1, 2 * MS, 3 * MS, "POST /old/1 HTTP/1.1\r\nHost: x\r\nContent-Le");
+	sock_close(a, &srv, 4 * MS);
+	sock_open(a, &srv, 5 * MS);
+	feed(a, &srv, 201, WS_DIR_INGRESS, 7, 6 * MS, 7 * MS, REQ_USERS);
+	feed(a, &srv, 201, WS_DIR_EGRESS, 9, 8 * MS, 9 * MS, RESP_OK);
+	ws_asm_tick(a, 10 * MS);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.spans[0].name, "GET /users/{id}");
+	assert_int_equal(attr_int(&out.spans[0], "http.response.status_code"), 200);
+	assert_int_equal(out.spans[0].start_ns, 7 * MS);
+	assert_int_equal(out.spans[0].status_code, WS_STATUS_UNSET);
+	assert_int_equal(ws_asm_stats(a)->http_parse_errors, 0);
+	ws_asm_tick(a, 500 * MS);
+	assert_int_equal(out.n, 1);
+	assert_conns_balance(a);
+	ws_asm_free(a, 1000 * MS);
+}
+
+/* The kernel forgot the socket (its LRU state map) and learns it again on first use:
+ * that open (role unknown, a data syscall) names the live connection; the request in
+ * progress on it must complete. */
+static void test_first_use_open_keeps_live_connection(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock srv = mksock(0x700, 200, WS_ROLE_SERVER, 8080, 40000, 1);
+	struct sock again = srv;
+
+	again.role = WS_ROLE_UNKNOWN;
+	sock_open(a, &srv, 1 * MS);
+	feed(a, &srv, 201, WS_DIR_INGRESS, 1, 2 * MS, 3 * MS, "GET /users/12345 HTTP/1.1\r\nHo");
+	sock_open(a, &again, 4 * MS);
+	feed(a, &again, 201, WS_DIR_INGRESS, 30, 4 * MS, 5 * MS, "st: api.local\r\n\r\n");
+	feed(a, &again, 201, WS_DIR_EGRESS, 9, 6 * MS, 7 * MS, RESP_OK);
+	ws_asm_tick(a, 10 * MS);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.spans[0].name, "GET /users/{id}");
+	assert_int_equal(attr_int(&out.spans[0], "http.response.status_code"), 200);
+	assert_int_equal(report_value(a, "connections_opened"), 1);
+	assert_int_equal(report_value(a, "connections_replaced"), 0);
+	ws_asm_free(a, 20 * MS);
+}
+
+/* TCP_CLOSE with a request still unanswered: after the grace period (late records may
+ * still come) the request ends as an error span, not silently. */
+static void test_tcp_close_finishes_pending_after_grace(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock srv = mksock(0x800, 200, WS_ROLE_SERVER, 8080, 40000, 1);
+
+	sock_open(a, &srv, 1 * MS);
+	feed(a, &srv, 201, WS_DIR_INGRESS, 1, 2 * MS, 3 * MS, REQ_USERS);
+	sock_close(a, &srv, 10 * MS);
+	ws_asm_tick(a, 109 * MS);         /* grace is 100 ms */
+	assert_int_equal(out.n, 0);
+	assert_int_equal(report_value(a, "connections_tracked"), 1);
+	ws_asm_tick(a, 110 * MS);
+	assert_int_equal(out.n, 1);
+	const struct ws_span *s = &out.spans[0];
+	assert_int_equal(s->kind, WS_KIND_SERVER);
+	assert_int_equal(s->status_code, WS_STATUS_ERROR);
+	assert_string_equal(s->status_message, "connection closed before the response completed");
+	assert_string_equal(attr_str(s, "error.type"), "connection_closed");
+	assert_null(ws_span_find_attr(s, "http.response.status_code"));
+	assert_int_equal(s->start_ns, 3 * MS);
+	assert_int_equal(s->end_ns, 110 * MS);
+	assert_int_equal(ws_asm_stats(a)->http_no_response, 1);
+	assert_int_equal(report_value(a, "connections_closed"), 1);
+	assert_int_equal(report_value(a, "connections_tracked"), 0);
+	assert_conns_balance(a);
+	ws_asm_free(a, 200 * MS);
+}
+
 static void test_malformed_records_counted(void **state)
 {
 	struct captured out = { .n = 0 };
@@ -420,6 +605,10 @@ int main(void)
 		cmocka_unit_test(test_closed_before_response_is_error_span),
 		cmocka_unit_test(test_half_close_server_still_answers),
 		cmocka_unit_test(test_close_delimited_response_ends_at_eof),
+		cmocka_unit_test(test_health_check_sock_reused_by_accept),
+		cmocka_unit_test(test_reaccept_same_tuple_fresh_parser),
+		cmocka_unit_test(test_first_use_open_keeps_live_connection),
+		cmocka_unit_test(test_tcp_close_finishes_pending_after_grace),
 		cmocka_unit_test(test_malformed_records_counted),
 		cmocka_unit_test(test_addr_str),
 	};

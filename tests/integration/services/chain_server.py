@@ -10,6 +10,10 @@ Downstream connections are mixed on purpose, so the agent sees both kinds: ids d
 by 3 go through urllib (a new connection, "Connection: close"), the others through a
 shared pool of persistent http.client connections that any handler thread may take.
 
+--accept-gate FILE / --accept-delay S: listen at once but accept only once FILE exists and
+S seconds more have passed, like a JVM that binds early and starts serving late; the
+connections made meanwhile wait in the accept queue (and health checks close there).
+
 The listening port is chosen by the kernel (port 0 unless --port is given) and written to
 --port-file once the socket listens, so there is no race between picking and binding.
 """
@@ -164,6 +168,8 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--pool", type=int, default=4, help="max idle pooled connections")
     ap.add_argument("--log", help="access log file")
+    ap.add_argument("--accept-gate", help="accept nothing before this file exists")
+    ap.add_argument("--accept-delay", type=float, default=0.0, help="seconds to wait before accepting (after the gate)")
     args = ap.parse_args()
 
     host = args.listen.strip("[]")
@@ -184,6 +190,14 @@ def main():
     # connection statistics the tests assert on are printed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        # The socket listens already: connections made now queue up unaccepted.
+        if args.accept_gate:
+            while not os.path.exists(args.accept_gate):
+                time.sleep(0.02)
+        if args.accept_delay > 0:
+            time.sleep(args.accept_delay)
+        sys.stderr.write("accepting\n")
+        sys.stderr.flush()
         srv.serve_forever(poll_interval=0.2)
     finally:
         if srv.downstream is not None:
