@@ -131,7 +131,7 @@ static struct answer prov_handoff(struct ws_parentage *p, const struct ws_call *
 {
 	struct answer r;
 
-	if (!a || a->handoff.state == WS_CAUSE_NONE)
+	if (!a || a->handoff.state == WS_CAUSE_NONE || a->n_serving)
 		return unknown;
 	r = from_cause(p, &a->handoff, WS_WHY_HANDOFF_MANY);
 	if (r.verdict == WS_VERDICT_PARENT && (!pr || pr->open_server != 1))

@@ -14,8 +14,10 @@
  *   runtime   Go: the goroutine that asked for the request, and its ancestors
  *   connect   the connection's first request: what its connecting thread was handling
  *   loop      an event-loop thread: the request it read in the current readiness batch
- *   handoff   a thread woken or created by a thread that was handling a request
  *   thread    a thread that is serving exactly one request
+ *   handoff   a thread woken or created by a thread that was handling a request (only
+ *             for threads serving nothing themselves: a thread's own request outranks
+ *             a wakeup, which in Python is as often a GIL hand-over as work)
  *   fork      a process forked by a thread that was handling a request
  * Each answers PARENT, AMBIGUOUS, NONE ("I know there is no cause": a loop thread
  * that read nothing in this batch) or UNKNOWN. The first AMBIGUOUS before any PARENT
@@ -44,8 +46,8 @@ enum ws_provider {
 	WS_PROV_RUNTIME = 0,
 	WS_PROV_CONNECT,
 	WS_PROV_LOOP,
-	WS_PROV_HANDOFF,
 	WS_PROV_THREAD,
+	WS_PROV_HANDOFF,
 	WS_PROV_FORK,
 	WS_PROV__MAX,
 };
