@@ -62,6 +62,8 @@ struct ws_actor {
 	uint64_t batch_enter_ns;        /* when the current batch's wait began (0 unknown) */
 	struct ws_node_ref serving[WS_ACTOR_SERVING];
 	struct ws_cause loop_cause;     /* what this batch read (loop threads) */
+	struct ws_cause loop_carried;   /* what the batch before read, when this one began with
+					 * a non-blocking wait: work that batch queued runs now */
 	struct ws_cause handoff;        /* what the waking/creating thread was handling */
 	uint64_t last_ns;
 	/* table linkage */

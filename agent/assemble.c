@@ -575,9 +575,13 @@ static bool is_go(struct ws_asm *a, uint32_t pid, uint64_t ts)
 	return ws_parentage_runtime(&a->par, pid, ts) == WS_RUNTIME_GO;
 }
 
-/* A readiness batch began: what the loop reads from now on is what it acts on. A
- * non-blocking wait that found nothing (timeout 0: the loop still has work queued from
- * this batch) does not end it. */
+/*
+ * A readiness batch began: what the loop reads from now on is what it acts on. A loop
+ * that waits without blocking (timeout 0) still has work queued by the batch before
+ * (asyncio runs the handlers a batch's reads woke in the next round, before that
+ * round's reads): until this batch reads something, its writes are the batch before's.
+ * A blocking wait means nothing was queued: nothing is carried.
+ */
 static void on_loop(struct ws_asm *a, const struct ws_loop_event *e)
 {
 	struct ws_actor *act;
@@ -589,8 +593,12 @@ static void on_loop(struct ws_asm *a, const struct ws_loop_event *e)
 	if (!act)
 		return;
 	act->loop = true;
-	if (e->nready == 0 && e->timeout_ms == 0)
+	if (e->timeout_ms == 0) {
+		act->loop_carried = act->loop_cause;
+		ws_cause_clear(&act->loop_cause);
 		return;
+	}
+	ws_cause_clear(&act->loop_carried);
 	ws_cause_clear(&act->loop_cause);
 	act->batch_enter_ns = e->enter_ns;
 	act->batch_timeout_ms = e->timeout_ms;

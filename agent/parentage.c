@@ -111,7 +111,7 @@ static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, 
 
 	if (!a || !a->loop)
 		return unknown;
-	k = &a->loop_cause;
+	k = a->loop_cause.state != WS_CAUSE_NONE ? &a->loop_cause : &a->loop_carried;
 	if (k->state == WS_CAUSE_NONE)
 		return say(WS_VERDICT_NONE, WS_WHY_LOOP_NO_CAUSE);
 	if (k->state == WS_CAUSE_ONE && c->sock_id && k->via_sock == c->sock_id)

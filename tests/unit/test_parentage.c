@@ -41,11 +41,11 @@ static void io_go(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t goid, 
 	e->seq[dir] += (uint32_t)strlen(payload);
 }
 
-static char req_buf[16][64];
+static char req_buf[32][64];
 
 static const char *req(const char *prefix, int id)
 {
-	char *b = req_buf[id & 15];
+	char *b = req_buf[(id + (prefix[0] == 'b' ? 16 : 0)) & 31];
 
 	snprintf(b, 64, "GET /%s/%d HTTP/1.1\r\nHost: h\r\n\r\n", prefix, id);
 	return b;
@@ -255,6 +255,57 @@ static void test_loop_continues_across_nonblocking_wait(void **state)
 	assert_child(&out, "/b/1", "/r/1");
 }
 
+/* asyncio under load never blocks: every round waits with timeout 0, runs the handlers
+ * the round before woke, then reads. Each round's writes are the round before's reads;
+ * a round that read two requests makes the next round's writes ambiguous, and the
+ * round after recovers. */
+static void test_loop_busy_rounds_carry_one_round(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end s3 = server_end(3, SVC, 40003), s4 = server_end(4, SVC, 40004);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct end u3 = client_end(13, SVC, 50003), u4 = client_end(14, SVC, 50004);
+
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, 0);
+	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));
+	loop_batch(a, SVC, 7, 3 * MS, 3 * MS, 2, 0);
+	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));     /* /r/1's handler */
+	io(a, &s2, 7, WS_DIR_INGRESS, 5 * MS, req("r", 2));
+	io(a, &s3, 7, WS_DIR_INGRESS, 6 * MS, req("r", 3));
+	loop_batch(a, SVC, 7, 7 * MS, 7 * MS, 1, 0);
+	io(a, &u2, 7, WS_DIR_EGRESS, 8 * MS, req("b", 2));     /* /r/2's or /r/3's? */
+	io(a, &u3, 7, WS_DIR_EGRESS, 9 * MS, req("b", 3));
+	io(a, &s4, 7, WS_DIR_INGRESS, 10 * MS, req("r", 4));
+	loop_batch(a, SVC, 7, 11 * MS, 11 * MS, 0, 0);
+	io(a, &u4, 7, WS_DIR_EGRESS, 12 * MS, req("b", 4));
+	assert_int_equal(why(a, WS_WHY_LOOP_MANY), 2);
+	complete(a, 30 * MS, &u1, &u2, &u3, &u4, &s1, &s2, &s3, &s4, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/2");
+	assert_root(&out, "/b/3");
+	assert_child(&out, "/b/4", "/r/4");
+}
+
+/* A blocking wait means the loop had nothing queued: nothing is carried into it. */
+static void test_loop_blocking_wait_carries_nothing(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, 0);
+	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));
+	loop_batch(a, SVC, 7, 3 * MS, 4 * MS, 1, -1);
+	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	complete(a, 30 * MS, &u1, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+}
+
 /* A timer fires between a read and a write: the batch that began with nothing ready
  * carries no cause, even though the thread has exactly one request in flight (the
  * same-thread rule would have guessed it). */
@@ -405,6 +456,24 @@ static void test_handoff_single_request(void **state)
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
 	assert_root(&out, "/b/3");
+}
+
+/* Thread per request: a handler thread serving /r/1 is woken by the handler of /r/2
+ * (Python's GIL). Its own request outranks the wakeup. */
+static void test_own_request_outranks_wakeup(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	io(a, &s1, 8, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &s2, 9, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	task(a, WS_TASK_WAKE, SVC, 9, SVC, 8, 5 * MS);
+	io(a, &u1, 8, WS_DIR_EGRESS, 6 * MS, req("b", 1));
+	complete(a, 30 * MS, &u1, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
 }
 
 /* Queue stealing: the reader wakes worker 9 for /r/2, then reads /r/3; an idle worker
@@ -588,12 +657,15 @@ int main(void)
 		cmocka_unit_test(test_loop_read_then_write),
 		cmocka_unit_test(test_loop_two_reads_one_batch_is_ambiguous),
 		cmocka_unit_test(test_loop_continues_across_nonblocking_wait),
+		cmocka_unit_test(test_loop_busy_rounds_carry_one_round),
+		cmocka_unit_test(test_loop_blocking_wait_carries_nothing),
 		cmocka_unit_test(test_loop_timer_batch_has_no_cause),
 		cmocka_unit_test(test_loop_write_past_timer_deadline),
 		cmocka_unit_test(test_loop_response_passes_cause_not_to_pooled_conn),
 		cmocka_unit_test(test_answered_request_parents_nothing),
 		cmocka_unit_test(test_connect_ties_first_request),
 		cmocka_unit_test(test_handoff_single_request),
+		cmocka_unit_test(test_own_request_outranks_wakeup),
 		cmocka_unit_test(test_handoff_with_two_open_requests_is_ambiguous),
 		cmocka_unit_test(test_handoff_busy_worker_not_reassigned),
 		cmocka_unit_test(test_fork_inherits_until_answered),
