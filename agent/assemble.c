@@ -736,9 +736,17 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 			c->comm[sizeof(c->comm) - 1] = '\0';
 			/* What the connecting thread handles now is what the connection's first
 			 * request is for (pools that connect for one caller). */
-			if (e->syscall == WS_SYS_CONNECT && c->requests == 0)
+			if (e->syscall == WS_SYS_CONNECT && c->requests == 0) {
+				struct ws_actor *act;
+
 				ws_parentage_cause_of(&a->par, e->pid, is_go(a, e->pid, e->hdr.ts_ns) ? 0 : e->tid,
 						      e->hdr.ts_ns, &c->connect_cause);
+				/* Connecting is acting on what the thread read, as a write is: a
+				 * request read after it starts a new cause, not an ambiguous one. */
+				act = ws_actor_get(a->actors, e->pid, e->tid, 0, e->hdr.ts_ns, false, NULL);
+				if (act)
+					act->loop_cause.egress_since = true;
+			}
 		}
 		break;
 	case WS_SOCK_STATE:
