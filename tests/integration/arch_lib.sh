@@ -25,16 +25,15 @@ case ${BUILD:-build} in
 *) ARCH_CACHE=$WS_ROOT/${BUILD:-build}/arch-cache ;;
 esac
 
-# arch_need COMMAND PACKAGE: a runtime the test needs. Installs the Debian package when
-# it is missing; skips only when that is impossible.
+# arch_need COMMAND PACKAGE: a runtime the test needs. When it is missing,
+# scripts/deps.sh installs what is missing (without starting services); the test skips
+# only when the package still cannot be installed.
 arch_need() {
 	local cmd=$1 pkg=$2
 	command -v "$cmd" >/dev/null && return 0
-	ws_log "$cmd missing: installing $pkg (scripts/deps.sh installs it too)"
-	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg"; }; } \
-		>"$WS_TMP/apt-$pkg.log" 2>&1
-	command -v "$cmd" >/dev/null || ws_skip "$cmd missing and $pkg cannot be installed: $(tail -n 2 "$WS_TMP/apt-$pkg.log" | tr '\n' ' ')"
+	ws_log "$cmd missing: running scripts/deps.sh to install $pkg"
+	timeout 600 "$WS_ROOT/scripts/deps.sh" >"$WS_TMP/deps.log" 2>&1
+	command -v "$cmd" >/dev/null || ws_skip "$cmd missing and $pkg cannot be installed: $(tail -n 2 "$WS_TMP/deps.log" | tr '\n' ' ')"
 }
 
 # arch_spawn_service NAME PORT_FILE TIMEOUT COMMAND...: start a service that writes its
@@ -150,6 +149,8 @@ arch_run() {
 		rc=$?
 		cat "$WS_TMP/load-$n.out" >&2
 		ws_stop_agent
+		# Losses that would explain incomplete traces (not judged here).
+		ws_log "$arch/$n: agent losses: ringbuf_drops=$(ws_counter ringbuf_drops) spans_dropped_table_full=$(ws_counter spans_dropped_table_full) http_parse_errors=$(ws_counter http_parse_errors) http_requests_uncaptured=$(ws_counter http_requests_uncaptured)"
 		local i
 		for ((i = ${#ARCH_RUN_PIDS[@]} - 1; i >= 0; i--)); do
 			ws_stop_pid "${ARCH_RUN_PIDS[i]}" TERM 5

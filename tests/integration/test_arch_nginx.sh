@@ -4,11 +4,12 @@
 #   load -> nginx (services/arch/nginx_proxy.conf.in) -> services/arch/backend.py
 . "$(dirname "$0")/arch_lib.sh"
 # Minimum correct % at 16 / 64 requests in flight: what the current agent reaches
-# (rounded down); raise them as the agent's parentage improves.
+# (lowest of five runs on 2026-12-01, rounded down); raise them as the agent's parentage
+# improves.
 MIN_CORRECT_16=${WS_MIN_CORRECT_16:-0}
 MIN_CORRECT_64=${WS_MIN_CORRECT_64:-0}
 ws_init
-ws_need_nginx
+arch_need nginx nginx-light
 
 arch_service() {
 	arch_start_nginx_proxy "$1" "$2"
