@@ -122,6 +122,25 @@ arch_smoke() {
 	[ "$got" = "$want" ] || ws_fail "the service answered GET /r/0 with '$got', expected '$want' (the workload is broken, not the agent)"
 }
 
+# arch_check_reuse LABEL BACKEND_ERR: the backend's statistics must show what the
+# architecture claims: keep-alive connections reused (fewer connections than requests),
+# or with ARCH_BACKEND_CONNS=new (shellout: curl per request) one connection per request.
+arch_check_reuse() {
+	local label=$1 err=$2 req conns
+	req=$(sed -n 's/^backend stats requests=\([0-9]*\) .*/\1/p' "$err")
+	conns=$(sed -n 's/^backend stats .*connections=\([0-9]*\)$/\1/p' "$err")
+	if [ -z "$req" ] || [ -z "$conns" ]; then
+		ws_soft_fail "$label: the backend printed no statistics"
+		return
+	fi
+	ws_log "$label: backend served $req requests on $conns connections"
+	if [ "${ARCH_BACKEND_CONNS:-reused}" = new ]; then
+		[ "$conns" -ge "$req" ] || ws_soft_fail "$label: expected a new backend connection per request ($req requests, $conns connections)"
+	else
+		[ "$conns" -lt "$req" ] || ws_soft_fail "$label: the service never reused a backend connection ($req requests, $conns connections): the workload is not what the test claims"
+	fi
+}
+
 # arch_run NAME [--fanout]
 arch_run() {
 	local arch=$1 fanout=0 n dir min bport rc rows
@@ -155,6 +174,7 @@ arch_run() {
 		for ((i = ${#ARCH_RUN_PIDS[@]} - 1; i >= 0; i--)); do
 			ws_stop_pid "${ARCH_RUN_PIDS[i]}" TERM 5
 		done
+		arch_check_reuse "$arch/$n" "$WS_TMP/backend-$n.err"
 		[ -s "$dir/manifest.json" ] || ws_fail "the load client wrote no manifest (status $rc): $(tail -n 5 "$WS_TMP/load-$n.err" | tr '\n' ' ')"
 		[ "$rc" = 0 ] || ws_soft_fail "$arch/$n: the workload failed (status $rc): the service answered wrongly, see WORKLOAD FAILED below"
 		min=$(eval echo "\${MIN_CORRECT_$n:-0}")

@@ -5,7 +5,7 @@
 #   load -> services/arch/go (svc -fanout) -> services/arch/backend.py
 . "$(dirname "$0")/arch_lib.sh"
 # Minimum correct % at 16 / 64 requests in flight: what the current agent reaches
-# (lowest of five runs on 2026-12-01, rounded down); raise them as the agent's parentage
+# (lowest of six runs on 2026-12-01, rounded down); raise them as the agent's parentage
 # improves.
 MIN_CORRECT_16=${WS_MIN_CORRECT_16:-2}
 MIN_CORRECT_64=${WS_MIN_CORRECT_64:-0}

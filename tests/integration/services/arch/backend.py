@@ -4,6 +4,8 @@
 GET /b/<id>[/<k>] sleeps a random 1-20 ms (so requests of different ids overlap inside
 the service in front of it) and answers 200 with the body "ok <path>\n". Anything else
 is a 400. The port is chosen by the kernel and written to --port-file once listening.
+On SIGTERM it prints "backend stats requests=N connections=M" (the tests check that the
+service really reused its connections).
 """
 import argparse
 import http.server
@@ -12,15 +14,28 @@ import random
 import re
 import signal
 import sys
+import threading
 import time
 
 PATH_RE = re.compile(r"^/b/[0-9]+(/[0-9]+)?$")
+STATS = {"requests": 0, "connections": 0}
+STATS_LOCK = threading.Lock()
+
+
+def count(key):
+    with STATS_LOCK:
+        STATS[key] += 1
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive unless the caller says close
 
+    def setup(self):
+        super().setup()
+        count("connections")
+
     def do_GET(self):
+        count("requests")
         if not PATH_RE.match(self.path):
             self._answer(400, b"backend: bad path %s\n" % self.path.encode())
             return
@@ -59,7 +74,11 @@ def main():
         f.write("%d\n" % srv.server_address[1])
     os.rename(args.port_file + ".tmp", args.port_file)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    srv.serve_forever(poll_interval=0.2)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    finally:
+        sys.stderr.write("backend stats requests=%d connections=%d\n" % (STATS["requests"], STATS["connections"]))
+        sys.stderr.flush()
 
 
 if __name__ == "__main__":
