@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared driver of the architecture tests (test_arch_*.sh; bash, sourced, not run).
 #
 #   load.py (CLIENT) -> service under test (SERVER, then CLIENT) -> backend.py (SERVER)
@@ -88,7 +89,7 @@ arch_build_go() {
 	[ -x "$ARCH_GO_BIN" ] && return 0
 	mkdir -p "$ARCH_CACHE/gocache" "$ARCH_CACHE/gopath" "$out"
 	ws_log "building the Go service ($src)"
-	(cd "$src" && GO111MODULE=off GOFLAGS= CGO_ENABLED=0 GOCACHE="$ARCH_CACHE/gocache" GOPATH="$ARCH_CACHE/gopath" \
+	(cd "$src" && GO111MODULE=off GOFLAGS='' CGO_ENABLED=0 GOCACHE="$ARCH_CACHE/gocache" GOPATH="$ARCH_CACHE/gopath" \
 		timeout 240 go build -o "$WS_TMP/svc" .) >"$WS_TMP/go-build.log" 2>&1 ||
 		ws_fail "go build failed: $(tail -n 5 "$WS_TMP/go-build.log" | tr '\n' ' ')"
 	mv "$WS_TMP/svc" "$ARCH_GO_BIN"
@@ -100,6 +101,7 @@ arch_build_java() {
 	local src=$1 hash out
 	hash=$({ javac -version 2>&1; cat "$src"/*.java; } | sha256sum | cut -c1-16)
 	out=$ARCH_CACHE/java-$hash
+	# shellcheck disable=SC2034 # used by the java test
 	ARCH_JAVA_CP=$out
 	[ -f "$out/.done" ] && return 0
 	ws_log "compiling the Java service ($src)"

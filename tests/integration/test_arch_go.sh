@@ -7,7 +7,9 @@
 # Minimum correct % at 16 / 64 requests in flight: what the current agent reaches
 # (lowest of six runs on 2026-12-01, rounded down); raise them as the agent's parentage
 # improves.
+# shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
 MIN_CORRECT_16=${WS_MIN_CORRECT_16:-2}
+# shellcheck disable=SC2034
 MIN_CORRECT_64=${WS_MIN_CORRECT_64:-1}
 ws_init
 arch_need go golang-go

@@ -4,7 +4,9 @@
 #   load -> services/arch/svc_threaded.py -> services/arch/backend.py
 . "$(dirname "$0")/arch_lib.sh"
 # Minimum correct % at 16 / 64 requests in flight.
+# shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
 MIN_CORRECT_16=${WS_MIN_CORRECT_16:-100}
+# shellcheck disable=SC2034
 MIN_CORRECT_64=${WS_MIN_CORRECT_64:-100}
 ws_init
 
