@@ -11,6 +11,8 @@ PKGS="make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-
 PKGS="$PKGS libcmocka-dev libclang-rt-14-dev"
 # Integration tests: real servers and clients on loopback
 PKGS="$PKGS nginx-light python3 curl iproute2 procps"
+# Architecture tests (tests/integration/test_arch_*.sh): Go net/http and Java HttpServer services
+PKGS="$PKGS golang-go openjdk-17-jdk-headless"
 # Benchmarks
 PKGS="$PKGS wrk gnuplot-nox nodejs npm"
 

@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""Architecture "asyncio": one event loop thread, stdlib only.
+
+asyncio.start_server with a minimal HTTP/1.1 parser (GET, no request bodies, keep-alive
+unless "Connection: close"). GET /r/<id> calls the backend (GET /b/<id>) over
+asyncio.open_connection, taking a connection from a small keep-alive pool (at most
+--pool idle connections are kept; more are opened while all are busy) and answers with
+the backend's body.
+"""
+import argparse
+import asyncio
+import os
+import re
+import signal
+
+PATH_RE = re.compile(rb"^GET /r/([0-9]+) HTTP/1\.[01]$")
+
+
+class Pool:
+    def __init__(self, host, port, keep):
+        self.host, self.port, self.keep = host, port, keep
+        self.idle = []
+
+    async def get(self, path):
+        if self.idle:
+            reader, writer = self.idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+        writer.write(b"GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (path, self.host.encode(), self.port))
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(b":") for l in lines[1:] if l)}
+        body = await reader.readexactly(int(headers.get(b"content-length", b"0")))
+        if headers.get(b"connection", b"").lower() != b"close" and len(self.idle) < self.keep:
+            self.idle.append((reader, writer))
+        else:
+            writer.close()
+        return status, body
+
+
+async def handle(reader, writer, pool):
+    try:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            lines = head.split(b"\r\n")
+            close = any(l.lower().replace(b" ", b"") == b"connection:close" for l in lines[1:])
+            m = PATH_RE.match(lines[0])
+            if m:
+                status, body = await pool.get(b"/b/" + m.group(1))
+            else:
+                status, body = 400, b"svc: bad request\n"
+            reason = b"OK" if status == 200 else b"Error"
+            writer.write(b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
+                         % (status, reason, len(body), b"Connection: close\r\n" if close else b"", body))
+            await writer.drain()
+            if close:
+                return
+    finally:
+        writer.close()
+
+
+async def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--backend", required=True, help="host:port")
+    ap.add_argument("--pool", type=int, default=8, help="idle backend connections kept")
+    args = ap.parse_args()
+    host, _, port = args.backend.rpartition(":")
+    pool = Pool(host, int(port), args.pool)
+    server = await asyncio.start_server(lambda r, w: handle(r, w, pool), "127.0.0.1", 0, backlog=256)
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write("%d\n" % server.sockets[0].getsockname()[1])
+    os.rename(args.port_file + ".tmp", args.port_file)
+    stop = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
+    async with server:
+        await stop
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,55 @@
+// Architectures "node", "node_capped" and "node_fanout": a Node.js http server (one
+// event loop) that calls the backend with http.request.
+//   node svc_node.js MODE PORT_FILE BACKEND_HOST:PORT
+//   MODE default: the global agent (keep-alive in Node >= 19, unlimited sockets)
+//        capped:  new http.Agent({keepAlive: true, maxSockets: 4}) - fewer sockets than
+//                 requests in flight, so requests queue inside the agent
+//        fanout:  three backend requests in parallel (/b/<id>/0..2), answer when all
+//                 are done, bodies in that order
+// GET /r/<id> answers 200 with the backend's body (or bodies).
+'use strict';
+const fs = require('fs');
+const http = require('http');
+
+const [mode, portFile, backend] = process.argv.slice(2);
+const [bhost, bport] = [backend.slice(0, backend.lastIndexOf(':')), Number(backend.slice(backend.lastIndexOf(':') + 1))];
+const agent = mode === 'capped' ? new http.Agent({ keepAlive: true, maxSockets: 4 }) : http.globalAgent;
+
+function get(path) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: bhost, port: bport, path, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const server = http.createServer(async (req, res) => {
+  const m = /^\/r\/([0-9]+)$/.exec(req.url);
+  if (!m) {
+    res.writeHead(400, { 'Content-Type': 'text/plain' });
+    res.end('svc: bad path\n');
+    return;
+  }
+  try {
+    const paths = mode === 'fanout' ? [0, 1, 2].map((k) => `/b/${m[1]}/${k}`) : [`/b/${m[1]}`];
+    const answers = await Promise.all(paths.map(get));
+    const bad = answers.find((a) => a.status !== 200);
+    const body = Buffer.concat(answers.map((a) => a.body));
+    res.writeHead(bad ? bad.status : 200, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
+    res.end(body);
+  } catch (e) {
+    res.writeHead(502, { 'Content-Type': 'text/plain' });
+    res.end(`svc: backend failed: ${e.message}\n`);
+  }
+});
+server.keepAliveTimeout = 120000;
+server.listen(0, '127.0.0.1', 511, () => {
+  fs.writeFileSync(portFile + '.tmp', `${server.address().port}\n`);
+  fs.renameSync(portFile + '.tmp', portFile);
+});
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Architecture "node": Node.js http server (one event loop), backend calls with
+# http.request through the default agent.
+#   load -> services/arch/svc_node.js default -> services/arch/backend.py
+. "$(dirname "$0")/arch_lib.sh"
+# Minimum correct % at 16 / 64 requests in flight: what the current agent reaches
+# (lowest of six runs on 2026-12-01, rounded down); raise them as the agent's parentage
+# improves.
+# shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
+MIN_CORRECT_16=${WS_MIN_CORRECT_16:-0}
+# shellcheck disable=SC2034
+MIN_CORRECT_64=${WS_MIN_CORRECT_64:-0}
+ws_init
+arch_need node nodejs
+
+arch_service() {
+	arch_spawn_service "svc-node-${1##*/}" "$1/svc.port" 20 node "$ARCH_DIR/svc_node.js" default "$1/svc.port" "127.0.0.1:$2"
+}
+arch_run node
