@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Go binary detection and offsets: the pure parsers, then real binaries built here
+ * with the installed Go (skipped cleanly when there is no go): with DWARF, without
+ * DWARF (-w: the table), and a C binary that is not Go.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/rt_go_elf.h"
+
+static void put_buildinfo(uint8_t *p, size_t n, uint8_t flags, const char *ver)
+{
+	size_t len = strlen(ver);
+
+	memset(p, 0, n);
+	memcpy(p, "\xff Go buildinf:", 14);
+	p[14] = 8;
+	p[15] = flags;
+	p[32] = (uint8_t)len;
+	memcpy(p + 33, ver, len);
+}
+
+static void test_buildinfo(void **state)
+{
+	uint8_t bi[96];
+	char v[32];
+
+	put_buildinfo(bi, sizeof(bi), 2, "go1.19.8");
+	assert_int_equal(ws_go_buildinfo_version(bi, sizeof(bi), v, sizeof(v)), 0);
+	assert_string_equal(v, "go1.19.8");
+	/* pre-1.18 pointer layout: needs the whole image, refused */
+	put_buildinfo(bi, sizeof(bi), 0, "go1.16");
+	assert_int_equal(ws_go_buildinfo_version(bi, sizeof(bi), v, sizeof(v)), -ENOTSUP);
+	/* bad magic, truncated, length past the end, too long for the buffer */
+	put_buildinfo(bi, sizeof(bi), 2, "go1.19.8");
+	bi[1] = 'g';
+	assert_int_equal(ws_go_buildinfo_version(bi, sizeof(bi), v, sizeof(v)), -EINVAL);
+	put_buildinfo(bi, sizeof(bi), 2, "go1.19.8");
+	assert_int_equal(ws_go_buildinfo_version(bi, 31, v, sizeof(v)), -EINVAL);
+	assert_int_equal(ws_go_buildinfo_version(bi, 36, v, sizeof(v)), -EINVAL);
+	assert_int_equal(ws_go_buildinfo_version(bi, sizeof(bi), v, 5), -EINVAL);
+	bi[32] = 0x80; /* unterminated varint */
+	assert_int_equal(ws_go_buildinfo_version(bi, 33, v, sizeof(v)), -EINVAL);
+}
+
+static void test_version(void **state)
+{
+	int ma = 0, mi = 0;
+
+	assert_int_equal(ws_go_parse_version("go1.19.8", &ma, &mi), 0);
+	assert_int_equal(ma, 1);
+	assert_int_equal(mi, 19);
+	assert_int_equal(ws_go_parse_version("go1.21rc2", &ma, &mi), 0);
+	assert_int_equal(mi, 21);
+	assert_int_equal(ws_go_parse_version("go1.22.0 X:boringcrypto", &ma, &mi), 0);
+	assert_int_equal(mi, 22);
+	assert_int_equal(ws_go_parse_version("devel +abc", &ma, &mi), -EINVAL);
+	assert_int_equal(ws_go_parse_version("go", &ma, &mi), -EINVAL);
+	assert_int_equal(ws_go_parse_version("go1", &ma, &mi), -EINVAL);
+}
+
+static void test_table(void **state)
+{
+	struct ws_go_offsets o;
+
+	assert_false(ws_go_table_offsets(1, 17, &o));
+	assert_false(ws_go_table_offsets(1, 23, &o)); /* g.syscallbp moved goid */
+	assert_false(ws_go_table_offsets(2, 0, &o));
+	for (int mi = 18; mi <= 22; mi++) {
+		assert_true(ws_go_table_offsets(1, mi, &o));
+		assert_int_equal(o.g_goid, 152);
+		assert_int_equal(o.tls_g, -8);
+		assert_int_equal(o.src, WS_GO_SRC_TABLE);
+		assert_true(o.http_ok);
+	}
+}
+
+/* ---- real binaries ---------------------------------------------------------------- */
+
+static char g_dir[256];
+static bool g_have_go;
+
+static const char go_src[] =
+	"package main\n"
+	"import (\"net/http\"; \"os\")\n"
+	"func main() {\n"
+	"\tif len(os.Args) > 5 { http.Get(os.Args[1]) }\n"
+	"\tgo func() {}()\n"
+	"}\n";
+
+static int build_go(const char *out, const char *ldflags)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && CGO_ENABLED=0 GO111MODULE=off GOFLAGS= GOPATH=%s/gopath"
+		 " GOCACHE=${WS_GOCACHE:-%s/cache} go build -ldflags='%s' -o %s main.go"
+		 " >build.log 2>&1", g_dir, g_dir, g_dir, ldflags, out);
+	return system(cmd);
+}
+
+static int setup_bins(void **state)
+{
+	char path[300];
+	FILE *f;
+
+	if (system("command -v go >/dev/null 2>&1") != 0)
+		return 0;
+	snprintf(g_dir, sizeof(g_dir), "/tmp/ws_rt_go_elf.XXXXXX");
+	if (!mkdtemp(g_dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/main.go", g_dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(go_src, f);
+	fclose(f);
+	if (build_go("dw", "") || build_go("nodw", "-w") || build_go("strip", "-s -w")) {
+		fprintf(stderr, "go build failed, see %s/build.log\n", g_dir);
+		return -1;
+	}
+	g_have_go = true;
+	return 0;
+}
+
+static int teardown_bins(void **state)
+{
+	char cmd[300];
+
+	if (g_dir[0]) {
+		snprintf(cmd, sizeof(cmd), "chmod -R u+w %s 2>/dev/null; rm -rf %s", g_dir, g_dir);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void bin_path(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", g_dir, name);
+}
+
+static void test_go_dwarf(void **state)
+{
+	struct ws_go_info gi, tab;
+	char p[300];
+
+	if (!g_have_go)
+		skip();
+	bin_path(p, sizeof(p), "dw");
+	assert_int_equal(ws_go_elf_inspect(p, &gi), 0);
+	assert_true(gi.is_go);
+	assert_true(gi.supported);
+	assert_null(gi.why);
+	assert_int_equal(gi.major, 1);
+	assert_true(gi.minor >= 18);
+	assert_int_equal(gi.off.src, WS_GO_SRC_DWARF);
+	assert_true(gi.has_newproc1);
+	assert_true(gi.has_roundtrip);
+	assert_true(gi.itab_tcpconn != 0);
+	assert_true(gi.off.http_ok);
+	assert_int_equal(gi.off.tls_g, -8);
+	assert_true(gi.off.m_curg != 0);
+	/* The table must agree with the binary's own DWARF for the installed release. */
+	if (ws_go_table_offsets(gi.major, gi.minor, &tab.off)) {
+		assert_int_equal(tab.off.g_goid, gi.off.g_goid);
+		assert_int_equal(tab.off.g_m, gi.off.g_m);
+		assert_int_equal(tab.off.pc_conn, gi.off.pc_conn);
+		assert_int_equal(tab.off.tcpconn_fd, gi.off.tcpconn_fd);
+		assert_int_equal(tab.off.netfd_pfd, gi.off.netfd_pfd);
+		assert_int_equal(tab.off.pfd_sysfd, gi.off.pfd_sysfd);
+	}
+}
+
+static void test_go_no_dwarf(void **state)
+{
+	struct ws_go_info gi;
+	char p[300];
+
+	if (!g_have_go)
+		skip();
+	bin_path(p, sizeof(p), "nodw");
+	assert_int_equal(ws_go_elf_inspect(p, &gi), 0);
+	assert_true(gi.is_go);
+	assert_true(gi.has_newproc1);
+	if (ws_go_table_offsets(gi.major, gi.minor, &gi.off)) {
+		assert_int_equal(ws_go_elf_inspect(p, &gi), 0);
+		assert_true(gi.supported);
+		assert_int_equal(gi.off.src, WS_GO_SRC_TABLE);
+	} else {
+		/* outside the table and no DWARF: no Go evidence, never guessed offsets */
+		assert_false(gi.supported);
+		assert_non_null(gi.why);
+	}
+	/* -s also drops the symbol table: goids still readable, no uprobe targets */
+	bin_path(p, sizeof(p), "strip");
+	assert_int_equal(ws_go_elf_inspect(p, &gi), 0);
+	assert_true(gi.is_go);
+	assert_false(gi.has_newproc1);
+	assert_false(gi.has_roundtrip);
+	assert_int_equal(gi.itab_tcpconn, 0);
+}
+
+static void test_not_go(void **state)
+{
+	struct ws_go_info gi;
+	char self[300];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	assert_true(n > 0);
+	self[n] = 0;
+	assert_int_equal(ws_go_elf_inspect(self, &gi), 0);
+	assert_false(gi.is_go);
+	assert_false(gi.supported);
+	assert_int_equal(ws_go_elf_inspect("/nonexistent/x", &gi), -ENOENT);
+	assert_false(gi.is_go);
+	/* not ELF */
+	assert_int_equal(ws_go_elf_inspect("/proc/self/status", &gi), -ENOEXEC);
+}
+
+int main(void)
+{
+	const struct CMUnitTest pure[] = {
+		cmocka_unit_test(test_buildinfo),
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_not_go),
+	};
+	const struct CMUnitTest bins[] = {
+		cmocka_unit_test(test_go_dwarf),
+		cmocka_unit_test(test_go_no_dwarf),
+	};
+	int fails = cmocka_run_group_tests_name("rt_go_elf", pure, NULL, NULL);
+
+	return fails + cmocka_run_group_tests_name("rt_go_elf_bins", bins, setup_bins, teardown_bins);
+}
