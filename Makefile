@@ -36,13 +36,13 @@ LDLIBS  := -lbpf -ldw -lelf -lz -lcurl -lpthread -lm
 
 # Everything in agent/ and exporter/ except the kernel-facing shell is a pure core that
 # the unit tests and fuzzers link against.
-SHELL_SRCS := agent/main.c agent/loader.c
+SHELL_SRCS := agent/main.c agent/loader.c agent/rt_go_attach.c
 ALL_SRCS   := $(sort $(wildcard agent/*.c agent/proto/*.c exporter/*.c))
 CORE_SRCS  := $(filter-out $(SHELL_SRCS),$(ALL_SRCS))
 HDRS       := $(wildcard headers/*.h agent/*.h agent/proto/*.h exporter/*.h)
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
-BPF_HDRS   := $(wildcard bpf/*.h) headers/wirespan_abi.h
+BPF_HDRS   := $(wildcard bpf/*.h) headers/wirespan_abi.h headers/ws_go_abi.h
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
@@ -90,9 +90,9 @@ $(BUILD)/wirespan: $(OBJS)
 
 # ---- tests ------------------------------------------------------------------
 # Kernel-side harness: the loader plus a printer of every ring-buffer record.
-$(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BUILD)/obj/agent/loader.o $(HDRS)
+$(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BUILD)/obj/agent/loader.o $(BUILD)/obj/agent/rt_go_attach.o $(BUILD)/obj/agent/rt_go_elf.o $(HDRS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< $(BUILD)/obj/agent/loader.o -o $@ -lbpf -lelf -lz
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(BUILD)/obj/agent/loader.o $(BUILD)/obj/agent/rt_go_attach.o $(BUILD)/obj/agent/rt_go_elf.o -o $@ -lbpf -ldw -lelf -lz
 
 $(BUILD)/san/%.o: %.c $(HDRS)
 	$(call msg,CC-SAN,$@)
