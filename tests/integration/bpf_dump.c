@@ -139,6 +139,11 @@ static int on_record(void *ctx, void *data, size_t size)
 		g_bad++;
 		return 0;
 	}
+	/* Before the quiet return: -q -G runs must register Go processes too. */
+	if (h->type == WS_EV_DATA && h->size >= sizeof(struct ws_data_event))
+		go_discover(((const struct ws_data_event *)data)->pid);
+	else if (h->type == WS_EV_SOCK && h->size >= sizeof(struct ws_sock_event))
+		go_discover(((const struct ws_sock_event *)data)->pid);
 	if (g_quiet)
 		return 0;
 	if (h->type == WS_EV_DATA) {
@@ -151,7 +156,6 @@ static int on_record(void *ctx, void *data, size_t size)
 			g_bad++;
 			return 0;
 		}
-		go_discover(e->pid);
 		printf("DATA pid=%u tid=%u fd=%d sock=0x%" PRIx64 " dir=%s role=%s sys=%s"
 		       " seq=%u bytes=%u cap=%u g=%" PRIu64, e->pid, e->tid, e->fd,
 		       (uint64_t)e->sock_id, e->dir == WS_DIR_EGRESS ? "out" : "in",
@@ -179,7 +183,6 @@ static int on_record(void *ctx, void *data, size_t size)
 		       role_name(e->role), sys_name(e->syscall), e->state_old, e->state_new);
 		print_tuple(&e->tuple);
 		putchar('\n');
-		go_discover(e->pid);
 	} else if (h->type == WS_EV_RT) {
 		const struct ws_rt_event *e = data;
 
