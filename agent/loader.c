@@ -362,6 +362,7 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 		memcpy(skel->rodata->comm_filter[i], cfg->comms[i],
 		       len < WS_COMM_LEN - 1 ? len : WS_COMM_LEN - 1);
 	}
+	skel->rodata->go_enabled = cfg->go_runtime;
 	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
 	for (int i = 0; i < cfg->n_ports; i++)
 		skel->rodata->port_filter[i] = cfg->ports[i];

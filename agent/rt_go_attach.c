@@ -147,18 +147,56 @@ static void exe_attach(struct ws_go_attach *g, struct go_exe *x, const char *exe
 	}
 }
 
+/* Where a PIE executable is loaded in process pid: the itab compared by the CALL probe
+ * is a run-time address. */
+static int pie_bias(uint32_t pid, const struct go_exe *x, uint64_t *bias)
+{
+	char path[64], *buf = NULL;
+	size_t cap = 0, n = 0;
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	for (;;) {
+		size_t r;
+
+		if (n + 4096 > cap) {
+			char *nb = realloc(buf, cap + 65536);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		r = fread(buf + n, 1, cap - n, f);
+		if (r == 0)
+			break;
+		n += r;
+	}
+	fclose(f);
+	err = ws_go_maps_bias(buf, n, x->ino, x->info.load0_vaddr, x->info.load0_offset, bias);
+	free(buf);
+	return err;
+}
+
 static int register_proc(struct ws_go_attach *g, uint32_t pid, const struct go_exe *x)
 {
+	uint64_t bias = 0;
 	const struct ws_go_offsets *o = &x->info.off;
 	struct ws_go_proc p = {
 		.tls_g = o->tls_g, .g_goid = o->g_goid, .pc_conn = o->pc_conn,
 		.tcpconn_fd = o->tcpconn_fd, .netfd_pfd = o->netfd_pfd, .pfd_sysfd = o->pfd_sysfd,
 	};
 
-	/* PIE: the itab's run-time address needs the load bias; until that is read from
-	 * /proc/PID/maps the CALL probe stays off for such processes (goids still work). */
-	if (o->http_ok && x->info.itab_tcpconn && !x->info.pie) {
-		p.itab_tcpconn = x->info.itab_tcpconn;
+	/* PIE whose mapping cannot be found: no CALL evidence (goids still work). */
+	if (o->http_ok && x->info.itab_tcpconn && (!x->info.pie || pie_bias(pid, x, &bias) == 0)) {
+		p.itab_tcpconn = x->info.itab_tcpconn + bias;
 		p.flags |= WS_GO_F_HTTP;
 	}
 	if (bpf_map__update_elem(g->skel->maps.ws_go_procs, &pid, sizeof(pid), &p, sizeof(p),

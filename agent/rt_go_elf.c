@@ -104,6 +104,34 @@ bool ws_go_table_offsets(int major, int minor, struct ws_go_offsets *out)
 	return true;
 }
 
+int ws_go_maps_bias(const char *maps, size_t n, uint64_t ino, uint64_t load0_vaddr,
+		    uint64_t load0_offset, uint64_t *bias)
+{
+	const uint64_t page_mask = ~(uint64_t)0xfff;
+	const char *p = maps, *end = maps + n;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[512];
+		unsigned long long start, stop, off, inode;
+		char perms[8], dev[16];
+
+		if (len < sizeof(line)) {
+			memcpy(line, p, len);
+			line[len] = 0;
+			/* start-end perms offset dev inode [path] */
+			if (sscanf(line, "%llx-%llx %7s %llx %15s %llu", &start, &stop, perms, &off, dev,
+				   &inode) == 6 && inode == ino && off == (load0_offset & page_mask)) {
+				*bias = start - (load0_vaddr & page_mask);
+				return 0;
+			}
+		}
+		p += len + 1;
+	}
+	return -ENOENT;
+}
+
 /* ---- DWARF ----------------------------------------------------------------------- */
 
 enum { S_G, S_M, S_PC, S_TCPCONN, S_CONN, S_NETFD, S_FD, S__N };
@@ -247,6 +275,23 @@ static int tls_g_offset(Elf *e)
 	return -8;
 }
 
+static void first_load(Elf *e, struct ws_go_info *gi)
+{
+	size_t n;
+
+	if (elf_getphdrnum(e, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD) {
+			gi->load0_vaddr = ph.p_vaddr;
+			gi->load0_offset = ph.p_offset;
+			return;
+		}
+	}
+}
+
 static void scan_symbols(Elf *e, struct ws_go_info *gi, bool *has_buildversion)
 {
 	Elf_Scn *scn = NULL;
@@ -320,6 +365,7 @@ int ws_go_elf_inspect(const char *path, struct ws_go_info *gi)
 	if (!gi->is_go)
 		goto out;
 	gi->pie = eh.e_type == ET_DYN;
+	first_load(e, gi);
 	if (eh.e_machine != EM_X86_64) {
 		gi->why = "not amd64 (TLS slot and register ABI are amd64's)";
 		goto out;

@@ -44,6 +44,8 @@ struct ws_go_info {
 	bool is_go;            /* has .go.buildinfo (or runtime.buildVersion) */
 	bool supported;        /* offsets known and trusted: Go evidence can be collected */
 	bool pie;              /* ET_DYN: symbol addresses need the load bias of each process */
+	uint64_t load0_vaddr;  /* first PT_LOAD: vaddr and file offset, to find the bias */
+	uint64_t load0_offset; /* from the process's mapping of that offset */
 	bool has_newproc1;     /* symbol runtime.newproc1 (goroutine spawn uprobe) */
 	bool has_roundtrip;    /* symbol net/http.(*persistConn).roundTrip */
 	int major, minor;      /* 1, 19 for go1.19.8; 0 when unknown */
@@ -59,6 +61,12 @@ struct ws_go_info {
 int ws_go_elf_inspect(const char *path, struct ws_go_info *out);
 
 /* ---- pure helpers (unit-tested) ---------------------------------------------- */
+
+/* Load bias of a PIE executable from the text of /proc/PID/maps: the mapping of file
+ * inode ino at the page of load0_offset starts at load0_vaddr + bias. Returns 0 or
+ * -ENOENT. */
+int ws_go_maps_bias(const char *maps, size_t n, uint64_t ino, uint64_t load0_vaddr,
+		    uint64_t load0_offset, uint64_t *bias);
 
 /* The version string of a .go.buildinfo section's contents (go1.18+ layout: the
  * strings inline after a 32-byte header). Returns 0 or -EINVAL/-ENOTSUP (older

@@ -16,6 +16,10 @@
 #include "ws_common.bpf.h"
 #include "headers/ws_go_abi.h"
 
+/* Set by the loader when Go support is on (ws_bpf_config.go_runtime). When 0 the
+ * verifier drops the goid lookup from every data event. */
+const volatile __u32 go_enabled = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, WS_GO_MAX_PROCS);
@@ -80,10 +84,13 @@ static __always_inline __u64 go_goid(const struct ws_go_proc *p, __u64 g)
 static __always_inline __u64 ws_go_ctx(__u32 tgid)
 {
 #if defined(__TARGET_ARCH_x86)
-	struct ws_go_proc *p = bpf_map_lookup_elem(&ws_go_procs, &tgid);
+	struct ws_go_proc *p;
 	struct task_struct *task;
 	__u64 fsbase, g, goid;
 
+	if (!go_enabled)
+		return 0;
+	p = bpf_map_lookup_elem(&ws_go_procs, &tgid);
 	if (!p)
 		return 0;
 	task = bpf_get_current_task_btf();

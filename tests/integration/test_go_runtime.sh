@@ -6,9 +6,10 @@
 # the serving goroutine's id, the roundTrip call names that goroutine (or, for /fan,
 # three goroutines it spawned) and the upstream fd, the next request written on that fd
 # is that call's, the response is written by the serving goroutine.
-# Three builds of the service: DWARF (static), cgo (dynamically linked, ELF TLS block),
-# -w (no DWARF: the offsets table). The first is running before the harness starts
-# (found by the /proc scan), the other two start after (found by ws_go_discover).
+# Four builds of the service: DWARF (static), cgo (dynamically linked, ELF TLS block),
+# -w (no DWARF: the offsets table), PIE (load bias from /proc/PID/maps). The first is
+# running before the harness starts (found by the /proc scan), the others start after
+# (found by ws_go_discover).
 # Then: the services still answer correctly under the probes with goroutine stacks
 # growing (uretprobe on newproc1), after detach, and no uprobe is left behind.
 # Exit 0 pass, 1 fail, 77 skip. WS_KEEP=1 keeps the temp dir.
@@ -53,14 +54,16 @@ wait_file() { # file seconds
 # ---- build the service three ways (offline: standard library only) ----------------
 mkdir -p "$root/build/gocache" "$tmp/gopath" "$tmp/src"
 cp "$root/tests/integration/services/go_http.go" "$tmp/src/main.go"
-gobuild() { # out cgo ldflags
+gobuild() { # out cgo ldflags [buildmode]
 	(cd "$tmp/src" && env GOCACHE="$root/build/gocache" GOPATH="$tmp/gopath" GO111MODULE=off \
-		GOFLAGS= GOPROXY=off CGO_ENABLED="$2" go build -ldflags="$3" -o "$tmp/$1" main.go) \
+		GOFLAGS= GOPROXY=off CGO_ENABLED="$2" go build -buildmode="${4:-default}" -ldflags="$3" \
+		-o "$tmp/$1" main.go) \
 		>"$tmp/build-$1.err" 2>&1 || fail "go build $1 failed (see $tmp/build-$1.err)"
 }
 gobuild gosrv_dw 0 ""
 gobuild gosrv_cgo 1 ""
 gobuild gosrv_nodw 0 "-w"
+gobuild gosrv_pie 0 "" pie
 log "built with $(go version | awk '{print $3}')"
 
 # ---- peers -----------------------------------------------------------------------------
@@ -87,7 +90,7 @@ req() { # name path expected
 # Started before the harness: found by the /proc scan at start.
 start_svc gosrv_dw
 
-"$DUMP" -G -c gosrv_dw -c gosrv_cgo -c gosrv_nodw -s 512 -x 200 >"$tmp/dump.out" 2>"$tmp/dump.err" &
+"$DUMP" -G -c gosrv_dw -c gosrv_cgo -c gosrv_nodw -c gosrv_pie -s 512 -x 200 >"$tmp/dump.out" 2>"$tmp/dump.err" &
 dpid=$!
 started+=($dpid)
 for ((i = 0; i < 300; i++)); do grep -q '^READY' "$tmp/dump.err" && break; sleep 0.1; done
@@ -96,16 +99,17 @@ grep -q '^READY' "$tmp/dump.err" || fail "bpf_dump did not start"
 # Started after: found by ws_go_discover on their first record (the /local warm-up).
 start_svc gosrv_cgo
 start_svc gosrv_nodw
-for s in gosrv_cgo gosrv_nodw; do req $s /local local || fail "$s warm-up"; done
+start_svc gosrv_pie
+for s in gosrv_cgo gosrv_nodw gosrv_pie; do req $s /local local || fail "$s warm-up"; done
 sleep 1
 
 # The probes are in place: one uprobe set per executable.
 bpftool perf list >"$tmp/perf_attached.txt" 2>&1 || true
 n_up=$(grep -cE "^pid $dpid .*u(ret)?probe " "$tmp/perf_attached.txt")
-[ "$n_up" -ge 9 ] || fail "expected 9 uprobes (3 per executable), bpftool perf list shows $n_up"
+[ "$n_up" -ge 12 ] || fail "expected 12 uprobes (3 per executable), bpftool perf list shows $n_up"
 
 errors=0
-for s in gosrv_dw gosrv_cgo gosrv_nodw; do
+for s in gosrv_dw gosrv_cgo gosrv_nodw gosrv_pie; do
 	req $s "/one?t=${s}_one1" "one:hello" || errors=$((errors + 1))
 	# the second call reuses the kept-alive upstream connection: same fd, new call
 	req $s "/one?t=${s}_one2" "one:hello" || errors=$((errors + 1))
@@ -129,14 +133,14 @@ rc=$?
 grep '^GOSTATS' "$tmp/dump.err" >&2
 
 checks=()
-for s in gosrv_dw gosrv_cgo gosrv_nodw; do
+for s in gosrv_dw gosrv_cgo gosrv_nodw gosrv_pie; do
 	checks+=("$s=${spid[$s]}:${s}_one1,${s}_one2,${s}_fan1")
 done
 "$PY" "$root/tests/integration/check_go_runtime.py" "$tmp/dump.out" "$bport" "${checks[@]}" >&2 ||
 	fail "Go runtime evidence wrong (see FAIL lines)"
 
 gs=$(grep '^GOSTATS' "$tmp/dump.err")
-for kv in procs_go=3 exes_attached=3 exes_skipped=0 attach_failed=0 go_goid_unreadable=0 \
+for kv in procs_go=4 exes_attached=4 exes_skipped=0 attach_failed=0 go_goid_unreadable=0 \
 	go_spawns_lost=0 go_ringbuf_drops=0; do
 	grep -qw "$kv" <<<"$gs" || fail "GOSTATS: want $kv: $gs"
 done
@@ -149,7 +153,7 @@ grep -E "u(ret)?probe " "$tmp/perf_after.txt" | grep -qE "^pid $dpid |/proc/($sv
 if [ -r /sys/kernel/tracing/uprobe_events ] && grep -q gosrv_ /sys/kernel/tracing/uprobe_events; then
 	fail "uprobe_events still names the service"
 fi
-for s in gosrv_dw gosrv_cgo gosrv_nodw; do
+for s in gosrv_dw gosrv_cgo gosrv_nodw gosrv_pie; do
 	kill -0 "${spid[$s]}" 2>/dev/null || fail "$s died"
 	req $s "/fan?t=after" "fan:hello,hello,hello" || fail "$s answers wrongly after detach"
 done

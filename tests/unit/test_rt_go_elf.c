@@ -2,7 +2,7 @@
 /*
  * Go binary detection and offsets: the pure parsers, then real binaries built here
  * with the installed Go (skipped cleanly when there is no go): with DWARF, without
- * DWARF (-w: the table), and a C binary that is not Go.
+ * DWARF (-w: the table), stripped (-s), PIE, and a C binary that is not Go.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -85,6 +85,28 @@ static void test_table(void **state)
 	}
 }
 
+static void test_maps_bias(void **state)
+{
+	static const char maps[] =
+		"00400000-00401000 r--p 00000000 08:01 999 /usr/bin/other\n"
+		"55d0c0000000-55d0c0200000 r--p 00000000 08:01 1234 /srv/app (deleted)\n"
+		"55d0c0200000-55d0c0500000 r-xp 00200000 08:01 1234 /srv/app\n"
+		"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0 [stack]\n";
+	uint64_t bias = 0;
+
+	assert_int_equal(ws_go_maps_bias(maps, sizeof(maps) - 1, 1234, 0, 0, &bias), 0);
+	assert_true(bias == 0x55d0c0000000ull);
+	/* first PT_LOAD at vaddr 0x400000 (non-zero link base): bias relative to it */
+	assert_int_equal(ws_go_maps_bias(maps, sizeof(maps) - 1, 1234, 0x400000, 0, &bias), 0);
+	assert_true(bias == 0x55d0c0000000ull - 0x400000);
+	/* unknown inode, or the offset not mapped: no bias, no guess */
+	assert_int_equal(ws_go_maps_bias(maps, sizeof(maps) - 1, 4321, 0, 0, &bias), -ENOENT);
+	assert_int_equal(ws_go_maps_bias(maps, sizeof(maps) - 1, 1234, 0, 0x1000, &bias), -ENOENT);
+	/* last line without a newline, and a truncated line */
+	assert_int_equal(ws_go_maps_bias(maps, sizeof(maps) - 2, 1234, 0, 0, &bias), 0);
+	assert_int_equal(ws_go_maps_bias("55d0c0000000-55d0", 17, 1234, 0, 0, &bias), -ENOENT);
+}
+
 /* ---- real binaries ---------------------------------------------------------------- */
 
 static char g_dir[256];
@@ -102,10 +124,12 @@ static int build_go(const char *out, const char *ldflags)
 {
 	char cmd[1024];
 
+	/* "pie": a position-independent executable (internal linking, no cgo) */
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && CGO_ENABLED=0 GO111MODULE=off GOFLAGS= GOPATH=%s/gopath"
-		 " GOCACHE=${WS_GOCACHE:-%s/cache} go build -ldflags='%s' -o %s main.go"
-		 " >build.log 2>&1", g_dir, g_dir, g_dir, ldflags, out);
+		 " GOCACHE=${WS_GOCACHE:-%s/cache} go build %s -ldflags='%s' -o %s main.go"
+		 " >>build.log 2>&1", g_dir, g_dir, g_dir,
+		 strcmp(out, "pie") == 0 ? "-buildmode=pie" : "", ldflags, out);
 	return system(cmd);
 }
 
@@ -125,7 +149,8 @@ static int setup_bins(void **state)
 		return -1;
 	fputs(go_src, f);
 	fclose(f);
-	if (build_go("dw", "") || build_go("nodw", "-w") || build_go("strip", "-s -w")) {
+	if (build_go("dw", "") || build_go("nodw", "-w") || build_go("strip", "-s -w") ||
+	    build_go("pie", "")) {
 		fprintf(stderr, "go build failed, see %s/build.log\n", g_dir);
 		return -1;
 	}
@@ -211,6 +236,25 @@ static void test_go_no_dwarf(void **state)
 	assert_int_equal(gi.itab_tcpconn, 0);
 }
 
+static void test_go_pie(void **state)
+{
+	struct ws_go_info gi;
+	char p[300];
+
+	if (!g_have_go)
+		skip();
+	bin_path(p, sizeof(p), "pie");
+	assert_int_equal(ws_go_elf_inspect(p, &gi), 0);
+	assert_true(gi.is_go);
+	assert_true(gi.supported);
+	assert_true(gi.pie);
+	assert_true(gi.itab_tcpconn != 0);
+	assert_int_equal(gi.load0_offset, 0);
+	bin_path(p, sizeof(p), "dw");
+	assert_int_equal(ws_go_elf_inspect(p, &gi), 0);
+	assert_false(gi.pie);
+}
+
 static void test_not_go(void **state)
 {
 	struct ws_go_info gi;
@@ -234,11 +278,13 @@ int main(void)
 		cmocka_unit_test(test_buildinfo),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_maps_bias),
 		cmocka_unit_test(test_not_go),
 	};
 	const struct CMUnitTest bins[] = {
 		cmocka_unit_test(test_go_dwarf),
 		cmocka_unit_test(test_go_no_dwarf),
+		cmocka_unit_test(test_go_pie),
 	};
 	int fails = cmocka_run_group_tests_name("rt_go_elf", pure, NULL, NULL);
 
