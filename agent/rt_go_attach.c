@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -192,6 +193,9 @@ static int register_proc(struct ws_go_attach *g, uint32_t pid, const struct go_e
 	struct ws_go_proc p = {
 		.tls_g = o->tls_g, .g_goid = o->g_goid, .pc_conn = o->pc_conn,
 		.tcpconn_fd = o->tcpconn_fd, .netfd_pfd = o->netfd_pfd, .pfd_sysfd = o->pfd_sysfd,
+		.exe_ino = x->ino,
+		/* stat's dev_t -> the kernel's internal encoding in sb->s_dev */
+		.exe_dev = (uint32_t)(major(x->dev) << 20 | minor(x->dev)),
 	};
 
 	/* PIE whose mapping cannot be found: no CALL evidence (goids still work). */
@@ -302,6 +306,7 @@ const char *ws_go_counter_name(enum ws_go_counter c)
 	case WS_GO_CNT_CALL_NOT_TCP: return "go_calls_not_tcpconn";
 	case WS_GO_CNT_READ_FAIL: return "go_read_failures";
 	case WS_GO_CNT_RB_DROP: return "go_ringbuf_drops";
+	case WS_GO_CNT_STALE: return "go_stale_procs";
 	case WS_GO_CNT__MAX: break;
 	}
 	return "unknown";

@@ -62,6 +62,33 @@ static __always_inline int go_read_u64(__u64 *dst, __u64 addr)
 	return 0;
 }
 
+/*
+ * The entry of the current process, if it still runs the executable the agent
+ * inspected: a pid can be reused, or exec another program, before the agent drops the
+ * entry, and reading a non-Go process's memory with Go offsets would give wrong ids.
+ */
+static __always_inline struct ws_go_proc *go_lookup(__u32 tgid)
+{
+	struct ws_go_proc *p = bpf_map_lookup_elem(&ws_go_procs, &tgid);
+	struct task_struct *task;
+	struct inode *ino;
+
+	if (!p)
+		return NULL;
+	task = bpf_get_current_task_btf();
+	if (fast_read) {
+		ino = task->mm->exe_file->f_inode;
+		if (ino->i_ino == p->exe_ino && ino->i_sb->s_dev == p->exe_dev)
+			return p;
+	} else {
+		ino = BPF_CORE_READ(task, mm, exe_file, f_inode);
+		if (BPF_CORE_READ(ino, i_ino) == p->exe_ino && BPF_CORE_READ(ino, i_sb, s_dev) == p->exe_dev)
+			return p;
+	}
+	go_cnt(WS_GO_CNT_STALE);
+	return NULL;
+}
+
 /* The id of goroutine g (0 for g0 and gsignal, whose goid is 0). */
 static __always_inline __u64 go_goid(const struct ws_go_proc *p, __u64 g)
 {
@@ -90,7 +117,7 @@ static __always_inline __u64 ws_go_ctx(__u32 tgid)
 
 	if (!go_enabled)
 		return 0;
-	p = bpf_map_lookup_elem(&ws_go_procs, &tgid);
+	p = go_lookup(tgid);
 	if (!p)
 		return 0;
 	task = bpf_get_current_task_btf();
@@ -137,7 +164,7 @@ static __always_inline struct ws_go_proc *go_proc(__u64 id)
 
 	if (scope_task(tgid) < 0)
 		return NULL;
-	return bpf_map_lookup_elem(&ws_go_procs, &tgid);
+	return go_lookup(tgid);
 }
 
 #if defined(__TARGET_ARCH_x86)

@@ -24,10 +24,13 @@ struct ws_go_proc {
 	__u32 pfd_sysfd;    /* internal/poll.FD.Sysfd */
 	__u64 itab_tcpconn; /* run-time address of the (*net.TCPConn, net.Conn) itab: the
 			     * conn is followed to its fd only when it is a plain TCPConn */
+	__u64 exe_ino;      /* the executable's inode and device (kernel encoding,
+			     * MAJOR << 20 | MINOR): a pid reused, or exec'd into another */
+	__u32 exe_dev;      /* program, no longer matches, so its memory is never read
+			     * with these offsets */
 	__u32 flags;        /* WS_GO_F_* */
-	__u32 _pad;
 };
-WS_STATIC_ASSERT(sizeof(struct ws_go_proc) == 40, "ws_go_proc size");
+WS_STATIC_ASSERT(sizeof(struct ws_go_proc) == 48, "ws_go_proc size");
 
 /* Per-CPU counters of the Go probes (map ws_go_counters). */
 enum ws_go_counter {
@@ -38,6 +41,8 @@ enum ws_go_counter {
 	WS_GO_CNT_CALL_NOT_TCP,   /* roundTrip on a conn that is not a *net.TCPConn (TLS, custom) */
 	WS_GO_CNT_READ_FAIL,      /* user memory read failed in a Go probe */
 	WS_GO_CNT_RB_DROP,        /* ring buffer full: Go record lost */
+	WS_GO_CNT_STALE,          /* tgid in ws_go_procs runs another executable (pid reused
+				   * or exec): ignored until the agent drops the entry */
 	WS_GO_CNT__MAX,
 };
 

@@ -90,7 +90,7 @@ req() { # name path expected
 # Started before the harness: found by the /proc scan at start.
 start_svc gosrv_dw
 
-"$DUMP" -G -c gosrv_dw -c gosrv_cgo -c gosrv_nodw -c gosrv_pie -s 512 -x 200 >"$tmp/dump.out" 2>"$tmp/dump.err" &
+"$DUMP" -G -c gosrv_dw -c gosrv_cgo -c gosrv_nodw -c gosrv_pie -c python3 -s 512 -x 200 >"$tmp/dump.out" 2>"$tmp/dump.err" &
 dpid=$!
 started+=($dpid)
 for ((i = 0; i < 300; i++)); do grep -q '^READY' "$tmp/dump.err" && break; sleep 0.1; done
@@ -123,7 +123,25 @@ for ((i = 0; i < 100; i++)); do
 	req gosrv_dw "/fan?t=load$i" "fan:hello,hello,hello" || { errors=$((errors + 1)); break; }
 done
 [ "$errors" = 0 ] || fail "answers changed under load with the probes attached"
-sleep 0.5
+
+# A registered Go pid that execs another program keeps its pid but not its executable:
+# its syscalls must carry no goroutine id (the Go offsets do not apply to python).
+cat >"$tmp/after_exec.py" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /b?t=afterexec HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+while s.recv(4096):
+    pass
+PYEOF
+curl -s --max-time 5 -o /dev/null \
+	"http://127.0.0.1:${sport[gosrv_nodw]}/exec?a=$PY&a=$tmp/after_exec.py&a=$bport" || true
+# the exec'd python makes its request and exits (a zombie until the cleanup reaps it)
+for ((i = 0; i < 50; i++)); do
+	st=$(awk '{print $3}' "/proc/${spid[gosrv_nodw]}/stat" 2>/dev/null) || break
+	[ "$st" = Z ] && break
+	sleep 0.1
+done
+sleep 0.3
 
 kill -INT "$dpid"
 for ((i = 0; i < 100; i++)); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
@@ -139,10 +157,17 @@ done
 "$PY" "$root/tests/integration/check_go_runtime.py" "$tmp/dump.out" "$bport" "${checks[@]}" >&2 ||
 	fail "Go runtime evidence wrong (see FAIL lines)"
 
+ex=$(grep -F 't=afterexec' "$tmp/dump.out" | grep -F "pid=${spid[gosrv_nodw]} " | grep ' dir=out ')
+[ -n "$ex" ] || fail "no record of the exec'd program's request"
+grep -q ' g=0 ' <<<"$ex" || fail "exec'd program's syscall carries a goroutine id: $ex"
+
 gs=$(grep '^GOSTATS' "$tmp/dump.err")
 for kv in procs_go=4 exes_attached=4 exes_skipped=0 attach_failed=0 go_goid_unreadable=0 \
 	go_spawns_lost=0 go_ringbuf_drops=0; do
 	grep -qw "$kv" <<<"$gs" || fail "GOSTATS: want $kv: $gs"
+done
+for k in go_stale_procs; do
+	grep -qE "$k=[1-9]" <<<"$gs" || fail "GOSTATS: want $k > 0 (the exec'd pid): $gs"
 done
 
 # Detached: no uprobe left, and the services behave as before.
@@ -153,7 +178,7 @@ grep -E "u(ret)?probe " "$tmp/perf_after.txt" | grep -qE "^pid $dpid |/proc/($sv
 if [ -r /sys/kernel/tracing/uprobe_events ] && grep -q gosrv_ /sys/kernel/tracing/uprobe_events; then
 	fail "uprobe_events still names the service"
 fi
-for s in gosrv_dw gosrv_cgo gosrv_nodw gosrv_pie; do
+for s in gosrv_dw gosrv_cgo gosrv_pie; do
 	kill -0 "${spid[$s]}" 2>/dev/null || fail "$s died"
 	req $s "/fan?t=after" "fan:hello,hello,hello" || fail "$s answers wrongly after detach"
 done

