@@ -99,11 +99,12 @@ static struct go_exe *exe_lookup(struct ws_go_attach *g, const char *exe_path, u
 	return x;
 }
 
+/* off: from the function's start, past its stack check (rt_go_elf.h says why). */
 static int attach_one(struct go_exe *x, struct bpf_program *prog, const char *exe_path,
-		      const char *func, bool ret)
+		      const char *func, uint32_t off, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = ret);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, exe_path, 0, &opts);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, exe_path, off, &opts);
 
 	if (!l) {
 		int err = -errno;
@@ -128,13 +129,15 @@ static void exe_attach(struct ws_go_attach *g, struct go_exe *x, const char *exe
 		return;
 	}
 	if (x->info.has_newproc1) {
-		err = attach_one(x, g->skel->progs.ws_go_newproc1_ret, exe_path, "runtime.newproc1", true);
+		err = attach_one(x, g->skel->progs.ws_go_newproc1_ret, exe_path, "runtime.newproc1",
+				 x->info.newproc1_off, true);
 		if (!err)
-			err = attach_one(x, g->skel->progs.ws_go_newproc1, exe_path, "runtime.newproc1", false);
+			err = attach_one(x, g->skel->progs.ws_go_newproc1, exe_path, "runtime.newproc1",
+					 x->info.newproc1_off, false);
 	}
 	if (!err && x->info.has_roundtrip && x->info.off.http_ok)
 		err = attach_one(x, g->skel->progs.ws_go_roundtrip, exe_path,
-				 "net/http.(*persistConn).roundTrip", false);
+				 "net/http.(*persistConn).roundTrip", x->info.roundtrip_off, false);
 	if (err) {
 		g->st.attach_failed++;
 		for (int i = x->n_links - 1; i >= 0; i--)

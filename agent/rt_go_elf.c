@@ -132,6 +132,28 @@ int ws_go_maps_bias(const char *maps, size_t n, uint64_t ino, uint64_t load0_vad
 	return -ENOENT;
 }
 
+uint32_t ws_go_probe_offset(const uint8_t *c, size_t n)
+{
+	static const uint8_t cmp_rsp[4] = { 0x49, 0x3b, 0x66, 0x10 }; /* cmp 0x10(%r14),%rsp */
+	static const uint8_t cmp_r12[4] = { 0x4d, 0x3b, 0x66, 0x10 }; /* cmp 0x10(%r14),%r12 */
+	size_t i = 0;
+
+	if (!c)
+		return 0;
+	/* lea disp8(%rsp),%r12 | lea disp32(%rsp),%r12 */
+	if (n >= 5 && c[0] == 0x4c && c[1] == 0x8d && c[2] == 0x64 && c[3] == 0x24)
+		i = 5;
+	else if (n >= 8 && c[0] == 0x4c && c[1] == 0x8d && c[2] == 0xa4 && c[3] == 0x24)
+		i = 8;
+	if (n < i + 4 || memcmp(c + i, i ? cmp_r12 : cmp_rsp, 4) != 0)
+		return 0;
+	i += 4;
+	/* jbe rel32 | jbe rel8 */
+	if ((n >= i + 6 && c[i] == 0x0f && c[i + 1] == 0x86) || (n >= i + 2 && c[i] == 0x76))
+		return (uint32_t)i;
+	return 0;
+}
+
 /* ---- DWARF ----------------------------------------------------------------------- */
 
 enum { S_G, S_M, S_PC, S_TCPCONN, S_CONN, S_NETFD, S_FD, S__N };
@@ -292,6 +314,28 @@ static void first_load(Elf *e, struct ws_go_info *gi)
 	}
 }
 
+/* The probe offset of the function at vaddr, from the bytes of its section. */
+static uint32_t func_probe_offset(Elf *e, uint64_t vaddr)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_EXECINSTR) || vaddr < sh.sh_addr ||
+		    vaddr >= sh.sh_addr + sh.sh_size)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf || vaddr - sh.sh_addr >= d->d_size)
+			return 0;
+		return ws_go_probe_offset((const uint8_t *)d->d_buf + (vaddr - sh.sh_addr),
+					  d->d_size - (vaddr - sh.sh_addr));
+	}
+	return 0;
+}
+
 static void scan_symbols(Elf *e, struct ws_go_info *gi, bool *has_buildversion)
 {
 	Elf_Scn *scn = NULL;
@@ -314,10 +358,13 @@ static void scan_symbols(Elf *e, struct ws_go_info *gi, bool *has_buildversion)
 			n = elf_strptr(e, sh.sh_link, s.st_name);
 			if (!n || n[0] == 0)
 				continue;
-			if (strcmp(n, "runtime.newproc1") == 0)
+			if (strcmp(n, "runtime.newproc1") == 0) {
 				gi->has_newproc1 = true;
-			else if (strcmp(n, "net/http.(*persistConn).roundTrip") == 0)
+				gi->newproc1_off = func_probe_offset(e, s.st_value);
+			} else if (strcmp(n, "net/http.(*persistConn).roundTrip") == 0) {
 				gi->has_roundtrip = true;
+				gi->roundtrip_off = func_probe_offset(e, s.st_value);
+			}
 			else if (strcmp(n, "runtime.buildVersion") == 0)
 				*has_buildversion = true;
 			/* go1.20 renamed the go. symbol prefix to go: */

@@ -48,6 +48,8 @@ struct ws_go_info {
 	uint64_t load0_offset; /* from the process's mapping of that offset */
 	bool has_newproc1;     /* symbol runtime.newproc1 (goroutine spawn uprobe) */
 	bool has_roundtrip;    /* symbol net/http.(*persistConn).roundTrip */
+	uint32_t newproc1_off; /* where to put the uprobe, from the function's start: */
+	uint32_t roundtrip_off; /* past the stack-bound check (ws_go_probe_offset), or 0 */
 	int major, minor;      /* 1, 19 for go1.19.8; 0 when unknown */
 	char version[32];      /* "go1.19.8"; "" when unknown */
 	uint64_t itab_tcpconn; /* link-time address of the itab (*net.TCPConn, net.Conn);
@@ -72,6 +74,18 @@ int ws_go_maps_bias(const char *maps, size_t n, uint64_t ino, uint64_t load0_vad
  * strings inline after a 32-byte header). Returns 0 or -EINVAL/-ENOTSUP (older
  * pointer layout, which needs the whole image). */
 int ws_go_buildinfo_version(const uint8_t *p, size_t n, char *ver, size_t vlen);
+/*
+ * Where in a Go function a uprobe is cheap. A uprobe on an instruction the kernel
+ * cannot emulate is executed out of line with a single-step trap; the first
+ * instruction of a Go function is its stack-bound compare (cmp 0x10(%r14),%rsp, or
+ * lea -N(%rsp),%r12 + cmp 0x10(%r14),%r12), which is such an instruction, and cost
+ * ~8 us per hit here. The jbe to morestack that follows is a conditional branch,
+ * which x86 uprobes emulate. The registers there are those of the entry (only r12 and
+ * the flags changed, rsp untouched, so a uretprobe there still finds the return
+ * address at the top of the stack). Returns the jbe's offset when the code starts with
+ * exactly one of those prologues, 0 (the entry) otherwise.
+ */
+uint32_t ws_go_probe_offset(const uint8_t *code, size_t n);
 /* "go1.19.8" -> 1, 19. Accepts "go1.21rc2", "go1.22.0 X:boringcrypto". */
 int ws_go_parse_version(const char *ver, int *major, int *minor);
 /* The per-release table. false when the release is not in it. */

@@ -85,6 +85,37 @@ static void test_table(void **state)
 	}
 }
 
+static void test_probe_offset(void **state)
+{
+	/* go1.19 runtime.newproc1: cmp 0x10(%r14),%rsp; jbe rel32 */
+	static const uint8_t small[] = { 0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x86, 0x03, 0, 0,
+					 0x48, 0x83, 0xec, 0x48 };
+	/* go1.19 persistConn.roundTrip: lea -0x230(%rsp),%r12; cmp 0x10(%r14),%r12; jbe */
+	static const uint8_t big[] = { 0x4c, 0x8d, 0xa4, 0x24, 0xd0, 0xfd, 0xff, 0xff, 0x4d, 0x3b,
+				       0x66, 0x10, 0x0f, 0x86, 0xc3, 0x0e, 0, 0 };
+	static const uint8_t lea8[] = { 0x4c, 0x8d, 0x64, 0x24, 0xf8, 0x4d, 0x3b, 0x66, 0x10, 0x76, 0x10 };
+	static const uint8_t rel8[] = { 0x49, 0x3b, 0x66, 0x10, 0x76, 0x2a };
+	uint8_t bad[sizeof(big)];
+
+	assert_int_equal(ws_go_probe_offset(small, sizeof(small)), 4);
+	assert_int_equal(ws_go_probe_offset(big, sizeof(big)), 12);
+	assert_int_equal(ws_go_probe_offset(lea8, sizeof(lea8)), 9);
+	assert_int_equal(ws_go_probe_offset(rel8, sizeof(rel8)), 4);
+	/* anything else: the entry itself */
+	assert_int_equal(ws_go_probe_offset(small, 5), 0);      /* jbe cut short */
+	assert_int_equal(ws_go_probe_offset(rel8, 5), 0);
+	assert_int_equal(ws_go_probe_offset(NULL, 0), 0);
+	memcpy(bad, big, sizeof(big));
+	bad[8] = 0x49;   /* compares rsp after loading r12: not the prologue */
+	assert_int_equal(ws_go_probe_offset(bad, sizeof(bad)), 0);
+	memcpy(bad, small, sizeof(small));
+	bad[5] = 0x87;   /* ja, not jbe */
+	assert_int_equal(ws_go_probe_offset(bad, sizeof(small)), 0);
+	memcpy(bad, small, sizeof(small));
+	bad[3] = 0x18;   /* another g field */
+	assert_int_equal(ws_go_probe_offset(bad, sizeof(small)), 0);
+}
+
 static void test_maps_bias(void **state)
 {
 	static const char maps[] =
@@ -192,6 +223,9 @@ static void test_go_dwarf(void **state)
 	assert_int_equal(gi.off.src, WS_GO_SRC_DWARF);
 	assert_true(gi.has_newproc1);
 	assert_true(gi.has_roundtrip);
+	/* the compilers this was written against (go1.19) start both with a stack check */
+	assert_true(gi.newproc1_off != 0);
+	assert_true(gi.roundtrip_off != 0);
 	assert_true(gi.itab_tcpconn != 0);
 	assert_true(gi.off.http_ok);
 	assert_int_equal(gi.off.tls_g, -8);
@@ -279,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_maps_bias),
+		cmocka_unit_test(test_probe_offset),
 		cmocka_unit_test(test_not_go),
 	};
 	const struct CMUnitTest bins[] = {
