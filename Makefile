@@ -32,17 +32,17 @@ endif
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DWS_VERSION='"$(VERSION)"' -I. -I$(BUILD)
-LDLIBS  := -lbpf -lelf -lz -lcurl -lpthread -lm
+LDLIBS  := -lbpf -ldw -lelf -lz -lcurl -lpthread -lm
 
 # Everything in agent/ and exporter/ except the kernel-facing shell is a pure core that
 # the unit tests and fuzzers link against.
-SHELL_SRCS := agent/main.c agent/loader.c
+SHELL_SRCS := agent/main.c agent/loader.c agent/rt_go_attach.c
 ALL_SRCS   := $(sort $(wildcard agent/*.c agent/proto/*.c exporter/*.c))
 CORE_SRCS  := $(filter-out $(SHELL_SRCS),$(ALL_SRCS))
 HDRS       := $(wildcard headers/*.h agent/*.h agent/proto/*.h exporter/*.h)
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
-BPF_HDRS   := $(wildcard bpf/*.h) headers/wirespan_abi.h
+BPF_HDRS   := $(wildcard bpf/*.h) headers/wirespan_abi.h headers/ws_go_abi.h
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
@@ -90,9 +90,9 @@ $(BUILD)/wirespan: $(OBJS)
 
 # ---- tests ------------------------------------------------------------------
 # Kernel-side harness: the loader plus a printer of every ring-buffer record.
-$(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BUILD)/obj/agent/loader.o $(HDRS)
+$(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BUILD)/obj/agent/loader.o $(BUILD)/obj/agent/rt_go_attach.o $(BUILD)/obj/agent/rt_go_elf.o $(HDRS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< $(BUILD)/obj/agent/loader.o -o $@ -lbpf -lelf -lz
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(BUILD)/obj/agent/loader.o $(BUILD)/obj/agent/rt_go_attach.o $(BUILD)/obj/agent/rt_go_elf.o -o $@ -lbpf -ldw -lelf -lz
 
 $(BUILD)/san/%.o: %.c $(HDRS)
 	$(call msg,CC-SAN,$@)
@@ -102,7 +102,7 @@ $(BUILD)/san/%.o: %.c $(HDRS)
 $(BUILD)/unit/%: tests/unit/%.c $(SAN_OBJS) $(HDRS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -lelf -lz -lcurl -lpthread -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -ldw -lelf -lz -lcurl -lpthread -lm
 
 $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	$(call msg,CC-FUZZ,$@)
@@ -112,7 +112,7 @@ $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -lelf -lz -lcurl -lpthread -lm
+	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -ldw -lelf -lz -lcurl -lpthread -lm
 
 # The OTLP sink's test driver (tests/integration/test_otlp_*.sh). Built from the
 # exporter's own sources only, so it does not wait for the BPF side.

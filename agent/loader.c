@@ -19,6 +19,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "rt_go_attach.h"
 #include "wirespan.skel.h"
 
 /* Linux capability numbers (linux/capability.h); CAP_BPF/CAP_PERFMON since 5.8. */
@@ -42,6 +43,7 @@ struct ws_bpf {
 	struct bpf_link *links[WS_MAX_LINKS];
 	int n_links;
 	int ncpu;
+	struct ws_go_attach *go;   /* Go uprobes and process registry; NULL when off */
 };
 
 /* ---- preflight ----------------------------------------------------------------- */
@@ -236,6 +238,9 @@ static int attach_all(struct ws_bpf *b)
 
 			if (prog_is_exit(name) != (pass == 0))
 				continue;
+			/* Go uprobes attach per executable, when one is found (rt_go_attach.c). */
+			if (strncmp(name, "ws_go_", 6) == 0)
+				continue;
 			if (strncmp(name, "sys_enter_", 10) == 0)
 				for (int i = 0; i < n_failed; i++)
 					if (same_syscall(name, failed_exit[i]))
@@ -357,6 +362,7 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 		memcpy(skel->rodata->comm_filter[i], cfg->comms[i],
 		       len < WS_COMM_LEN - 1 ? len : WS_COMM_LEN - 1);
 	}
+	skel->rodata->go_enabled = cfg->go_runtime;
 	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
 	for (int i = 0; i < cfg->n_ports; i++)
 		skel->rodata->port_filter[i] = cfg->ports[i];
@@ -467,6 +473,13 @@ int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, str
 	err = attach_all(b);
 	if (err)
 		goto fail;
+	if (cfg->go_runtime) {
+		err = ws_go_attach_init(b, cfg, &b->go);
+		if (err) {
+			fprintf(stderr, "wirespan: Go support: %s\n", strerror(-err));
+			goto fail;
+		}
+	}
 	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.rb), fn, ctx, NULL);
 	if (!b->rb) {
 		err = -errno;
@@ -542,11 +555,23 @@ int ws_bpf_attached(struct ws_bpf *b)
 	return b ? b->n_links : 0;
 }
 
+struct wirespan_bpf *ws_bpf_skel(struct ws_bpf *b)
+{
+	return b ? b->skel : NULL;
+}
+
+struct ws_go_attach *ws_bpf_go_state(struct ws_bpf *b)
+{
+	return b ? b->go : NULL;
+}
+
 void ws_bpf_destroy(struct ws_bpf *b)
 {
 	if (!b)
 		return;
 	/* Detach first so no program writes into a ring nobody reads. */
+	ws_go_attach_free(b->go);
+	b->go = NULL;
 	for (int i = b->n_links - 1; i >= 0; i--)
 		bpf_link__destroy(b->links[i]);
 	b->n_links = 0;

@@ -30,6 +30,8 @@ struct ws_bpf_config {
 	const char *const *comms; int n_comms;
 	const uint16_t *ports; int n_ports;
 	bool verbose;                  /* libbpf debug output */
+	bool go_runtime;               /* Go goroutine evidence (agent/rt_go_attach.h): WS_EV_RT
+					* records and ws_data_event.rt_ctx for Go processes */
 };
 
 /* Run the start-up checks: privileges (CAP_BPF/CAP_SYS_ADMIN, CAP_PERFMON), BTF,
@@ -51,5 +53,9 @@ const char *ws_counter_name(enum ws_counter c);
 /* Number of programs attached / list them. */
 int ws_bpf_attached(struct ws_bpf *b);
 void ws_bpf_destroy(struct ws_bpf *b);
+
+/* For agent/rt_go_attach.c: the skeleton, and its state (NULL when go_runtime is off). */
+struct wirespan_bpf *ws_bpf_skel(struct ws_bpf *b);
+struct ws_go_attach *ws_bpf_go_state(struct ws_bpf *b);
 
 #endif /* WS_LOADER_H */

@@ -81,6 +81,10 @@ int main(int argc, char **argv)
 			err = -E2BIG;
 			goto out;
 		}
+		/* The Go uprobes attach per Go executable, when the agent finds one
+		 * (agent/rt_go_attach.c): none are attached in the agent's runs either. */
+		if (strncmp(bpf_program__name(prog), "ws_go_", 6) == 0)
+			continue;
 		l = bpf_program__attach(prog);
 		if (!l) {
 			err = -errno;

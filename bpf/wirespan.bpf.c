@@ -12,6 +12,7 @@
  */
 #include "ws_common.bpf.h"
 #include "ws_sock.bpf.h"
+#include "ws_go.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -158,7 +159,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->role = c->role;
 	ev->syscall = e->sys;
 	ev->_pad = 0;
-	ev->rt_ctx = 0;
+	ev->rt_ctx = ws_go_ctx(ev->pid);
 	ev->tuple = c->tuple;
 	rb_submit(ev);
 	cnt_add(WS_CNT_BYTES_CAPTURED, n);

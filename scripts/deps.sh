@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # Build and run
-PKGS="make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config"
+PKGS="make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcurl4-openssl-dev pkg-config"
 # Unit tests, fuzzers (libFuzzer ships with clang's runtime)
 PKGS="$PKGS libcmocka-dev libclang-rt-14-dev"
 # Integration tests: real servers and clients on loopback

@@ -4,11 +4,14 @@
  * ring-buffer record as one text line. A test harness for the kernel side only.
  *
  *   bpf_dump [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]
- *            [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-q] [-S] [-v]
+ *            [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-q] [-S] [-G] [-v]
  *
  * Prints "READY <programs>" on stderr once attached, kernel counters on exit.
  * -q counts records instead of printing them; -S turns on BPF run-time statistics
  * (bpf_enable_stats) and prints each program's hits and average ns per hit on exit.
+ * -G turns on Go goroutine evidence: Go processes running at start and any pid first
+ * seen in a record are registered (GOPROC line), RT records are printed, data records
+ * carry g=<goid>, and the Go counters are printed on exit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,12 +28,32 @@
 #include <bpf/bpf.h>
 
 #include "agent/loader.h"
+#include "agent/rt_go_attach.h"
 
 static volatile sig_atomic_t g_stop;
 static unsigned g_show = 64;
 static unsigned long g_bad;
 static bool g_quiet;
 static unsigned long g_records;
+static struct ws_bpf *g_b;
+static bool g_go;
+
+/* What the agent's record loop does: a pid seen for the first time may be Go. */
+static void go_discover(uint32_t pid)
+{
+	static uint32_t seen[1024];
+	static unsigned n;
+
+	if (!g_go || !pid)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (seen[i] == pid)
+			return;
+	if (n < sizeof(seen) / sizeof(seen[0]))
+		seen[n++] = pid;
+	if (ws_go_discover(g_b, pid) == 1)
+		printf("GOPROC pid=%u\n", pid);
+}
 
 static void on_signal(int sig)
 {
@@ -116,6 +139,11 @@ static int on_record(void *ctx, void *data, size_t size)
 		g_bad++;
 		return 0;
 	}
+	/* Before the quiet return: -q -G runs must register Go processes too. */
+	if (h->type == WS_EV_DATA && h->size >= sizeof(struct ws_data_event))
+		go_discover(((const struct ws_data_event *)data)->pid);
+	else if (h->type == WS_EV_SOCK && h->size >= sizeof(struct ws_sock_event))
+		go_discover(((const struct ws_sock_event *)data)->pid);
 	if (g_quiet)
 		return 0;
 	if (h->type == WS_EV_DATA) {
@@ -129,9 +157,10 @@ static int on_record(void *ctx, void *data, size_t size)
 			return 0;
 		}
 		printf("DATA pid=%u tid=%u fd=%d sock=0x%" PRIx64 " dir=%s role=%s sys=%s"
-		       " seq=%u bytes=%u cap=%u", e->pid, e->tid, e->fd, (uint64_t)e->sock_id,
-		       e->dir == WS_DIR_EGRESS ? "out" : "in", role_name(e->role),
-		       sys_name(e->syscall), e->seq, e->bytes, e->captured);
+		       " seq=%u bytes=%u cap=%u g=%" PRIu64, e->pid, e->tid, e->fd,
+		       (uint64_t)e->sock_id, e->dir == WS_DIR_EGRESS ? "out" : "in",
+		       role_name(e->role), sys_name(e->syscall), e->seq, e->bytes, e->captured,
+		       (uint64_t)e->rt_ctx);
 		print_flags(h->flags);
 		printf(" enter=%" PRIu64 " exit=%" PRIu64, (uint64_t)e->enter_ns,
 		       (uint64_t)e->exit_ns);
@@ -154,6 +183,17 @@ static int on_record(void *ctx, void *data, size_t size)
 		       role_name(e->role), sys_name(e->syscall), e->state_old, e->state_new);
 		print_tuple(&e->tuple);
 		putchar('\n');
+	} else if (h->type == WS_EV_RT) {
+		const struct ws_rt_event *e = data;
+
+		if (h->size != sizeof(*e)) {
+			printf("BAD rt size=%u\n", h->size);
+			g_bad++;
+			return 0;
+		}
+		printf("RT kind=%s pid=%u tid=%u ctx=%" PRIu64 " other=%" PRIu64 " fd=%d ts=%" PRIu64 "\n",
+		       e->kind == WS_RT_GO_SPAWN ? "go_spawn" : e->kind == WS_RT_GO_CALL ? "go_call" : "?",
+		       e->pid, e->tid, (uint64_t)e->ctx, (uint64_t)e->other, e->fd, (uint64_t)h->ts_ns);
 	} else {
 		printf("BAD type=%u\n", h->type);
 		g_bad++;
@@ -202,11 +242,12 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]\n"
-		"          [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-q] [-S] [-v]\n"
+		"          [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-q] [-S] [-G] [-v]\n"
 		"examples:\n"
 		"  %s -P 8080 -d 5        records on connections to/from port 8080 for 5 s\n"
-		"  %s -c curl -s 1024     curl's connections, 1 KiB capture budget per run\n",
-		argv0, argv0, argv0);
+		"  %s -c curl -s 1024     curl's connections, 1 KiB capture budget per run\n"
+		"  %s -G -c srv           Go service srv with goroutine ids and RT records\n",
+		argv0, argv0, argv0, argv0);
 }
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -238,7 +279,7 @@ int main(int argc, char **argv)
 	int opt, err, epfd, n_pids = 0, n_comms = 0, n_ports = 0, stats_fd = -1;
 	bool stats = false;
 
-	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:qSvh")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:qSGvh")) != -1) {
 		switch (opt) {
 		case 'p':
 			if (n_pids >= (int)(sizeof(pids) / sizeof(pids[0])) ||
@@ -285,6 +326,10 @@ int main(int argc, char **argv)
 		case 'S':
 			stats = true;
 			break;
+		case 'G':
+			cfg.go_runtime = true;
+			g_go = true;
+			break;
 		default:
 			goto bad;
 		}
@@ -315,6 +360,7 @@ int main(int argc, char **argv)
 	err = ws_bpf_start(&cfg, on_record, NULL, &b);
 	if (err)
 		return 1;
+	g_b = b;
 	epfd = ws_bpf_epoll_fd(b);
 	fprintf(stderr, "READY %d\n", ws_bpf_attached(b));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -342,6 +388,21 @@ int main(int argc, char **argv)
 		for (int i = 0; i < WS_CNT__MAX; i++)
 			fprintf(stderr, " %s=%" PRIu64, ws_counter_name((enum ws_counter)i), cnt[i]);
 		fprintf(stderr, " records=%lu bad_records=%lu\n", g_records, g_bad);
+	}
+	if (g_go) {
+		struct ws_go_stats gs;
+
+		if (ws_go_read_stats(b, &gs) == 0) {
+			fprintf(stderr, "GOSTATS pids_checked=%" PRIu64 " procs_go=%" PRIu64
+				" procs_unsupported=%" PRIu64 " procs_map_full=%" PRIu64
+				" exes_attached=%" PRIu64 " exes_skipped=%" PRIu64 " attach_failed=%" PRIu64,
+				gs.pids_checked, gs.procs_go, gs.procs_unsupported, gs.procs_map_full,
+				gs.exes_attached, gs.exes_skipped, gs.attach_failed);
+			for (int i = 0; i < WS_GO_CNT__MAX; i++)
+				fprintf(stderr, " %s=%" PRIu64, ws_go_counter_name((enum ws_go_counter)i),
+					gs.kernel[i]);
+			fputc('\n', stderr);
+		}
 	}
 	if (stats) {
 		print_prog_stats();
