@@ -15,6 +15,7 @@
 #include "parentage.h"
 #include "proto/http1.h"
 #include "proto/http_util.h"
+#include "rt_go.h"
 
 #define MAX_LOCAL_ADDRS 64
 
@@ -25,6 +26,7 @@ struct ws_asm {
 	struct ws_actors *actors;
 	struct ws_parentage par;
 	struct ws_adopt *adopt;
+	struct ws_go *go;          /* goroutine ancestry and pending net/http calls (rt_go.h) */
 	ws_resource_fn res_fn;
 	void *res_ctx;
 	ws_emit_fn emit;
@@ -41,6 +43,8 @@ struct feed_ctx {
 	uint32_t pid;
 	uint32_t tid;              /* the thread that moved this chunk */
 	uint64_t goid;             /* its goroutine (Go), 0 otherwise */
+	int32_t fd;                /* the chunk's descriptor in its process */
+	uint32_t _pad;
 	uint64_t ts;
 	uint64_t enter_ns;         /* the chunk's syscall entry */
 	uint32_t opened;           /* requests opened by this chunk */
@@ -338,10 +342,15 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 		.pid = f->pid,
 		.tid = rq->t.first_tid ? rq->t.first_tid : f->tid,
 		.goid = f->goid,
+		.go_caller = 0,
 		.sock_id = c->sock_id,
 		.ts = rq->t.first_enter_ns ? rq->t.first_enter_ns : f->enter_ns,
 		.connect_cause = c->requests == 1 ? &c->connect_cause : NULL,
 	};
+	/* Go's transport writes the request from its writeLoop goroutine: the goroutine
+	 * that asked for it named itself and the fd at roundTrip. */
+	if (f->goid)
+		ws_go_take_call(a->go, f->pid, f->fd, f->ts, &call.go_caller);
 	struct ws_decision d = ws_parent_decide(&a->par, &call, true);
 
 	if (d.verdict == WS_VERDICT_PARENT) {
@@ -663,10 +672,13 @@ static void on_task(struct ws_asm *a, const struct ws_task_event *e)
 
 		if (pr)
 			pr->runtime = WS_RUNTIME_UNKNOWN;   /* a new program: ask again */
+		ws_go_forget_pid(a->go, e->pid);
 		break;
 	}
 	case WS_TASK_EXIT:
 		ws_actor_exit(a->actors, e->pid, e->tid);
+		if (e->tid == e->pid)
+			ws_go_forget_pid(a->go, e->pid);
 		break;
 	default:
 		break;
@@ -689,7 +701,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		return;
 	}
 	struct feed_ctx f = {
-		.a = a, .c = c, .pid = e->pid, .tid = e->tid, .ts = e->exit_ns, .enter_ns = e->enter_ns,
+		.a = a, .c = c, .pid = e->pid, .tid = e->tid, .fd = e->fd, .ts = e->exit_ns, .enter_ns = e->enter_ns,
 		.last_opened = { WS_NODE_NONE, 0 }, .resp_cause = { WS_NODE_NONE, 0 },
 	};
 	if (e->pid && ws_parentage_runtime(&a->par, e->pid, e->exit_ns) == WS_RUNTIME_GO)
@@ -757,9 +769,12 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 			ws_conn_mark_closed(a->conns, c, e->hdr.ts_ns);
 		break;
 	case WS_SOCK_FD_CLOSE:
+		/* The fd number may be reused: a Go call still pending on it is dead. The
+		 * last fd closing shows up as a TCP state change; one fd of several closing
+		 * (fork, dup) ends nothing else. */
+		ws_go_drop_call(a->go, e->pid, e->fd);
+		break;
 	default:
-		/* The last fd closing shows up as a TCP state change; one fd of several closing
-		 * (fork, dup) ends nothing. */
 		break;
 	}
 }
@@ -800,6 +815,7 @@ int ws_asm_record(struct ws_asm *a, const void *data, size_t size)
 		if (h->size < sizeof(struct ws_rt_event))
 			goto bad;
 		a->st.rt_events++;
+		ws_go_record(a->go, data, size);
 		return 0;
 	default:
 		goto bad;
@@ -810,6 +826,11 @@ bad:
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
+
+static size_t go_lineage(void *ctx, uint32_t pid, uint64_t goid, uint64_t *out, size_t max)
+{
+	return ws_go_lineage(ctx, pid, goid, out, max);
+}
 
 struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn, void *res_ctx,
 			  ws_emit_fn emit, void *emit_ctx)
@@ -829,7 +850,8 @@ struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn
 	a->conns = ws_conn_table_new(cfg->max_conns, cfg->conn_idle_ns, cfg->close_grace_ns, conn_fini, a);
 	a->actors = ws_actors_new(a->cfg.max_threads, a->cfg.max_procs, a->cfg.actor_idle_ns);
 	a->adopt = malloc(sizeof(*a->adopt));
-	if (!a->ctx || !a->conns || !a->actors || !a->adopt) {
+	a->go = ws_go_new(NULL);
+	if (!a->ctx || !a->conns || !a->actors || !a->adopt || !a->go) {
 		ws_asm_free(a, 0);
 		return NULL;
 	}
@@ -837,6 +859,8 @@ struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn
 	ws_parentage_init(&a->par, a->ctx, a->actors);
 	a->par.runtime = cfg->runtime_fn;
 	a->par.runtime_ctx = cfg->runtime_ctx;
+	a->par.lineage = go_lineage;
+	a->par.lineage_ctx = a->go;
 	return a;
 }
 
@@ -848,6 +872,7 @@ void ws_asm_free(struct ws_asm *a, uint64_t now_ns)
 		ws_conn_table_free(a->conns, now_ns);
 	ws_ctx_free(a->ctx);
 	ws_actors_free(a->actors);
+	ws_go_free(a->go);
 	free(a->adopt);
 	free(a);
 }
@@ -918,6 +943,14 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  loop_events %" PRIu64 "\n", a->st.loop_events);
 	fprintf(out, "  task_events %" PRIu64 "\n", a->st.task_events);
 	fprintf(out, "  runtime_events %" PRIu64 "\n", a->st.rt_events);
+	struct ws_go_stats gs;
+	ws_go_get_stats(a->go, &gs);
+	fprintf(out, "  go_spawns %" PRIu64 "\n", gs.spawns);
+	fprintf(out, "  go_spawns_evicted %" PRIu64 "\n", gs.spawns_evicted);
+	fprintf(out, "  go_calls %" PRIu64 "\n", gs.calls);
+	fprintf(out, "  go_calls_taken %" PRIu64 "\n", gs.calls_taken);
+	fprintf(out, "  go_calls_expired %" PRIu64 "\n", gs.calls_expired + gs.calls_evicted + gs.calls_dropped);
+	fprintf(out, "  go_records_malformed %" PRIu64 "\n", gs.rt_malformed);
 	fprintf(out, "  actors_tracked %" PRIu64 "\n", as->actors_active);
 	fprintf(out, "  actors_table_full %" PRIu64 "\n", as->actors_full);
 	fprintf(out, "  actors_serving_overflow %" PRIu64 "\n", as->serving_overflow);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "runtime_detect.h"
+#include "rt_go_attach.h"
 #include "../exporter/otlp_config.h"
 #include "../exporter/otlp_http.h"
 #include "../exporter/sink.h"
@@ -58,6 +59,7 @@ struct options {
 	const char *otlp_endpoint;
 	bool verbose;
 	bool capture_only;        /* drain the ring buffer, discard records (benchmarks) */
+	bool no_go_runtime;       /* no goroutine evidence (uprobes in Go processes) */
 };
 
 struct agent {
@@ -92,6 +94,8 @@ static const char usage_text[] =
 	"      --max-conns N        connections tracked at once (16384)\n"
 	"      --max-spans N        spans being assembled at once (16384)\n"
 	"      --duration SEC       exit after SEC seconds\n"
+	"      --no-go-runtime      attach nothing to Go processes (their calls then get no\n"
+	"                           parent inside the process: thread evidence is void in Go)\n"
 	"      --capture-only       drain the ring buffer and discard records (measures the\n"
 	"                           kernel side and ring transport alone)\n"
 	"  -v, --verbose            libbpf and loader details\n"
@@ -165,7 +169,7 @@ static int add_comm(struct options *o, const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY };
+	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -179,6 +183,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "otlp-endpoint", required_argument, NULL, O_OTLP },
 		{ "capture-only", no_argument, NULL, O_CAPONLY },
+		{ "no-go-runtime", no_argument, NULL, O_NOGO },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -256,6 +261,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_CAPONLY:
 			o->capture_only = true;
+			break;
+		case O_NOGO:
+			o->no_go_runtime = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -354,9 +362,15 @@ static void emit_to_sinks(void *ctx, const struct ws_span *const *spans, size_t 
 		ag->sinks[i]->ops->emit(ag->sinks[i], spans, n);
 }
 
+/* Asked once per process, at its first record: a Go process wirespan can follow is
+ * registered with the kernel (goroutine ids, uprobes); any Go process, followed or
+ * not, gets no thread-based parentage. */
 static uint8_t runtime_of(void *ctx, uint32_t pid)
 {
-	(void)ctx;
+	struct agent *ag = ctx;
+
+	if (ag->bpf && ws_go_discover(ag->bpf, pid) == 1)
+		return WS_RUNTIME_GO;
 	return ws_runtime_of_pid("/proc", pid);
 }
 
@@ -367,6 +381,17 @@ static struct ws_resource *resource_of(void *ctx, uint32_t pid, const char *comm
 	return ws_proc_cache_get_hint(ag->procs, pid, comm);
 }
 
+/* A process that exec'd or ended leaves the kernel's Go table (its pid may be reused). */
+static void forget_exited(struct agent *ag, const void *data, size_t size)
+{
+	const struct ws_task_event *t = data;
+
+	if (size < sizeof(*t) || t->hdr.type != WS_EV_TASK || !ag->bpf)
+		return;
+	if (t->kind == WS_TASK_EXEC || (t->kind == WS_TASK_EXIT && t->tid == t->pid))
+		ws_go_forget(ag->bpf, t->pid);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct agent *ag = ctx;
@@ -374,6 +399,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	ag->records++;
 	if (!ag->opt.capture_only)
 		ws_asm_record(ag->asm_, data, size);
+	forget_exited(ag, data, size);
 	return 0;
 }
 
@@ -416,6 +442,18 @@ static void report_counters(struct agent *ag, FILE *out)
 		for (int i = 0; i < WS_CNT__MAX; i++)
 			fprintf(out, "  %s %" PRIu64 "\n", ws_counter_name((enum ws_counter)i), k[i]);
 	fprintf(out, "  records_consumed %" PRIu64 "\n", ag->records);
+	struct ws_go_attach_stats gs;
+	if (ag->bpf && ws_go_read_stats(ag->bpf, &gs) == 0) {
+		fprintf(out, "  go_pids_checked %" PRIu64 "\n", gs.pids_checked);
+		fprintf(out, "  go_procs_registered %" PRIu64 "\n", gs.procs_go);
+		fprintf(out, "  go_procs_unsupported %" PRIu64 "\n", gs.procs_unsupported);
+		fprintf(out, "  go_procs_map_full %" PRIu64 "\n", gs.procs_map_full);
+		fprintf(out, "  go_exes_attached %" PRIu64 "\n", gs.exes_attached);
+		fprintf(out, "  go_exes_skipped %" PRIu64 "\n", gs.exes_skipped);
+		fprintf(out, "  go_attach_failed %" PRIu64 "\n", gs.attach_failed);
+		for (int i = 0; i < WS_GO_CNT__MAX; i++)
+			fprintf(out, "  go_%s %" PRIu64 "\n", ws_go_counter_name((enum ws_go_counter)i), gs.kernel[i]);
+	}
 	if (ag->asm_)
 		ws_asm_report(ag->asm_, out);
 	/* Component reports print bare "name value" lines; indent them like the rest. */
@@ -575,6 +613,7 @@ int main(int argc, char **argv)
 	acfg.max_threads = 65536;
 	acfg.max_procs = 16384;
 	acfg.runtime_fn = runtime_of;
+	acfg.runtime_ctx = &ag;
 	ag.asm_ = ws_asm_new(&acfg, resource_of, &ag, emit_to_sinks, &ag);
 	if (!ag.asm_) {
 		fprintf(stderr, "wirespan: out of memory\n");
@@ -595,6 +634,7 @@ int main(int argc, char **argv)
 	bcfg.ports = ag.opt.ports;
 	bcfg.n_ports = ag.opt.n_ports;
 	bcfg.verbose = ag.opt.verbose;
+	bcfg.go_runtime = !ag.opt.no_go_runtime;
 	err = ws_bpf_start(&bcfg, on_record, &ag, &ag.bpf);
 	if (err)
 		goto fail;

@@ -51,7 +51,7 @@ struct ws_go_attach {
 	struct go_exe exes[WS_GO_EXE_CACHE];
 	int n_exes, n_attached;
 	struct pid_slot pidc[WS_GO_PID_CACHE];
-	struct ws_go_stats st;
+	struct ws_go_attach_stats st;
 };
 
 static bool in_scope(struct ws_go_attach *g, uint32_t pid)
@@ -275,7 +275,7 @@ void ws_go_forget(struct ws_bpf *b, uint32_t pid)
 	bpf_map__delete_elem(g->skel->maps.ws_go_procs, &pid, sizeof(pid), 0);
 }
 
-int ws_go_read_stats(struct ws_bpf *b, struct ws_go_stats *out)
+int ws_go_read_stats(struct ws_bpf *b, struct ws_go_attach_stats *out)
 {
 	struct ws_go_attach *g = b ? ws_bpf_go_state(b) : NULL;
 	int ncpu = libbpf_num_possible_cpus();

@@ -19,7 +19,7 @@
 
 struct ws_go_attach;
 
-struct ws_go_stats {
+struct ws_go_attach_stats {
 	uint64_t pids_checked;      /* cache misses: /proc/PID/exe looked at */
 	uint64_t procs_go;          /* Go processes registered in the kernel */
 	uint64_t procs_unsupported; /* Go processes left without evidence (see log) */
@@ -40,7 +40,7 @@ struct ws_go_stats {
 int ws_go_discover(struct ws_bpf *b, uint32_t pid);
 /* The process exited (or exec'd): drop it from the kernel map and the pid cache. */
 void ws_go_forget(struct ws_bpf *b, uint32_t pid);
-int ws_go_read_stats(struct ws_bpf *b, struct ws_go_stats *out);
+int ws_go_read_stats(struct ws_bpf *b, struct ws_go_attach_stats *out);
 const char *ws_go_counter_name(enum ws_go_counter c);
 
 /* For loader.c: set up (scan the running processes) and tear down. */

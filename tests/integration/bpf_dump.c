@@ -390,7 +390,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, " records=%lu bad_records=%lu\n", g_records, g_bad);
 	}
 	if (g_go) {
-		struct ws_go_stats gs;
+		struct ws_go_attach_stats gs;
 
 		if (ws_go_read_stats(b, &gs) == 0) {
 			fprintf(stderr, "GOSTATS pids_checked=%" PRIu64 " procs_go=%" PRIu64
