@@ -345,6 +345,22 @@ static __always_inline void conn_announce(__u64 sk, struct ws_conn *c, __u16 sys
 	emit_sock(sk, c, WS_SOCK_OPEN, sys, fd, pid_tgid, 0, 0);
 }
 
+/*
+ * A sock that is already in TCP_CLOSE when its state entry is made (the peer reset it
+ * before the accept, or before the read that first showed it to us) gets no further
+ * inet_sock_set_state: its end is reported now (old == new: no transition was seen),
+ * after its OPEN and data, and the entry dropped, or it would outlive the sock and be
+ * mistaken for the next sock allocated at that address.
+ */
+static __always_inline void conn_end_if_closed(__u64 key, struct ws_conn *c)
+{
+	if (sock_state((struct sock *)key) != WS_TCP_CLOSE)
+		return;
+	if (c->flags & WS_CONN_REPORTED)
+		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, 0, WS_TCP_CLOSE, WS_TCP_CLOSE);
+	bpf_map_delete_elem(&ws_conns, &key);
+}
+
 /* ---- sys_enter ---------------------------------------------------------------- */
 
 /* The calling thread's stash slot, created on its first traced syscall. */
@@ -566,6 +582,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	struct ws_conn *c;
 	struct sock *sk;
 	__u32 end_seq = 0;
+	bool fresh = false;
 	__u64 now;
 
 	sp = stash_take(sys, &st);
@@ -591,9 +608,12 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		c = conn_create(sk, WS_ROLE_UNKNOWN, BPF_NOEXIST);
 		if (!c)
 			return 0;
+		fresh = true;
 	}
 	if (!conn_traced(c, st.task_ok)) {
 		cnt_inc(WS_CNT_FILTERED);
+		if (fresh)
+			conn_end_if_closed(st.sk, c);
 		return 0;
 	}
 	mark_traced(sp);
@@ -656,6 +676,8 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		emit_data(&e, c);
 		break;
 	}
+	if (fresh)
+		conn_end_if_closed(st.sk, c);
 	return 0;
 }
 
@@ -728,18 +750,11 @@ static __always_inline int accept_exit(long ret, __u16 sys)
 	else
 		cnt_inc(WS_CNT_STASH_FULL);
 	conn_announce((__u64)sk, c, sys, (int)ret, id);
-	/* The peer connected and reset (or FIN'd and was answered) before the accept:
-	 * health checks do this. The child sock reached TCP_CLOSE while it sat in the
-	 * accept queue, unknown to us, and inet_sock_set_state will not fire for it
-	 * again, so its end is reported here (old == new: no transition was seen) and
-	 * the entry dropped. A peer that only sent its FIN leaves the sock in CLOSE_WAIT:
-	 * its LAST_ACK and CLOSE transitions come later and are reported as usual. */
-	if (sock_state(sk) == WS_TCP_CLOSE) {
-		__u64 key = (__u64)sk;
-
-		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, 0, WS_TCP_CLOSE, WS_TCP_CLOSE);
-		bpf_map_delete_elem(&ws_conns, &key);
-	}
+	/* The peer connected and reset before the accept (health checks do this): the
+	 * child sock reached TCP_CLOSE in the accept queue, unknown to us. A peer that
+	 * only sent its FIN leaves it in CLOSE_WAIT: its LAST_ACK and CLOSE transitions
+	 * come later, from the application's close, and are reported as usual. */
+	conn_end_if_closed((__u64)sk, c);
 	return 0;
 }
 
