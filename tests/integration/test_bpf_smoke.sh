@@ -846,12 +846,15 @@ L4=$(jget "$tmp/e4.json" lport)
 check E "{\"capture\":256,\"only_ports\":[$P6],\"absent\":[[$L4,$P4],[$P4,$L4]],\"clients\":[$(cl port_v6 e6 s6 "$P6" inet6 ::1 inet6 ::1 ',"eof":true')]}"
 
 # Run F: parentage evidence. Two identical event-loop processes; only lt is scoped (by
-# pid). lt's children must be traced through it, lu must produce nothing.
+# pid). lt's children must be traced through it, lu must produce nothing. The port
+# filter on port 1 (never used) makes lu's socket calls pass task scoping and stash
+# their entries, so lu's threads have slots that are not traced: the loop and task
+# hooks must tell the two apart, not just find no slot.
 spawn lt "$PY" -u "$tmp/loopapp.py" "$tmp/lt.json" "$tmp/go.f"; LT=$LAST
 spawn lu "$PY" -u "$tmp/loopapp.py" "$tmp/lu.json" "$tmp/go.f"; LU=$LAST
 wait_file "$tmp/lt.json" "$LT" || fail "loopapp lt did not start"
 wait_file "$tmp/lu.json" "$LU" || fail "loopapp lu did not start"
-start_dump F -p "$(jget "$tmp/lt.json" pid)"
+start_dump F -p "$(jget "$tmp/lt.json" pid)" -P 1
 touch "$tmp/go.f"
 wait_pid "$LT" lt
 wait_pid "$LU" lu
