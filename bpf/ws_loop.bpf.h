@@ -21,11 +21,17 @@
 #define WS_FDSET_WORDS 16   /* select: fds below 1024 (FD_SETSIZE) are looked at */
 #define WS_INT_MAX 0x7fffffff
 
-/* The slot of the current thread if it is traced; never creates one. */
+/* The slot of the current thread if it is traced; never creates one. Most threads on a
+ * host have no task-local storage at all: a NULL task->bpf_storage, one plain load,
+ * says so without the helper call (which in a raw tracepoint also takes a per-CPU
+ * recursion guard). */
 static __always_inline struct ws_stash *traced_slot(struct task_struct *task)
 {
-	struct ws_stash *st = bpf_task_storage_get(&ws_stash, task, 0, 0);
+	struct ws_stash *st;
 
+	if (!task->bpf_storage)
+		return NULL;
+	st = bpf_task_storage_get(&ws_stash, task, 0, 0);
 	return st && st->traced ? st : NULL;
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "ws_common.bpf.h"
+#include "ws_sock.bpf.h"
 #include "ws_loop.bpf.h"
 
 /* Kernel stack size (THREAD_SIZE) on x86-64 and arm64 without KASAN. */
@@ -102,8 +103,15 @@ int sched_waking(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	}
 	id = bpf_get_current_pid_tgid();
-	tgid = BPF_CORE_READ(p, tgid);
-	pid = BPF_CORE_READ(p, pid);
+	if (fast_read) {
+		struct task_struct *t = WS_CAST(struct task_struct, p);
+
+		tgid = t->tgid;
+		pid = t->pid;
+	} else {
+		tgid = BPF_CORE_READ(p, tgid);
+		pid = BPF_CORE_READ(p, pid);
+	}
 	if (tgid != id >> 32 || pid == (__u32)id)
 		return 0;
 	emit_task(WS_TASK_WAKE, tgid, pid);
