@@ -94,6 +94,13 @@ $(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BUILD)/obj/agent/loader.o $(BU
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(BUILD)/obj/agent/loader.o $(BUILD)/obj/agent/rt_go_attach.o $(BUILD)/obj/agent/rt_go_elf.o -o $@ -lbpf -ldw -lelf -lz
 
+# A small event-loop/hand-off/fork workload for proving the loop and task hooks on other
+# kernels (../shared/tools/kernel-vm carries single binaries, not Python).
+$(BUILD)/loop_workload: tests/integration/loop_workload.c
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(BUILD)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ -lpthread
+
 $(BUILD)/san/%.o: %.c $(HDRS)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -188,8 +188,9 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-/* Hooks whose loss costs coverage of rare syscalls or lifecycle detail, not the data
- * path: a failure to attach them only warns. */
+/* Hooks whose loss costs coverage of rare syscalls, lifecycle detail or parentage
+ * evidence (event-loop batches, wakeups, fork/exec/exit), not the data path: a failure
+ * to attach them only warns, and the agent works without that evidence. */
 static bool prog_optional(const char *name)
 {
 	static const char *const optional[] = {
@@ -198,6 +199,16 @@ static bool prog_optional(const char *name)
 		"sys_enter_sendfile64", "sys_exit_sendfile64",
 		"sys_enter_accept", "sys_exit_accept",
 		"inet_sock_set_state",
+		"sys_enter_epoll_wait", "sys_exit_epoll_wait",
+		"sys_enter_epoll_pwait", "sys_exit_epoll_pwait",
+		"sys_enter_epoll_pwait2", "sys_exit_epoll_pwait2",
+		"sys_enter_poll", "sys_exit_poll",
+		"sys_enter_ppoll", "sys_exit_ppoll",
+		"sys_enter_select", "sys_exit_select",
+		"sys_enter_pselect6", "sys_exit_pselect6",
+		"sys_exit_clone", "sys_exit_clone3", "sys_exit_fork", "sys_exit_vfork",
+		"sched_waking", "sched_process_fork", "sched_process_exec",
+		"sched_process_exit",
 	};
 
 	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
@@ -370,7 +381,7 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 
 static int fill_pid_filter(struct ws_bpf *b, const struct ws_bpf_config *cfg)
 {
-	uint8_t one = 1;
+	uint8_t one = 1;   /* WS_PID_USER: the kernel adds children as WS_PID_CHILD */
 
 	for (int i = 0; i < cfg->n_pids; i++) {
 		uint32_t pid = (uint32_t)cfg->pids[i];
@@ -545,6 +556,11 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_FILTERED: return "filtered";
 	case WS_CNT_NOT_TCP: return "not_tcp";
 	case WS_CNT_RECOVERED: return "syscalls_recovered_at_exit";
+	case WS_CNT_LOOP_EVENTS: return "loop_events";
+	case WS_CNT_TASK_EVENTS: return "task_events";
+	case WS_CNT_WAKE_IRQ: return "wakeups_in_interrupt_skipped";
+	case WS_CNT_PID_INHERIT_FAIL: return "pid_filter_inherit_failures";
+	case WS_CNT_HEIR_FAIL: return "traced_inherit_failures";
 	case WS_CNT__MAX: break;
 	}
 	return "unknown";

@@ -347,6 +347,22 @@ static __always_inline void conn_announce(__u64 sk, struct ws_conn *c, __u16 sys
 	emit_sock(sk, c, WS_SOCK_OPEN, sys, fd, pid_tgid, 0, 0);
 }
 
+/*
+ * A sock that is already in TCP_CLOSE when its state entry is made (the peer reset it
+ * before the accept, or before the read that first showed it to us) gets no further
+ * inet_sock_set_state: its end is reported now (old == new: no transition was seen),
+ * after its OPEN and data, and the entry dropped, or it would outlive the sock and be
+ * mistaken for the next sock allocated at that address.
+ */
+static __always_inline void conn_end_if_closed(__u64 key, struct ws_conn *c)
+{
+	if (sock_state((struct sock *)key) != WS_TCP_CLOSE)
+		return;
+	if (c->flags & WS_CONN_REPORTED)
+		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, 0, WS_TCP_CLOSE, WS_TCP_CLOSE);
+	bpf_map_delete_elem(&ws_conns, &key);
+}
+
 /* ---- sys_enter ---------------------------------------------------------------- */
 
 /* The calling thread's stash slot, created on its first traced syscall. */
@@ -400,17 +416,27 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 
 /* ---- sys_exit ----------------------------------------------------------------- */
 
-static __always_inline bool stash_take(__u16 sys, struct ws_stash *out)
+/* Returns the thread's slot (for marking it traced) when it held this syscall's entry. */
+static __always_inline struct ws_stash *stash_take(__u16 sys, struct ws_stash *out)
 {
 	struct ws_stash *sp = bpf_task_storage_get(&ws_stash, bpf_get_current_task_btf(), 0, 0);
 
 	/* sys must match: a slot left by another syscall (entry seen, exit not) or
 	 * already consumed is ignored. */
 	if (!sp || sp->sys != sys)
-		return false;
+		return NULL;
 	*out = *sp;
 	sp->sys = 0;
-	return true;
+	return sp;
+}
+
+/* The thread took part in a traced connection: from now on its event loop, hand-offs,
+ * children and exit are reported too. A load and a branch per traced syscall; the
+ * store happens once per thread. */
+static __always_inline void mark_traced(struct ws_stash *sp)
+{
+	if (!sp->traced)
+		sp->traced = 1;
 }
 
 /* The argument registers of the current syscall, as saved at its entry. */
@@ -434,7 +460,8 @@ static __always_inline __u64 sys_arg(struct pt_regs *regs, int i)
  * slot is created here so that every later exit of the thread takes the cheap path;
  * this runs at most once per thread.
  */
-static __always_inline bool stash_recover(__u16 sys, long ret, int flags_arg, struct ws_stash *out)
+static __always_inline struct ws_stash *stash_recover(__u16 sys, long ret, int flags_arg,
+						     struct ws_stash *out)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct ws_stash *sp = bpf_task_storage_get(&ws_stash, task, 0, 0);
@@ -444,22 +471,22 @@ static __always_inline bool stash_recover(__u16 sys, long ret, int flags_arg, st
 	int task_ok;
 
 	if (sp)
-		return false;   /* the thread has a slot: its entry was seen and skipped */
+		return NULL;   /* the thread has a slot: its entry was seen and skipped */
 	sp = bpf_task_storage_get(&ws_stash, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!sp || ret <= 0)
-		return false;
+		return NULL;
 	task_ok = scope_task(bpf_get_current_pid_tgid() >> 32);
 	if (task_ok < 0)
-		return false;
+		return NULL;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
-		return false;
+		return NULL;
 	msg_flags = flags_arg >= 0 ? sys_arg(regs, flags_arg) : 0;
 	if (msg_flags & WS_MSG_PEEK)
-		return false;
+		return NULL;
 	sk = fd_to_tcp_sock((int)sys_arg(regs, 0));
 	if (!sk)
-		return false;
+		return NULL;
 	__builtin_memset(out, 0, sizeof(*out));
 	out->sk = (__u64)sk;
 	out->fd = (int)sys_arg(regs, 0);
@@ -469,7 +496,7 @@ static __always_inline bool stash_recover(__u16 sys, long ret, int flags_arg, st
 	out->task_ok = task_ok;
 	out->trunc = (msg_flags & WS_MSG_TRUNC) != 0;
 	cnt_inc(WS_CNT_RECOVERED);
-	return true;
+	return sp;
 }
 
 static __always_inline void emit_eof(struct ws_stash *st, struct ws_conn *c, __u64 id, __u64 now)
@@ -552,14 +579,18 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_arg)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct ws_stash st;
+	struct ws_stash st, *sp;
 	struct ws_emit e = {};
 	struct ws_conn *c;
 	struct sock *sk;
 	__u32 end_seq = 0;
+	bool fresh = false;
 	__u64 now;
 
-	if (!stash_take(sys, &st) && !stash_recover(sys, ret, flags_arg, &st))
+	sp = stash_take(sys, &st);
+	if (!sp)
+		sp = stash_recover(sys, ret, flags_arg, &st);
+	if (!sp)
 		return 0;
 	if (ret < 0)
 		return 0;
@@ -579,11 +610,15 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		c = conn_create(sk, WS_ROLE_UNKNOWN, BPF_NOEXIST);
 		if (!c)
 			return 0;
+		fresh = true;
 	}
 	if (!conn_traced(c, st.task_ok)) {
 		cnt_inc(WS_CNT_FILTERED);
+		if (fresh)
+			conn_end_if_closed(st.sk, c);
 		return 0;
 	}
+	mark_traced(sp);
 	conn_announce(st.sk, c, sys, st.fd, id);
 
 	e.sk = st.sk;
@@ -643,6 +678,8 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		emit_data(&e, c);
 		break;
 	}
+	if (fresh)
+		conn_end_if_closed(st.sk, c);
 	return 0;
 }
 
@@ -688,6 +725,7 @@ DATA_HOOKS(sendfile64, WS_SYS_SENDFILE, WS_DIR_EGRESS, 0, 0, ctx->args[3], 0, -1
 static __always_inline int accept_exit(long ret, __u16 sys)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct ws_stash *st;
 	int task_ok;
 	struct ws_conn *c;
 	struct sock *sk;
@@ -707,7 +745,18 @@ static __always_inline int accept_exit(long ret, __u16 sys)
 		cnt_inc(WS_CNT_FILTERED);
 		return 0;
 	}
+	st = bpf_task_storage_get(&ws_stash, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (st)
+		mark_traced(st);
+	else
+		cnt_inc(WS_CNT_STASH_FULL);
 	conn_announce((__u64)sk, c, sys, (int)ret, id);
+	/* The peer connected and reset before the accept (health checks do this): the
+	 * child sock reached TCP_CLOSE in the accept queue, unknown to us. A peer that
+	 * only sent its FIN leaves it in CLOSE_WAIT: its LAST_ACK and CLOSE transitions
+	 * come later, from the application's close, and are reported as usual. */
+	conn_end_if_closed((__u64)sk, c);
 	return 0;
 }
 
@@ -753,10 +802,11 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	long ret = ctx->ret;
-	struct ws_stash st;
+	struct ws_stash st, *sp;
 	struct ws_conn *c;
 
-	if (!stash_take(WS_SYS_CONNECT, &st))
+	sp = stash_take(WS_SYS_CONNECT, &st);
+	if (!sp)
 		return 0;
 	/* A non-blocking connect has its tuple set once it returns EINPROGRESS. */
 	if (ret != 0 && ret != -WS_EINPROGRESS)
@@ -772,6 +822,7 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		cnt_inc(WS_CNT_FILTERED);
 		return 0;
 	}
+	mark_traced(sp);
 	conn_announce(st.sk, c, WS_SYS_CONNECT, st.fd, id);
 	return 0;
 }
@@ -828,3 +879,8 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_map_delete_elem(&ws_conns, &key);
 	return 0;
 }
+
+/* Evidence for parentage beyond one connection: event-loop batches and the scheduler
+ * and process lifecycle of traced threads. */
+#include "ws_loop.bpf.h"
+#include "ws_sched.bpf.h"

@@ -25,6 +25,12 @@
 #define WS_RCV_SHUTDOWN 1
 
 #define WS_PID_FILTER_ENTRIES 1024
+#define WS_HEIR_ENTRIES 4096
+
+/* ws_pid_filter values: given by the user, or added by the fork hook for a child of a
+ * process in the filter (removed again when that child process is gone). */
+#define WS_PID_USER 1
+#define WS_PID_CHILD 2
 
 /* ---- tunables, written by the loader between open and load ---------------- */
 const volatile __u32 agent_tgid = 0;
@@ -66,6 +72,18 @@ struct {
 	__type(value, __u8);
 } ws_pid_filter SEC(".maps");
 
+/* Threads created by a traced thread that have not run yet: the fork hook cannot reach
+ * the child's task storage (a raw tracepoint's task pointers are untyped), so it leaves
+ * the child's tid here and the child claims the traced bit in its own context, at the
+ * exit of clone/fork/vfork/clone3 (ret 0), its first instructions back from the kernel.
+ * LRU: a child that never gets there must not hold an entry forever. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WS_HEIR_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u8);
+} ws_heirs SEC(".maps");
+
 /* Arguments of a traced syscall between sys_enter and sys_exit. */
 struct ws_stash {
 	__u64 enter_ns;
@@ -78,8 +96,15 @@ struct ws_stash {
 	__u8 trunc;      /* MSG_TRUNC receive: the user buffer was not filled */
 	__u32 seq_enter; /* sendmmsg/recvmmsg only: sequence number at entry */
 	__u8 seq_ok;     /* seq_enter is valid */
-	__u8 _pad[3];
+	/* Outlives the syscalls: the thread moved bytes on, accepted or connected a
+	 * traced connection (or was created by a traced thread). The loop and task
+	 * hooks report only such threads, so they cost untraced ones one lookup. */
+	__u8 traced;
+	__u8 loop_skip;  /* loop syscalls: not a batch (poll/select on one fd) */
+	__u8 _pad;
 };
+/* Loop syscalls (epoll_wait, poll, select, ...) keep enter_ns and sys in the same slot
+ * (a thread is in one syscall at a time) and their timeout in ms in fd. */
 
 /* One stash per thread, in task-local storage: a lookup there is a pointer chase on
  * the task instead of a hash operation (an LRU hash update + delete per syscall was

@@ -212,3 +212,11 @@ static __always_inline bool sock_owned_by_task(struct sock *sk)
 		return WS_CAST(struct sock, sk)->sk_lock.owned != 0;
 	return BPF_CORE_READ(sk, sk_lock.owned) != 0;
 }
+
+/* The sock's TCP state (TCP_*). */
+static __always_inline __u8 sock_state(struct sock *sk)
+{
+	if (fast_read)
+		return WS_CAST(struct sock, sk)->__sk_common.skc_state;
+	return BPF_CORE_READ(sk, __sk_common.skc_state);
+}

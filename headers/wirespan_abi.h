@@ -115,6 +115,11 @@ enum ws_counter {
 	WS_CNT_FILTERED,          /* socket syscalls skipped by scoping */
 	WS_CNT_NOT_TCP,           /* syscalls on fds that are not TCP sockets */
 	WS_CNT_RECOVERED,         /* exits of calls in progress at attach, recovered from registers */
+	WS_CNT_LOOP_EVENTS,       /* ws_loop_event records submitted */
+	WS_CNT_TASK_EVENTS,       /* ws_task_event records submitted */
+	WS_CNT_WAKE_IRQ,          /* wakeups by a traced thread's CPU in interrupt context: not reported */
+	WS_CNT_PID_INHERIT_FAIL,  /* child of a pid-scoped process not added to ws_pid_filter (full) */
+	WS_CNT_HEIR_FAIL,         /* child of a traced thread not marked to inherit the traced bit */
 	WS_CNT__MAX,
 };
 

@@ -71,6 +71,10 @@ static const char *sys_name(unsigned s)
 		[WS_SYS_RECVMMSG] = "recvmmsg", [WS_SYS_SENDFILE] = "sendfile",
 		[WS_SYS_ACCEPT] = "accept", [WS_SYS_ACCEPT4] = "accept4",
 		[WS_SYS_CONNECT] = "connect", [WS_SYS_CLOSE] = "close", [WS_SYS_STATE] = "state",
+		[WS_SYS_EPOLL_WAIT] = "epoll_wait", [WS_SYS_EPOLL_PWAIT] = "epoll_pwait",
+		[WS_SYS_EPOLL_PWAIT2] = "epoll_pwait2", [WS_SYS_POLL] = "poll",
+		[WS_SYS_PPOLL] = "ppoll", [WS_SYS_SELECT] = "select",
+		[WS_SYS_PSELECT6] = "pselect6",
 	};
 
 	if (s < WS_SYS__MAX && names[s])
@@ -194,6 +198,38 @@ static int on_record(void *ctx, void *data, size_t size)
 		printf("RT kind=%s pid=%u tid=%u ctx=%" PRIu64 " other=%" PRIu64 " fd=%d ts=%" PRIu64 "\n",
 		       e->kind == WS_RT_GO_SPAWN ? "go_spawn" : e->kind == WS_RT_GO_CALL ? "go_call" : "?",
 		       e->pid, e->tid, (uint64_t)e->ctx, (uint64_t)e->other, e->fd, (uint64_t)h->ts_ns);
+	} else if (h->type == WS_EV_LOOP) {
+		const struct ws_loop_event *e = data;
+
+		if (h->size != sizeof(*e) || e->nready < 0) {
+			printf("BAD loop size=%u nready=%d\n", h->size, e->nready);
+			g_bad++;
+			return 0;
+		}
+		printf("LOOP pid=%u tid=%u sys=%s nready=%d timeout=%d enter=%" PRIu64
+		       " exit=%" PRIu64 "\n", e->pid, e->tid, sys_name(e->syscall), e->nready,
+		       e->timeout_ms, (uint64_t)e->enter_ns, (uint64_t)h->ts_ns);
+	} else if (h->type == WS_EV_TASK) {
+		const struct ws_task_event *e = data;
+		static const char *const kinds[] = {
+			[WS_TASK_WAKE] = "wake", [WS_TASK_FORK] = "fork", [WS_TASK_CLONE] = "clone",
+			[WS_TASK_EXEC] = "exec", [WS_TASK_EXIT] = "exit",
+		};
+		char comm[WS_COMM_LEN + 1];
+
+		if (h->size != sizeof(*e) || e->kind < WS_TASK_WAKE || e->kind > WS_TASK_EXIT) {
+			printf("BAD task size=%u kind=%u\n", h->size, e->kind);
+			g_bad++;
+			return 0;
+		}
+		memcpy(comm, e->comm, WS_COMM_LEN);
+		comm[WS_COMM_LEN] = 0;
+		for (char *c = comm; *c; c++)
+			if (*c <= ' ' || *c > '~')
+				*c = '_';
+		printf("TASK kind=%s pid=%u tid=%u other_pid=%u other_tid=%u comm=%s ts=%" PRIu64
+		       "\n", kinds[e->kind], e->pid, e->tid, e->other_pid, e->other_tid,
+		       comm[0] ? comm : "-", (uint64_t)h->ts_ns);
 	} else {
 		printf("BAD type=%u\n", h->type);
 		g_bad++;

@@ -6,7 +6,11 @@
 #     TCP sequence numbers, payloads agree at every captured offset;
 #   - tuples (v4, v6, v4-mapped), pids/tids, roles, EOF, sendfile, MSG_PEEK skipped,
 #     capture budget per message run, a connection opened before the harness started;
-#   - scoping: pid, comm and port filters select exactly what they should.
+#   - scoping: pid, comm and port filters select exactly what they should;
+#   - parentage evidence (run F): event-loop batches, a hand-off wakeup, fork/clone/
+#     exec/exit of a traced process and its children (which inherit tracing, and
+#     under --pid their pid), a peer reset before accept; nothing of the kind from an
+#     identical process that is not traced.
 # Exit 0 pass, 1 fail, 77 skip. WS_KEEP=1 keeps the temp dir.
 # WIRESPAN_PROBE_READ=1 (passed through to the loader) runs the bpf_probe_read_kernel
 # path that kernels without bpf_rdonly_cast use.
@@ -252,6 +256,8 @@ def parse(path):
     recs = []
     for line in open(path, encoding="latin-1"):
         kind = line.split(" ", 1)[0]
+        if kind in ("LOOP", "TASK"):
+            continue  # parentage records: checked by check_parentage.py (run F)
         if kind not in ("DATA", "SOCK"):
             raise SystemExit("unexpected line: " + line[:200])
         r = {"rec": kind, "kind": ""}
@@ -466,6 +472,253 @@ if __name__ == "__main__":
     main()
 EOF
 
+# ---- parentage workload and its checker (run F) -----------------------------------
+cat >"$tmp/loopapp.py" <<'EOF'
+# Parentage workload: an event loop (selectors/epoll) serving loopback connections, a
+# hand-off from the reading thread to a worker through a queue, poll/select/ppoll
+# batches and single-fd waits, children forked and exec'd, threads that exit.
+# loopapp.py INFOFILE GOFILE: waits for GOFILE (the harness attaches first), then runs.
+import ctypes, json, os, queue, select, selectors, socket, struct, subprocess, sys, threading, time
+
+info_path, go = sys.argv[1], sys.argv[2]
+info = {"pid": os.getpid(), "main_tid": threading.get_native_id()}
+libc = ctypes.CDLL(None, use_errno=True)
+lst = socket.socket()
+lst.bind(("127.0.0.1", 0))
+lst.listen(16)
+port = lst.getsockname()[1]
+info["port"] = port
+q = queue.Queue()
+
+def worker():
+    info["worker_tid"] = threading.get_native_id()
+    while True:
+        item = q.get()
+        if item is None:
+            return
+        c, data = item
+        c.sendall(b"OK " + data)
+
+def client():
+    info["client_tid"] = threading.get_native_id()
+    s = socket.create_connection(("127.0.0.1", port))
+    for i in range(5):
+        s.sendall(b"REQ %d\n" % i)
+        got = b""
+        while not got.endswith(b"\n"):
+            d = s.recv(100)
+            if not d:
+                raise SystemExit("server closed")
+            got += d
+        time.sleep(0.02)
+    s.close()
+
+w = threading.Thread(target=worker)
+w.start()
+with open(info_path + ".tmp", "w") as f:
+    json.dump(info, f)
+os.rename(info_path + ".tmp", info_path)
+while not os.path.exists(go):
+    time.sleep(0.02)
+
+cl = threading.Thread(target=client)
+cl.start()
+sel = selectors.DefaultSelector()
+sel.register(lst, selectors.EVENT_READ)
+conns, done, zero_done = 0, False, False
+idle_until = None
+while True:
+    ev = sel.select(0.05)
+    for key, _ in ev:
+        if key.fileobj is lst:
+            c, _ = lst.accept()
+            sel.register(c, selectors.EVENT_READ)
+            conns += 1
+            continue
+        d = key.fileobj.recv(100)
+        if d:
+            q.put((key.fileobj, d))   # the hand-off: this thread wakes the worker
+            if not zero_done:
+                sel.select(0)         # a non-blocking batch
+                zero_done = True
+        else:
+            sel.unregister(key.fileobj)
+            key.fileobj.close()
+            done = True
+    if done and idle_until is None:
+        idle_until = time.time() + 0.2  # idle: timer batches with nothing ready
+    if idle_until and time.time() > idle_until:
+        break
+cl.join()
+
+# poll and select over two descriptors: batches; a socket timeout waits on one: not.
+a, b = socket.socketpair()
+p = select.poll()
+p.register(a, select.POLLIN)
+p.register(b, select.POLLIN)
+for _ in range(3):
+    p.poll(0)
+for _ in range(3):
+    select.select([a, b], [], [], 0.03)
+a.settimeout(0.01)
+for _ in range(3):
+    try:
+        a.recv(1)
+    except socket.timeout:
+        pass
+a.settimeout(None)
+class pollfd(ctypes.Structure):
+    _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_short), ("revents", ctypes.c_short)]
+fds = (pollfd * 2)((a.fileno(), 1, 0), (b.fileno(), 1, 0))
+ts = (ctypes.c_long * 2)(0, 20 * 1000 * 1000)
+for _ in range(2):
+    libc.ppoll(fds, 2, ts, None)
+b.send(b"x")
+libc.ppoll(fds, 2, None, None)  # infinite timeout, a is ready
+
+# Children: one exec'd program, and one that talks TCP to us (traced because its
+# parent is: with --pid scoping its pid was added to the filter at fork). Its first
+# connection is reset before we accept it (health-check style), the second closed
+# with a FIN.
+pt = subprocess.Popen(["/bin/true"])
+pt.wait()
+info["true_pid"] = pt.pid
+code = ("import socket,struct,sys\n"
+        "s=socket.create_connection(('127.0.0.1',%d)); s.sendall(b'HC');"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii',1,0)); s.close()\n"
+        "s=socket.create_connection(('127.0.0.1',%d)); s.sendall(b'BYE'); s.close()\n" % (port, port))
+pc = subprocess.Popen([sys.executable, "-c", code])
+pc.wait()
+info["child_pid"] = pc.pid
+for tag in ("rst", "fin"):
+    c, peer = lst.accept()
+    info[tag + "_port"] = peer[1]
+    try:
+        while c.recv(100):
+            pass
+    except ConnectionResetError:
+        pass
+    c.close()
+
+# A thread started by a traced thread inherits the bit; threads exit.
+def late():
+    info["late_tid"] = threading.get_native_id()
+    time.sleep(0.05)
+lt = threading.Thread(target=late)
+lt.start()
+lt.join()
+q.put(None)
+w.join()
+time.sleep(0.1)
+with open(info_path + ".tmp", "w") as f:
+    json.dump(info, f)
+os.rename(info_path + ".tmp", info_path)
+EOF
+
+cat >"$tmp/check_parentage.py" <<'EOF'
+# check_parentage.py DUMP TRACED.json UNTRACED.json: the LOOP/TASK records of run F.
+import json, re, sys
+
+def parse(path):
+    recs = []
+    for line in open(path, encoding="latin-1"):
+        kind = line.split(" ", 1)[0]
+        if kind == "DATA":
+            line = line.split(" data=", 1)[0]  # the payload may hold anything
+        r = {"rec": kind}
+        for k, v in re.findall(r'(\w+)=(\S+)', line):
+            r.setdefault(k, int(v) if re.fullmatch(r"-?\d+", v) else v)
+        recs.append(r)
+    return recs
+
+errors = []
+def check(cond, msg):
+    if not cond:
+        errors.append(msg)
+    return cond
+
+recs = parse(sys.argv[1])
+t = json.load(open(sys.argv[2]))
+u = json.load(open(sys.argv[3]))
+loops = [r for r in recs if r["rec"] == "LOOP"]
+tasks = [r for r in recs if r["rec"] == "TASK"]
+print("records: %d loop, %d task" % (len(loops), len(tasks)))
+main, worker = t["main_tid"], t["worker_tid"]
+tpids = {t["pid"], t["true_pid"], t["child_pid"]}
+upids = {u["pid"], u["true_pid"], u["child_pid"]}
+
+# (e) only the scoped process and its children; nothing from the untraced twin
+for r in loops + tasks:
+    check(r["pid"] in tpids, "%s record of pid %d, not the traced process or its children" % (r["rec"], r["pid"]))
+for r in recs:
+    check(r.get("pid") not in upids and r.get("other_pid") not in upids,
+          "record of the untraced process: %s" % r)
+
+# (a) readiness batches of the loop thread
+ml = [r for r in loops if r["tid"] == main]
+for r in loops:
+    check(0 < r["enter"] <= r["exit"], "loop times %s" % r)
+ep = [r for r in ml if r["sys"] == "epoll_wait"]
+check(any(r["nready"] >= 1 and r["timeout"] == 50 for r in ep), "no epoll_wait batch with ready fds")
+check(any(r["nready"] == 0 and r["timeout"] == 0 for r in ep), "no non-blocking epoll_wait batch (timeout 0)")
+check(any(r["nready"] == 0 and r["timeout"] == 50 for r in ep), "no timer batch (nothing ready after 50 ms)")
+polls = [r for r in ml if r["sys"] == "poll"]
+check(len(polls) == 3 and all(r["timeout"] == 0 and r["nready"] == 0 for r in polls),
+      "want the 3 two-fd polls only (single-fd socket timeouts are not batches): %s" % polls)
+sels = [r for r in ml if r["sys"] in ("select", "pselect6")]
+check(len(sels) == 3 and all(r["timeout"] == 30 and r["nready"] == 0 for r in sels),
+      "want 3 selects with timeout 30: %s" % sels)
+pp = [(r["timeout"], r["nready"]) for r in ml if r["sys"] == "ppoll"]
+check(sorted(pp) == [(-1, 1), (20, 0), (20, 0)], "ppoll timeouts/nready %s" % pp)
+
+# (b) the hand-off: the reading thread woke the worker
+wakes = [r for r in tasks if r["kind"] == "wake"]
+for r in wakes:
+    check(r["other_pid"] == r["pid"] and r["other_tid"] != r["tid"], "wake record %s" % r)
+check(any(r["tid"] == main and r["other_tid"] == worker for r in wakes),
+      "no wake from the reader %d to the worker %d" % (main, worker))
+
+# (c) children: fork + exec with the new comm; the TCP child is traced (pid inherited)
+def one(kind, **kw):
+    return [r for r in tasks if r["kind"] == kind and all(r[k] == v for k, v in kw.items())]
+for cpid, comm in ((t["true_pid"], "true"), (t["child_pid"], "python3")):
+    check(len(one("fork", pid=t["pid"], tid=main, other_pid=cpid, other_tid=cpid)) == 1,
+          "no fork record for child %d" % cpid)
+    check(len(one("exec", pid=cpid, tid=cpid, comm=comm)) == 1, "no exec record for child %d (%s)" % (cpid, comm))
+    check(len(one("exit", pid=cpid, tid=cpid)) == 1, "no exit record for child %d" % cpid)
+check(any(r["rec"] == "DATA" and r["pid"] == t["child_pid"] for r in recs),
+      "no data records of the child %d (pid filter not inherited)" % t["child_pid"])
+
+# (d) threads: a clone by the traced thread, and exits (the late thread inherited tracing)
+check(len(one("clone", pid=t["pid"], tid=main, other_pid=t["pid"], other_tid=t["late_tid"])) == 1,
+      "no clone record for the late thread")
+for tid in (worker, t["client_tid"], t["late_tid"]):
+    check(len(one("exit", pid=t["pid"], tid=tid)) == 1, "no exit record for thread %d" % tid)
+
+# the peer that reset before the accept: its end is reported at the accept; the one
+# that only sent its FIN (CLOSE_WAIT) ends through its own later transitions
+socks = [r for r in recs if r["rec"] == "SOCK" and r["pid"] in (0, t["pid"])]
+def sock_events(rport):
+    opened = [r for r in socks if r["kind"] == "open" and r["sys"].startswith("accept") and r["r"].endswith(":%d" % rport)]
+    if not check(len(opened) == 1, "no accept of the connection from port %d" % rport):
+        return []
+    i = recs.index(opened[0])
+    return [r for r in recs[i:] if r["rec"] == "SOCK" and r["sock"] == opened[0]["sock"]]
+ev = sock_events(t["rst_port"])
+check(len(ev) >= 2 and ev[1]["kind"] == "state" and ev[1]["old"] == 7 and ev[1]["new"] == 7,
+      "reset-before-accept: want open then state 7->7, got %s" % [(r["kind"], r["old"], r["new"]) for r in ev[:3]])
+ev = sock_events(t["fin_port"])
+check(any(r["kind"] == "state" and r["old"] == 9 and r["new"] == 7 for r in ev),
+      "fin-before-accept: no LAST_ACK->CLOSE, got %s" % [(r["kind"], r["old"], r["new"]) for r in ev])
+
+for e in errors[:40]:
+    print("CHECK FAILED: " + e)
+if errors:
+    print("%d checks failed" % len(errors))
+    sys.exit(1)
+print("all checks passed")
+EOF
+
 # ---- driver ----------------------------------------------------------------------
 spawn() { # NAME CMD...: background, output in $tmp/NAME.out/.err; sets LAST
 	local n=$1
@@ -591,6 +844,25 @@ client e6 ::1 "$P6" "e61:sendto:recvfrom:10:10"
 stop_dump E
 L4=$(jget "$tmp/e4.json" lport)
 check E "{\"capture\":256,\"only_ports\":[$P6],\"absent\":[[$L4,$P4],[$P4,$L4]],\"clients\":[$(cl port_v6 e6 s6 "$P6" inet6 ::1 inet6 ::1 ',"eof":true')]}"
+
+# Run F: parentage evidence. Two identical event-loop processes; only lt is scoped (by
+# pid). lt's children must be traced through it, lu must produce nothing. The port
+# filter on port 1 (never used) makes lu's socket calls pass task scoping and stash
+# their entries, so lu's threads have slots that are not traced: the loop and task
+# hooks must tell the two apart, not just find no slot.
+spawn lt "$PY" -u "$tmp/loopapp.py" "$tmp/lt.json" "$tmp/go.f"; LT=$LAST
+spawn lu "$PY" -u "$tmp/loopapp.py" "$tmp/lu.json" "$tmp/go.f"; LU=$LAST
+wait_file "$tmp/lt.json" "$LT" || fail "loopapp lt did not start"
+wait_file "$tmp/lu.json" "$LU" || fail "loopapp lu did not start"
+start_dump F -p "$(jget "$tmp/lt.json" pid)" -P 1
+touch "$tmp/go.f"
+wait_pid "$LT" lt
+wait_pid "$LU" lu
+stop_dump F
+"$PY" "$tmp/check_parentage.py" "$tmp/F.out" "$tmp/lt.json" "$tmp/lu.json" >"$tmp/F.check" 2>&1
+rc=$?
+sed "s/^/[$name] F: /" "$tmp/F.check" >&2
+[ "$rc" = 0 ] || fail "F: parentage checks failed"
 
 # Everything again on the other way of reading kernel memory (what 6.1 runs).
 if [ -z "${WIRESPAN_PROBE_READ:-}" ]; then
