@@ -601,6 +601,12 @@ static void on_loop(struct ws_asm *a, const struct ws_loop_event *e)
 	act = ws_actor_get(a->actors, e->pid, e->tid, 0, e->hdr.ts_ns, true, NULL);
 	if (!act)
 		return;
+	if (e->nready == WS_LOOP_FOREIGN) {
+		/* The loop read an eventfd, a pipe, a UDP socket: the callback that runs now
+		 * is for whoever queued that work, not for what the batch read. */
+		ws_cause_read(&act->loop_cause, (struct ws_node_ref){ WS_NODE_NONE, 0 }, 0);
+		return;
+	}
 	act->loop = true;
 	if (e->timeout_ms == 0) {
 		act->loop_carried = act->loop_cause;

@@ -13,6 +13,7 @@
 #include "ws_common.bpf.h"
 #include "ws_sock.bpf.h"
 #include "ws_go.bpf.h"
+#include "ws_loop.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -390,8 +391,12 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 	if (task_ok < 0)
 		return 0;
 	sk = fd_to_tcp_sock((int)fd);
-	if (!sk)
+	if (!sk) {
+		if (sys == WS_SYS_READ || sys == WS_SYS_READV || sys == WS_SYS_RECVFROM ||
+		    sys == WS_SYS_RECVMSG || sys == WS_SYS_RECVMMSG)
+			foreign_enter(sys, fd);
 		return 0;
+	}
 	st = stash_slot();
 	if (!st)
 		return 0;
@@ -594,6 +599,12 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		return 0;
 	if (ret < 0)
 		return 0;
+	if (!st.sk) {
+		/* a loop thread's read from a descriptor that is not a TCP socket */
+		if (ret > 0)
+			emit_loop(sys, WS_LOOP_FOREIGN, st.enter_ns, WS_TIMEOUT_UNKNOWN);
+		return 0;
+	}
 	now = bpf_ktime_get_ns();
 	if (!st.enter_ns)
 		st.enter_ns = now;   /* recovered: entered before the programs were attached */
@@ -882,5 +893,4 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 /* Evidence for parentage beyond one connection: event-loop batches and the scheduler
  * and process lifecycle of traced threads. */
-#include "ws_loop.bpf.h"
 #include "ws_sched.bpf.h"

@@ -101,7 +101,10 @@ struct ws_stash {
 	 * hooks report only such threads, so they cost untraced ones one lookup. */
 	__u8 traced;
 	__u8 loop_skip;  /* loop syscalls: not a batch (poll/select on one fd) */
-	__u8 _pad;
+	/* Outlives the syscalls: the thread has reported a readiness batch (an event
+	 * loop). Its reads from descriptors that are not TCP sockets are then reported
+	 * too (WS_LOOP_FOREIGN): they run callbacks that no traced request caused. */
+	__u8 loop;
 };
 /* Loop syscalls (epoll_wait, poll, select, ...) keep enter_ns and sys in the same slot
  * (a thread is in one syscall at a time) and their timeout in ms in fd. */

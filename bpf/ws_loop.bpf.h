@@ -12,7 +12,8 @@
  * exit reports. Both look the slot up without creating it and stop unless the thread is
  * traced, so a process that never touched a traced connection pays one task-storage
  * lookup (a NULL pointer on its task for threads without any slot).
- * Included once, by wirespan.bpf.c, after the data path.
+ * Included once, by wirespan.bpf.c, before the data path (which reports a loop
+ * thread's reads from non-TCP descriptors through it).
  */
 #pragma once
 
@@ -244,8 +245,29 @@ static __always_inline int loop_exit(__u16 sys, long ret)
 	}
 	if (ret < 0)
 		return 0;
+	st->loop = 1;
 	emit_loop(sys, ret, enter_ns, timeout);
 	return 0;
+}
+
+/*
+ * A loop thread reads from a descriptor that is not a TCP socket: an eventfd or pipe
+ * (a thread pool's completion: a DNS lookup, a file read, asyncio's
+ * run_in_executor), a UDP socket (a DNS answer), a timerfd. The callback that read
+ * runs for whoever queued that work, not for the request the batch read last, so the
+ * agent must not let the batch's cause cover what it writes next. Entry marks the slot
+ * (sk 0); data_exit reports the read if it returned bytes.
+ */
+static __always_inline void foreign_enter(__u16 sys, long fd)
+{
+	struct ws_stash *st = traced_slot(bpf_get_current_task_btf());
+
+	if (!st || !st->loop)
+		return;
+	st->enter_ns = bpf_ktime_get_ns();
+	st->sk = 0;
+	st->fd = (int)fd;
+	st->sys = sys;
 }
 
 #define LOOP_HOOKS(name, SYS)                                                           \

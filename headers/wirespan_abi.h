@@ -200,7 +200,10 @@ struct ws_loop_event {
 	__u32 pid;
 	__u32 tid;
 	__u64 enter_ns;   /* syscall entry; 0 when the call began before the programs attached */
-	__s32 nready;     /* the syscall's return value: ready descriptors (>= 0) */
+	__s32 nready;     /* the syscall's return value: ready descriptors (>= 0), or
+			   * WS_LOOP_FOREIGN: not a batch, the loop thread read from a
+			   * descriptor that is not a TCP socket (eventfd, pipe, UDP, timerfd;
+			   * syscall says which read) */
 	__s32 timeout_ms; /* timeout argument: -1 infinite, 0 non-blocking, >0 ms;
 			   * WS_TIMEOUT_UNKNOWN when passed by pointer (select, ppoll, epoll_pwait2) */
 	__u16 syscall;    /* enum ws_syscall */
@@ -209,6 +212,7 @@ struct ws_loop_event {
 };
 WS_STATIC_ASSERT(sizeof(struct ws_loop_event) == 48, "ws_loop_event size");
 #define WS_TIMEOUT_UNKNOWN (-2)
+#define WS_LOOP_FOREIGN (-1)
 
 /* ws_task_event.kind */
 enum ws_task_kind {

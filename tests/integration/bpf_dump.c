@@ -201,7 +201,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	} else if (h->type == WS_EV_LOOP) {
 		const struct ws_loop_event *e = data;
 
-		if (h->size != sizeof(*e) || e->nready < 0) {
+		if (h->size != sizeof(*e) || (e->nready < 0 && e->nready != WS_LOOP_FOREIGN)) {
 			printf("BAD loop size=%u nready=%d\n", h->size, e->nready);
 			g_bad++;
 			return 0;

@@ -575,6 +575,7 @@ for _ in range(2):
     libc.ppoll(fds, 2, ts, None)
 b.send(b"x")
 libc.ppoll(fds, 2, None, None)  # infinite timeout, a is ready
+a.recv(1)  # a loop thread reads a socket that is not TCP: reported as foreign input
 
 # Children: one exec'd program, and one that talks TCP to us (traced because its
 # parent is: with --pid scoping its pid was added to the filter at fork). Its first
@@ -668,6 +669,9 @@ check(len(polls) == 3 and all(r["timeout"] == 0 and r["nready"] == 0 for r in po
 sels = [r for r in ml if r["sys"] in ("select", "pselect6")]
 check(len(sels) == 3 and all(r["timeout"] == 30 and r["nready"] == 0 for r in sels),
       "want 3 selects with timeout 30: %s" % sels)
+fr = [r for r in ml if r["nready"] == -1]
+check(len(fr) >= 1 and all(r["sys"] in ("read", "recvfrom") for r in fr),
+      "no foreign-input record for the loop thread's read of a non-TCP socket: %s" % fr)
 pp = [(r["timeout"], r["nready"]) for r in ml if r["sys"] == "ppoll"]
 check(sorted(pp) == [(-1, 1), (20, 0), (20, 0)], "ppoll timeouts/nready %s" % pp)
 

@@ -306,6 +306,39 @@ static void test_loop_blocking_wait_carries_nothing(void **state)
 	assert_root(&out, "/b/1");
 }
 
+/* A loop thread reads an eventfd (a thread pool's DNS lookup finished) after reading
+ * /r/1 and answering it: the callback connects for another request. Neither the
+ * connection nor its first request may be charged to /r/1, nor to /r/2 read before. */
+static void test_loop_foreign_read_ends_the_cause(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct ws_loop_event f;
+
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 3, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 5 * MS, req("r", 2));   /* its handler looks a name up */
+	memset(&f, 0, sizeof(f));
+	f.hdr.type = WS_EV_LOOP;
+	f.hdr.size = sizeof(f);
+	f.hdr.ts_ns = 6 * MS;
+	f.pid = SVC;
+	f.tid = 7;
+	f.nready = WS_LOOP_FOREIGN;
+	f.timeout_ms = WS_TIMEOUT_UNKNOWN;
+	f.syscall = WS_SYS_READ;
+	assert_int_equal(ws_asm_record(a, &f, sizeof(f)), 0);
+	connect_open(a, &u2, 7, 7 * MS);                       /* for an earlier lookup */
+	io(a, &u2, 7, WS_DIR_EGRESS, 8 * MS, req("b", 9));
+	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/9");
+}
+
 /* A timer fires between a read and a write: the batch that began with nothing ready
  * carries no cause, even though the thread has exactly one request in flight (the
  * same-thread rule would have guessed it). */
@@ -659,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_loop_continues_across_nonblocking_wait),
 		cmocka_unit_test(test_loop_busy_rounds_carry_one_round),
 		cmocka_unit_test(test_loop_blocking_wait_carries_nothing),
+		cmocka_unit_test(test_loop_foreign_read_ends_the_cause),
 		cmocka_unit_test(test_loop_timer_batch_has_no_cause),
 		cmocka_unit_test(test_loop_write_past_timer_deadline),
 		cmocka_unit_test(test_loop_response_passes_cause_not_to_pooled_conn),
