@@ -4,13 +4,14 @@
 # cached in build/arch-cache/ by source hash.
 #   load -> services/arch/java (Svc) -> services/arch/backend.py
 . "$(dirname "$0")/arch_lib.sh"
-# Minimum correct % at 16 / 64 requests in flight: what the current agent reaches
-# (seven runs on 2026-12-01 gave 6-20 %: set below the lowest); raise them as the agent's parentage
-# improves.
+# Minimum correct % at 16 / 64 requests in flight: what the agent reaches with the
+# parentage providers (docs/parentage.md), measured over several runs on 2026-12-01,
+# less a margin for a noisy 2-core machine. Raise them as parentage improves; a
+# misattributed span fails the test whatever the minimum.
 # shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
-MIN_CORRECT_16=${WS_MIN_CORRECT_16:-4}
+MIN_CORRECT_16=${WS_MIN_CORRECT_16:-8}
 # shellcheck disable=SC2034
-MIN_CORRECT_64=${WS_MIN_CORRECT_64:-4}
+MIN_CORRECT_64=${WS_MIN_CORRECT_64:-8}
 ws_init
 arch_need javac openjdk-17-jdk-headless
 arch_build_java "$ARCH_DIR/java"

@@ -4,13 +4,14 @@
 # service SERVER span has three service CLIENT children, each with its backend SERVER.
 #   load -> services/arch/svc_node.js fanout -> services/arch/backend.py
 . "$(dirname "$0")/arch_lib.sh"
-# Minimum correct % at 16 / 64 requests in flight: what the current agent reaches
-# (lowest of six runs on 2026-12-01, rounded down); raise them as the agent's parentage
-# improves.
+# Minimum correct % at 16 / 64 requests in flight: what the agent reaches with the
+# parentage providers (docs/parentage.md), measured over several runs on 2026-12-01,
+# less a margin for a noisy 2-core machine. Raise them as parentage improves; a
+# misattributed span fails the test whatever the minimum.
 # shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
-MIN_CORRECT_16=${WS_MIN_CORRECT_16:-0}
+MIN_CORRECT_16=${WS_MIN_CORRECT_16:-40}
 # shellcheck disable=SC2034
-MIN_CORRECT_64=${WS_MIN_CORRECT_64:-0}
+MIN_CORRECT_64=${WS_MIN_CORRECT_64:-10}
 ws_init
 arch_need node nodejs
 
