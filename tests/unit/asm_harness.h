@@ -141,6 +141,30 @@ static inline void feed(struct ws_asm *a, const struct sock *s, uint32_t tid, ui
 	feed_ctx(a, s, tid, 0, dir, seq, t_enter, t_exit, payload);
 }
 
+/* A WS_EV_SOCK record: OPEN (role, syscall) or STATE (state_new) for s, with tuple t. */
+static inline void sock_event(struct ws_asm *a, const struct sock *s, uint8_t kind, uint16_t sys, uint8_t state_new,
+		       uint64_t ts)
+{
+	struct ws_sock_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.type = WS_EV_SOCK;
+	e.hdr.size = sizeof(e);
+	e.hdr.ts_ns = ts;
+	e.sock_id = s->id;
+	e.pid = kind == WS_SOCK_STATE ? 0 : s->pid;   /* state changes come from softirq */
+	e.tid = e.pid ? s->pid + 1 : 0;
+	e.fd = kind == WS_SOCK_STATE ? -1 : 5;
+	e.kind = kind;
+	e.role = s->role;
+	e.state_new = state_new;
+	e.syscall = sys;
+	e.tuple = s->t;
+	if (e.pid)
+		snprintf(e.comm, sizeof(e.comm), "svc-%u", s->pid);
+	assert_int_equal(ws_asm_record(a, &e, sizeof(e)), 0);
+}
+
 static inline const char *attr_str(const struct ws_span *s, const char *key)
 {
 	const struct ws_attr *a = ws_span_find_attr(s, key);

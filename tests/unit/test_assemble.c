@@ -1,128 +1,13 @@
 /* Span assembly end to end on synthetic ring-buffer records: parentage across
  * processes by TCP sequence, same-thread children, traceparent, ambiguity, errors. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
-#include "agent/assemble.h"
-#include "headers/wirespan_abi.h"
-
-#define MS 1000000ULL
-
-struct captured {
-	struct ws_span spans[32];
-	int n;
-};
-
-static void capture(void *ctx, const struct ws_span *const *spans, size_t n)
-{
-	struct captured *c = ctx;
-
-	for (size_t i = 0; i < n && c->n < 32; i++)
-		c->spans[c->n++] = *spans[i];
-}
-
-static struct ws_resource *res_for(void *ctx, uint32_t pid, const char *comm)
-{
-	static struct ws_resource *cache[4];
-	static uint32_t pids[4];
-
-	for (int i = 0; i < 4; i++) {
-		if (cache[i] && pids[i] == pid)
-			return cache[i];
-		if (!cache[i]) {
-			char name[32];
-			cache[i] = ws_resource_new(pid);
-			pids[i] = pid;
-			snprintf(name, sizeof(name), "svc-%u", pid);
-			ws_resource_set_str(cache[i], "service.name", name);
-			return cache[i];
-		}
-	}
-	return NULL;
-}
+#include "asm_harness.h"
 
 static struct ws_asm *new_asm(struct captured *out)
 {
-	struct ws_asm_config cfg = {
-		.ctx = { .max_nodes = 64, .link_wait_ns = 300 * MS, .index_slots = 256,
-			 .max_open_ns = 60000 * MS, .rng_seed = 7, .mono_to_unix_ns = 0 },
-		.max_conns = 64,
-		.conn_idle_ns = 60000 * MS,
-		.close_grace_ns = 100 * MS,
-		.max_threads = 64,
-	};
+	struct ws_asm_config cfg;
+
+	harness_config(&cfg);
 	return ws_asm_new(&cfg, res_for, NULL, capture, out);
-}
-
-static void addr4(uint8_t out[16], uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	memset(out, 0, 16);
-	out[10] = out[11] = 0xff;
-	out[12] = a;
-	out[13] = b;
-	out[14] = c;
-	out[15] = d;
-}
-
-struct sock {
-	uint64_t id;
-	uint32_t pid;
-	uint8_t role;
-	struct ws_tuple t;
-};
-
-static struct sock mksock(uint64_t id, uint32_t pid, uint8_t role, uint16_t lport, uint16_t rport, int remote_host)
-{
-	struct sock s;
-
-	memset(&s, 0, sizeof(s));
-	s.id = id;
-	s.pid = pid;
-	s.role = role;
-	addr4(s.t.saddr, 127, 0, 0, 1);
-	if (remote_host)
-		addr4(s.t.daddr, 10, 9, 8, 7);
-	else
-		addr4(s.t.daddr, 127, 0, 0, 1);
-	s.t.sport = lport;
-	s.t.dport = rport;
-	s.t.family = 2;
-	return s;
-}
-
-static void feed(struct ws_asm *a, const struct sock *s, uint32_t tid, uint8_t dir, uint32_t seq,
-		 uint64_t t_enter, uint64_t t_exit, const char *payload)
-{
-	size_t n = strlen(payload);
-	uint8_t buf[sizeof(struct ws_data_event) + 2048];
-	struct ws_data_event *e = (void *)buf;
-
-	assert_true(n <= 2048);
-	memset(e, 0, sizeof(*e));
-	e->hdr.type = WS_EV_DATA;
-	e->hdr.size = (uint32_t)(sizeof(*e) + n);
-	e->hdr.ts_ns = t_exit;
-	e->sock_id = s->id;
-	e->pid = s->pid;
-	e->tid = tid;
-	e->enter_ns = t_enter;
-	e->exit_ns = t_exit;
-	e->seq = seq;
-	e->bytes = (uint32_t)n;
-	e->captured = (uint32_t)n;
-	e->fd = 5;
-	e->dir = dir;
-	e->role = s->role;
-	e->syscall = WS_SYS_WRITE;
-	e->tuple = s->t;
-	memcpy(buf + sizeof(*e), payload, n);
-	assert_int_equal(ws_asm_record(a, buf, e->hdr.size), 0);
 }
 
 static const struct ws_span *find(const struct captured *c, int kind, uint32_t pid)
@@ -131,20 +16,6 @@ static const struct ws_span *find(const struct captured *c, int kind, uint32_t p
 		if (c->spans[i].kind == kind && c->spans[i].res && c->spans[i].res->pid == pid)
 			return &c->spans[i];
 	return NULL;
-}
-
-static const char *attr_str(const struct ws_span *s, const char *key)
-{
-	const struct ws_attr *a = ws_span_find_attr(s, key);
-
-	return a ? ws_span_attr_str(s, a) : NULL;
-}
-
-static int64_t attr_int(const struct ws_span *s, const char *key)
-{
-	const struct ws_attr *a = ws_span_find_attr(s, key);
-
-	return a && a->type == WS_ATTR_INT ? a->v.i : -1;
 }
 
 static const char REQ_USERS[] = "GET /users/12345?token=abc&x=1 HTTP/1.1\r\nHost: api.local:8080\r\n\r\n";
@@ -372,30 +243,6 @@ static void test_close_delimited_response_ends_at_eof(void **state)
 	assert_int_equal(out.spans[0].start_ns, 1 * MS);
 	assert_int_equal(out.spans[0].end_ns, 6 * MS);   /* last byte read, not the EOF */
 	ws_asm_free(a, 10 * MS);
-}
-
-/* A WS_EV_SOCK record: OPEN (role, syscall) or STATE (state_new) for s, with tuple t. */
-static void sock_event(struct ws_asm *a, const struct sock *s, uint8_t kind, uint16_t sys, uint8_t state_new,
-		       uint64_t ts)
-{
-	struct ws_sock_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.hdr.type = WS_EV_SOCK;
-	e.hdr.size = sizeof(e);
-	e.hdr.ts_ns = ts;
-	e.sock_id = s->id;
-	e.pid = kind == WS_SOCK_STATE ? 0 : s->pid;   /* state changes come from softirq */
-	e.tid = e.pid ? s->pid + 1 : 0;
-	e.fd = kind == WS_SOCK_STATE ? -1 : 5;
-	e.kind = kind;
-	e.role = s->role;
-	e.state_new = state_new;
-	e.syscall = sys;
-	e.tuple = s->t;
-	if (e.pid)
-		snprintf(e.comm, sizeof(e.comm), "svc-%u", s->pid);
-	assert_int_equal(ws_asm_record(a, &e, sizeof(e)), 0);
 }
 
 #define TCP_CLOSE 7

@@ -87,6 +87,7 @@ static void task(struct ws_asm *a, uint8_t kind, uint32_t pid, uint32_t tid, uin
 	assert_int_equal(ws_asm_record(a, &e, sizeof(e)), 0);
 }
 
+/* connect() by thread tid (the harness's sock_event names the pid's first thread). */
 static void connect_open(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t t)
 {
 	struct ws_sock_event s;
