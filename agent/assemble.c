@@ -946,9 +946,9 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	const struct ws_actor_stats *as = ws_actors_stats(a->actors);
 	ws_parentage_report(&a->par, out);
 	fprintf(out, "  parent_traceparent_bounded %" PRIu64 "\n", a->adopt->bounded);
-	fprintf(out, "  loop_events %" PRIu64 "\n", a->st.loop_events);
-	fprintf(out, "  task_events %" PRIu64 "\n", a->st.task_events);
-	fprintf(out, "  runtime_events %" PRIu64 "\n", a->st.rt_events);
+	fprintf(out, "  loop_records_seen %" PRIu64 "\n", a->st.loop_events);
+	fprintf(out, "  task_records_seen %" PRIu64 "\n", a->st.task_events);
+	fprintf(out, "  runtime_records_seen %" PRIu64 "\n", a->st.rt_events);
 	struct ws_go_stats gs;
 	ws_go_get_stats(a->go, &gs);
 	fprintf(out, "  go_spawns %" PRIu64 "\n", gs.spawns);

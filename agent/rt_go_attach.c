@@ -48,6 +48,7 @@ struct ws_go_attach {
 	uint32_t *pids; int n_pids;
 	char (*comms)[WS_COMM_LEN]; int n_comms;
 	bool port_scoped;
+	uint16_t ports[WS_MAX_PORT_FILTERS]; int n_ports;
 	struct go_exe exes[WS_GO_EXE_CACHE];
 	int n_exes, n_attached;
 	struct pid_slot pidc[WS_GO_PID_CACHE];
@@ -315,6 +316,85 @@ const char *ws_go_counter_name(enum ws_go_counter c)
 	return "unknown";
 }
 
+/* Socket inodes on a scoped port (local or remote) in one /proc/PID/net/tcp* file. */
+static int scoped_inodes(struct ws_go_attach *g, const char *path, unsigned long *ino, int n, int max)
+{
+	char line[512];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return n;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		unsigned lport, rport;
+		unsigned long inode;
+		char *l, *r;
+
+		/* "sl local_address rem_address st ... uid timeout inode": addresses are
+		 * HEXADDR:HEXPORT; the header line has no ':' after an address */
+		if (!(l = strchr(line, ':')) || !(l = strchr(l + 1, ':')) || !(r = strchr(l + 1, ':')))
+			continue;
+		if (sscanf(l + 1, "%x", &lport) != 1 || sscanf(r + 1, "%x", &rport) != 1)
+			continue;
+		if (sscanf(r + 1, "%*x %*x %*x:%*x %*x:%*x %*x %*u %*u %lu", &inode) != 1 || !inode)
+			continue;
+		for (int i = 0; i < g->n_ports; i++) {
+			if (g->ports[i] == lport || g->ports[i] == rport) {
+				ino[n++] = inode;
+				break;
+			}
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* Under port scoping: is pid a Go program holding a socket on a scoped port now? Only
+ * Go executables get their sockets looked at (their network namespace's view). */
+static bool go_on_scoped_port(struct ws_go_attach *g, uint32_t pid)
+{
+	unsigned long ino[256];
+	char path[64], link[64];
+	struct go_exe scratch, *x;
+	struct dirent *de;
+	struct stat sb;
+	bool found = false;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if (pid == g->agent_pid || stat(path, &sb))
+		return false;
+	x = exe_lookup(g, path, (uint64_t)sb.st_dev, (uint64_t)sb.st_ino, &scratch);
+	if (!x->info.is_go)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/net/tcp", pid);
+	n = scoped_inodes(g, path, ino, n, 256);
+	snprintf(path, sizeof(path), "/proc/%u/net/tcp6", pid);
+	n = scoped_inodes(g, path, ino, n, 256);
+	if (!n)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
+	d = opendir(path);
+	while (d && !found && (de = readdir(d))) {
+		char fdpath[300];
+		unsigned long inode;
+		ssize_t k;
+
+		snprintf(fdpath, sizeof(fdpath), "/proc/%u/fd/%s", pid, de->d_name);
+		k = readlink(fdpath, link, sizeof(link) - 1);
+		if (k <= 0)
+			continue;
+		link[k] = '\0';
+		if (sscanf(link, "socket:[%lu]", &inode) != 1)
+			continue;
+		for (int i = 0; i < n && !found; i++)
+			found = ino[i] == inode;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 int ws_go_attach_init(struct ws_bpf *b, const struct ws_bpf_config *cfg, struct ws_go_attach **out)
 {
 	struct ws_go_attach *g = calloc(1, sizeof(*g));
@@ -327,6 +407,8 @@ int ws_go_attach_init(struct ws_bpf *b, const struct ws_bpf_config *cfg, struct 
 	g->skel = ws_bpf_skel(b);
 	g->agent_pid = (uint32_t)cfg->agent_pid;
 	g->port_scoped = cfg->n_ports > 0;
+	for (int i = 0; i < cfg->n_ports && i < WS_MAX_PORT_FILTERS; i++)
+		g->ports[g->n_ports++] = cfg->ports[i];
 	if (cfg->n_pids) {
 		g->pids = calloc((size_t)cfg->n_pids, sizeof(*g->pids));
 		if (!g->pids)
@@ -344,12 +426,21 @@ int ws_go_attach_init(struct ws_bpf *b, const struct ws_bpf_config *cfg, struct 
 		g->n_comms = cfg->n_comms;
 	}
 	*out = g;
-	/* Go processes already running: the rest arrive through ws_go_discover. */
+	/* Go processes already running that the scoping names (pid, comm, everything when
+	 * nothing is scoped; under port scoping alone, those holding a socket on a scoped
+	 * port): uprobes go only into processes wirespan traces. The rest arrive through
+	 * ws_go_discover at their first traced record. */
 	d = opendir("/proc");
 	if (d) {
 		while ((de = readdir(d))) {
-			if (isdigit((unsigned char)de->d_name[0]))
-				discover(g, (uint32_t)strtoul(de->d_name, NULL, 10));
+			uint32_t pid;
+
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			pid = (uint32_t)strtoul(de->d_name, NULL, 10);
+			if (g->port_scoped && !g->n_pids && !g->n_comms && !go_on_scoped_port(g, pid))
+				continue;
+			discover(g, pid);
 		}
 		closedir(d);
 	}
