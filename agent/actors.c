@@ -197,6 +197,14 @@ void ws_actor_exit(struct ws_actors *t, uint32_t pid, uint32_t tid)
 	}
 }
 
+void ws_actor_release(struct ws_actors *t, struct ws_actor *a)
+{
+	if (a->goid && a->n_serving == 0) {
+		t->st.actors_expired++;
+		actor_remove(t, a);
+	}
+}
+
 void ws_actor_serve(struct ws_actors *t, struct ws_actor *a, struct ws_node_ref ref)
 {
 	a->n_serving++;

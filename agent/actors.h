@@ -111,6 +111,10 @@ struct ws_proc *ws_proc_get(struct ws_actors *t, uint32_t pid, uint64_t now_ns, 
 /* The thread exited: forget it (and its process, when it is the main thread). */
 void ws_actor_exit(struct ws_actors *t, uint32_t pid, uint32_t tid);
 
+/* Forget a goroutine actor that serves nothing any more: goroutines come and go by the
+ * thousand (one per connection in Go's net/http) and hold no other state. */
+void ws_actor_release(struct ws_actors *t, struct ws_actor *a);
+
 /* The actor read the request of open SERVER exchange ref / answered it. */
 void ws_actor_serve(struct ws_actors *t, struct ws_actor *a, struct ws_node_ref ref);
 void ws_actor_unserve(struct ws_actors *t, struct ws_actor *a, struct ws_node_ref ref);

@@ -112,8 +112,10 @@ static void pending_del(struct ws_asm *a, struct ws_conn *c, struct ws_conn_pend
 		struct ws_actor *act = actor_of(a, p->pid, p->tid, p->goid, 0, false);
 		struct ws_proc *pr = ws_proc_get(a->actors, p->pid, 0, false, NULL);
 
-		if (act)
+		if (act) {
 			ws_actor_unserve(a->actors, act, p->ref);
+			ws_actor_release(a->actors, act);
+		}
 		if (pr && pr->open_server)
 			pr->open_server--;
 	}

@@ -613,6 +613,30 @@ static void test_go_without_goid_is_root(void **state)
 	assert_root(&out, "/b/1");
 }
 
+/* One actor per serving goroutine would fill the table at a connection rate times the
+ * idle time: a goroutine that answered everything it read is forgotten at once. */
+static void test_go_actors_do_not_accumulate(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm_config cfg;
+	struct ws_asm *a;
+	int i;
+
+	harness_config(&cfg);
+	cfg.runtime_fn = go_runtime;
+	cfg.max_threads = 4;
+	a = ws_asm_new(&cfg, res_for, NULL, capture, &out);
+	for (i = 0; i < 16; i++) {
+		struct end s = server_end(100 + (uint64_t)i, GOSVC, (uint16_t)(41000 + i));
+
+		io_go(a, &s, 7, 1000 + (uint64_t)i, WS_DIR_INGRESS, (uint64_t)(2 * i + 1) * MS, req("r", i));
+		io_go(a, &s, 7, 1000 + (uint64_t)i, WS_DIR_EGRESS, (uint64_t)(2 * i + 2) * MS, RESP);
+	}
+	assert_int_equal(ws_actors_stats(ws_asm_parentage(a)->actors)->actors_full, 0);
+	finish(a, 60 * MS);
+	assert_int_equal(out.n, 16);
+}
+
 static void test_go_lineage(void **state)
 {
 	struct captured out = { .n = 0 };
@@ -706,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_fork_inherits_until_answered),
 		cmocka_unit_test(test_go_threads_are_not_evidence),
 		cmocka_unit_test(test_go_without_goid_is_root),
+		cmocka_unit_test(test_go_actors_do_not_accumulate),
 		cmocka_unit_test(test_go_lineage),
 		cmocka_unit_test(test_serving_overflow_is_ambiguous),
 		cmocka_unit_test(test_traceparent_adoption_is_bounded),
