@@ -118,6 +118,7 @@ static void pending_del(struct ws_asm *a, struct ws_conn *c, struct ws_conn_pend
 			pr->open_server--;
 	}
 	*p = c->pending[--c->n_pending];
+	ws_conn_pending_trim(c);
 }
 
 /* ---- span building ---------------------------------------------------------------- */
@@ -269,8 +270,12 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 	}
 	build_request_attrs(a, c, s, rq);
 
-	struct ws_conn_pending *p = &c->pending[c->n_pending++];
-	memset(p, 0, sizeof(*p));
+	struct ws_conn_pending *p = ws_conn_pending_add(c);
+	if (!p) {
+		ws_ctx_abandon(a->ctx, ref);
+		a->st.spans_no_node++;
+		return;
+	}
 	p->req_index = ev->req_index;
 	p->ref = ref;
 	p->cause.idx = WS_NODE_NONE;
