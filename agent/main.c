@@ -91,7 +91,7 @@ static const char usage_text[] =
 	"      --capture-bytes N    payload bytes captured per message (default 1024, max 4096)\n"
 	"      --link-wait-ms N     how long a server span waits for its local client (300)\n"
 	"      --ringbuf-mb N       ring buffer size in MiB (8)\n"
-	"      --max-conns N        connections tracked at once (16384)\n"
+	"      --max-conns N        connection sides tracked at once, agent and kernel map (131072)\n"
 	"      --max-spans N        spans being assembled at once (16384)\n"
 	"      --duration SEC       exit after SEC seconds\n"
 	"      --no-go-runtime      attach nothing to Go processes (their calls then get no\n"
@@ -194,7 +194,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->capture_bytes = 1024;
 	o->link_wait_ms = 300;
 	o->ringbuf_mb = 8;
-	o->max_conns = 16384;
+	o->max_conns = 131072;
 	o->max_spans = 16384;
 	while ((c = getopt_long(argc, argv, "o:p:e:P:vVh", longopts, NULL)) != -1) {
 		switch (c) {
