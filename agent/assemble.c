@@ -913,6 +913,11 @@ const struct ws_asm_stats *ws_asm_stats(const struct ws_asm *a)
 	return &a->st;
 }
 
+const struct ws_conn_stats *ws_asm_conn_stats(const struct ws_asm *a)
+{
+	return ws_conn_table_stats(a->conns);
+}
+
 void ws_asm_report(const struct ws_asm *a, FILE *out)
 {
 	const struct ws_ctx_stats *cs = ws_ctx_stats(a->ctx);
