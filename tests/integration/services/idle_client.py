@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Many idle keep-alive connections, driven by files (tests/integration/test_idle_conns.sh).
 
-  idle_client.py --host H --port P --conns N --first-id K --dir D --name NAME
+  idle_client.py --host H --port P --conns N --first-id K [--bind ADDR] --dir D --name NAME
 
 Opens N non-blocking connections to H:P at once (selectors), then writes D/NAME.open.
 Waits for D/go.request, sends one request on every connection
@@ -43,6 +43,7 @@ def main():
     ap.add_argument("--name", required=True)
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--wave", type=int, default=500)
+    ap.add_argument("--bind", default="", help="local address to connect from")
     a = ap.parse_args()
     deadline = time.monotonic() + a.timeout
 
@@ -58,6 +59,8 @@ def main():
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setblocking(False)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if a.bind:
+            s.bind((a.bind, 0))
         err = s.connect_ex((a.host, a.port))
         if err not in (0, 115):  # EINPROGRESS
             sys.exit(f"connect {i}: errno {err}")
