@@ -120,6 +120,7 @@ static void pending_del(struct ws_asm *a, struct ws_conn *c, struct ws_conn_pend
 			pr->open_server--;
 	}
 	*p = c->pending[--c->n_pending];
+	ws_conn_pending_trim(c);
 }
 
 /* ---- span building ---------------------------------------------------------------- */
@@ -271,8 +272,12 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 	}
 	build_request_attrs(a, c, s, rq);
 
-	struct ws_conn_pending *p = &c->pending[c->n_pending++];
-	memset(p, 0, sizeof(*p));
+	struct ws_conn_pending *p = ws_conn_pending_add(c);
+	if (!p) {
+		ws_ctx_abandon(a->ctx, ref);
+		a->st.spans_no_node++;
+		return;
+	}
 	p->req_index = ev->req_index;
 	p->ref = ref;
 	p->cause.idx = WS_NODE_NONE;
@@ -908,6 +913,11 @@ struct ws_parentage *ws_asm_parentage(struct ws_asm *a)
 const struct ws_asm_stats *ws_asm_stats(const struct ws_asm *a)
 {
 	return &a->st;
+}
+
+const struct ws_conn_stats *ws_asm_conn_stats(const struct ws_asm *a)
+{
+	return ws_conn_table_stats(a->conns);
 }
 
 void ws_asm_report(const struct ws_asm *a, FILE *out)

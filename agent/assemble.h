@@ -77,6 +77,8 @@ void ws_asm_tick(struct ws_asm *a, uint64_t now_ns);
 void ws_asm_flush(struct ws_asm *a, uint64_t now_ns);
 
 const struct ws_asm_stats *ws_asm_stats(const struct ws_asm *a);
+struct ws_conn_stats;
+const struct ws_conn_stats *ws_asm_conn_stats(const struct ws_asm *a);
 /* The parentage module (its stats; tests install evidence callbacks through it). */
 struct ws_parentage *ws_asm_parentage(struct ws_asm *a);
 /* "name value" lines: assembly, connection and parentage counters. */

@@ -113,6 +113,7 @@ static void unlink_and_free(struct ws_conn_table *t, struct ws_conn *c, uint64_t
 	close_unlink(t, c);
 	if (c->h1_ready)
 		h1_conn_free(&c->h1);
+	free(c->pending);
 	free(c);
 	t->st.active--;
 }
@@ -154,6 +155,33 @@ struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t 
 	t->st.active++;
 	*created = true;
 	return c;
+}
+
+struct ws_conn_pending *ws_conn_pending_add(struct ws_conn *c)
+{
+	struct ws_conn_pending *p;
+
+	if (c->n_pending == c->pending_cap) {
+		uint32_t cap = c->pending_cap ? c->pending_cap * 2 : 1;
+
+		p = realloc(c->pending, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		c->pending = p;
+		c->pending_cap = cap;
+	}
+	p = &c->pending[c->n_pending++];
+	memset(p, 0, sizeof(*p));
+	return p;
+}
+
+void ws_conn_pending_trim(struct ws_conn *c)
+{
+	if (c->n_pending || !c->pending)
+		return;
+	free(c->pending);
+	c->pending = NULL;
+	c->pending_cap = 0;
 }
 
 void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)

@@ -49,8 +49,11 @@ struct ws_conn {
 	uint32_t _pad;
 	struct ws_cause connect_cause; /* what the connecting thread was handling (client role) */
 	struct h1_conn h1;
+	/* Requests awaiting their exchange: an array grown on demand (most connections
+	 * have at most one), freed when none is pending, so an idle entry holds none. */
 	uint32_t n_pending;
-	struct ws_conn_pending pending[H1_MAX_PENDING + 1];
+	uint32_t pending_cap;
+	struct ws_conn_pending *pending;
 	/* table linkage */
 	struct ws_conn *hnext;
 	struct ws_conn *lru_prev, *lru_next;
@@ -101,6 +104,11 @@ struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t 
  */
 struct ws_conn *ws_conn_open(struct ws_conn_table *t, uint64_t sock_id, const struct ws_tuple *tuple,
 			     uint16_t syscall, uint64_t now_ns, bool *created);
+/* A new zeroed pending slot (n_pending grows by one), or NULL when no memory. */
+struct ws_conn_pending *ws_conn_pending_add(struct ws_conn *c);
+/* Free the pending array once no request is pending (a connection at rest). */
+void ws_conn_pending_trim(struct ws_conn *c);
+
 /* Finalise and remove now (counted as removed). */
 void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns);
 /* TCP_CLOSE seen: remove after the grace period. */

@@ -29,7 +29,7 @@
 
 #define WS_DEFAULT_RINGBUF (8u << 20)
 #define WS_MAX_RINGBUF (1u << 30)
-#define WS_DEFAULT_MAX_CONNS 65536u
+#define WS_DEFAULT_MAX_CONNS 131072u
 #define WS_PID_FILTER_MAX 1024   /* max_entries of ws_pid_filter in bpf/ws_common.bpf.h */
 #define WS_MAX_LINKS 64
 

@@ -12,6 +12,7 @@
 #include <ifaddrs.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "../exporter/otlp_http.h"
 #include "../exporter/sink.h"
 #include "assemble.h"
+#include "conn.h"
 #include "loader.h"
 #include "process.h"
 
@@ -70,6 +72,9 @@ struct agent {
 	struct ws_sink *sinks[MAX_SINKS + 1];
 	int n_sinks;
 	uint64_t records;
+	uint64_t conns_gone_at_trim;   /* connections that had left the table at the last trim */
+	uint64_t malloc_trims;
+	size_t heap_free_low;          /* malloc's free bytes: lowest since the last trim */
 	uint64_t started_ns;
 };
 
@@ -91,7 +96,7 @@ static const char usage_text[] =
 	"      --capture-bytes N    payload bytes captured per message (default 1024, max 4096)\n"
 	"      --link-wait-ms N     how long a server span waits for its local client (300)\n"
 	"      --ringbuf-mb N       ring buffer size in MiB (8)\n"
-	"      --max-conns N        connections tracked at once (16384)\n"
+	"      --max-conns N        connection sides tracked at once, agent and kernel map (131072)\n"
 	"      --max-spans N        spans being assembled at once (16384)\n"
 	"      --duration SEC       exit after SEC seconds\n"
 	"      --no-go-runtime      attach nothing to Go processes (their calls then get no\n"
@@ -194,7 +199,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->capture_bytes = 1024;
 	o->link_wait_ms = 300;
 	o->ringbuf_mb = 8;
-	o->max_conns = 16384;
+	o->max_conns = 131072;
 	o->max_spans = 16384;
 	while ((c = getopt_long(argc, argv, "o:p:e:P:vVh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -456,6 +461,19 @@ static void report_counters(struct agent *ag, FILE *out)
 	}
 	if (ag->asm_)
 		ws_asm_report(ag->asm_, out);
+	struct h1_pool_stats ps;
+	h1_pool_get_stats(&ps);
+	fprintf(out, "  h1_pool_block_bytes %" PRIu64 "\n", ps.block_size);
+	fprintf(out, "  h1_pool_in_use %" PRIu64 "\n", ps.in_use);
+	fprintf(out, "  h1_pool_in_use_max %" PRIu64 "\n", ps.in_use_max);
+	fprintf(out, "  h1_pool_free %" PRIu64 "\n", ps.free_blocks);
+	fprintf(out, "  h1_pool_exhausted %" PRIu64 "\n", ps.exhausted);
+	fprintf(out, "  h1_fields_dropped %" PRIu64 "\n", ps.fields_dropped);
+	fprintf(out, "  malloc_trims %" PRIu64 "\n", ag->malloc_trims);
+	/* The heap as malloc sees it: what is allocated, what it holds free (docs/memory.md). */
+	struct mallinfo2 mi = mallinfo2();
+	fprintf(out, "  malloc_in_use_bytes %zu\n", mi.uordblks + mi.hblkhd);
+	fprintf(out, "  malloc_free_bytes %zu\n", mi.fordblks);
 	/* Component reports print bare "name value" lines; indent them like the rest. */
 	char *text = NULL;
 	size_t len = 0;
@@ -476,6 +494,36 @@ static void report_counters(struct agent *ag, FILE *out)
 	fflush(out);
 }
 
+/* glibc keeps freed chunks in its heap, resident: after many connections left the
+ * table, or after a burst of spans was freed, give the free pages back to the kernel
+ * (malloc_trim releases whole free pages anywhere in the heap; docs/memory.md). Checked
+ * every few seconds; done only when at least WS_TRIM_CONNS entries went, or the heap's
+ * free bytes grew by WS_TRIM_FREE_BYTES over their low point, since the last trim. */
+#define WS_TRIM_CONNS 1024
+#define WS_TRIM_FREE_BYTES (8u << 20)
+static void maybe_trim(struct agent *ag)
+{
+	const struct ws_conn_stats *cs;
+	struct mallinfo2 mi;
+	uint64_t gone;
+
+	if (!ag->asm_)
+		return;
+	cs = ws_asm_conn_stats(ag->asm_);
+	gone = cs->closed + cs->evicted + cs->expired + cs->removed;
+	mi = mallinfo2();
+	if (mi.fordblks < ag->heap_free_low)
+		ag->heap_free_low = mi.fordblks;
+	if (gone - ag->conns_gone_at_trim < WS_TRIM_CONNS && mi.fordblks - ag->heap_free_low < WS_TRIM_FREE_BYTES)
+		return;
+	ag->conns_gone_at_trim = gone;
+	malloc_trim(0);
+	ag->malloc_trims++;
+	/* Free chunks stay free after a trim (only their pages went back): count growth
+	 * from here. */
+	ag->heap_free_low = mallinfo2().fordblks;
+}
+
 static int run_loop(struct agent *ag)
 {
 	struct epoll_event ev, evs[8];
@@ -484,6 +532,7 @@ static int run_loop(struct agent *ag)
 	int ep, sfd, tfd, rb_fd, err = 0;
 	uint64_t deadline = ag->opt.duration_s > 0 ? ag->started_ns + (uint64_t)(ag->opt.duration_s * 1e9) : 0;
 	uint64_t next_addr_refresh = 0;
+	uint64_t next_trim = 0;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -533,6 +582,10 @@ static int run_loop(struct agent *ag)
 				if (now >= next_addr_refresh) {
 					refresh_local_addrs(ag);
 					next_addr_refresh = now + 30ULL * 1000000000ULL;
+				}
+				if (now >= next_trim) {
+					maybe_trim(ag);
+					next_trim = now + 5ULL * 1000000000ULL;
 				}
 				ws_asm_tick(ag->asm_, now);
 				for (int s = 0; s < ag->n_sinks; s++)

@@ -436,6 +436,45 @@ def start_nginx(procs, tmp, port):
     return master, worker
 
 
+IDLE_CONNS = 3000   # idle keep-alive connections for the memory-per-connection figure
+
+
+def own_rss(pid):
+    m = proc_mem(pid)
+    return m.get("VmRSS", 0) - proc_bpf_mapped_rss(pid)
+
+
+def idle_conn_cost(agent, port, n):
+    """Agent memory per idle connection side (issue 13, docs/memory.md): own RSS (less the
+    BPF map mappings) before and after n keep-alive connections to the traced port are
+    opened and left idle; both sides of each are tracked. None if they were not."""
+    base = agent.counters().get("connections_tracked", 0)
+    r0 = own_rss(agent.p.pid)
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", port))
+            socks.append(s)
+        end = time.time() + 10
+        tracked = base
+        while time.time() < end:
+            tracked = agent.counters().get("connections_tracked", 0)
+            if tracked >= base + 2 * n:
+                break
+            time.sleep(0.2)
+        r1 = own_rss(agent.p.pid)
+    finally:
+        for s in socks:
+            s.close()
+    if tracked < base + 2 * n:
+        log(f"idle connections: the agent tracks {tracked - base} of {2 * n} sides")
+        return None
+    per = (r1 - r0) / (tracked - base)
+    log(f"idle connections: {tracked - base} sides, own RSS {r0 / 2**20:.1f} -> {r1 / 2**20:.1f} MiB, "
+        f"{per:.0f} bytes per side")
+    return per
+
+
 def check_get(port, paths, sizes):
     """A benchmark of error pages measures nothing: every path must answer 200 with its body."""
     for path in paths:
@@ -789,6 +828,9 @@ def print_tables(res, out=sys.stdout):
               f"own {fmt(m.get('rss_own', 0) / 2**20, '{:.1f}')} (anon {fmt(m.get('RssAnon', 0) / 2**20, '{:.1f}')}), "
               f"mapped BPF maps {fmt(m.get('bpf_mapped_rss', 0) / 2**20, '{:.1f}')}; "
               f"BPF maps {fmt(m.get('bpf_map_bytes', 0) / 2**20, '{:.1f}')} MiB in {m.get('bpf_maps', 0)} maps")
+            if m.get("idle_conn_bytes_per_side") is not None:
+                p(f"  {'':8} idle connections: {fmt(m['idle_conn_bytes_per_side'], '{:.0f}')} bytes of own RSS per "
+                  f"tracked connection side ({IDLE_CONNS} keep-alive connections, 2 sides each; goal <= 1024)")
             if m.get("idle_cpu_pct") is not None:
                 p(f"  {'':8} idle: agent CPU {fmt(m.get('idle_cpu_pct'), '{:.3f}')} %, background hook hits "
                   f"{fmt(med(m.get('idle_hits_per_s') or []), '{:.0f}')}/s costing "
@@ -1059,6 +1101,11 @@ def main():
                                 ns = sum(b1[n]["run_time_ns"] - b0.get(n, {}).get("run_time_ns", 0) for n in b1)
                                 mm.setdefault("idle_hits_per_s", []).append(hits / ctx.mode["idle_s"])
                                 mm.setdefault("idle_bpf_cpu_pct", []).append(ns / 1e9 / ctx.mode["idle_s"] * 100)
+                        if v == "full" and need_nginx:
+                            per = idle_conn_cost(agent, nginx_port, IDLE_CONNS)
+                            if per is not None:
+                                mm.setdefault("idle_conn_samples", []).append(per)
+                                mm["idle_conn_bytes_per_side"] = med(mm["idle_conn_samples"])
                 try:
                     for w in wls:
                         server = WORKLOADS[w][0]

@@ -9,11 +9,17 @@
  *  - no header block is buffered: the few fields we keep are written straight into
  *    the request being built, so memory per connection is fixed and a message split
  *    at any byte parses the same as one in a single chunk;
+ *  - memory a message needs only while it is parsed or awaits its answer (the kept
+ *    fields, the FIFO below) comes from a bounded pool of fixed-size blocks, taken
+ *    when the message starts and given back when it ends: a connection at rest holds
+ *    only its small state machine (docs/memory.md). When the pool is exhausted the
+ *    message is parsed without its kept fields (counted), never dropped;
  *  - a request is announced (H1_EV_REQUEST) when its header block ends and then waits
  *    in a FIFO; the exchange is emitted once both its request and response ended.
  */
 #include "http1.h"
 #include "http_util.h"
+#include "../pool.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -85,7 +91,10 @@ struct list_scan {
 
 /* The message being parsed in one direction; zeroed at each message start. */
 struct msg {
-	struct h1_request req;     /* request strings as parsed; numbers are set by build_req */
+	struct h1_request *req;    /* request strings as parsed (a pool block; NULL for
+				    * responses, or when the pool was exhausted); numbers
+				    * are set by build_req */
+	char method[H1_METHOD_MAX];
 	struct h1_span_times t;
 	uint64_t wire;
 	uint64_t body;
@@ -178,10 +187,53 @@ struct h1_impl {
 	 * requests are pipelined (an entry is ~1.4 KB; 32 of them per connection would be
 	 * ~44 KB of memory for every connection tracked). */
 	unsigned q_cap;
+	bool q_pooled;             /* q is one pool block (q_cap == 1) */
 	struct pend *q;
 };
 
-#define Q_INITIAL 2
+/* The FIFO starts with one entry, a pool block, taken at the first request and given
+ * back as soon as no request is pending. */
+#define Q_INITIAL 1
+
+/* One pool for every connection: a block holds a FIFO entry or a request's kept fields. */
+#define H1_BLOCK_SIZE (sizeof(struct pend) > sizeof(struct h1_request) ? sizeof(struct pend) : sizeof(struct h1_request))
+static struct ws_pool h1_pool;
+static bool h1_pool_ready;
+static uint64_t h1_fields_dropped;
+
+static struct ws_pool *pool(void)
+{
+	if (!h1_pool_ready) {
+		ws_pool_init(&h1_pool, H1_BLOCK_SIZE, H1_POOL_MAX_DEFAULT, H1_POOL_KEEP_DEFAULT);
+		h1_pool_ready = true;
+	}
+	return &h1_pool;
+}
+
+void h1_pool_limits(uint64_t max_blocks, uint64_t keep_free)
+{
+	ws_pool_set_limits(pool(), max_blocks, keep_free);
+}
+
+void h1_pool_shrink(void)
+{
+	ws_pool_shrink(pool());
+}
+
+void h1_pool_get_stats(struct h1_pool_stats *out)
+{
+	const struct ws_pool *p = pool();
+
+	memset(out, 0, sizeof(*out));
+	out->block_size = p->block_size;
+	out->max_blocks = p->max_blocks;
+	out->in_use = p->st.in_use;
+	out->in_use_max = p->st.in_use_max;
+	out->free_blocks = p->st.free_blocks;
+	out->gets = p->st.gets;
+	out->exhausted = p->st.exhausted + p->st.alloc_fail;
+	out->fields_dropped = h1_fields_dropped;
+}
 
 static const char *const err_names[H1_ERR__MAX] = {
 	[H1_ERR_NONE] = "none",
@@ -198,6 +250,7 @@ static const char *const err_names[H1_ERR__MAX] = {
 	[H1_ERR_TOO_MANY_PENDING] = "too_many_pending",
 	[H1_ERR_CLOSED_INCOMPLETE] = "closed_incomplete",
 	[H1_ERR_UPGRADE] = "upgrade",
+	[H1_ERR_NO_MEMORY] = "no_memory",
 };
 
 const char *h1_error_name(enum h1_error e)
@@ -331,7 +384,11 @@ static void build_req(const struct dstate *d, struct h1_request *out)
 {
 	const struct msg *m = &d->m;
 
-	*out = m->req;
+	if (m->req)
+		*out = *m->req;
+	else
+		memset(out, 0, sizeof(*out));
+	memcpy(out->method, m->method, sizeof(out->method));
 	out->version_minor = m->version_minor;
 	out->target_truncated = m->target_trunc;
 	out->headers_truncated = m->hdr_trunc;
@@ -451,8 +508,19 @@ static void msg_begin(struct h1_impl *im, struct dstate *d, uint64_t off)
 {
 	struct msg *m = &d->m;
 	bool from_resync = d->st == ST_RESYNC;
+	struct h1_request *rq = m->req;
 
 	memset(m, 0, sizeof(*m));
+	/* Only requests keep fields: a message known to be a response needs no block. */
+	if (kind_of(im, d) == K_RESP) {
+		ws_pool_put(pool(), rq);
+		rq = NULL;
+	} else if (!rq && !(rq = ws_pool_get(pool()))) {
+		h1_fields_dropped++;
+	}
+	if (rq)
+		memset(rq, 0, sizeof(*rq));
+	m->req = rq;
 	m->content_length = -1;
 	m->start_line = true;
 	m->from_resync = from_resync;
@@ -480,6 +548,33 @@ static void skip_rest(struct dstate *d)
 	msg_clear(d, ST_RESYNC);
 }
 
+static void q_free(struct h1_impl *im)
+{
+	if (im->q_pooled)
+		ws_pool_put(pool(), im->q);
+	else
+		free(im->q);
+	im->q = NULL;
+	im->q_cap = 0;
+	im->q_head = 0;
+	im->q_pooled = false;
+}
+
+/* At the end of a call into the parser: give back what no message holds any more. */
+static void release_idle(struct h1_impl *im)
+{
+	if (!im->q_len && im->q)
+		q_free(im);
+	for (int k = 0; k < 2; k++) {
+		struct dstate *d = &im->d[k];
+
+		if (d->m.req && (!in_message(d) || im->c->dead)) {
+			ws_pool_put(pool(), d->m.req);
+			d->m.req = NULL;
+		}
+	}
+}
+
 /* Double the FIFO (up to H1_MAX_PENDING), keeping its order. 0 or -ENOSPC/-ENOMEM. */
 static int q_grow(struct h1_impl *im)
 {
@@ -490,14 +585,15 @@ static int q_grow(struct h1_impl *im)
 		return -ENOSPC;
 	if (cap > H1_MAX_PENDING)
 		cap = H1_MAX_PENDING;
-	q = malloc(cap * sizeof(*q));
+	q = cap == 1 ? ws_pool_get(pool()) : malloc(cap * sizeof(*q));
 	if (!q)
 		return -ENOMEM;
 	for (unsigned k = 0; k < im->q_len; k++)
 		q[k] = *q_at(im, k);
-	free(im->q);
+	q_free(im);
 	im->q = q;
 	im->q_cap = cap;
+	im->q_pooled = cap == 1;
 	im->q_head = 0;
 	return 0;
 }
@@ -506,9 +602,10 @@ static void req_announce(struct h1_impl *im, struct dstate *d)
 {
 	struct msg *m = &d->m;
 	struct pend *e;
+	int rc;
 
-	if (im->q_len == im->q_cap && q_grow(im) != 0) {
-		emit_err(im, H1_ERR_TOO_MANY_PENDING);
+	if (im->q_len == im->q_cap && (rc = q_grow(im)) != 0) {
+		emit_err(im, rc == -ENOSPC ? H1_ERR_TOO_MANY_PENDING : H1_ERR_NO_MEMORY);
 		add_untracked(im);
 		m->untracked = true;
 		return;
@@ -739,16 +836,20 @@ static void confirm(struct h1_impl *im, struct dstate *d)
 
 static char *field_dst(struct msg *m, size_t *cap)
 {
+	if (!m->req) {
+		*cap = 0;
+		return NULL;
+	}
 	switch (m->hf) {
 	case HF_HOST:
-		*cap = sizeof(m->req.host);
-		return m->req.host;
+		*cap = sizeof(m->req->host);
+		return m->req->host;
 	case HF_TRACEPARENT:
-		*cap = sizeof(m->req.traceparent);
-		return m->req.traceparent;
+		*cap = sizeof(m->req->traceparent);
+		return m->req->traceparent;
 	case HF_TRACESTATE:
-		*cap = sizeof(m->req.tracestate);
-		return m->req.tracestate;
+		*cap = sizeof(m->req->tracestate);
+		return m->req->tracestate;
 	default:
 		*cap = 0;
 		return NULL;
@@ -960,18 +1061,18 @@ static int field_finalize(struct h1_impl *im, struct dstate *d)
 	m->field_open = false;
 	switch (m->hf) {
 	case HF_HOST:
-		if (m->v_overflow)
-			m->req.host[0] = '\0';  /* a cut host name would name another host */
+		if (m->v_overflow && m->req)
+			m->req->host[0] = '\0';  /* a cut host name would name another host */
 		break;
 	case HF_TRACESTATE:
-		if (m->v_overflow) {
+		if (m->v_overflow && m->req) {
 			/* Keep whole list members only (W3C allows dropping members). */
-			char *comma = strrchr(m->req.tracestate, ',');
+			char *comma = strrchr(m->req->tracestate, ',');
 
 			if (comma)
 				*comma = '\0';
 			else
-				m->req.tracestate[0] = '\0';
+				m->req->tracestate[0] = '\0';
 		}
 		break;
 	case HF_CONTENT_LENGTH:
@@ -1112,8 +1213,8 @@ static void token_done(struct h1_impl *im, struct dstate *d)
 		d->st = ST_STATUS_CODE;
 	} else if (meth && want != K_RESP) {
 		m->kind = K_REQ;
-		memcpy(m->req.method, m->tok, m->tok_len);
-		m->req.method[m->tok_len] = '\0';
+		memcpy(m->method, m->tok, m->tok_len);
+		m->method[m->tok_len] = '\0';
 		d->st = ST_TARGET;
 	} else {
 		start_fail(im, d);
@@ -1201,8 +1302,8 @@ static void step(struct h1_impl *im, struct dstate *d, uint8_t c)
 			start_fail(im, d);
 			return;
 		}
-		if (m->tlen + 1 < H1_TARGET_MAX)
-			m->req.target[m->tlen] = (char)c;
+		if (m->tlen + 1 < H1_TARGET_MAX && m->req)
+			m->req->target[m->tlen] = (char)c;
 		else
 			m->target_trunc = true;
 		if (m->tlen < UINT32_MAX)
@@ -1530,7 +1631,7 @@ static void trunc_headers(struct h1_impl *im, struct dstate *d)
 			if (enough)
 				m->kind = (uint8_t)want;
 		} else if (m->kind == K_REQ) {
-			enough = !tentative || ws_http_method_known(m->req.method);
+			enough = !tentative || ws_http_method_known(m->method);
 			if (d->st == ST_TARGET)
 				m->target_trunc = true;
 		} else {
@@ -1695,8 +1796,13 @@ void h1_conn_free(struct h1_conn *c)
 {
 	if (!c)
 		return;
-	if (c->impl)
-		free(((struct h1_impl *)c->impl)->q);
+	if (c->impl) {
+		struct h1_impl *im = c->impl;
+
+		q_free(im);
+		for (int k = 0; k < 2; k++)
+			ws_pool_put(pool(), im->d[k].m.req);
+	}
 	free(c->impl);
 	c->impl = NULL;
 }
@@ -1743,6 +1849,7 @@ int h1_conn_feed(struct h1_conn *c, enum h1_dir dir, const struct h1_chunk *ch, 
 		skip_uncaptured(im, d, cc.captured, cc.len - cc.captured);
 	if (kind_of(im, d) == K_REQ)
 		im->orphans_since_req = 0;
+	release_idle(im);
 	im->ch = NULL;
 	return c->dead ? -(int)im->dead_err : 0;
 }
@@ -1760,8 +1867,10 @@ void h1_conn_close(struct h1_conn *c, uint64_t ts_ns, h1_emit_fn emit_fn, void *
 	if (im->closed)
 		return;
 	im->closed = true;
-	if (c->dead || im->req_dir < 0)
+	if (c->dead || im->req_dir < 0) {
+		release_idle(im);
 		return;  /* nothing was announced */
+	}
 	im->emit = emit_fn;
 	im->ctx = ctx;
 	rd = &im->d[im->req_dir];
@@ -1800,6 +1909,7 @@ void h1_conn_close(struct h1_conn *c, uint64_t ts_ns, h1_emit_fn emit_fn, void *
 		q_pop_head(im);
 	}
 	im->absorb = 0;
+	release_idle(im);
 }
 
 /* ---- detection ------------------------------------------------------------------ */

@@ -59,6 +59,7 @@ enum h1_error {
 	H1_ERR_TOO_MANY_PENDING,   /* more than H1_MAX_PENDING pipelined requests */
 	H1_ERR_CLOSED_INCOMPLETE,  /* connection ended in the middle of a message */
 	H1_ERR_UPGRADE,            /* switched protocols (101 / CONNECT): no longer HTTP/1 */
+	H1_ERR_NO_MEMORY,          /* the block pool was exhausted: request not tracked */
 	H1_ERR__MAX,
 };
 const char *h1_error_name(enum h1_error e);
@@ -154,6 +155,31 @@ struct h1_conn {
 typedef void (*h1_emit_fn)(void *ctx, const struct h1_event *ev);
 
 int h1_conn_init(struct h1_conn *c, enum h1_role role);   /* 0 or -ENOMEM */
+
+/*
+ * Per-message memory. A connection at rest holds only its state machine; a message
+ * takes a block from one process-wide pool when it starts (a request's kept fields:
+ * target, host, traceparent, tracestate) and one for the requests awaiting their
+ * response (the FIFO, when one is pending), and gives it back when it ends. At most
+ * max_blocks are in use (0: unbounded); past that a request is parsed without its kept
+ * fields (fields_dropped), or is not tracked (H1_ERR_NO_MEMORY). keep_free blocks wait
+ * on a free list for reuse; the rest go back to malloc. Not thread-safe (one loop).
+ */
+#define H1_POOL_MAX_DEFAULT 65536
+#define H1_POOL_KEEP_DEFAULT 4096
+struct h1_pool_stats {
+	uint64_t block_size;
+	uint64_t max_blocks;
+	uint64_t in_use;
+	uint64_t in_use_max;
+	uint64_t free_blocks;
+	uint64_t gets;
+	uint64_t exhausted;       /* blocks refused (limit reached or no memory) */
+	uint64_t fields_dropped;  /* requests parsed without their kept fields */
+};
+void h1_pool_limits(uint64_t max_blocks, uint64_t keep_free);
+void h1_pool_shrink(void);   /* free the blocks waiting on the free list */
+void h1_pool_get_stats(struct h1_pool_stats *out);
 void h1_conn_free(struct h1_conn *c);
 
 /* Feed one chunk moved in direction dir. Calls emit (may be NULL) for every record

@@ -320,6 +320,40 @@ static void test_removal_accounting_and_fini_once(void **state)
 		assert_int_equal(l.calls[i], 1);
 }
 
+/* Pending requests live in an array grown on demand and freed once none is pending:
+ * an idle entry holds none (issue 13: memory at rest). */
+static void test_pending_on_demand(void **state)
+{
+	struct fini_log l;
+	struct ws_conn_table *t = new_table(&l, 4, 100, 20);
+	struct ws_conn *c = get(t, &l, 1, 0, NULL);
+	struct ws_conn_pending *p;
+
+	assert_null(c->pending);
+	assert_int_equal(c->n_pending, 0);
+	for (uint32_t i = 0; i < 5; i++) {
+		p = ws_conn_pending_add(c);
+		assert_non_null(p);
+		assert_int_equal(p->req_index, 0);   /* zeroed */
+		p->req_index = i + 1;
+	}
+	assert_int_equal(c->n_pending, 5);
+	assert_true(c->pending_cap >= 5);
+	for (uint32_t i = 0; i < 5; i++)
+		assert_int_equal(c->pending[i].req_index, i + 1);
+	ws_conn_pending_trim(c);                       /* still pending: kept */
+	assert_non_null(c->pending);
+	c->n_pending = 0;
+	ws_conn_pending_trim(c);                       /* none pending: freed */
+	assert_null(c->pending);
+	assert_int_equal(c->pending_cap, 0);
+	/* An entry removed with requests pending frees its array (ASan checks). */
+	assert_non_null(ws_conn_pending_add(c));
+	ws_conn_remove(t, c, 1);
+	assert_balanced(t);
+	ws_conn_table_free(t, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_close_grace),
 		cmocka_unit_test(test_open_replaces),
 		cmocka_unit_test(test_removal_accounting_and_fini_once),
+		cmocka_unit_test(test_pending_on_demand),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
