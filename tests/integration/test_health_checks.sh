@@ -89,10 +89,12 @@ if [ -n "${n[opened]}" ] && [ -n "${n[removed]}" ]; then
 	sum=$((n[tracked] + n[closed] + n[evicted] + n[expired] + n[removed]))
 	[ "${n[opened]}" = "$sum" ] ||
 		ws_soft_fail "connections do not balance: opened ${n[opened]} != tracked ${n[tracked]} + closed ${n[closed]} + evicted ${n[evicted]} + expired ${n[expired]} + removed ${n[removed]}"
-	# Probes accepted after their reset leave entries no state change ends; their socks
-	# are reused by later connections. If none was, the run proved nothing.
-	[ "${n[replaced]:-0}" -gt 0 ] ||
-		ws_soft_fail "connections_replaced is ${n[replaced]}: no probe's sock was reused by a later connection, the workload did not reproduce the case"
+	# Probes accepted after their reset are ended by the kernel (a synthesised
+	# TCP_CLOSE, test_bpf_smoke); an entry that still went stale is replaced when its
+	# sock is reused (connections_replaced; whether the kernel reuses one in a short run
+	# is chance, so it is reported, and tests/unit/test_assemble.c proves the
+	# replacement itself). What must hold either way is above: exact traces, no
+	# server span waiting on a stale connection.
 	ws_log "connections: opened ${n[opened]} tracked ${n[tracked]} closed ${n[closed]} evicted ${n[evicted]} expired ${n[expired]} removed ${n[removed]} (replaced ${n[replaced]})"
 fi
 
