@@ -161,7 +161,9 @@ def parent_counters(path):
                     inb = False
     except OSError:
         return None
-    return {k: v for k, v in last.items() if k.startswith("parent_")}
+    # parent_* always; the parentage module's wins and root reasons when non-zero
+    return {k: v for k, v in last.items()
+            if k.startswith("parent_") or (k.startswith("parentage_") and v)}
 
 
 def main(argv=None):
