@@ -181,6 +181,12 @@ struct ws_proto_ops {
 	unsigned err_closed;
 };
 
+/* Attributes of the connection's ends, the same for every protocol: network.peer.address
+ * and network.peer.port; a CLIENT span gets server.address/server.port (the remote end),
+ * a SERVER span client.address/client.port (remote) and server.port (local). A parser
+ * that knows better (HTTP's Host) sets its own instead of calling this. */
+void ws_proto_set_peer_attrs(const struct ws_span_info *si, struct ws_span *s);
+
 /* The registry: every parser, in the order detection tries them. */
 const struct ws_proto_ops *ws_proto_by_id(unsigned id);
 size_t ws_proto_count(void);

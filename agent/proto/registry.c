@@ -6,7 +6,12 @@
  */
 #include "proto.h"
 
+#include <arpa/inet.h>
 #include <stddef.h>
+#include <string.h>
+
+#include "../../headers/wirespan_abi.h"
+#include "../span.h"
 
 /* Each parser's ops (defined in its own file). */
 
@@ -44,4 +49,33 @@ void ws_msg_times_add(struct ws_msg_times *t, const struct ws_chunk *ch, uint32_
 	t->last_enter_ns = ch->enter_ns;
 	t->last_exit_ns = ch->exit_ns;
 	t->last_tid = ch->tid;
+}
+
+static void addr_str(const uint8_t a[16], char *out, size_t len)
+{
+	static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (memcmp(a, v4, 12) == 0)
+		inet_ntop(AF_INET, a + 12, out, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, a, out, (socklen_t)len);
+}
+
+void ws_proto_set_peer_attrs(const struct ws_span_info *si, struct ws_span *s)
+{
+	char peer[INET6_ADDRSTRLEN];
+
+	if (!si || !si->tuple)
+		return;
+	addr_str(si->tuple->daddr, peer, sizeof(peer));
+	ws_span_set_str(s, "network.peer.address", peer);
+	ws_span_set_int(s, "network.peer.port", si->tuple->dport);
+	if (si->role == WS_PROLE_SERVER) {
+		ws_span_set_str(s, "client.address", peer);
+		ws_span_set_int(s, "client.port", si->tuple->dport);
+		ws_span_set_int(s, "server.port", si->tuple->sport);
+	} else {
+		ws_span_set_str(s, "server.address", peer);
+		ws_span_set_int(s, "server.port", si->tuple->dport);
+	}
 }
