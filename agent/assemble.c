@@ -13,8 +13,8 @@
 #include "adopt.h"
 #include "conn.h"
 #include "parentage.h"
-#include "proto/http1.h"
 #include "proto/http_util.h"
+#include "proto/proto.h"
 #include "rt_go.h"
 
 #define MAX_LOCAL_ADDRS 64
@@ -36,7 +36,7 @@ struct ws_asm {
 	struct ws_asm_stats st;
 };
 
-/* Per-record context handed to the HTTP/1 parser's emit callback. */
+/* Per-record context handed to the parser's emit callback. */
 struct feed_ctx {
 	struct ws_asm *a;
 	struct ws_conn *c;
@@ -125,140 +125,53 @@ static void pending_del(struct ws_asm *a, struct ws_conn *c, struct ws_conn_pend
 
 /* ---- span building ---------------------------------------------------------------- */
 
+static enum ws_prole conn_role(const struct ws_conn *c)
+{
+	return c->ops && c->pst ? c->ops->role(c->pst) : WS_PROLE_UNKNOWN;
+}
+
 static bool is_server(const struct ws_conn *c)
 {
-	return c->h1.role == H1_ROLE_SERVER;
+	return conn_role(c) == WS_PROLE_SERVER;
 }
 
-static void set_addr_attr(struct ws_span *s, const char *key, const uint8_t addr[16])
+static struct ws_span_info span_info(const struct ws_conn *c)
 {
-	char buf[INET6_ADDRSTRLEN];
-
-	ws_addr_str(addr, buf, sizeof(buf));
-	ws_span_set_str(s, key, buf);
+	struct ws_span_info si = {
+		.tuple = &c->tuple,
+		.role = is_server(c) ? WS_PROLE_SERVER : WS_PROLE_CLIENT,
+		.sanitize = true,
+	};
+	return si;
 }
 
-/* Host header "name[:port]" or "[v6]:port" -> name and port (0 when absent). */
-static void split_host(const char *host, char *name, size_t namelen, int *port)
+/* The counters of the connection's protocol (index 0 before one claims it). */
+static struct ws_proto_stats *pstats(struct ws_asm *a, const struct ws_conn *c)
 {
-	const char *colon = NULL, *end;
-	size_t n;
-
-	*port = 0;
-	if (host[0] == '[') {
-		end = strchr(host, ']');
-		if (!end) {
-			snprintf(name, namelen, "%s", host);
-			return;
-		}
-		n = (size_t)(end - host - 1);
-		if (n >= namelen)
-			n = namelen - 1;
-		memcpy(name, host + 1, n);
-		name[n] = '\0';
-		if (end[1] == ':')
-			colon = end + 1;
-	} else {
-		colon = strrchr(host, ':');
-		n = colon ? (size_t)(colon - host) : strlen(host);
-		if (n >= namelen)
-			n = namelen - 1;
-		memcpy(name, host, n);
-		name[n] = '\0';
-	}
-	if (colon) {
-		char *e;
-		long p = strtol(colon + 1, &e, 10);
-
-		if (*e == '\0' && p > 0 && p < 65536)
-			*port = (int)p;
-	}
+	return &a->st.proto[c->ops && c->ops->id < WS_PROTO__COUNT ? c->ops->id : 0];
 }
 
-static void build_request_attrs(struct ws_asm *a, struct ws_conn *c, struct ws_span *s, const struct h1_request *rq)
-{
-	char path[H1_TARGET_MAX], query[H1_TARGET_MAX], thost[H1_HOST_MAX], route[256];
-	char redacted[H1_TARGET_MAX], hostname[H1_HOST_MAX], peer[INET6_ADDRSTRLEN];
-	const struct ws_tuple *t = &c->tuple;
-	bool server = is_server(c);
-	int hport = 0;
+static void set_capture(struct ws_asm *a, struct ws_conn *c, enum ws_capture m);
 
-	path[0] = query[0] = thost[0] = '\0';
-	ws_http_target_split(rq->target, path, sizeof(path), query, sizeof(query), thost, sizeof(thost));
-	ws_http_route_guess(path, route, sizeof(route));
-
-	bool known = ws_http_method_known(rq->method);
-	snprintf(s->name, sizeof(s->name), "%s %s", known ? rq->method : "HTTP", route[0] ? route : "/");
-	s->kind = server ? WS_KIND_SERVER : WS_KIND_CLIENT;
-
-	ws_span_set_str(s, "http.request.method", known ? rq->method : "_OTHER");
-	if (!known)
-		ws_span_set_str(s, "http.request.method_original", rq->method);
-	if (path[0])
-		ws_span_set_str(s, "url.path", path);
-	redacted[0] = '\0';
-	if (query[0]) {
-		ws_http_redact_query(query, redacted, sizeof(redacted));
-		ws_span_set_str(s, "url.query", redacted);
-	}
-	ws_span_set_str(s, "url.scheme", "http");
-	ws_span_set_str(s, "network.protocol.name", "http");
-	ws_span_set_str(s, "network.protocol.version", rq->version_minor ? "1.1" : "1.0");
-	ws_addr_str(t->daddr, peer, sizeof(peer));
-	ws_span_set_str(s, "network.peer.address", peer);
-	ws_span_set_int(s, "network.peer.port", t->dport);
-	if (rq->target_truncated || rq->headers_truncated)
-		ws_span_set_bool(s, "wirespan.capture.truncated", true);
-
-	/* server.address: the Host the client asked for, else the server's socket address. */
-	const char *host = thost[0] ? thost : rq->host;
-	hostname[0] = '\0';
-	if (host[0])
-		split_host(host, hostname, sizeof(hostname), &hport);
-	if (server) {
-		ws_span_set_str(s, "client.address", peer);
-		ws_span_set_int(s, "client.port", t->dport);
-		if (hostname[0])
-			ws_span_set_str(s, "server.address", hostname);
-		else
-			set_addr_attr(s, "server.address", t->saddr);
-		ws_span_set_int(s, "server.port", hport ? hport : t->sport);
-	} else {
-		char full[H1_TARGET_MAX + H1_HOST_MAX + 16];
-		int sport = hport ? hport : t->dport;
-
-		if (hostname[0])
-			ws_span_set_str(s, "server.address", hostname);
-		else
-			ws_span_set_str(s, "server.address", peer);
-		ws_span_set_int(s, "server.port", sport);
-		/* url.full never carries credentials (ws_http_target_split drops them) and has
-		 * sensitive query values redacted. */
-		const char *h = hostname[0] ? hostname : peer;
-		bool v6 = strchr(h, ':') != NULL;
-		snprintf(full, sizeof(full), "http://%s%s%s%s%d%s%s%s", v6 ? "[" : "", h, v6 ? "]" : "",
-			 ":", sport, path[0] ? path : "/", redacted[0] ? "?" : "", redacted);
-		ws_span_set_str(s, "url.full", full);
-	}
-}
-
-static void open_span(struct feed_ctx *f, const struct h1_event *ev)
+static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 {
 	struct ws_asm *a = f->a;
 	struct ws_conn *c = f->c;
-	const struct h1_request *rq = &ev->req;
 	struct ws_span *s;
 	uint8_t tid[16], sid[8], flags;
 	bool server = is_server(c);
+	struct ws_span_info si = span_info(c);
 
-	a->st.http_requests++;
-	if (!rq->method[0]) {
+	a->st.requests++;
+	pstats(a, c)->requests++;
+	if (x->uncaptured) {
 		/* The request's start was not captured (lost records, budget): its exchange is
 		 * real but nothing about it is known; a span would be invented. */
-		a->st.http_requests_uncaptured++;
+		a->st.requests_uncaptured++;
+		pstats(a, c)->uncaptured++;
 		return;
 	}
-	if (c->n_pending > H1_MAX_PENDING) {
+	if (c->n_pending > WS_CONN_MAX_PENDING) {
 		a->st.spans_no_node++;
 		return;
 	}
@@ -270,7 +183,10 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 		ws_resource_ref(res);
 		s->res = res;
 	}
-	build_request_attrs(a, c, s, rq);
+	s->kind = server ? WS_KIND_SERVER : WS_KIND_CLIENT;
+	c->ops->span_request(x, &si, s);
+	if (x->truncated)
+		ws_span_set_bool(s, "wirespan.capture.truncated", true);
 
 	struct ws_conn_pending *p = ws_conn_pending_add(c);
 	if (!p) {
@@ -278,7 +194,7 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 		a->st.spans_no_node++;
 		return;
 	}
-	p->req_index = ev->req_index;
+	p->req_index = x->req_index;
 	p->ref = ref;
 	p->cause.idx = WS_NODE_NONE;
 	p->pid = f->pid;
@@ -288,7 +204,7 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 
 	/* Rule 1: a valid traceparent wins, within the adoption bound. */
 	bool adopted = false;
-	if (rq->traceparent[0] && ws_traceparent_parse(rq->traceparent, tid, sid, &flags) == 0) {
+	if (x->traceparent && ws_traceparent_parse(x->traceparent, tid, sid, &flags) == 0) {
 		if (ws_adopt_allow(a->adopt, tid, sid, f->ts)) {
 			ws_ctx_parent_remote(a->ctx, ref, tid, sid, flags);
 			adopted = true;
@@ -315,7 +231,7 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 		key.cport = c->tuple.sport;
 		key.sport = c->tuple.dport;
 	}
-	key.seq = rq->t.seq;
+	key.seq = x->req.seq;
 
 	if (server) {
 		/* The actor that read the end of its header block serves it (in Go the
@@ -333,25 +249,25 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 		if (!adopted) {
 			/* Rule 3: only a client on this host can have written these bytes where
 			 * we could see it. Otherwise rule 4. */
-			if (rq->t.has_seq && addr_is_local(a, c->tuple.daddr))
+			if (x->req.has_seq && addr_is_local(a, c->tuple.daddr))
 				ws_ctx_await_peer(a->ctx, ref, &key, f->ts);
 			else
 				ws_ctx_make_root(a->ctx, ref, WS_RULE_ROOT);
 		}
 		return;
 	}
-	if (rq->t.has_seq)
+	if (x->req.has_seq)
 		ws_ctx_index_client(a->ctx, ref, &key);
 	if (adopted)
 		return;
 	/* Inside the process: the parentage providers (parentage.c). */
 	struct ws_call call = {
 		.pid = f->pid,
-		.tid = rq->t.first_tid ? rq->t.first_tid : f->tid,
+		.tid = x->req.first_tid ? x->req.first_tid : f->tid,
 		.goid = f->goid,
 		.go_caller = 0,
 		.sock_id = c->sock_id,
-		.ts = rq->t.first_enter_ns ? rq->t.first_enter_ns : f->enter_ns,
+		.ts = x->req.first_enter_ns ? x->req.first_enter_ns : f->enter_ns,
 		.connect_cause = c->requests == 1 ? &c->connect_cause : NULL,
 	};
 	/* Go's transport writes the request from its writeLoop goroutine: the goroutine
@@ -369,19 +285,20 @@ static void open_span(struct feed_ctx *f, const struct h1_event *ev)
 	}
 }
 
-static void finish_span(struct feed_ctx *f, const struct h1_event *ev)
+static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 {
 	struct ws_asm *a = f->a;
 	struct ws_conn *c = f->c;
-	struct ws_conn_pending *p = pending_find(c, ev->req_index);
+	struct ws_conn_pending *p = pending_find(c, x->req_index);
 	bool server = is_server(c);
 
-	a->st.http_exchanges++;
+	a->st.exchanges++;
+	pstats(a, c)->exchanges++;
 	if (!p)
 		return;
 	struct ws_span *s = ws_ctx_span(a->ctx, p->ref);
 	if (s) {
-		const struct h1_response *rs = &ev->resp;
+		struct ws_span_info si = span_info(c);
 		/* SERVER: from the exit of the first read that returned request bytes to the
 		 * entry of the write that sent the last response byte. That write's own
 		 * duration is the kernel carrying the bytes to the peer (on loopback the
@@ -391,19 +308,12 @@ static void finish_span(struct feed_ctx *f, const struct h1_event *ev)
 		 * the server's last write starts before the client's last read returns.
 		 * CLIENT: from the entry of its first request write to the exit of its last
 		 * response read. */
-		uint64_t start = server ? ev->req.t.first_exit_ns : ev->req.t.first_enter_ns;
-		uint64_t end = server ? rs->t.last_enter_ns : rs->t.last_exit_ns;
+		uint64_t start = server ? x->req.first_exit_ns : x->req.first_enter_ns;
+		uint64_t end = server ? x->resp.last_enter_ns : x->resp.last_exit_ns;
 
-		ws_span_set_int(s, "http.response.status_code", rs->status);
-		if (rs->content_length >= 0 || rs->body_bytes)
-			ws_span_set_int(s, "http.response.body.size", (int64_t)rs->body_bytes);
-		if (rs->headers_truncated)
+		c->ops->span_response(x, &si, s);
+		if (x->truncated && !ws_span_find_attr(s, "wirespan.capture.truncated"))
 			ws_span_set_bool(s, "wirespan.capture.truncated", true);
-		if (ws_http_status_is_error(rs->status, !server)) {
-			s->status_code = WS_STATUS_ERROR;
-			if (rs->status >= 500 || !server)
-				snprintf(s->status_message, sizeof(s->status_message), "HTTP %u", rs->status);
-		}
 		ws_ctx_finish(a->ctx, p->ref, start, end);
 	}
 	if (!server) {
@@ -413,25 +323,29 @@ static void finish_span(struct feed_ctx *f, const struct h1_event *ev)
 	pending_del(a, c, p);
 }
 
-static void fail_span(struct feed_ctx *f, const struct h1_event *ev)
+static void fail_span(struct feed_ctx *f, const struct ws_exchange *x)
 {
 	struct ws_asm *a = f->a;
 	struct ws_conn *c = f->c;
+	struct ws_proto_stats *ps = pstats(a, c);
 	struct ws_conn_pending *p;
+	bool closed = x->closed || (c->ops->err_closed && x->err == c->ops->err_closed);
 
-	if (ev->err < 32)
-		a->st.http_error_reason[ev->err]++;
-	if (ev->err != H1_ERR_CLOSED_INCOMPLETE)
-		a->st.http_parse_errors++;
-	if (!ev->has_request || !(p = pending_find(c, ev->req_index)))
+	if (x->err < WS_PROTO_MAX_ERRORS)
+		ps->error_reason[x->err]++;
+	if (!closed) {
+		a->st.parse_errors++;
+		ps->parse_errors++;
+	}
+	if (!x->has_request || !(p = pending_find(c, x->req_index)))
 		return;
 	struct ws_span *s = ws_ctx_span(a->ctx, p->ref);
-	if (s && ev->err == H1_ERR_CLOSED_INCOMPLETE) {
+	if (s && closed) {
 		/* The request is real and so is its lack of a response. */
 		bool server = is_server(c);
-		uint64_t start = server ? ev->req.t.first_exit_ns : ev->req.t.first_enter_ns;
+		uint64_t start = server ? x->req.first_exit_ns : x->req.first_enter_ns;
 
-		a->st.http_no_response++;
+		ps->no_response++;
 		s->status_code = WS_STATUS_ERROR;
 		snprintf(s->status_message, sizeof(s->status_message), "connection closed before the response completed");
 		ws_span_set_str(s, "error.type", "connection_closed");
@@ -440,11 +354,12 @@ static void fail_span(struct feed_ctx *f, const struct h1_event *ev)
 		/* Its response did not parse, but its request did and other spans already
 		 * name it as their parent: a span with an error, not a dangling parent. */
 		bool server = is_server(c);
-		uint64_t start = server ? ev->req.t.first_exit_ns : ev->req.t.first_enter_ns;
+		uint64_t start = server ? x->req.first_exit_ns : x->req.first_enter_ns;
+		const char *why = c->ops->error_name ? c->ops->error_name(x->err) : NULL;
 
 		s->status_code = WS_STATUS_ERROR;
 		snprintf(s->status_message, sizeof(s->status_message), "response not parsed: %s",
-			 h1_error_name((enum h1_error)ev->err));
+			 why ? why : "unknown");
 		ws_span_set_str(s, "error.type", "wirespan.parse_error");
 		ws_ctx_finish(a->ctx, p->ref, start, f->ts > start ? f->ts : start);
 	} else {
@@ -453,19 +368,19 @@ static void fail_span(struct feed_ctx *f, const struct h1_event *ev)
 	pending_del(a, c, p);
 }
 
-static void on_h1(void *ctx, const struct h1_event *ev)
+static void on_x(void *ctx, const struct ws_exchange *x)
 {
 	struct feed_ctx *f = ctx;
 
-	switch (ev->type) {
-	case H1_EV_REQUEST:
-		open_span(f, ev);
+	switch (x->type) {
+	case WS_X_REQUEST:
+		open_span(f, x);
 		break;
-	case H1_EV_EXCHANGE:
-		finish_span(f, ev);
+	case WS_X_EXCHANGE:
+		finish_span(f, x);
 		break;
-	case H1_EV_ERROR:
-		fail_span(f, ev);
+	case WS_X_ERROR:
+		fail_span(f, x);
 		break;
 	default:
 		break;
@@ -478,11 +393,15 @@ static void conn_fini(void *ctx, struct ws_conn *c, uint64_t now_ns)
 {
 	struct ws_asm *a = ctx;
 
-	if (c->h1_ready && !c->h1.dead) {
+	if (c->ops && c->pst && c->proto != WS_PROTO_NONE) {
 		struct feed_ctx f = { .a = a, .c = c, .pid = c->pid, .ts = now_ns };
 
-		h1_conn_close(&c->h1, now_ns, on_h1, &f);
+		c->ops->close(c->pst, now_ns, on_x, &f);
 	}
+	/* The kernel forgets a socket's policy at TCP_CLOSE; an entry evicted or expired
+	 * here may still be open there. */
+	if (c->capture != WS_CAPTURE_DEFAULT)
+		set_capture(a, c, WS_CAPTURE_DEFAULT);
 	/* Whatever the parser did not end (evicted, expired) is dropped. */
 	while (c->n_pending) {
 		ws_ctx_abandon(a->ctx, c->pending[0].ref);
@@ -492,14 +411,8 @@ static void conn_fini(void *ctx, struct ws_conn *c, uint64_t now_ns)
 
 static int conn_setup(struct ws_asm *a, struct ws_conn *c, const struct ws_tuple *t, uint8_t role)
 {
-	enum h1_role hr = role == WS_ROLE_SERVER ? H1_ROLE_SERVER :
-			  role == WS_ROLE_CLIENT ? H1_ROLE_CLIENT : H1_ROLE_DETECT;
-
 	c->tuple = *t;
 	c->role = role;
-	if (h1_conn_init(&c->h1, hr) != 0)
-		return -ENOMEM;
-	c->h1_ready = true;
 	c->proto = WS_PROTO_UNKNOWN;
 	ws_cause_clear(&c->connect_cause);
 	return 0;
@@ -577,7 +490,7 @@ static void track_chunk(struct ws_asm *a, struct feed_ctx *f, bool ingress)
 			ws_cause_read(&act->loop_cause, c->pending[0].ref, 0);   /* more of its body */
 		return;
 	}
-	if (c->h1.role != H1_ROLE_CLIENT)
+	if (conn_role(c) != WS_PROLE_CLIENT)
 		return;
 	struct ws_conn_pending *o = f->resp_done ? NULL : pending_oldest(c);
 	struct ws_node_ref cause = f->resp_done ? f->resp_cause : o ? o->cause : (struct ws_node_ref){ WS_NODE_NONE, 0 };
@@ -698,6 +611,151 @@ static void on_task(struct ws_asm *a, const struct ws_task_event *e)
 	}
 }
 
+/* ---- protocols: detection, feeding, capture policy ------------------------------ */
+
+static void set_capture(struct ws_asm *a, struct ws_conn *c, enum ws_capture m)
+{
+	if (c->capture == m)
+		return;
+	c->capture = (uint8_t)m;
+	a->st.capture_changes++;
+	if (a->cfg.capture_fn)
+		a->cfg.capture_fn(a->cfg.capture_ctx, c->sock_id, m);
+}
+
+/* Tell the kernel what this connection's parser needs copied (proto.h enum ws_capture):
+ * nothing once no parser wants it. */
+static void sync_capture(struct ws_asm *a, struct ws_conn *c)
+{
+	enum ws_capture m = WS_CAPTURE_DEFAULT;
+
+	if (c->proto == WS_PROTO_NONE)
+		m = WS_CAPTURE_OFF;
+	else if (c->ops && c->pst && c->ops->capture)
+		m = c->ops->capture(c->pst);
+	set_capture(a, c, m);
+}
+
+/* No parser (any more): bytes are counted only. */
+static void conn_unparsed(struct ws_asm *a, struct ws_conn *c)
+{
+	c->proto = WS_PROTO_NONE;
+	free(c->det);
+	c->det = NULL;
+	sync_capture(a, c);
+}
+
+static void feed_chunk(struct ws_asm *a, struct feed_ctx *f, enum ws_pdir dir, const struct ws_chunk *ch)
+{
+	struct ws_conn *c = f->c;
+
+	if (c->ops->feed(c->pst, dir, ch, on_x, f) < 0) {
+		pstats(a, c)->given_up++;
+		conn_unparsed(a, c);
+		return;
+	}
+	sync_capture(a, c);
+}
+
+static uint16_t server_port(const struct ws_conn *c)
+{
+	return c->role == WS_ROLE_SERVER ? c->tuple.sport : c->tuple.dport;
+}
+
+/*
+ * A connection no parser has claimed yet: ask each (registry order) whether the bytes
+ * it has shown in this direction begin its protocol. The first "yes" takes it and gets
+ * the chunks held so far replayed; "need more" holds the chunk (bounded); a connection
+ * every parser refuses WS_DETECT_CHUNKS times (it may have been joined mid-message) is
+ * left unparsed. Returns true when the current chunk was consumed (held or replayed).
+ */
+static bool detect(struct ws_asm *a, struct feed_ctx *f, enum ws_pdir dir, const struct ws_chunk *ch)
+{
+	struct ws_conn *c = f->c;
+	struct ws_detect_buf *d = c->det;
+	uint8_t buf[WS_DETECT_CHUNKS * WS_DETECT_BYTES];
+	uint32_t n = 0, take;
+	const struct ws_proto_ops *claim = NULL;
+	bool more = false;
+
+	/* The bytes of this direction's run so far, then this chunk's. */
+	if (d) {
+		int i = d->n;
+
+		while (i > 0 && d->dir[i - 1] == dir)
+			i--;
+		for (; i < d->n; i++) {
+			memcpy(buf + n, d->ch[i].data, d->ch[i].captured);
+			n += d->ch[i].captured;
+		}
+	}
+	take = ch->captured < WS_DETECT_BYTES ? ch->captured : WS_DETECT_BYTES;
+	if (take)
+		memcpy(buf + n, ch->data, take);
+	n += take;
+	if (n) {
+		for (size_t i = 0; i < ws_proto_count() && !claim; i++) {
+			const struct ws_proto_ops *o = ws_proto_at(i);
+			int r = o->detect(buf, n, dir, (enum ws_prole)c->role, server_port(c));
+
+			if (r == WS_DETECT_YES)
+				claim = o;
+			else if (r == WS_DETECT_MORE)
+				more = true;
+		}
+	}
+	if (claim) {
+		if (claim->init_at && claim->fini && claim->state_size <= sizeof(c->pinline))
+			c->pst = claim->init_at(c->pinline, (enum ws_prole)c->role) == 0 ? c->pinline : NULL;
+		else
+			c->pst = claim->init((enum ws_prole)c->role);
+		if (!c->pst) {
+			a->st.conn_alloc_fail++;
+			conn_unparsed(a, c);
+			return true;
+		}
+		c->ops = claim;
+		c->proto = claim->id;
+		pstats(a, c)->connections++;
+		c->det = NULL;
+		for (int i = 0; d && i < d->n && c->proto != WS_PROTO_NONE; i++)
+			feed_chunk(a, f, (enum ws_pdir)d->dir[i], &d->ch[i]);
+		free(d);
+		return c->proto == WS_PROTO_NONE;   /* gave up during the replay */
+	}
+	if (!d) {
+		d = c->det = calloc(1, sizeof(*d));
+		if (!d) {
+			a->st.conn_alloc_fail++;
+			conn_unparsed(a, c);
+			return true;
+		}
+	}
+	if (d->n >= WS_DETECT_CHUNKS) {
+		a->st.conns_undetected++;
+		conn_unparsed(a, c);
+		return true;
+	}
+	if (more && n) {
+		/* Hold it: the parser that says yes later needs these bytes too. */
+		struct ws_chunk *h = &d->ch[d->n];
+
+		*h = *ch;
+		h->captured = take;
+		h->data = d->bytes[d->n];
+		if (take)
+			memcpy(d->bytes[d->n], ch->data, take);
+		d->dir[d->n++] = (uint8_t)dir;
+		return true;
+	}
+	/* Refused (or nothing captured): count the try, hold nothing. A connection joined
+	 * mid-message shows a message start a few chunks later. */
+	d->dir[d->n] = (uint8_t)dir;
+	d->ch[d->n] = (struct ws_chunk){ 0 };
+	d->n++;
+	return true;
+}
+
 static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8_t *payload)
 {
 	struct ws_conn *c = conn_for(a, e->sock_id, &e->tuple, e->role, e->exit_ns);
@@ -708,8 +766,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	if (!c)
 		return;
 	c->pid = e->pid;
-	if (c->proto == WS_PROTO_NONE || c->h1.dead) {
-		c->proto = WS_PROTO_NONE;
+	if (c->proto == WS_PROTO_NONE) {
 		a->st.bytes_unparsed += e->bytes;
 		return;
 	}
@@ -723,11 +780,11 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		/* The peer finished sending. For a client that ends a close-delimited response.
 		 * For a server it is a half-close: the response may still be written, so the
 		 * connection's end (TCP_CLOSE) finalises parsing instead. */
-		if (c->h1.role == H1_ROLE_CLIENT)
-			h1_conn_close(&c->h1, e->exit_ns, on_h1, &f);
+		if (c->proto != WS_PROTO_UNKNOWN && conn_role(c) == WS_PROLE_CLIENT)
+			c->ops->close(c->pst, e->exit_ns, on_x, &f);
 		return;
 	}
-	struct h1_chunk ch = {
+	struct ws_chunk ch = {
 		.data = payload,
 		.captured = e->captured,
 		.len = e->bytes,
@@ -737,11 +794,14 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		.exit_ns = e->exit_ns,
 		.has_seq = !(e->hdr.flags & WS_F_NO_SEQ),
 	};
-	h1_conn_feed(&c->h1, e->dir == WS_DIR_INGRESS ? H1_DIR_INGRESS : H1_DIR_EGRESS, &ch, on_h1, &f);
-	if (c->h1.dead)
-		c->proto = WS_PROTO_NONE;
-	else if (c->h1.role != H1_ROLE_DETECT)
-		c->proto = WS_PROTO_HTTP1;
+	enum ws_pdir dir = e->dir == WS_DIR_INGRESS ? WS_PDIR_INGRESS : WS_PDIR_EGRESS;
+
+	if (c->proto == WS_PROTO_UNKNOWN && detect(a, &f, dir, &ch)) {
+		if (c->proto == WS_PROTO_NONE)
+			a->st.bytes_unparsed += e->bytes;
+		return;
+	}
+	feed_chunk(a, &f, dir, &ch);
 	track_chunk(a, &f, e->dir == WS_DIR_INGRESS);
 }
 
@@ -932,15 +992,30 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  bytes_received %" PRIu64 "\n", a->st.bytes_seen);
 	fprintf(out, "  payload_bytes_received %" PRIu64 "\n", a->st.bytes_captured);
 	fprintf(out, "  bytes_unparsed %" PRIu64 "\n", a->st.bytes_unparsed);
-	fprintf(out, "  http_requests %" PRIu64 "\n", a->st.http_requests);
-	fprintf(out, "  http_exchanges %" PRIu64 "\n", a->st.http_exchanges);
-	fprintf(out, "  http_parse_errors %" PRIu64 "\n", a->st.http_parse_errors);
-	for (int i = 1; i < H1_ERR__MAX && i < 32; i++)
-		if (a->st.http_error_reason[i])
-			fprintf(out, "  http_error_%s %" PRIu64 "\n", h1_error_name((enum h1_error)i),
-				a->st.http_error_reason[i]);
-	fprintf(out, "  http_no_response %" PRIu64 "\n", a->st.http_no_response);
-	fprintf(out, "  http_requests_uncaptured %" PRIu64 "\n", a->st.http_requests_uncaptured);
+	fprintf(out, "  requests %" PRIu64 "\n", a->st.requests);
+	fprintf(out, "  exchanges %" PRIu64 "\n", a->st.exchanges);
+	fprintf(out, "  parse_errors %" PRIu64 "\n", a->st.parse_errors);
+	fprintf(out, "  requests_uncaptured %" PRIu64 "\n", a->st.requests_uncaptured);
+	fprintf(out, "  connections_undetected %" PRIu64 "\n", a->st.conns_undetected);
+	fprintf(out, "  capture_policy_changes %" PRIu64 "\n", a->st.capture_changes);
+	for (size_t i = 0; i < ws_proto_count(); i++) {
+		const struct ws_proto_ops *o = ws_proto_at(i);
+		const struct ws_proto_stats *ps = &a->st.proto[o->id];
+
+		fprintf(out, "  proto_%s_connections %" PRIu64 "\n", o->name, ps->connections);
+		fprintf(out, "  proto_%s_requests %" PRIu64 "\n", o->name, ps->requests);
+		fprintf(out, "  proto_%s_exchanges %" PRIu64 "\n", o->name, ps->exchanges);
+		fprintf(out, "  proto_%s_parse_errors %" PRIu64 "\n", o->name, ps->parse_errors);
+		fprintf(out, "  proto_%s_no_response %" PRIu64 "\n", o->name, ps->no_response);
+		fprintf(out, "  proto_%s_requests_uncaptured %" PRIu64 "\n", o->name, ps->uncaptured);
+		fprintf(out, "  proto_%s_given_up %" PRIu64 "\n", o->name, ps->given_up);
+		for (unsigned r = 1; r < o->n_errors && r < WS_PROTO_MAX_ERRORS; r++)
+			if (ps->error_reason[r])
+				fprintf(out, "  proto_%s_error_%s %" PRIu64 "\n", o->name,
+					o->error_name ? o->error_name(r) : "unknown", ps->error_reason[r]);
+		if (o->report)
+			o->report(out);
+	}
 	fprintf(out, "  spans_produced %" PRIu64 "\n", cs->spans_emitted);
 	fprintf(out, "  spans_dropped_table_full %" PRIu64 "\n", a->st.spans_no_node + cs->nodes_full);
 	fprintf(out, "  spans_dropped_unfinished %" PRIu64 "\n", cs->spans_abandoned);

@@ -15,8 +15,13 @@
 #include <stdio.h>
 
 #include "context.h"
+#include "proto/proto.h"
 #include "parentage.h"
 #include "span.h"
+
+/* Tell the kernel what to copy of a connection's payload (proto.h enum ws_capture):
+ * WS_CAPTURE_DEFAULT forgets what was set before. */
+typedef void (*ws_capture_fn)(void *ctx, uint64_t sock_id, enum ws_capture mode);
 
 /* Returns the resource of a process (borrowed; the assembler takes its own ref), or NULL.
  * comm: the kernel's name for a task that used the connection (may be empty), for
@@ -35,6 +40,21 @@ struct ws_asm_config {
 	uint64_t adopt_max_age_ns;   /* ... and for how long after its first */
 	ws_runtime_fn runtime_fn;    /* the runtime of a process (Go or not); NULL: native */
 	void *runtime_ctx;
+	ws_capture_fn capture_fn;    /* per-socket capture policy; NULL: not told */
+	void *capture_ctx;
+};
+
+#define WS_PROTO_MAX_ERRORS 32
+/* Counters of one protocol (index: enum ws_proto_id). */
+struct ws_proto_stats {
+	uint64_t connections;        /* connections its parser claimed */
+	uint64_t requests;
+	uint64_t exchanges;
+	uint64_t parse_errors;       /* sum of the reasons that are parse errors */
+	uint64_t no_response;        /* requests whose connection ended before the reply */
+	uint64_t uncaptured;         /* request start not captured: no span (counted) */
+	uint64_t given_up;           /* connections whose parsing was abandoned */
+	uint64_t error_reason[WS_PROTO_MAX_ERRORS];
 };
 
 struct ws_asm_stats {
@@ -45,12 +65,13 @@ struct ws_asm_stats {
 	uint64_t bytes_seen;
 	uint64_t bytes_captured;
 	uint64_t bytes_unparsed;     /* on connections no parser claims */
-	uint64_t http_requests;
-	uint64_t http_exchanges;
-	uint64_t http_parse_errors;  /* sum of the per-reason counts */
-	uint64_t http_error_reason[32];
-	uint64_t http_no_response;   /* requests whose connection closed before a response */
-	uint64_t http_requests_uncaptured; /* request start not captured: no span (counted) */
+	uint64_t requests;           /* every protocol's */
+	uint64_t exchanges;
+	uint64_t parse_errors;
+	uint64_t requests_uncaptured;
+	uint64_t conns_undetected;   /* connections no parser claimed (bytes counted only) */
+	uint64_t capture_changes;    /* capture policies told to the kernel */
+	struct ws_proto_stats proto[WS_PROTO__COUNT];
 	uint64_t spans_no_node;      /* requests seen while the span table was full */
 	uint64_t loop_events;
 	uint64_t task_events;

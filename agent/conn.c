@@ -111,8 +111,11 @@ static void unlink_and_free(struct ws_conn_table *t, struct ws_conn *c, uint64_t
 		*pp = c->hnext;
 	lru_unlink(t, c);
 	close_unlink(t, c);
-	if (c->h1_ready)
-		h1_conn_free(&c->h1);
+	if (c->ops && c->pst == c->pinline)
+		c->ops->fini(c->pst);
+	else if (c->ops && c->pst)
+		c->ops->free(c->pst);
+	free(c->det);
 	free(c->pending);
 	free(c);
 	t->st.active--;

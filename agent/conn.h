@@ -15,13 +15,24 @@
 #include "../headers/wirespan_abi.h"
 #include "actors.h"
 #include "context.h"
-#include "proto/http1.h"
+#include "proto/proto.h"
 
-enum ws_proto {
-	WS_PROTO_UNKNOWN = 0,   /* nothing parsed yet */
-	WS_PROTO_HTTP1,
-	WS_PROTO_NONE,          /* not a protocol wirespan parses: bytes are counted only */
+/* Chunks a connection holds while no parser has claimed it yet (bounded): replayed to
+ * the parser that does. Freed at the decision, so a decided connection holds none. */
+#define WS_CONN_PSTATE_INLINE 624
+#define WS_DETECT_CHUNKS 4
+#define WS_DETECT_BYTES 256
+struct ws_detect_buf {
+	uint8_t n;
+	uint8_t dir[WS_DETECT_CHUNKS];
+	uint8_t _pad[3];
+	struct ws_chunk ch[WS_DETECT_CHUNKS];   /* data points into bytes[i] */
+	uint8_t bytes[WS_DETECT_CHUNKS][WS_DETECT_BYTES];
 };
+
+/* Requests one connection may have awaiting their exchange (HTTP/2 runs ~100 streams
+ * at once; HTTP/1 pipelines at most 32): more are counted as spans_dropped_table_full. */
+#define WS_CONN_MAX_PENDING 256
 
 struct ws_conn_pending {
 	uint32_t req_index;
@@ -40,24 +51,30 @@ struct ws_conn {
 	uint32_t pid;             /* last process that moved bytes on it */
 	char comm[16];            /* comm of the task that announced it (WS_SOCK_OPEN) */
 	uint8_t role;             /* enum ws_role from the kernel */
-	uint8_t proto;            /* enum ws_proto */
+	uint8_t proto;            /* enum ws_proto_id: UNKNOWN until a parser claims it, NONE
+				   * when none does (or its parser gave up): bytes counted only */
 	bool closing;             /* TCP_CLOSE seen: finalise at close_deadline */
-	bool h1_ready;
+	uint8_t capture;          /* enum ws_capture the kernel was last told */
 	uint64_t last_ns;
 	uint64_t close_deadline;
 	uint32_t requests;        /* requests opened on it (its first one may inherit connect_cause) */
 	uint32_t _pad;
 	struct ws_cause connect_cause; /* what the connecting thread was handling (client role) */
-	struct h1_conn h1;
+	const struct ws_proto_ops *ops;   /* the connection's parser, once detected */
+	void *pst;                /* its state (ops->free) */
+	struct ws_detect_buf *det;/* while undecided, NULL otherwise */
+	/* table linkage */
+	struct ws_conn *hnext;
+	struct ws_conn *lru_prev, *lru_next;
+	struct ws_conn *close_prev, *close_next;   /* closing list, in deadline order */
+	/* A small parser state lives here (ops->init_at), pst pointing at it: one
+	 * allocation per connection (proto.h). */
+	_Alignas(16) unsigned char pinline[WS_CONN_PSTATE_INLINE];
 	/* Requests awaiting their exchange: an array grown on demand (most connections
 	 * have at most one), freed when none is pending, so an idle entry holds none. */
 	uint32_t n_pending;
 	uint32_t pending_cap;
 	struct ws_conn_pending *pending;
-	/* table linkage */
-	struct ws_conn *hnext;
-	struct ws_conn *lru_prev, *lru_next;
-	struct ws_conn *close_prev, *close_next;   /* closing list, in deadline order */
 };
 
 struct ws_conn_stats {

@@ -461,14 +461,6 @@ static void report_counters(struct agent *ag, FILE *out)
 	}
 	if (ag->asm_)
 		ws_asm_report(ag->asm_, out);
-	struct h1_pool_stats ps;
-	h1_pool_get_stats(&ps);
-	fprintf(out, "  h1_pool_block_bytes %" PRIu64 "\n", ps.block_size);
-	fprintf(out, "  h1_pool_in_use %" PRIu64 "\n", ps.in_use);
-	fprintf(out, "  h1_pool_in_use_max %" PRIu64 "\n", ps.in_use_max);
-	fprintf(out, "  h1_pool_free %" PRIu64 "\n", ps.free_blocks);
-	fprintf(out, "  h1_pool_exhausted %" PRIu64 "\n", ps.exhausted);
-	fprintf(out, "  h1_fields_dropped %" PRIu64 "\n", ps.fields_dropped);
 	fprintf(out, "  malloc_trims %" PRIu64 "\n", ag->malloc_trims);
 	/* The heap as malloc sees it: what is allocated, what it holds free (docs/memory.md). */
 	struct mallinfo2 mi = mallinfo2();

@@ -629,9 +629,9 @@ def summarize(runs, variants, workloads):
             add("bpf_ns_per_hit", "bpf_ns_per_hit")
             reqs = [r["load"]["requests"] for r in rs]
             s["requests_total"] = sum(reqs)
-            for key in ("spans_produced", "http_requests", "ringbuf_drops", "spans_dropped_table_full",
+            for key in ("spans_produced", "requests", "ringbuf_drops", "spans_dropped_table_full",
                         "events_seen", "otlp_spans_sent", "otlp_spans_dropped_queue_full",
-                        "stash_full", "read_failures", "http_parse_errors", "records_consumed"):
+                        "stash_full", "read_failures", "parse_errors", "records_consumed"):
                 vals = [getp(r, "agent_counters." + key) for r in rs]
                 if any(x is not None for x in vals):
                     s[key] = sum(x or 0 for x in vals)

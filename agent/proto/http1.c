@@ -95,7 +95,7 @@ struct msg {
 				    * responses, or when the pool was exhausted); numbers
 				    * are set by build_req */
 	char method[H1_METHOD_MAX];
-	struct h1_span_times t;
+	struct ws_msg_times t;
 	uint64_t wire;
 	uint64_t body;
 	uint64_t remaining;        /* Content-Length body or chunk-data bytes left; chunk size while parsed */
@@ -171,7 +171,7 @@ struct h1_impl {
 	struct h1_conn *c;
 	h1_emit_fn emit;
 	void *ctx;
-	const struct h1_chunk *ch; /* the chunk being fed */
+	const struct ws_chunk *ch; /* the chunk being fed */
 	int req_dir;               /* enum h1_dir carrying requests, -1 until known */
 	int last_dir;              /* direction of the previous chunk, -1 before the first */
 	bool confirmed;            /* a complete HTTP/1 start line was seen */
@@ -368,7 +368,7 @@ static void emit_err(struct h1_impl *im, enum h1_error err)
 
 static void touch(struct h1_impl *im, struct dstate *d)
 {
-	struct h1_span_times *t = &d->m.t;
+	struct ws_msg_times *t = &d->m.t;
 
 	t->last_enter_ns = im->ch->enter_ns;
 	t->last_exit_ns = im->ch->exit_ns;
@@ -1774,22 +1774,39 @@ static void on_gap(struct h1_impl *im, struct dstate *d)
 
 /* ---- API ------------------------------------------------------------------------ */
 
-int h1_conn_init(struct h1_conn *c, enum h1_role role)
+size_t h1_impl_size(void)
 {
-	struct h1_impl *im;
+	return sizeof(struct h1_impl);
+}
 
+static int conn_init(struct h1_conn *c, enum h1_role role, struct h1_impl *im, bool inl)
+{
 	if (!c || (role != H1_ROLE_DETECT && role != H1_ROLE_SERVER && role != H1_ROLE_CLIENT))
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
-	im = calloc(1, sizeof(*im));
+	if (!im)
+		im = calloc(1, sizeof(*im));
+	else
+		memset(im, 0, sizeof(*im));
 	if (!im)
 		return -ENOMEM;
+	c->impl_inline = inl;
 	im->req_dir = role == H1_ROLE_SERVER ? H1_DIR_INGRESS : role == H1_ROLE_CLIENT ? H1_DIR_EGRESS : -1;
 	im->last_dir = -1;
 	c->role = (uint8_t)role;
 	c->next_req_index = 1;
 	c->impl = im;
 	return 0;
+}
+
+int h1_conn_init(struct h1_conn *c, enum h1_role role)
+{
+	return conn_init(c, role, NULL, false);
+}
+
+int h1_conn_init_in(struct h1_conn *c, enum h1_role role, void *impl_mem)
+{
+	return impl_mem ? conn_init(c, role, impl_mem, true) : -EINVAL;
 }
 
 void h1_conn_free(struct h1_conn *c)
@@ -1803,14 +1820,15 @@ void h1_conn_free(struct h1_conn *c)
 		for (int k = 0; k < 2; k++)
 			ws_pool_put(pool(), im->d[k].m.req);
 	}
-	free(c->impl);
+	if (!c->impl_inline)
+		free(c->impl);
 	c->impl = NULL;
 }
 
-int h1_conn_feed(struct h1_conn *c, enum h1_dir dir, const struct h1_chunk *ch, h1_emit_fn emit_fn, void *ctx)
+int h1_conn_feed(struct h1_conn *c, enum h1_dir dir, const struct ws_chunk *ch, h1_emit_fn emit_fn, void *ctx)
 {
 	struct h1_impl *im;
-	struct h1_chunk cc;
+	struct ws_chunk cc;
 	struct dstate *d;
 
 	if (!c || !c->impl || !ch || (dir != H1_DIR_EGRESS && dir != H1_DIR_INGRESS))

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto.h"
+
 #define H1_METHOD_MAX 16
 #define H1_TARGET_MAX 512      /* request-target kept (truncated beyond; flag set) */
 #define H1_HOST_MAX 256
@@ -64,30 +66,8 @@ enum h1_error {
 };
 const char *h1_error_name(enum h1_error e);
 
-/* One chunk of bytes moved by one syscall. */
-struct h1_chunk {
-	const uint8_t *data;   /* captured bytes (may be NULL when captured == 0) */
-	uint32_t captured;     /* bytes available at data */
-	uint32_t len;          /* real length of the chunk (>= captured) */
-	uint32_t seq;          /* TCP sequence number of the chunk's first byte */
-	uint32_t tid;          /* thread that moved it */
-	uint64_t enter_ns;     /* syscall entry */
-	uint64_t exit_ns;      /* syscall exit */
-	bool has_seq;          /* seq is valid */
-};
-
-/* Where a message starts and ends in time, and who moved its bytes. */
-struct h1_span_times {
-	uint64_t first_enter_ns;  /* the first chunk holding a byte of the message */
-	uint64_t first_exit_ns;
-	uint64_t last_enter_ns;   /* the chunk holding the message's last byte */
-	uint64_t last_exit_ns;
-	uint32_t first_tid;
-	uint32_t last_tid;
-	uint32_t seq;             /* TCP sequence number of the message's first byte */
-	bool has_seq;
-	uint8_t _pad[3];
-};
+/* Chunks and message times are the protocol layer's (proto.h): struct ws_chunk and
+ * struct ws_msg_times. */
 
 struct h1_request {
 	char method[H1_METHOD_MAX];
@@ -106,7 +86,7 @@ struct h1_request {
 	uint64_t body_bytes;                 /* bytes after the header block (real counts; for chunked
 						bodies the chunk framing and trailers included) */
 	uint64_t wire_bytes;                 /* whole message bytes (start line to last byte) */
-	struct h1_span_times t;
+	struct ws_msg_times t;
 };
 
 struct h1_response {
@@ -120,7 +100,7 @@ struct h1_response {
 	int64_t content_length;              /* -1 when absent */
 	uint64_t body_bytes;
 	uint64_t wire_bytes;
-	struct h1_span_times t;
+	struct ws_msg_times t;
 };
 
 enum h1_event_type {
@@ -145,7 +125,8 @@ struct h1_dir_state;
 struct h1_conn {
 	uint8_t role;            /* enum h1_role, resolved after detection */
 	bool dead;               /* parsing abandoned for good (not HTTP, upgrade) */
-	uint8_t _pad[2];
+	bool impl_inline;        /* impl lives in the caller's memory (h1_conn_init_in) */
+	uint8_t _pad;
 	uint32_t next_req_index; /* req_index of the next announced request (starts at 1) */
 	uint64_t skipped_bytes;  /* bytes not attributed to any message (resync, unknown role) */
 	void *impl;              /* parser state, owned; freed by h1_conn_free */
@@ -155,6 +136,10 @@ struct h1_conn {
 typedef void (*h1_emit_fn)(void *ctx, const struct h1_event *ev);
 
 int h1_conn_init(struct h1_conn *c, enum h1_role role);   /* 0 or -ENOMEM */
+/* The same with the parser state placed in memory the caller provides (h1_impl_size()
+ * bytes, aligned for any type) and frees: one allocation per connection. */
+size_t h1_impl_size(void);
+int h1_conn_init_in(struct h1_conn *c, enum h1_role role, void *impl_mem);
 
 /*
  * Per-message memory. A connection at rest holds only its state machine; a message
@@ -187,7 +172,7 @@ void h1_conn_free(struct h1_conn *c);
  * clamped to len. Returns 0, a negative h1_error when the connection's parsing is
  * abandoned (now or before: -H1_ERR_NOT_HTTP, -H1_ERR_UPGRADE), or -EINVAL for NULL
  * arguments. After h1_conn_close, chunks are ignored (returns 0). */
-int h1_conn_feed(struct h1_conn *c, enum h1_dir dir, const struct h1_chunk *ch, h1_emit_fn emit, void *ctx);
+int h1_conn_feed(struct h1_conn *c, enum h1_dir dir, const struct ws_chunk *ch, h1_emit_fn emit, void *ctx);
 
 /* The peer closed (a read returned 0) or the connection ended, at time ts.
  * Ends a close-delimited response (H1_EV_EXCHANGE), reports what was left incomplete

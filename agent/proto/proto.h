@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct ws_span;
 struct ws_tuple;
@@ -161,6 +162,16 @@ struct ws_proto_ops {
 	/* The connection ended at ts: end or fail whatever is pending. Final. */
 	void (*close)(void *st, uint64_t ts_ns, ws_x_emit_fn emit, void *ctx);
 	void (*free)(void *st);
+	/*
+	 * Optional placement: a parser whose state is small and fixed says its size; the
+	 * centre then places it inside the connection's own allocation (init_at on
+	 * state_size bytes aligned to 16, released with fini, which frees what the state
+	 * holds but not the state itself). One allocation per connection keeps long-lived
+	 * memory together instead of scattered between short-lived spans.
+	 */
+	size_t state_size;
+	int (*init_at)(void *mem, enum ws_prole role);   /* 0, or -ENOMEM */
+	void (*fini)(void *st);
 	/* The role the parser settled on (a WS_PROLE_UNKNOWN start may learn it). */
 	enum ws_prole (*role)(const void *st);
 	/* What the kernel should copy for this connection now. NULL: WS_CAPTURE_DEFAULT. */
@@ -179,6 +190,9 @@ struct ws_proto_ops {
 	/* Reasons that are not parse errors (the connection closed before the reply):
 	 * counted under their name but not in proto_<name>_parse_errors. 0: none. */
 	unsigned err_closed;
+	/* Process-wide counters of the parser (its memory pools, ...) as "  name value"
+	 * lines, names prefixed proto_<name>_. NULL: none. */
+	void (*report)(FILE *out);
 };
 
 /* Attributes of the connection's ends, the same for every protocol: network.peer.address

@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		avail = size - pos < n ? size - pos : n;
 		unsigned hi = ctl >> 5;
-		struct h1_chunk ch = {
+		struct ws_chunk ch = {
 			.data = data + pos,
 			.len = (uint32_t)avail,
 			.tid = (uint32_t)(pos & 7),

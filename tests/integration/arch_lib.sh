@@ -171,7 +171,7 @@ arch_run() {
 		cat "$WS_TMP/load-$n.out" >&2
 		ws_stop_agent
 		# Losses that would explain incomplete traces (not judged here).
-		ws_log "$arch/$n: agent losses: ringbuf_drops=$(ws_counter ringbuf_drops) spans_dropped_table_full=$(ws_counter spans_dropped_table_full) http_parse_errors=$(ws_counter http_parse_errors) http_requests_uncaptured=$(ws_counter http_requests_uncaptured)"
+		ws_log "$arch/$n: agent losses: ringbuf_drops=$(ws_counter ringbuf_drops) spans_dropped_table_full=$(ws_counter spans_dropped_table_full) parse_errors=$(ws_counter parse_errors) requests_uncaptured=$(ws_counter requests_uncaptured)"
 		local i
 		for ((i = ${#ARCH_RUN_PIDS[@]} - 1; i >= 0; i--)); do
 			ws_stop_pid "${ARCH_RUN_PIDS[i]}" TERM 5

@@ -305,7 +305,7 @@ ws_check_counters() {
 			ws_soft_fail "counter $c is $v after traffic" || rc=1
 		fi
 	done
-	for n in ringbuf_drops http_parse_errors; do
+	for n in ringbuf_drops parse_errors; do
 		v=$(ws_counter "$n")
 		[ -z "$v" ] || [ "$v" = 0 ] || ws_soft_fail "counter $n is $v (expected 0 for this small, valid workload)" || rc=1
 	done

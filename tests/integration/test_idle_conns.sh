@@ -125,6 +125,8 @@ trims=$(ws_counter malloc_trims)
 wait_counter malloc_trims -gt "${trims:-0}" 7 || true
 sleep 0.5
 RSS2=$(own_rss_kib)
+fresh_counters
+ws_log "heap after the requests: in use $(ws_counter malloc_in_use_bytes) B, free $(ws_counter malloc_free_bytes) B, trims $(ws_counter malloc_trims)"
 
 touch "$WS_TMP/go.close"
 wait_files closed 30
@@ -177,11 +179,11 @@ ws_log "connections: opened ${n[opened]} tracked ${n[tracked]} closed ${n[closed
 [ "${n[opened]}" = $((n[tracked] + n[closed] + n[evicted] + n[expired] + n[removed])) ] ||
 	ws_soft_fail "connections do not balance"
 [ "${n[opened]}" -ge "$SIDES" ] || ws_soft_fail "connections_opened ${n[opened]} < $SIDES sides"
-for k in h1_pool_exhausted h1_fields_dropped; do
+for k in proto_http1_pool_exhausted proto_http1_fields_dropped; do
 	v=$(ws_counter "$k")
 	[ "$v" = 0 ] || ws_soft_fail "$k is ${v:-missing}"
 done
-ws_log "pool: in use at most $(ws_counter h1_pool_in_use_max) blocks of $(ws_counter h1_pool_block_bytes) bytes, $(ws_counter h1_pool_free) left on the free list"
+ws_log "pool: in use at most $(ws_counter proto_http1_pool_in_use_max) blocks of $(ws_counter proto_http1_pool_block_bytes) bytes, $(ws_counter proto_http1_pool_free) left on the free list"
 
 # Every request: one nginx SERVER span, its parent the python CLIENT span of that request.
 "$WS_PY" - "$WS_SPANS" "$((CLIENTS * N))" "$NGINX_WORKERS" <<'PY' || ws_soft_fail "spans do not match the requests"

@@ -155,7 +155,7 @@ static void test_garbage_makes_no_span(void **state)
 	feed(a, &srv, 201, WS_DIR_EGRESS, 1, 3 * MS, 4 * MS, RESP_OK);
 	ws_asm_tick(a, 5 * MS);
 	assert_int_equal(out.n, 0);
-	assert_true(ws_asm_stats(a)->http_parse_errors >= 1);
+	assert_true(ws_asm_stats(a)->parse_errors >= 1);
 	ws_asm_free(a, 10 * MS);
 }
 
@@ -185,7 +185,7 @@ static void test_closed_before_response_is_error_span(void **state)
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.spans[0].status_code, WS_STATUS_ERROR);
 	assert_int_equal(ws_span_find_attr(&out.spans[0], "http.response.status_code"), NULL);
-	assert_int_equal(ws_asm_stats(a)->http_no_response, 1);
+	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].no_response, 1);
 	ws_asm_free(a, 20 * MS);
 }
 
@@ -343,7 +343,7 @@ static void test_reaccept_same_tuple_fresh_parser(void **state)
 	assert_int_equal(attr_int(&out.spans[0], "http.response.status_code"), 200);
 	assert_int_equal(out.spans[0].start_ns, 7 * MS);
 	assert_int_equal(out.spans[0].status_code, WS_STATUS_UNSET);
-	assert_int_equal(ws_asm_stats(a)->http_parse_errors, 0);
+	assert_int_equal(ws_asm_stats(a)->parse_errors, 0);
 	ws_asm_tick(a, 500 * MS);
 	assert_int_equal(out.n, 1);
 	assert_conns_balance(a);
@@ -399,7 +399,7 @@ static void test_tcp_close_finishes_pending_after_grace(void **state)
 	assert_null(ws_span_find_attr(s, "http.response.status_code"));
 	assert_int_equal(s->start_ns, 3 * MS);
 	assert_int_equal(s->end_ns, 110 * MS);
-	assert_int_equal(ws_asm_stats(a)->http_no_response, 1);
+	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].no_response, 1);
 	assert_int_equal(report_value(a, "connections_closed"), 1);
 	assert_int_equal(report_value(a, "connections_tracked"), 0);
 	assert_conns_balance(a);

@@ -99,7 +99,7 @@ static void run_step(struct runner *u, const struct step *s)
 	}
 	enum h1_dir dir = dir_for(u->role, s->dir);
 	size_t dl = s->dlen ? s->dlen : (s->data ? strlen(s->data) : 0);
-	struct h1_chunk ch = {
+	struct ws_chunk ch = {
 		.data = (const uint8_t *)s->data,
 		.captured = (uint32_t)(s->cap >= 0 ? (size_t)s->cap : dl),
 		.len = (uint32_t)(s->len >= 0 ? (size_t)s->len : dl),
@@ -531,7 +531,7 @@ static const struct h1_event *find_ev(const struct rec *r, uint8_t type, uint32_
 	return NULL;
 }
 
-static void check_times(const struct h1_span_times *t, int first, int last)
+static void check_times(const struct ws_msg_times *t, int first, int last)
 {
 	assert_int_equal(t->first_enter_ns, 1000ull * first);
 	assert_int_equal(t->first_exit_ns, 1000ull * first + 500);
@@ -1007,7 +1007,7 @@ static void test_detect_role(void **state)
 	runner_init(&u, H1_ROLE_DETECT);
 	assert_int_equal(u.c.role, H1_ROLE_DETECT);
 	/* egress request: this side is a client */
-	struct h1_chunk ch = { .data = (const uint8_t *)GET1, .captured = sizeof(GET1) - 1, .len = sizeof(GET1) - 1,
+	struct ws_chunk ch = { .data = (const uint8_t *)GET1, .captured = sizeof(GET1) - 1, .len = sizeof(GET1) - 1,
 			       .seq = 7, .has_seq = true };
 	assert_int_equal(h1_conn_feed(&u.c, H1_DIR_EGRESS, &ch, on_ev, u.r), 0);
 	assert_int_equal(u.c.role, H1_ROLE_CLIENT);
@@ -1017,7 +1017,7 @@ static void test_detect_role(void **state)
 
 	/* nothing captured yet: undecided, nothing emitted, bytes counted as skipped */
 	runner_init(&u, H1_ROLE_DETECT);
-	struct h1_chunk e = { .data = NULL, .captured = 0, .len = 100 };
+	struct ws_chunk e = { .data = NULL, .captured = 0, .len = 100 };
 	assert_int_equal(h1_conn_feed(&u.c, H1_DIR_INGRESS, &e, on_ev, u.r), 0);
 	assert_int_equal(u.c.role, H1_ROLE_DETECT);
 	assert_int_equal(u.c.skipped_bytes, 100);
@@ -1044,7 +1044,7 @@ static void test_closed_ignores_feeds(void **state)
 static void test_api_args(void **state)
 {
 	struct h1_conn c;
-	struct h1_chunk ch = { 0 };
+	struct ws_chunk ch = { 0 };
 
 	assert_int_equal(h1_conn_init(NULL, H1_ROLE_SERVER), -EINVAL);
 	assert_int_equal(h1_conn_init(&c, (enum h1_role)7), -EINVAL);

@@ -102,7 +102,7 @@ static void on_ev(void *ctx, const struct h1_event *ev)
 /* Without sequence numbers: several connections are fed here, gaps are not the point. */
 static int feed(struct h1_conn *c, enum h1_dir dir, const char *s, struct evlog *l)
 {
-	struct h1_chunk ch = {
+	struct ws_chunk ch = {
 		.data = (const uint8_t *)s, .captured = (uint32_t)strlen(s), .len = (uint32_t)strlen(s),
 		.has_seq = false, .enter_ns = 1, .exit_ns = 2, .tid = 7,
 	};
