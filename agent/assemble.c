@@ -685,6 +685,8 @@ static bool detect(struct ws_asm *a, struct feed_ctx *f, enum ws_pdir dir, const
 		while (i > 0 && d->dir[i - 1] == dir)
 			i--;
 		for (; i < d->n; i++) {
+			if (!d->ch[i].captured)
+				continue;   /* a refused try holds no bytes */
 			memcpy(buf + n, d->ch[i].data, d->ch[i].captured);
 			n += d->ch[i].captured;
 		}

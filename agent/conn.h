@@ -19,7 +19,7 @@
 
 /* Chunks a connection holds while no parser has claimed it yet (bounded): replayed to
  * the parser that does. Freed at the decision, so a decided connection holds none. */
-#define WS_CONN_PSTATE_INLINE 624
+#define WS_CONN_PSTATE_INLINE 640   /* HTTP/1's state (http1_ops.c) fits */
 #define WS_DETECT_CHUNKS 4
 #define WS_DETECT_BYTES 256
 struct ws_detect_buf {

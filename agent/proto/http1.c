@@ -18,6 +18,7 @@
  *    in a FIFO; the exchange is emitted once both its request and response ended.
  */
 #include "http1.h"
+#include "stream.h"
 #include "http_util.h"
 #include "../pool.h"
 
@@ -152,9 +153,6 @@ struct dstate {
 	struct msg m;
 	uint8_t st;                /* enum st */
 	bool resync_armed;         /* in ST_RESYNC at the first bytes of a chunk */
-	bool have_prev;
-	bool prev_has_seq;
-	uint32_t next_seq;         /* seq + len of the previous chunk */
 };
 
 /* A request announced and waiting for its response (or for its own end). */
@@ -173,7 +171,7 @@ struct h1_impl {
 	void *ctx;
 	const struct ws_chunk *ch; /* the chunk being fed */
 	int req_dir;               /* enum h1_dir carrying requests, -1 until known */
-	int last_dir;              /* direction of the previous chunk, -1 before the first */
+	struct ws_stream stream;   /* continuity: gaps and direction flips (stream.h) */
 	bool confirmed;            /* a complete HTTP/1 start line was seen */
 	bool closed;
 	uint8_t dead_err;
@@ -1774,6 +1772,8 @@ static void on_gap(struct h1_impl *im, struct dstate *d)
 
 /* ---- API ------------------------------------------------------------------------ */
 
+_Static_assert(sizeof(struct h1_impl) <= H1_IMPL_MAX, "struct h1_impl outgrew H1_IMPL_MAX (http1.h)");
+
 size_t h1_impl_size(void)
 {
 	return sizeof(struct h1_impl);
@@ -1792,7 +1792,7 @@ static int conn_init(struct h1_conn *c, enum h1_role role, struct h1_impl *im, b
 		return -ENOMEM;
 	c->impl_inline = inl;
 	im->req_dir = role == H1_ROLE_SERVER ? H1_DIR_INGRESS : role == H1_ROLE_CLIENT ? H1_DIR_EGRESS : -1;
-	im->last_dir = -1;
+	ws_stream_init(&im->stream);
 	c->role = (uint8_t)role;
 	c->next_req_index = 1;
 	c->impl = im;
@@ -1848,15 +1848,13 @@ int h1_conn_feed(struct h1_conn *c, enum h1_dir dir, const struct ws_chunk *ch, 
 	im->ctx = ctx;
 	im->ch = &cc;
 
-	if (im->last_dir >= 0 && im->last_dir != (int)dir)
+	unsigned cont = ws_stream_note(&im->stream, (enum ws_pdir)dir, &cc, NULL);
+
+	if (cont & WS_STREAM_FLIP)
 		on_flip(im, &im->d[dir ^ 1]);
-	im->last_dir = (int)dir;
 	d = &im->d[dir];
-	if (d->have_prev && d->prev_has_seq && cc.has_seq && cc.seq != d->next_seq)
+	if (cont & WS_STREAM_GAP)
 		on_gap(im, d);
-	d->have_prev = true;
-	d->prev_has_seq = cc.has_seq;
-	d->next_seq = cc.seq + cc.len;
 	if (d->st == ST_RESYNC)
 		d->resync_armed = true;
 	if (in_message(d))

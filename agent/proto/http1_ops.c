@@ -19,7 +19,8 @@
 
 /* One allocation per connection: this, then the parser's state (h1_conn_init_in). The
  * size is a constant for the ops table; checked against h1_impl_size() at init. */
-#define H1_OPS_STATE_SIZE 624
+#define H1_OPS_HEAD 48
+#define H1_OPS_STATE_SIZE (H1_OPS_HEAD + H1_IMPL_MAX)
 struct h1_ops_state {
 	struct h1_conn h1;
 	ws_x_emit_fn emit;         /* during feed/close: where records go */
@@ -35,6 +36,8 @@ static int h1o_detect(const uint8_t *data, uint32_t len, enum ws_pdir dir, enum 
 		return WS_DETECT_MORE;
 	return r > 0 ? WS_DETECT_YES : WS_DETECT_NO;
 }
+
+_Static_assert(sizeof(struct h1_ops_state) <= H1_OPS_HEAD, "h1_ops_state head outgrew H1_OPS_HEAD");
 
 static size_t h1o_state_size(void)
 {

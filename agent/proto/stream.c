@@ -32,7 +32,6 @@ unsigned ws_stream_note(struct ws_stream *s, enum ws_pdir dir, const struct ws_c
 
 		fl |= WS_STREAM_GAP;
 		miss = delta > 0 ? (uint32_t)delta : 0;
-		d->lost += miss;
 	}
 	if (!ch->datagram && ch->has_seq) {
 		d->next_seq = ch->seq + ch->len;
@@ -41,7 +40,6 @@ unsigned ws_stream_note(struct ws_stream *s, enum ws_pdir dir, const struct ws_c
 		d->has_next = false;   /* continuity unknown from here on */
 	}
 	d->seen = true;
-	d->bytes += ch->len;
 	s->last_dir = (int8_t)(dir & 1);
 	if (lost)
 		*lost = miss;

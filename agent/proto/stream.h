@@ -27,19 +27,18 @@ enum ws_stream_flags {
 	WS_STREAM_FIRST = 1u << 3,  /* the first chunk of this direction */
 };
 
+/* Small on purpose: it lives in every parsed connection's state. */
 struct ws_stream_dir {
 	uint32_t next_seq;          /* seq expected next in this direction */
 	bool has_next;
 	bool seen;
 	uint8_t _pad[2];
-	uint64_t bytes;             /* real bytes seen in this direction */
-	uint64_t lost;              /* bytes known missing (seq jumps) */
 };
 
 struct ws_stream {
 	struct ws_stream_dir d[2];  /* indexed by enum ws_pdir */
 	int8_t last_dir;            /* -1 before the first chunk */
-	uint8_t _pad[7];
+	uint8_t _pad[3];
 };
 
 void ws_stream_init(struct ws_stream *s);

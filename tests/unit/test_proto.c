@@ -1,0 +1,291 @@
+/* The protocol layer: shared machinery (stream continuity, the request FIFO, message
+ * times), the registry, and the centre's side of the interface: detection with
+ * bounded replay, connections no parser claims, the per-socket capture policy. */
+#include <errno.h>
+
+#include "asm_harness.h"
+#include "agent/conn.h"
+#include "agent/proto/pairing.h"
+#include "agent/proto/stream.h"
+
+static struct ws_chunk chunk(uint32_t seq, uint32_t len, uint32_t captured, bool has_seq)
+{
+	static const uint8_t zeros[4096];
+	struct ws_chunk c = { .data = zeros, .captured = captured, .len = len, .seq = seq, .has_seq = has_seq };
+
+	return c;
+}
+
+static void test_stream_gaps_flips_truncation(void **state)
+{
+	struct ws_stream s;
+	struct ws_chunk c;
+	uint32_t lost = 99;
+
+	ws_stream_init(&s);
+	c = chunk(1000, 100, 100, true);
+	assert_int_equal(ws_stream_note(&s, WS_PDIR_EGRESS, &c, &lost), WS_STREAM_FIRST);
+	assert_int_equal(lost, 0);
+	c = chunk(1100, 50, 50, true);
+	assert_int_equal(ws_stream_note(&s, WS_PDIR_EGRESS, &c, &lost), 0);
+	/* 30 bytes missing */
+	c = chunk(1180, 10, 4, true);
+	assert_int_equal(ws_stream_note(&s, WS_PDIR_EGRESS, &c, &lost), WS_STREAM_GAP | WS_STREAM_TRUNC);
+	assert_int_equal(lost, 30);
+	/* the other direction: its first chunk, and a flip */
+	c = chunk(5, 10, 10, true);
+	assert_int_equal(ws_stream_note(&s, WS_PDIR_INGRESS, &c, &lost), WS_STREAM_FIRST | WS_STREAM_FLIP);
+	/* back: continuity of egress was kept per direction */
+	c = chunk(1190, 10, 10, true);
+	assert_int_equal(ws_stream_note(&s, WS_PDIR_EGRESS, &c, &lost), WS_STREAM_FLIP);
+	/* a chunk without seq: no gap can be seen, and none after it either */
+	c = chunk(0, 10, 10, false);
+	assert_int_equal(ws_stream_note(&s, WS_PDIR_EGRESS, &c, &lost), 0);
+	c = chunk(7777, 10, 10, true);
+	assert_int_equal(ws_stream_note(&s, WS_PDIR_EGRESS, &c, &lost), 0);
+	/* sequence wrap-around is continuity, not a gap */
+	c = chunk(0xfffffff0u, 0x20, 0x20, true);
+	ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL);
+	c = chunk(0x10, 8, 8, true);
+	assert_int_equal(ws_stream_note(&s, WS_PDIR_INGRESS, &c, &lost), 0);
+	/* datagrams: no continuity */
+	c = chunk(0, 10, 10, false);
+	c.datagram = true;
+	assert_int_equal(ws_stream_note(&s, WS_PDIR_INGRESS, &c, &lost), 0);
+}
+
+static void test_unitbuf_bounded(void **state)
+{
+	struct ws_unitbuf u = { 0 };
+	uint8_t b[300];
+
+	memset(b, 'x', sizeof(b));
+	assert_int_equal(ws_unitbuf_append(&u, b, 100, 256), 0);
+	assert_int_equal(ws_unitbuf_append(&u, b, 156, 256), 0);
+	assert_int_equal(u.len, 256);
+	assert_int_equal(ws_unitbuf_append(&u, b, 1, 256), -ENOSPC);
+	assert_int_equal(u.len, 256);   /* nothing appended */
+	ws_unitbuf_reset(&u);
+	assert_int_equal(u.len, 0);
+	assert_int_equal(ws_unitbuf_append(&u, b, 0, 0), 0);
+	ws_unitbuf_free(&u);
+	assert_null(u.buf);
+}
+
+static void test_fifo_order_bound_and_trim(void **state)
+{
+	struct ws_fifo q;
+	struct ws_fifo_item *it;
+	int err;
+
+	ws_fifo_init(&q, 5);
+	assert_null(ws_fifo_front(&q));
+	assert_null(q.items);            /* at rest: no memory */
+	for (int i = 0; i < 5; i++) {
+		it = ws_fifo_push(&q, &err);
+		assert_non_null(it);
+		assert_int_equal(err, 0);
+		assert_int_equal(it->req_index, (uint32_t)i + 1);
+	}
+	assert_null(ws_fifo_push(&q, &err));   /* bounded */
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(ws_fifo_len(&q), 5);
+	assert_int_equal(ws_fifo_at(&q, 2)->req_index, 3);
+	assert_null(ws_fifo_at(&q, 5));
+	ws_fifo_pop(&q);
+	ws_fifo_pop(&q);
+	assert_int_equal(ws_fifo_front(&q)->req_index, 3);
+	/* wrap around the ring */
+	assert_int_equal(ws_fifo_push(&q, NULL)->req_index, 6);
+	assert_int_equal(ws_fifo_push(&q, NULL)->req_index, 7);
+	for (uint32_t want = 3; want <= 7; want++) {
+		assert_int_equal(ws_fifo_front(&q)->req_index, want);
+		ws_fifo_pop(&q);
+	}
+	assert_null(ws_fifo_front(&q));
+	ws_fifo_trim(&q);
+	assert_null(q.items);
+	assert_int_equal(ws_fifo_push(&q, NULL)->req_index, 8);   /* indexes keep rising */
+	ws_fifo_free(&q);
+}
+
+static void test_msg_times(void **state)
+{
+	struct ws_msg_times t = { 0 };
+	struct ws_chunk a = chunk(1000, 100, 100, true), b = chunk(1100, 50, 50, true);
+
+	a.enter_ns = 10;
+	a.exit_ns = 11;
+	a.tid = 7;
+	b.enter_ns = 20;
+	b.exit_ns = 21;
+	b.tid = 8;
+	ws_msg_times_add(&t, &a, 40);
+	ws_msg_times_add(&t, &b, 0);
+	assert_int_equal(t.seq, 1040);      /* the message starts 40 bytes into its chunk */
+	assert_true(t.has_seq);
+	assert_int_equal(t.first_enter_ns, 10);
+	assert_int_equal(t.first_exit_ns, 11);
+	assert_int_equal(t.first_tid, 7);
+	assert_int_equal(t.last_enter_ns, 20);
+	assert_int_equal(t.last_exit_ns, 21);
+	assert_int_equal(t.last_tid, 8);
+}
+
+static void test_registry(void **state)
+{
+	assert_true(ws_proto_count() >= 1);
+	for (size_t i = 0; i < ws_proto_count(); i++) {
+		const struct ws_proto_ops *o = ws_proto_at(i);
+
+		assert_non_null(o);
+		assert_ptr_equal(ws_proto_by_id(o->id), o);
+		assert_true(o->id > WS_PROTO_UNKNOWN && o->id < WS_PROTO__COUNT);
+		assert_non_null(o->name);
+		assert_non_null(o->detect);
+		assert_non_null(o->init);
+		assert_non_null(o->feed);
+		assert_non_null(o->close);
+		assert_non_null(o->free);
+		assert_non_null(o->role);
+		assert_non_null(o->span_request);
+		assert_non_null(o->span_response);
+		/* placement is all or nothing */
+		assert_true((o->init_at == NULL) == (o->fini == NULL));
+		assert_true(!o->init_at || o->state_size > 0);
+		for (size_t j = 0; j < i; j++)
+			assert_int_not_equal(ws_proto_at(j)->id, o->id);
+	}
+	assert_null(ws_proto_at(ws_proto_count()));
+	assert_null(ws_proto_by_id(WS_PROTO_NONE));
+	assert_non_null(ws_proto_by_id(WS_PROTO_HTTP1));
+}
+
+/* ---- the centre ------------------------------------------------------------------ */
+
+struct policy_log {
+	int n;
+	uint64_t sock[16];
+	int mode[16];
+};
+
+static void log_policy(void *ctx, uint64_t sock_id, enum ws_capture mode)
+{
+	struct policy_log *l = ctx;
+
+	if (l->n < 16) {
+		l->sock[l->n] = sock_id;
+		l->mode[l->n] = (int)mode;
+	}
+	l->n++;
+}
+
+static struct ws_asm *new_asm(struct captured *out, struct policy_log *pl)
+{
+	struct ws_asm_config cfg;
+
+	harness_config(&cfg);
+	cfg.capture_fn = log_policy;
+	cfg.capture_ctx = pl;
+	return ws_asm_new(&cfg, res_for, NULL, capture, out);
+}
+
+static const char REQ[] = "GET /orders/42 HTTP/1.1\r\nHost: shop\r\n\r\n";
+static const char RESP[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+/* A request whose first read returned two bytes: no parser can tell yet, so the chunk
+ * is held and replayed to HTTP/1 once the rest shows it: one whole span, no loss. */
+static void test_detect_holds_and_replays(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	struct sock srv = mksock(0x2000, 200, WS_ROLE_SERVER, 8080, 50000, 1);
+
+	feed(a, &srv, 201, WS_DIR_INGRESS, 100, 1 * MS, 2 * MS, "GE");
+	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].connections, 0);
+	feed(a, &srv, 201, WS_DIR_INGRESS, 102, 3 * MS, 4 * MS, REQ + 2);
+	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].connections, 1);
+	feed(a, &srv, 201, WS_DIR_EGRESS, 900, 5 * MS, 6 * MS, RESP);
+	ws_asm_tick(a, 7 * MS);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.spans[0].name, "GET /orders/{id}");
+	assert_int_equal(out.spans[0].start_ns, 2 * MS);   /* the held chunk's times survive */
+	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].exchanges, 1);
+	assert_int_equal(pl.n, 0);                           /* HTTP/1 wants the default */
+	ws_asm_free(a, 10 * MS);
+}
+
+/* Bytes no parser claims: counted, no span, and the kernel is told to stop copying. A
+ * connection joined mid-message gets a few chunks to show a message start first. */
+static void test_unclaimed_connection_turns_capture_off(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	struct sock s1 = mksock(0x3000, 300, WS_ROLE_CLIENT, 40000, 5000, 1);
+	struct sock s2 = mksock(0x3100, 300, WS_ROLE_SERVER, 8080, 40001, 1);
+	uint32_t seq = 1;
+
+	for (int i = 0; i < WS_DETECT_CHUNKS; i++, seq += 16)
+		feed(a, &s1, 301, WS_DIR_EGRESS, seq, 1 * MS, 2 * MS, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03zzzz");
+	assert_int_equal(pl.n, 0);                           /* still trying */
+	feed(a, &s1, 301, WS_DIR_EGRESS, seq, 3 * MS, 4 * MS, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03zzzz");
+	assert_int_equal(ws_asm_stats(a)->conns_undetected, 1);
+	assert_int_equal(pl.n, 1);
+	assert_int_equal(pl.sock[0], 0x3000);
+	assert_int_equal(pl.mode[0], WS_CAPTURE_OFF);
+	uint64_t unparsed = ws_asm_stats(a)->bytes_unparsed;
+	feed(a, &s1, 301, WS_DIR_EGRESS, seq + 16, 5 * MS, 6 * MS, REQ);   /* too late: stays unparsed */
+	assert_true(ws_asm_stats(a)->bytes_unparsed > unparsed);
+	assert_int_equal(ws_asm_stats(a)->requests, 0);
+
+	/* Joined mid-body: the body's tail, then a real request. */
+	feed(a, &s2, 302, WS_DIR_INGRESS, 10, 7 * MS, 8 * MS, "ody bytes of an earlier request");
+	feed(a, &s2, 302, WS_DIR_INGRESS, 41, 9 * MS, 10 * MS, REQ);
+	feed(a, &s2, 302, WS_DIR_EGRESS, 500, 11 * MS, 12 * MS, RESP);
+	ws_asm_tick(a, 13 * MS);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.spans[0].kind, WS_KIND_SERVER);
+	ws_asm_free(a, 20 * MS);
+}
+
+/* A parser that gives up (HTTP/1 after a 101 Switching Protocols) stops costing copies:
+ * the kernel is told OFF; a connection that ends is forgotten (DEFAULT). */
+static void test_given_up_parser_turns_capture_off(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	struct sock srv = mksock(0x4000, 400, WS_ROLE_SERVER, 8080, 50000, 1);
+
+	feed(a, &srv, 401, WS_DIR_INGRESS, 1, 1 * MS, 2 * MS,
+	     "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+	feed(a, &srv, 401, WS_DIR_EGRESS, 1, 3 * MS, 4 * MS,
+	     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+	feed(a, &srv, 401, WS_DIR_EGRESS, 80, 5 * MS, 6 * MS, "\x81\x05hello");
+	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].given_up, 1);
+	assert_int_equal(pl.n, 1);
+	assert_int_equal(pl.mode[0], WS_CAPTURE_OFF);
+	/* the entry leaves the table (close + grace): its policy is forgotten */
+	sock_event(a, &srv, WS_SOCK_STATE, 0, 7 /* TCP_CLOSE */, 7 * MS);
+	ws_asm_tick(a, 500 * MS);
+	assert_int_equal(pl.n, 2);
+	assert_int_equal(pl.mode[1], WS_CAPTURE_DEFAULT);
+	ws_asm_free(a, 600 * MS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stream_gaps_flips_truncation),
+		cmocka_unit_test(test_unitbuf_bounded),
+		cmocka_unit_test(test_fifo_order_bound_and_trim),
+		cmocka_unit_test(test_msg_times),
+		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_detect_holds_and_replays),
+		cmocka_unit_test(test_unclaimed_connection_turns_capture_off),
+		cmocka_unit_test(test_given_up_parser_turns_capture_off),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
