@@ -278,35 +278,41 @@ static bool is_query_dir(const struct dns_conn *c, enum ws_pdir dir)
 	return c->role == WS_PROLE_CLIENT ? dir == WS_PDIR_EGRESS : dir == WS_PDIR_INGRESS;
 }
 
-/* One whole message (its first avail of len bytes at p). Returns 0 or -DNS_ERR_NOT_DNS. */
+/* One whole message (its first avail of len bytes at p). Returns 0, 1 when it did not
+ * parse (a TCP stream then resynchronises), or -DNS_ERR_NOT_DNS. */
 static int on_message(struct dns_conn *c, enum ws_pdir dir, const uint8_t *p, uint32_t avail, uint32_t len,
 		      const struct ws_msg_times *t, const struct out *o)
 {
 	struct dns_msg m;
 	int r = dns_parse(p, avail, len, &m);
-	bool header = r == DNS_WIRE_OK || r == DNS_WIRE_BAD_NAME || r == DNS_WIRE_BAD_LENGTH;
 
-	if (r != DNS_WIRE_OK && r != DNS_WIRE_UNCAPTURED && !c->parsed_one) {
-		emit_loss(o, DNS_ERR_NOT_DNS);
-		c->dead = true;
-		return -DNS_ERR_NOT_DNS;
-	}
-	if (r == DNS_WIRE_OK)
-		c->parsed_one = true;
-	if (header && c->role == WS_PROLE_UNKNOWN)
-		c->role = (m.qr == 0) == (dir == WS_PDIR_EGRESS) ? WS_PROLE_CLIENT : WS_PROLE_SERVER;
-	if (header && (m.qr == 0) != is_query_dir(c, dir)) {
-		emit_loss(o, DNS_ERR_WRONG_DIRECTION);
+	if (r == DNS_WIRE_UNCAPTURED) {
+		emit_loss(o, DNS_ERR_UNCAPTURED);
 		return 0;
 	}
-	if (r == DNS_WIRE_OK && m.qr == 0)
+	if (r != DNS_WIRE_OK) {
+		if (!c->parsed_one) {
+			emit_loss(o, DNS_ERR_NOT_DNS);
+			c->dead = true;
+			return -DNS_ERR_NOT_DNS;
+		}
+		/* An answer whose header and question parsed but not its records still
+		 * ends its query, with the reason. */
+		if (m.qr == 1 && m.has_question && c->role != WS_PROLE_UNKNOWN && !is_query_dir(c, dir))
+			on_answer(c, &m, t, wire_err(r), o);
+		else
+			emit_loss(o, wire_err(r));
+		return 1;
+	}
+	c->parsed_one = true;
+	if (c->role == WS_PROLE_UNKNOWN)
+		c->role = (m.qr == 0) == (dir == WS_PDIR_EGRESS) ? WS_PROLE_CLIENT : WS_PROLE_SERVER;
+	if ((m.qr == 0) != is_query_dir(c, dir))
+		emit_loss(o, DNS_ERR_WRONG_DIRECTION);
+	else if (m.qr == 0)
 		on_query(c, &m, t, o);
-	else if (r == DNS_WIRE_OK)
-		on_answer(c, &m, t, 0, o);
-	else if (m.qr == 1 && m.has_question)
-		on_answer(c, &m, t, wire_err(r), o);   /* pairs, then fails with the reason */
 	else
-		emit_loss(o, wire_err(r));
+		on_answer(c, &m, t, 0, o);
 	return 0;
 }
 
@@ -317,24 +323,56 @@ static int feed_udp(struct dns_conn *c, enum ws_pdir dir, const struct ws_chunk 
 	struct ws_msg_times t = { 0 };
 
 	ws_msg_times_add(&t, ch, 0);
-	return on_message(c, dir, ch->data, ch->data ? ch->captured : 0, ch->len, &t, o);
+	return on_message(c, dir, ch->data, ch->data ? ch->captured : 0, ch->len, &t, o) < 0 ? -DNS_ERR_NOT_DNS : 0;
 }
 
-/* Does a chunk start with a message head that parses as DNS in this direction? */
-static bool starts_message(const struct dns_conn *c, enum ws_pdir dir, const struct ws_chunk *ch)
+/* Do cap captured bytes at p start the body of an l-byte DNS message (header and
+ * whole question) that flows in this direction? */
+static bool head_ok(const struct dns_conn *c, enum ws_pdir dir, const uint8_t *p, uint32_t cap, uint32_t l)
 {
 	struct dns_msg m;
-	uint32_t l, avail;
 
-	if (!ch->data || ch->captured < 2 + DNS_HDR_LEN)
+	if (!p || l < DNS_HDR_LEN || cap < DNS_HDR_LEN)
 		return false;
-	l = be16(ch->data);
-	avail = ch->captured - 2 < l ? ch->captured - 2 : l;
-	if (l < DNS_HDR_LEN || dns_parse(ch->data + 2, avail, l, &m) != DNS_WIRE_OK)
-		return false;
-	if (!m.has_question || m.qdcount != 1)
+	if (dns_parse(p, cap < l ? cap : l, l, &m) != DNS_WIRE_OK || !m.has_question || m.qdcount != 1)
 		return false;
 	return c->role == WS_PROLE_UNKNOWN || (m.qr == 0) == is_query_dir(c, dir);
+}
+
+/*
+ * Framing lost: does this chunk start a message? Either it holds a length prefix and
+ * a message head, or the previous chunk was a lone 2-byte length (a reader that reads
+ * the length first, as glibc does) and this one starts the message it announced.
+ * Returns true with the direction ready to parse from the chunk's first byte.
+ */
+static bool tcp_resync(struct dns_conn *c, enum ws_pdir dir, const struct ws_chunk *ch)
+{
+	struct tcp_dir *d = &c->tcp[dir];
+	uint32_t cap = ch->data ? ch->captured : 0;
+
+	if (d->len_have == 2) {
+		uint32_t l = be16(d->len_buf);
+
+		d->len_have = 0;
+		if (head_ok(c, dir, ch->data, cap, l)) {
+			d->phase = TCP_BODY;
+			d->msg_len = l;
+			d->msg_have = 0;
+			return true;
+		}
+		memset(&d->t, 0, sizeof(d->t));
+	}
+	if (cap == 2 && ch->len == 2) {
+		memcpy(d->len_buf, ch->data, 2);
+		d->len_have = 2;
+		ws_msg_times_add(&d->t, ch, 0);
+		return false;
+	}
+	if (cap >= 2 && head_ok(c, dir, ch->data + 2, cap - 2, be16(ch->data))) {
+		d->phase = TCP_LEN;
+		return true;
+	}
+	return false;
 }
 
 static void tcp_lost(struct tcp_dir *d, unsigned err, const struct out *o)
@@ -357,10 +395,12 @@ static int tcp_complete(struct dns_conn *c, enum ws_pdir dir, const uint8_t *p, 
 	rc = on_message(c, dir, p, avail, d->msg_len, &t, o);
 	ws_unitbuf_free(&d->head);   /* a connection at rest keeps no message bytes */
 	memset(&d->t, 0, sizeof(d->t));
-	d->phase = TCP_LEN;
+	/* A message that does not parse most likely had a wrong length: the next one
+	 * is looked for at a chunk start rather than at that length. */
+	d->phase = rc > 0 ? TCP_SYNC : TCP_LEN;
 	d->len_have = 0;
 	d->msg_have = d->msg_len = 0;
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 static int feed_tcp(struct dns_conn *c, enum ws_pdir dir, const struct ws_chunk *ch, unsigned fl,
@@ -376,13 +416,16 @@ static int feed_tcp(struct dns_conn *c, enum ws_pdir dir, const struct ws_chunk 
 			d->msg_have += lost;
 		else if (d->phase != TCP_SYNC)
 			tcp_lost(d, DNS_ERR_GAP, o);
+		else if (d->len_have) {
+			d->len_have = 0;   /* a length read alone, then a gap: forget it */
+			memset(&d->t, 0, sizeof(d->t));
+		}
 	}
-	if (d->phase == TCP_SYNC) {
-		if (!starts_message(c, dir, ch))
-			return 0;
-		d->phase = TCP_LEN;
-	}
+	if (d->phase == TCP_SYNC && !tcp_resync(c, dir, ch))
+		return 0;
 	while (pos < ch->len) {
+		if (d->phase == TCP_SYNC)
+			return 0;   /* the rest of this chunk cannot be framed */
 		if (d->phase == TCP_LEN) {
 			if (pos >= cap) {
 				tcp_lost(d, DNS_ERR_UNCAPTURED, o);
