@@ -14,9 +14,11 @@
 #include "../span.h"
 
 /* Each parser's ops (defined in its own file). */
+extern const struct ws_proto_ops ws_proto_dns;
 extern const struct ws_proto_ops ws_proto_http1;
 
 static const struct ws_proto_ops *const registry[] = {
+	&ws_proto_dns,     /* binary: a header with QDCOUNT 1 and a question parsing exactly */
 	&ws_proto_http1,   /* last of the text protocols: its detection is the loosest */
 	NULL,   /* end */
 };
