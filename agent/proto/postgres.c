@@ -253,6 +253,7 @@ static void stmt_put(struct pg_conn *c, uint64_t h, struct pg_stmt *st, ws_x_emi
 		}
 		if (c->n_stmts < PG_STMT_MAX) {
 			e = &c->stmts[c->n_stmts++];
+			e->st = NULL;
 		} else {
 			e = &c->stmts[0];
 			for (uint16_t i = 1; i < c->n_stmts; i++)
@@ -275,6 +276,7 @@ static void stmt_drop(struct pg_conn *c, uint64_t h)
 		return;
 	stmt_unref(e->st);
 	*e = c->stmts[--c->n_stmts];
+	c->stmts[c->n_stmts].st = NULL;
 	if (c->n_stmts == 0) {
 		free(c->stmts);
 		c->stmts = NULL;

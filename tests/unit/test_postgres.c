@@ -415,6 +415,12 @@ static const struct tcase cases[] = {
 	  { F(STARTUP), B(AUTH_OK), F("P~SELEC oops~{2:0}|B~~{2:0}{2:0}{2:0}|E~{4:0}|S"),
 	    B("ESERROR~VERROR~C42601~Msyntax error~~|ZI") },
 	  "R1:SELEC X1!42601" },
+	{ "statement map: a closed slot is reused", WS_PROLE_CLIENT,
+	  { F(STARTUP), B(AUTH_OK),
+	    F("Ps1~SELECT 1~{2:0}|Ps2~SELECT * FROM b~{2:0}|CSs1~|Ps3~SELECT * FROM c~{2:0}"
+	      "|B~s2~{2:0}{2:0}{2:0}|E~{4:0}|B~s3~{2:0}{2:0}{2:0}|E~{4:0}|S"),
+	    B("1|1|3|1|2|CSELECT 0~|2|CSELECT 0~|ZI") },
+	  "R1:SELECT b R2:SELECT c X1:SELECT#0 X2:SELECT#0" },
 	{ "Close of a statement: executed later without text", WS_PROLE_CLIENT,
 	  { F(STARTUP), B(AUTH_OK), F("Ps1~SELECT 1~{2:0}|S"), B("1|ZI"), F("CSs1~|S"), B("3|ZI"),
 	    F("B~s1~{2:0}{2:0}{2:0}|E~{4:0}|S"), B("ESERROR~C26000~~|ZI") },
