@@ -453,6 +453,8 @@ static void request_block(struct h2_conn *c, struct h2_dir *d)
 	}
 	err = inflate_block(d, &h);
 	if (err) {
+		if (fresh && s)
+			stream_del(c, (uint16_t)(c->n - 1));   /* never announced */
 		conn_die(c, (enum h2_error)err);
 		return;
 	}
