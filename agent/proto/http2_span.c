@@ -107,7 +107,7 @@ static bool grpc_method(const struct h2_exchange *e, char *out, size_t outlen)
 	const char *p = e->path, *slash;
 	size_t n;
 
-	if (!e->grpc || p[0] != '/' || e->field_truncated)
+	if (!e->grpc || p[0] != '/' || strlen(p) >= H2_PATH_MAX - 1)   /* a cut path is no method */
 		return false;
 	p++;
 	slash = strchr(p, '/');
