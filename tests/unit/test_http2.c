@@ -787,6 +787,29 @@ static void test_uncaptured_headers_gives_up(void **state)
 	run_fini(&u);
 }
 
+/* A header block whose last bytes were not captured, at the end of its chunk (nothing
+ * after it in the chunk to trip over): never inflated, never a request. */
+static void test_uncaptured_block_tail(void **state)
+{
+	struct conv v;
+	struct run u;
+	struct seg *g;
+
+	(void)state;
+	conv_init(&v);
+	g = seg(&v, 'c');
+	headers(&v, g, 1, END_STREAM, req_get);
+	headers(&v, seg(&v, 'c'), 3, END_STREAM, req_get);
+	run_init(&u, WS_PROLE_CLIENT);
+	feed_all(&u, 'c', v.s[0].data, v.s[0].len);
+	assert_int_equal(feed(&u, 'c', g->data, g->len, g->len - 3, 0), -H2_ERR_UNCAPTURED);
+	assert_int_equal(feed_all(&u, 'c', v.s[3].data, v.s[3].len), -H2_ERR_UNCAPTURED);
+	run_close(&u);
+	assert_int_equal(u.r->n, 0);
+	run_fini(&u);
+	conv_fini(&v);
+}
+
 /* A request announced, then the server's direction loses a response header block:
  * the pending request fails with the reason, nothing after it is reported. */
 static void test_gap_fails_pending(void **state)
@@ -1613,6 +1636,7 @@ int main(void)
 		cmocka_unit_test(test_split_every_byte),
 		cmocka_unit_test(test_withheld_byte),
 		cmocka_unit_test(test_uncaptured_headers_gives_up),
+		cmocka_unit_test(test_uncaptured_block_tail),
 		cmocka_unit_test(test_gap_fails_pending),
 		cmocka_unit_test(test_get_times_and_seq),
 		cmocka_unit_test(test_url_full_no_credentials),
