@@ -32,7 +32,7 @@ endif
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DWS_VERSION='"$(VERSION)"' -I. -I$(BUILD)
-LDLIBS  := -lbpf -ldw -lelf -lz -lcurl -lpthread -lm
+LDLIBS  := -lbpf -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
 
 # Everything in agent/ and exporter/ except the kernel-facing shell is a pure core that
 # the unit tests and fuzzers link against.
@@ -109,7 +109,7 @@ $(BUILD)/san/%.o: %.c $(HDRS)
 $(BUILD)/unit/%: tests/unit/%.c $(SAN_OBJS) $(HDRS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -ldw -lelf -lz -lcurl -lpthread -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
 
 $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 	$(call msg,CC-FUZZ,$@)
@@ -119,7 +119,7 @@ $(BUILD)/fuzzobj/%.o: %.c $(HDRS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -ldw -lelf -lz -lcurl -lpthread -lm
+	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
 
 # The OTLP sink's test driver (tests/integration/test_otlp_*.sh). Built from the
 # exporter's own sources only, so it does not wait for the BPF side.
