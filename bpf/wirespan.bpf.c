@@ -754,78 +754,102 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
  * callback it runs is for whoever asked, not for the request the batch read before.
  * Datagrams do not mark the thread traced: loop and task evidence stays tied to TCP.
  */
+/* dgram_exit's working set, off the stack: on top of data_exit's frame it went past
+ * the 512 bytes that 6.1 allows for a call chain. */
+struct ws_dgram_scratch {
+	struct ws_emit e;
+	struct ws_conn c;
+	struct user_msghdr mh;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ws_dgram_scratch);
+} ws_dgram_scratch SEC(".maps");
+
 static __noinline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, __u16 sys, __u8 dir)
 {
-	struct ws_emit e = {};
-	struct ws_conn c = {};
+	struct ws_dgram_scratch *d;
+	struct user_msghdr *mh;
+	struct ws_emit *e;
+	struct ws_conn *c;
 	__u64 name = st->addr;
-	struct user_msghdr mh;
+	__u32 zero = 0;
 
 	if (dir == WS_DIR_INGRESS && loop)
 		emit_loop(sys, WS_LOOP_FOREIGN, st->enter_ns, WS_TIMEOUT_UNKNOWN);
-	read_tuple((struct sock *)st->sk, &c.tuple);
-	c.role = udp_port_selected(c.tuple.sport, c.tuple.sport) ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
-	e.sk = st->sk;
-	e.pid_tgid = bpf_get_current_pid_tgid();
-	e.enter_ns = st->enter_ns;
-	e.exit_ns = bpf_ktime_get_ns();
-	e.fd = st->fd;
-	e.sys = sys;
-	e.dir = dir;
-	e.flags = WS_F_DGRAM | WS_F_NO_SEQ;
+	d = bpf_map_lookup_elem(&ws_dgram_scratch, &zero);
+	if (!d)
+		return 0;
+	__builtin_memset(d, 0, sizeof(*d));
+	e = &d->e;
+	c = &d->c;
+	mh = &d->mh;
+	read_tuple((struct sock *)st->sk, &c->tuple);
+	c->role = udp_port_selected(c->tuple.sport, c->tuple.sport) ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
+	e->sk = st->sk;
+	e->pid_tgid = bpf_get_current_pid_tgid();
+	e->enter_ns = st->enter_ns;
+	e->exit_ns = bpf_ktime_get_ns();
+	e->fd = st->fd;
+	e->sys = sys;
+	e->dir = dir;
+	e->flags = WS_F_DGRAM | WS_F_NO_SEQ;
 	if (sys == WS_SYS_SENDMMSG || sys == WS_SYS_RECVMMSG) {
 		const struct mmsghdr *m = (const struct mmsghdr *)st->buf;
 		__u8 daddr[16];
-		__u16 dport = c.tuple.dport;
+		__u16 dport = c->tuple.dport;
 
-		__builtin_memcpy(daddr, c.tuple.daddr, 16);
+		__builtin_memcpy(daddr, c->tuple.daddr, 16);
 		for (int i = 0; i < WS_MAX_MMSG; i++) {
 			__u32 len;
 
 			if (i >= ret)
 				break;
-			if (bpf_probe_read_user(&mh, sizeof(mh), &m[i].msg_hdr) ||
+			if (bpf_probe_read_user(mh, sizeof(*mh), &m[i].msg_hdr) ||
 			    bpf_probe_read_user(&len, sizeof(len), &m[i].msg_len)) {
 				cnt_inc(WS_CNT_READ_FAIL);
 				break;
 			}
-			__builtin_memcpy(c.tuple.daddr, daddr, 16);
-			c.tuple.dport = dport;
-			e.flags = WS_F_DGRAM | WS_F_NO_SEQ;
-			e.bytes = len;
-			e.src = 0;
-			e.iov = st->trunc ? 0 : (__u64)mh.msg_iov;   /* MSG_TRUNC: buffers not filled */
-			e.iovcnt = mh.msg_iovlen;
-			ws_emit_dgram(&e, &c, (__u64)mh.msg_name);
+			__builtin_memcpy(c->tuple.daddr, daddr, 16);
+			c->tuple.dport = dport;
+			e->flags = WS_F_DGRAM | WS_F_NO_SEQ;
+			e->bytes = len;
+			e->src = 0;
+			e->iov = st->trunc ? 0 : (__u64)mh->msg_iov;   /* MSG_TRUNC: buffers not filled */
+			e->iovcnt = mh->msg_iovlen;
+			ws_emit_dgram(e, c, (__u64)mh->msg_name);
 		}
 		return 0;
 	}
-	e.bytes = ret;
+	e->bytes = ret;
 	switch (sys) {
 	case WS_SYS_READV:
 	case WS_SYS_WRITEV:
-		e.iov = st->buf;
-		e.iovcnt = st->len;
+		e->iov = st->buf;
+		e->iovcnt = st->len;
 		break;
 	case WS_SYS_RECVMSG:
 	case WS_SYS_SENDMSG:
-		if (bpf_probe_read_user(&mh, sizeof(mh), (const void *)st->buf)) {
+		if (bpf_probe_read_user(mh, sizeof(*mh), (const void *)st->buf)) {
 			cnt_inc(WS_CNT_READ_FAIL);
-			__builtin_memset(&mh, 0, sizeof(mh));
+			__builtin_memset(mh, 0, sizeof(*mh));
 		}
-		e.iov = (__u64)mh.msg_iov;
-		e.iovcnt = mh.msg_iovlen;
-		name = (__u64)mh.msg_name;
+		e->iov = (__u64)mh->msg_iov;
+		e->iovcnt = mh->msg_iovlen;
+		name = (__u64)mh->msg_name;
 		break;
 	default:
-		e.src = st->buf;
+		e->src = st->buf;
 	}
 	if (st->trunc) {
 		/* MSG_TRUNC: ret is the datagram's full length, not what the buffer holds */
-		e.iov = 0;
-		e.src = 0;
+		e->iov = 0;
+		e->src = 0;
 	}
-	ws_emit_dgram(&e, &c, name);
+	ws_emit_dgram(e, c, name);
 	return 0;
 }
 
