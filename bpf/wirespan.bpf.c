@@ -503,13 +503,14 @@ static __always_inline int dgram_enter(__u16 sys, int fd, struct sock *sk, __u64
 }
 
 /*
- * One datagram: the peer is the user's sockaddr when there is one (unconnected sockets;
+ * One datagram's peer: the user's sockaddr when there is one (unconnected sockets;
  * filled by the kernel for receives, so read at exit), the socket's connected peer
- * otherwise. Reported when its local or peer port is in the set; payload up to the
- * capture size, each datagram on its own (a datagram is a whole message).
- * Global: verified once, not once per call site of the mmsg loop.
+ * otherwise. Returns 1 when its local or peer port is in the set, with the payload to
+ * copy (up to the capture size: each datagram is a whole message) in e->want.
+ * Global: verified once, not once per call site of the mmsg loop. The caller emits, so
+ * that the call chain stays within 6.1's 512-byte combined stack.
  */
-__noinline int ws_emit_dgram(struct ws_emit *e, struct ws_conn *c, __u64 name)
+__noinline int ws_dgram_peer(struct ws_emit *e, struct ws_conn *c, __u64 name)
 {
 	struct sockaddr_in6 sa;
 	__u32 cap = capture_bytes;
@@ -532,10 +533,19 @@ __noinline int ws_emit_dgram(struct ws_emit *e, struct ws_conn *c, __u64 name)
 	if (cap > WS_MAX_PAYLOAD)
 		cap = WS_MAX_PAYLOAD;
 	e->want = e->bytes < cap ? e->bytes : cap;
+	return 1;
+}
+
+/* Report one datagram whose peer ws_dgram_peer() accepted. */
+static __always_inline void dgram_emit(struct ws_emit *e, struct ws_conn *c, __u64 name)
+{
+	if (!ws_dgram_peer(e, c, name))
+		return;
 	cnt_inc(WS_CNT_DGRAMS);
 	if (e->iov)
-		return ws_emit_iov(e, c);
-	return emit_data(e, c);
+		ws_emit_iov(e, c);
+	else
+		emit_data(e, c);
 }
 
 /* ---- sys_enter ---------------------------------------------------------------- */
@@ -754,12 +764,15 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
  * callback it runs is for whoever asked, not for the request the batch read before.
  * Datagrams do not mark the thread traced: loop and task evidence stays tied to TCP.
  */
-/* dgram_exit's working set, off the stack: on top of data_exit's frame it went past
- * the 512 bytes that 6.1 allows for a call chain. */
+/* dgram_exit's working set, off the stack: inlined in data_exit, or as a call of its
+ * own, it went past the 512 bytes that 6.1 allows for a call chain. */
 struct ws_dgram_scratch {
 	struct ws_emit e;
 	struct ws_conn c;
 	struct user_msghdr mh;
+	__u8 daddr[16];   /* mmsg: the socket's own peer, restored before each message */
+	__u16 dport;
+	__u8 _pad[6];
 };
 
 struct {
@@ -769,7 +782,8 @@ struct {
 	__type(value, struct ws_dgram_scratch);
 } ws_dgram_scratch SEC(".maps");
 
-static __noinline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, __u16 sys, __u8 dir)
+static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, __u16 sys,
+				      __u8 dir)
 {
 	struct ws_dgram_scratch *d;
 	struct user_msghdr *mh;
@@ -799,10 +813,9 @@ static __noinline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, __u16
 	e->flags = WS_F_DGRAM | WS_F_NO_SEQ;
 	if (sys == WS_SYS_SENDMMSG || sys == WS_SYS_RECVMMSG) {
 		const struct mmsghdr *m = (const struct mmsghdr *)st->buf;
-		__u8 daddr[16];
-		__u16 dport = c->tuple.dport;
 
-		__builtin_memcpy(daddr, c->tuple.daddr, 16);
+		__builtin_memcpy(d->daddr, c->tuple.daddr, 16);
+		d->dport = c->tuple.dport;
 		for (int i = 0; i < WS_MAX_MMSG; i++) {
 			__u32 len;
 
@@ -813,14 +826,14 @@ static __noinline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, __u16
 				cnt_inc(WS_CNT_READ_FAIL);
 				break;
 			}
-			__builtin_memcpy(c->tuple.daddr, daddr, 16);
-			c->tuple.dport = dport;
+			__builtin_memcpy(c->tuple.daddr, d->daddr, 16);
+			c->tuple.dport = d->dport;
 			e->flags = WS_F_DGRAM | WS_F_NO_SEQ;
 			e->bytes = len;
 			e->src = 0;
 			e->iov = st->trunc ? 0 : (__u64)mh->msg_iov;   /* MSG_TRUNC: buffers not filled */
 			e->iovcnt = mh->msg_iovlen;
-			ws_emit_dgram(e, c, (__u64)mh->msg_name);
+			dgram_emit(e, c, (__u64)mh->msg_name);
 		}
 		return 0;
 	}
@@ -849,7 +862,7 @@ static __noinline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, __u16
 		e->iov = 0;
 		e->src = 0;
 	}
-	ws_emit_dgram(e, c, name);
+	dgram_emit(e, c, name);
 	return 0;
 }
 
