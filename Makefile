@@ -101,6 +101,12 @@ $(BUILD)/loop_workload: tests/integration/loop_workload.c
 	$(Q)mkdir -p $(BUILD)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ -lpthread
 
+# UDP exchanges (unconnected and connected) for vm_udp.sh on other kernels.
+$(BUILD)/udp_ping: tests/integration/udp_ping.c
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(BUILD)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
+
 $(BUILD)/san/%.o: %.c $(HDRS)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -19,8 +19,13 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "proto/proto.h"
 #include "rt_go_attach.h"
 #include "wirespan.skel.h"
+
+/* The kernel's capture modes are the parsers' (agent/proto/proto.h): one value space. */
+_Static_assert(WS_CAPMODE_DEFAULT == (int)WS_CAPTURE_DEFAULT && WS_CAPMODE_OFF == (int)WS_CAPTURE_OFF &&
+	       WS_CAPMODE_ALL == (int)WS_CAPTURE_ALL, "enum ws_capture_mode == enum ws_capture");
 
 /* Linux capability numbers (linux/capability.h); CAP_BPF/CAP_PERFMON since 5.8. */
 #define WS_CAP_SYS_ADMIN 21
@@ -324,6 +329,18 @@ static int check_config(const struct ws_bpf_config *cfg)
 			WS_MAX_PORT_FILTERS);
 		return -EINVAL;
 	}
+	if (cfg->n_udp_ports < 0 || cfg->n_udp_ports > WS_MAX_UDP_PORTS ||
+	    (cfg->n_udp_ports && !cfg->udp_ports)) {
+		fprintf(stderr, "wirespan: %d UDP ports (at most %d)\n", cfg->n_udp_ports,
+			WS_MAX_UDP_PORTS);
+		return -EINVAL;
+	}
+	for (int i = 0; i < cfg->n_udp_ports; i++) {
+		if (!cfg->udp_ports[i]) {
+			fprintf(stderr, "wirespan: UDP port 0\n");
+			return -EINVAL;
+		}
+	}
 	for (int i = 0; i < cfg->n_comms; i++) {
 		if (!cfg->comms[i] || !cfg->comms[i][0]) {
 			fprintf(stderr, "wirespan: empty comm filter\n");
@@ -377,6 +394,9 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
 	for (int i = 0; i < cfg->n_ports; i++)
 		skel->rodata->port_filter[i] = cfg->ports[i];
+	skel->rodata->n_udp_ports = (uint32_t)cfg->n_udp_ports;
+	for (int i = 0; i < cfg->n_udp_ports; i++)
+		skel->rodata->udp_port[i] = cfg->udp_ports[i];
 }
 
 static int fill_pid_filter(struct ws_bpf *b, const struct ws_bpf_config *cfg)
@@ -418,6 +438,10 @@ static int open_and_load(struct ws_bpf *b, const struct ws_bpf_config *cfg, bool
 	err = bpf_map__set_max_entries(b->skel->maps.rb, ringbuf_size(cfg->ringbuf_bytes));
 	if (!err)
 		err = bpf_map__set_max_entries(b->skel->maps.ws_conns,
+					       cfg->max_conns ? cfg->max_conns : WS_DEFAULT_MAX_CONNS);
+	/* A policy per connection at most: sized with the connection map. */
+	if (!err)
+		err = bpf_map__set_max_entries(b->skel->maps.ws_capture,
 					       cfg->max_conns ? cfg->max_conns : WS_DEFAULT_MAX_CONNS);
 	if (err) {
 		fprintf(stderr, "wirespan: failed to size BPF maps: %s\n", strerror(-err));
@@ -561,9 +585,51 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_WAKE_IRQ: return "wakeups_in_interrupt_skipped";
 	case WS_CNT_PID_INHERIT_FAIL: return "pid_filter_inherit_failures";
 	case WS_CNT_HEIR_FAIL: return "traced_inherit_failures";
+	case WS_CNT_DGRAMS: return "udp_datagrams";
 	case WS_CNT__MAX: break;
 	}
 	return "unknown";
+}
+
+int ws_bpf_set_capture(struct ws_bpf *b, uint64_t sock_id, uint8_t mode)
+{
+	struct ws_capture_policy v = { .mode = mode };
+	uint32_t *gen;
+	int err = 0;
+
+	if (!b || !b->skel || mode >= WS_CAPMODE__MAX)
+		return -EINVAL;
+	if (mode == WS_CAPMODE_DEFAULT) {
+		if (bpf_map__delete_elem(b->skel->maps.ws_capture, &sock_id, sizeof(sock_id), 0))
+			err = errno == ENOENT ? 1 : -errno;
+		if (err)
+			return err > 0 ? 0 : err;   /* nothing was set: nothing to tell the kernel */
+	} else if (bpf_map__update_elem(b->skel->maps.ws_capture, &sock_id, sizeof(sock_id), &v,
+					sizeof(v), BPF_ANY)) {
+		return -errno;
+	}
+	/* After the map change (the syscall orders it): a program that reads the new
+	 * generation finds the new entry. 0 is "never read" in the connections. */
+	gen = &b->skel->data->ws_capture_gen;
+	if (__atomic_add_fetch(gen, 1, __ATOMIC_SEQ_CST) == 0)
+		__atomic_add_fetch(gen, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int ws_bpf_capture_entries(struct ws_bpf *b)
+{
+	uint64_t key, next;
+	int n = 0;
+	void *prev = NULL;
+
+	if (!b || !b->skel)
+		return -EINVAL;
+	while (bpf_map__get_next_key(b->skel->maps.ws_capture, prev, &next, sizeof(next)) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
 }
 
 int ws_bpf_attached(struct ws_bpf *b)

@@ -29,6 +29,9 @@ struct ws_bpf_config {
 	const pid_t *pids; int n_pids;
 	const char *const *comms; int n_comms;
 	const uint16_t *ports; int n_ports;
+	/* UDP ports whose datagrams become data records (WS_F_DGRAM), local or remote;
+	 * none: no UDP path at all. The agent's default is {53} (--udp-ports). */
+	const uint16_t *udp_ports; int n_udp_ports;
 	bool verbose;                  /* libbpf debug output */
 	bool go_runtime;               /* Go goroutine evidence (agent/rt_go_attach.h): WS_EV_RT
 					* records and ws_data_event.rt_ctx for Go processes */
@@ -50,6 +53,23 @@ int ws_bpf_consume(struct ws_bpf *b);
 /* Sum the per-CPU kernel counters (enum ws_counter). */
 int ws_bpf_read_counters(struct ws_bpf *b, uint64_t out[WS_CNT__MAX]);
 const char *ws_counter_name(enum ws_counter c);
+/*
+ * Per-connection capture policy (agent -> kernel): what the kernel copies from now on
+ * for the TCP connection sock_id (ws_data_event.sock_id). mode is enum ws_capture of
+ * agent/proto/proto.h (== enum ws_capture_mode): DEFAULT (the per-run budget; deletes
+ * the entry), OFF (no payload, lengths and seq still reported), ALL (every byte up to
+ * WS_MAX_PAYLOAD per syscall, no run budget). Takes effect at the connection's next
+ * syscall. Call it when a parser decides, and with DEFAULT when the connection ends
+ * (the kernel also drops the entry at TCP_CLOSE; a call made after that, from records
+ * read late, leaves an entry that the next accept/connect at that address removes, or
+ * LRU eviction). Each call costs one map syscall; DEFAULT on a connection that has no
+ * entry costs one failed delete and nothing in the kernel. Returns 0 or -errno.
+ * Not for datagram records: the sock id of an unconnected UDP socket is shared by
+ * all its peers, and datagrams are captured per datagram anyway.
+ */
+int ws_bpf_set_capture(struct ws_bpf *b, uint64_t sock_id, uint8_t mode);
+/* Entries in the kernel's capture policy map (tests). */
+int ws_bpf_capture_entries(struct ws_bpf *b);
 /* Number of programs attached / list them. */
 int ws_bpf_attached(struct ws_bpf *b);
 void ws_bpf_destroy(struct ws_bpf *b);

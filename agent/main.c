@@ -52,6 +52,8 @@ struct options {
 	int n_comms;
 	uint16_t ports[WS_MAX_PORT_FILTERS];
 	int n_ports;
+	uint16_t udp_ports[WS_MAX_UDP_PORTS];
+	int n_udp_ports;
 	uint32_t capture_bytes;
 	uint32_t link_wait_ms;
 	uint32_t ringbuf_mb;
@@ -94,6 +96,8 @@ static const char usage_text[] =
 	"  -P, --port PORT[,..]     only connections with this local or remote port\n"
 	"Tuning:\n"
 	"      --capture-bytes N    payload bytes captured per message (default 1024, max 4096)\n"
+	"      --udp-ports LIST     UDP ports whose datagrams are recorded, local or remote, up to\n"
+	"                           16 (default 53: DNS); 'none' records no UDP\n"
 	"      --link-wait-ms N     how long a server span waits for its local client (300)\n"
 	"      --ringbuf-mb N       ring buffer size in MiB (8)\n"
 	"      --max-conns N        connection sides tracked at once, agent and kernel map (131072)\n"
@@ -164,6 +168,16 @@ static int add_port(struct options *o, const char *s)
 	return 0;
 }
 
+static int add_udp_port(struct options *o, const char *s)
+{
+	uint32_t v;
+
+	if (parse_u32(s, 1, 65535, &v) || o->n_udp_ports >= WS_MAX_UDP_PORTS)
+		return -EINVAL;
+	o->udp_ports[o->n_udp_ports++] = (uint16_t)v;
+	return 0;
+}
+
 static int add_comm(struct options *o, const char *s)
 {
 	if (!*s || strlen(s) >= WS_COMM_LEN || o->n_comms >= WS_MAX_COMM_FILTERS)
@@ -174,13 +188,14 @@ static int add_comm(struct options *o, const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO };
+	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "exe", required_argument, NULL, 'e' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "capture-bytes", required_argument, NULL, O_CAPTURE },
+		{ "udp-ports", required_argument, NULL, O_UDPPORTS },
 		{ "link-wait-ms", required_argument, NULL, O_LINKWAIT },
 		{ "ringbuf-mb", required_argument, NULL, O_RINGBUF },
 		{ "max-conns", required_argument, NULL, O_MAXCONNS },
@@ -201,6 +216,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->ringbuf_mb = 8;
 	o->max_conns = 131072;
 	o->max_spans = 16384;
+	o->udp_ports[0] = 53;
+	o->n_udp_ports = 1;
 	while ((c = getopt_long(argc, argv, "o:p:e:P:vVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -227,6 +244,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 				fprintf(stderr, "wirespan: --capture-bytes must be 0..%d\n", WS_MAX_PAYLOAD);
 				return -EINVAL;
 			}
+			break;
+		case O_UDPPORTS:
+			/* The last --udp-ports wins, replacing the default. */
+			o->n_udp_ports = 0;
+			if (strcmp(optarg, "none") == 0)
+				break;
+			if (parse_list(optarg, "UDP port (1-65535, at most 16)", add_udp_port, o))
+				return -EINVAL;
 			break;
 		case O_LINKWAIT:
 			if (parse_u32(optarg, 0, 60000, &o->link_wait_ms)) {
@@ -402,6 +427,13 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct agent *ag = ctx;
 
 	ag->records++;
+	/* Datagram records (WS_F_DGRAM: sock_id shared by every peer of an unconnected
+	 * socket, no seq) are not for the TCP connection table: held back until the
+	 * centre keys them by (sock_id, peer) and hands them to the DNS parser. */
+	if (size >= sizeof(struct ws_event_header) &&
+	    ((const struct ws_event_header *)data)->type == WS_EV_DATA &&
+	    (((const struct ws_event_header *)data)->flags & WS_F_DGRAM))
+		return 0;
 	if (!ag->opt.capture_only)
 		ws_asm_record(ag->asm_, data, size);
 	forget_exited(ag, data, size);
@@ -678,6 +710,8 @@ int main(int argc, char **argv)
 	bcfg.n_comms = ag.opt.n_comms;
 	bcfg.ports = ag.opt.ports;
 	bcfg.n_ports = ag.opt.n_ports;
+	bcfg.udp_ports = ag.opt.udp_ports;
+	bcfg.n_udp_ports = ag.opt.n_udp_ports;
 	bcfg.verbose = ag.opt.verbose;
 	bcfg.go_runtime = !ag.opt.no_go_runtime;
 	err = ws_bpf_start(&bcfg, on_record, &ag, &ag.bpf);

@@ -77,9 +77,28 @@ static __always_inline int read_seq(struct sock *sk, __u8 dir, __u32 *seq)
 }
 
 /*
+ * The connection's capture policy (ws_capture, set by the agent). Cached in the state
+ * entry with the generation it was read at: the map is looked up on a connection's
+ * first traced syscall and after the agent changed any policy, otherwise this is one
+ * load and one compare. A change takes effect at the next syscall, mid-run too.
+ */
+static __always_inline void policy_refresh(__u64 key, struct ws_conn *c)
+{
+	__u32 gen = *(volatile __u32 *)&ws_capture_gen;
+	struct ws_capture_policy *p;
+
+	if (c->cap_gen == gen)
+		return;
+	p = bpf_map_lookup_elem(&ws_capture, &key);
+	c->cap_mode = p ? p->mode : WS_CAPMODE_DEFAULT;
+	c->cap_gen = gen;
+}
+
+/*
  * Capture budget of the current message run: a run is consecutive data syscalls in
  * one direction and restarts when the direction flips. Returns how many payload
- * bytes this event may copy and charges them to the run.
+ * bytes this event may copy and charges them to the run. The connection's policy
+ * overrides the budget: OFF copies nothing, ALL everything up to WS_MAX_PAYLOAD.
  */
 static __always_inline __u32 budget_take(struct ws_conn *c, __u8 dir, __u32 bytes, __u16 *flags)
 {
@@ -92,6 +111,12 @@ static __always_inline __u32 budget_take(struct ws_conn *c, __u8 dir, __u32 byte
 		c->run_dir = dir;
 		c->run_captured = 0;
 	}
+	if (c->cap_mode == WS_CAPMODE_OFF) {
+		*flags |= WS_F_BUDGET;
+		return 0;
+	}
+	if (c->cap_mode == WS_CAPMODE_ALL)
+		return bytes < WS_MAX_PAYLOAD ? bytes : WS_MAX_PAYLOAD;
 	used = c->run_captured;
 	avail = used < cap ? cap - used : 0;
 	n = bytes < avail ? bytes : avail;
@@ -364,7 +389,7 @@ static __always_inline void conn_end_if_closed(__u64 key, struct ws_conn *c)
 	bpf_map_delete_elem(&ws_conns, &key);
 }
 
-/* ---- sys_enter ---------------------------------------------------------------- */
+/* ---- UDP datagrams --------------------------------------------------------------- */
 
 /* The calling thread's stash slot, created on its first traced syscall. */
 static __always_inline struct ws_stash *stash_slot(void)
@@ -377,11 +402,160 @@ static __always_inline struct ws_stash *stash_slot(void)
 	return st;
 }
 
-static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, __u64 msg_flags)
+
+/* The port of a user sockaddr_in/sockaddr_in6 (sin_port and sin6_port share an offset),
+ * host order; 0 when absent, unreadable or not inet. */
+static __always_inline __u16 user_sa_port(__u64 uaddr)
+{
+	__u16 sa[2];
+
+	if (!uaddr || bpf_probe_read_user(sa, sizeof(sa), (const void *)uaddr))
+		return 0;
+	if (sa[0] != WS_AF_INET && sa[0] != WS_AF_INET6)
+		return 0;
+	return bpf_ntohs(sa[1]);
+}
+
+/* The destination sockaddr of a send on an unconnected socket: sendto's argument,
+ * sendmsg's msg_name, sendmmsg's first message's msg_name. */
+static __always_inline __u64 send_name(__u16 sys, __u64 buf, __u64 addr)
+{
+	__u64 name = 0;
+
+	if (sys == WS_SYS_SENDTO)
+		return addr;
+	if (sys == WS_SYS_SENDMSG)
+		bpf_core_read_user(&name, sizeof(name), &((struct user_msghdr *)buf)->msg_name);
+	else if (sys == WS_SYS_SENDMMSG)
+		bpf_core_read_user(&name, sizeof(name), &((struct mmsghdr *)buf)->msg_hdr.msg_name);
+	return name;
+}
+
+/*
+ * Entry of a data syscall on a UDP socket (only with a UDP port set). Stashed when the
+ * datagram(s) may involve a port of the set:
+ *  - the socket's local port (a DNS server) or its connected peer's port (glibc's
+ *    resolver connects) is in the set: one port check decides, and decides "no" for
+ *    every connected socket talking to another port;
+ *  - unconnected, sending: the destination port from the user's sockaddr (a 4-byte
+ *    user read); a match remembers the socket in ws_udp_socks for its answers;
+ *  - unconnected, receiving with a peer address to fill: only a socket in
+ *    ws_udp_socks (one lookup); the sender's port is checked at exit.
+ * A task scoped out by pid/comm (only the TCP port filter could select it) reports
+ * datagrams only from threads already traced. Returns 1 when stashed.
+ */
+static __always_inline int dgram_enter(__u16 sys, int fd, struct sock *sk, __u64 buf, __u64 len,
+				       __u64 addr, int task_ok, __u64 msg_flags)
+{
+	bool egress = sys == WS_SYS_WRITE || sys == WS_SYS_WRITEV || sys == WS_SYS_SENDTO ||
+		      sys == WS_SYS_SENDMSG || sys == WS_SYS_SENDMMSG;
+	__u64 key = (__u64)sk;
+	struct ws_stash *st;
+	__u16 sport, dport;
+
+	if (sys == WS_SYS_SENDFILE)
+		return 0;
+	if (fast_read) {
+		struct sock *s = WS_CAST(struct sock, sk);
+
+		sport = s->__sk_common.skc_num;
+		dport = bpf_ntohs(s->__sk_common.skc_dport);
+	} else {
+		sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
+	if (!udp_port_selected(sport, dport)) {
+		if (dport)
+			return 0;
+		if (egress) {
+			__u16 p = user_sa_port(send_name(sys, buf, addr));
+			__u8 one = 1;
+
+			if (!udp_port_selected(p, p))
+				return 0;
+			if (!bpf_map_lookup_elem(&ws_udp_socks, &key))
+				bpf_map_update_elem(&ws_udp_socks, &key, &one, BPF_ANY);
+		} else {
+			if (sys == WS_SYS_READ || sys == WS_SYS_READV ||
+			    (sys == WS_SYS_RECVFROM && !addr))
+				return 0;   /* unconnected, no peer address: cannot tell */
+			if (!bpf_map_lookup_elem(&ws_udp_socks, &key))
+				return 0;
+		}
+	}
+	if (task_ok == 0 && !traced_slot(bpf_get_current_task_btf()))
+		return 0;
+	st = stash_slot();
+	if (!st)
+		return 0;
+	st->enter_ns = bpf_ktime_get_ns();
+	st->sk = key;
+	st->buf = buf;
+	st->len = len;
+	st->fd = fd;
+	st->sys = sys;
+	st->task_ok = task_ok;
+	st->trunc = (msg_flags & WS_MSG_TRUNC) != 0;
+	st->seq_ok = 0;
+	st->dgram = 1;
+	st->addr = addr;
+	return 1;
+}
+
+/*
+ * One datagram's peer: the user's sockaddr when there is one (unconnected sockets;
+ * filled by the kernel for receives, so read at exit), the socket's connected peer
+ * otherwise. Returns 1 when its local or peer port is in the set, with the payload to
+ * copy (up to the capture size: each datagram is a whole message) in e->want.
+ * Global: verified once, not once per call site of the mmsg loop. The caller emits, so
+ * that the call chain stays within 6.1's 512-byte combined stack.
+ */
+__noinline int ws_dgram_peer(struct ws_emit *e, struct ws_conn *c, __u64 name)
+{
+	struct sockaddr_in6 sa;
+	__u32 cap = capture_bytes;
+
+	if (!e || !c)
+		return 0;
+	if (name && !bpf_probe_read_user(&sa, sizeof(sa), (const void *)name)) {
+		if (sa.sin6_family == WS_AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+
+			v4_mapped(c->tuple.daddr, s4->sin_addr.s_addr);
+			c->tuple.dport = bpf_ntohs(s4->sin_port);
+		} else if (sa.sin6_family == WS_AF_INET6) {
+			__builtin_memcpy(c->tuple.daddr, sa.sin6_addr.in6_u.u6_addr8, 16);
+			c->tuple.dport = bpf_ntohs(sa.sin6_port);
+		}
+	}
+	if (!udp_port_selected(c->tuple.sport, c->tuple.dport))
+		return 0;
+	if (cap > WS_MAX_PAYLOAD)
+		cap = WS_MAX_PAYLOAD;
+	e->want = e->bytes < cap ? e->bytes : cap;
+	return 1;
+}
+
+/* Report one datagram whose peer ws_dgram_peer() accepted. */
+static __always_inline void dgram_emit(struct ws_emit *e, struct ws_conn *c, __u64 name)
+{
+	if (!ws_dgram_peer(e, c, name))
+		return;
+	cnt_inc(WS_CNT_DGRAMS);
+	if (e->iov)
+		ws_emit_iov(e, c);
+	else
+		emit_data(e, c);
+}
+
+/* ---- sys_enter ---------------------------------------------------------------- */
+
+static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, __u64 msg_flags,
+				      __u64 addr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct sock *sk, *udp = NULL;
 	struct ws_stash *st;
-	struct sock *sk;
 	int task_ok;
 
 	/* A peek does not consume: the same bytes come again with the real read. */
@@ -390,8 +564,10 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 	task_ok = scope_task(id >> 32);
 	if (task_ok < 0)
 		return 0;
-	sk = fd_to_tcp_sock((int)fd);
+	sk = fd_to_sock((int)fd, &udp);
 	if (!sk) {
+		if (udp && dgram_enter(sys, (int)fd, udp, buf, len, addr, task_ok, msg_flags))
+			return 0;
 		if (sys == WS_SYS_READ || sys == WS_SYS_READV || sys == WS_SYS_RECVFROM ||
 		    sys == WS_SYS_RECVMSG || sys == WS_SYS_RECVMMSG)
 			foreign_enter(sys, fd);
@@ -409,6 +585,7 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 	st->task_ok = task_ok;
 	st->trunc = (msg_flags & WS_MSG_TRUNC) != 0;
 	st->seq_ok = 0;
+	st->dgram = 0;
 	if (sys == WS_SYS_SENDMMSG || sys == WS_SYS_RECVMMSG) {
 		/* mmsg returns a message count: when more messages moved than are
 		 * reported, the start sequence is taken here instead of from exit. */
@@ -581,6 +758,114 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 	}
 }
 
+/*
+ * Exit of a stashed UDP call: one record per datagram (per message for the mmsg calls).
+ * A loop thread's receive is also a foreign read (WS_LOOP_FOREIGN), DNS or not: the
+ * callback it runs is for whoever asked, not for the request the batch read before.
+ * Datagrams do not mark the thread traced: loop and task evidence stays tied to TCP.
+ */
+/* dgram_exit's working set, off the stack: inlined in data_exit, or as a call of its
+ * own, it went past the 512 bytes that 6.1 allows for a call chain. */
+struct ws_dgram_scratch {
+	struct ws_emit e;
+	struct ws_conn c;
+	struct user_msghdr mh;
+	__u8 daddr[16];   /* mmsg: the socket's own peer, restored before each message */
+	__u16 dport;
+	__u8 _pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ws_dgram_scratch);
+} ws_dgram_scratch SEC(".maps");
+
+static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, __u16 sys,
+				      __u8 dir)
+{
+	struct ws_dgram_scratch *d;
+	struct user_msghdr *mh;
+	struct ws_emit *e;
+	struct ws_conn *c;
+	__u64 name = st->addr;
+	__u32 zero = 0;
+
+	if (dir == WS_DIR_INGRESS && loop)
+		emit_loop(sys, WS_LOOP_FOREIGN, st->enter_ns, WS_TIMEOUT_UNKNOWN);
+	d = bpf_map_lookup_elem(&ws_dgram_scratch, &zero);
+	if (!d)
+		return 0;
+	__builtin_memset(d, 0, sizeof(*d));
+	e = &d->e;
+	c = &d->c;
+	mh = &d->mh;
+	read_tuple((struct sock *)st->sk, &c->tuple);
+	c->role = udp_port_selected(c->tuple.sport, c->tuple.sport) ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
+	e->sk = st->sk;
+	e->pid_tgid = bpf_get_current_pid_tgid();
+	e->enter_ns = st->enter_ns;
+	e->exit_ns = bpf_ktime_get_ns();
+	e->fd = st->fd;
+	e->sys = sys;
+	e->dir = dir;
+	e->flags = WS_F_DGRAM | WS_F_NO_SEQ;
+	if (sys == WS_SYS_SENDMMSG || sys == WS_SYS_RECVMMSG) {
+		const struct mmsghdr *m = (const struct mmsghdr *)st->buf;
+
+		__builtin_memcpy(d->daddr, c->tuple.daddr, 16);
+		d->dport = c->tuple.dport;
+		for (int i = 0; i < WS_MAX_MMSG; i++) {
+			__u32 len;
+
+			if (i >= ret)
+				break;
+			if (bpf_probe_read_user(mh, sizeof(*mh), &m[i].msg_hdr) ||
+			    bpf_probe_read_user(&len, sizeof(len), &m[i].msg_len)) {
+				cnt_inc(WS_CNT_READ_FAIL);
+				break;
+			}
+			__builtin_memcpy(c->tuple.daddr, d->daddr, 16);
+			c->tuple.dport = d->dport;
+			e->flags = WS_F_DGRAM | WS_F_NO_SEQ;
+			e->bytes = len;
+			e->src = 0;
+			e->iov = st->trunc ? 0 : (__u64)mh->msg_iov;   /* MSG_TRUNC: buffers not filled */
+			e->iovcnt = mh->msg_iovlen;
+			dgram_emit(e, c, (__u64)mh->msg_name);
+		}
+		return 0;
+	}
+	e->bytes = ret;
+	switch (sys) {
+	case WS_SYS_READV:
+	case WS_SYS_WRITEV:
+		e->iov = st->buf;
+		e->iovcnt = st->len;
+		break;
+	case WS_SYS_RECVMSG:
+	case WS_SYS_SENDMSG:
+		if (bpf_probe_read_user(mh, sizeof(*mh), (const void *)st->buf)) {
+			cnt_inc(WS_CNT_READ_FAIL);
+			__builtin_memset(mh, 0, sizeof(*mh));
+		}
+		e->iov = (__u64)mh->msg_iov;
+		e->iovcnt = mh->msg_iovlen;
+		name = (__u64)mh->msg_name;
+		break;
+	default:
+		e->src = st->buf;
+	}
+	if (st->trunc) {
+		/* MSG_TRUNC: ret is the datagram's full length, not what the buffer holds */
+		e->iov = 0;
+		e->src = 0;
+	}
+	dgram_emit(e, c, name);
+	return 0;
+}
+
 static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_arg)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -605,6 +890,8 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 			emit_loop(sys, WS_LOOP_FOREIGN, st.enter_ns, WS_TIMEOUT_UNKNOWN);
 		return 0;
 	}
+	if (st.dgram)
+		return ret > 0 ? dgram_exit(&st, sp->loop, ret, sys, dir) : 0;
 	now = bpf_ktime_get_ns();
 	if (!st.enter_ns)
 		st.enter_ns = now;   /* recovered: entered before the programs were attached */
@@ -631,6 +918,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	}
 	mark_traced(sp);
 	conn_announce(st.sk, c, sys, st.fd, id);
+	policy_refresh(st.sk, c);
 
 	e.sk = st.sk;
 	e.pid_tgid = id;
@@ -697,12 +985,13 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 /* ---- data syscalls -------------------------------------------------------------- */
 
 /* FLAGS_ARG: index of the msg flags argument (for MSG_PEEK/MSG_TRUNC) when the call
- * has to be recovered from registers at exit, or -1. */
-#define DATA_HOOKS(name, SYS, DIR, FD, BUF, LEN, FLAGS, FLAGS_ARG)                      \
+ * has to be recovered from registers at exit, or -1. ADDR: the peer sockaddr argument
+ * (sendto/recvfrom), used only for UDP sockets. */
+#define DATA_HOOKS(name, SYS, DIR, FD, BUF, LEN, FLAGS, FLAGS_ARG, ADDR)                \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                    \
 	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                    \
 	{                                                                              \
-		return data_enter(SYS, (long)ctx->args[FD], BUF, LEN, FLAGS);          \
+		return data_enter(SYS, (long)ctx->args[FD], BUF, LEN, FLAGS, ADDR);    \
 	}                                                                              \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                     \
 	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)                      \
@@ -711,22 +1000,22 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	}
 
 /* read(fd, buf, count), write(fd, buf, count) */
-DATA_HOOKS(read, WS_SYS_READ, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
-DATA_HOOKS(write, WS_SYS_WRITE, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
+DATA_HOOKS(read, WS_SYS_READ, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0, -1, 0)
+DATA_HOOKS(write, WS_SYS_WRITE, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1, 0)
 /* readv(fd, iov, iovcnt), writev(fd, iov, iovcnt) */
-DATA_HOOKS(readv, WS_SYS_READV, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
-DATA_HOOKS(writev, WS_SYS_WRITEV, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
+DATA_HOOKS(readv, WS_SYS_READV, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], 0, -1, 0)
+DATA_HOOKS(writev, WS_SYS_WRITEV, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1, 0)
 /* sendto(fd, buf, len, flags, addr, addrlen), recvfrom(fd, buf, size, flags, addr, addrlen) */
-DATA_HOOKS(sendto, WS_SYS_SENDTO, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
-DATA_HOOKS(recvfrom, WS_SYS_RECVFROM, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3], 3)
+DATA_HOOKS(sendto, WS_SYS_SENDTO, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1, ctx->args[4])
+DATA_HOOKS(recvfrom, WS_SYS_RECVFROM, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3], 3, ctx->args[4])
 /* sendmsg(fd, msg, flags), recvmsg(fd, msg, flags) */
-DATA_HOOKS(sendmsg, WS_SYS_SENDMSG, WS_DIR_EGRESS, 0, ctx->args[1], 0, 0, -1)
-DATA_HOOKS(recvmsg, WS_SYS_RECVMSG, WS_DIR_INGRESS, 0, ctx->args[1], 0, ctx->args[2], 2)
+DATA_HOOKS(sendmsg, WS_SYS_SENDMSG, WS_DIR_EGRESS, 0, ctx->args[1], 0, 0, -1, 0)
+DATA_HOOKS(recvmsg, WS_SYS_RECVMSG, WS_DIR_INGRESS, 0, ctx->args[1], 0, ctx->args[2], 2, 0)
 /* sendmmsg(fd, msgvec, vlen, flags), recvmmsg(fd, msgvec, vlen, flags, timeout) */
-DATA_HOOKS(sendmmsg, WS_SYS_SENDMMSG, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1)
-DATA_HOOKS(recvmmsg, WS_SYS_RECVMMSG, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3], 3)
+DATA_HOOKS(sendmmsg, WS_SYS_SENDMMSG, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[2], 0, -1, 0)
+DATA_HOOKS(recvmmsg, WS_SYS_RECVMMSG, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3], 3, 0)
 /* sendfile64(out_fd, in_fd, offset, count): out_fd is the socket */
-DATA_HOOKS(sendfile64, WS_SYS_SENDFILE, WS_DIR_EGRESS, 0, 0, ctx->args[3], 0, -1)
+DATA_HOOKS(sendfile64, WS_SYS_SENDFILE, WS_DIR_EGRESS, 0, 0, ctx->args[3], 0, -1, 0)
 
 /* ---- connection lifecycle ------------------------------------------------------- */
 
@@ -891,9 +1180,12 @@ int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 			id = bpf_get_current_pid_tgid();
 		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, id, (__u8)old_state, (__u8)new_state);
 	}
-	/* The sock is about to be freed and its address reused. */
-	if (new_state == WS_TCP_CLOSE)
+	/* The sock is about to be freed and its address reused: its state and any capture
+	 * policy the agent gave it go. */
+	if (new_state == WS_TCP_CLOSE) {
 		bpf_map_delete_elem(&ws_conns, &key);
+		bpf_map_delete_elem(&ws_capture, &key);
+	}
 	return 0;
 }
 

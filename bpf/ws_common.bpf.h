@@ -21,11 +21,13 @@
 #define WS_MSG_PEEK 0x2
 #define WS_MSG_TRUNC 0x20
 #define WS_EINPROGRESS 115
+#define WS_IPPROTO_UDP 17
 #define WS_TCP_CLOSE 7
 #define WS_RCV_SHUTDOWN 1
 
 #define WS_PID_FILTER_ENTRIES 1024
 #define WS_HEIR_ENTRIES 4096
+#define WS_UDP_SOCK_ENTRIES 4096
 
 /* ws_pid_filter values: given by the user, or added by the fork hook for a child of a
  * process in the filter (removed again when that child process is gone). */
@@ -41,6 +43,10 @@ const volatile __u32 n_comm_filters = 0;
 const volatile char comm_filter[WS_MAX_COMM_FILTERS][WS_COMM_LEN] = {};
 const volatile __u32 n_port_filters = 0;
 const volatile __u16 port_filter[WS_MAX_PORT_FILTERS] = {};
+/* UDP ports whose datagrams are reported (--udp-ports); 0 entries: no UDP path at all
+ * (the verifier drops it). */
+const volatile __u32 n_udp_ports = 0;
+const volatile __u16 udp_port[WS_MAX_UDP_PORTS] = {};
 /* Set by the loader when the kernel has the bpf_rdonly_cast kfunc (6.2+): kernel
  * objects reached from an fd are then read with plain guarded loads instead of one
  * bpf_probe_read_kernel call each. When 0 the verifier drops the fast branches. */
@@ -51,6 +57,12 @@ const volatile __u32 fast_read = 0;
  * pointer compare tells "not a socket" without reading the inode. The symbol itself
  * is static in net/socket.c and often hidden from kallsyms, hence learning it. */
 __u64 ws_sock_fops = 0;
+
+/* Bumped by the agent after each change to ws_capture (ws_bpf_set_capture). A connection
+ * caches the policy with the generation it read it at, so the map is looked up once per
+ * connection and once per change, not per syscall: a syscall pays one load and compare.
+ * Starts at 1: a new connection (generation 0) looks its policy up on first use. */
+__u32 ws_capture_gen = 1;
 
 /* ---- maps ------------------------------------------------------------------ */
 struct {
@@ -84,6 +96,27 @@ struct {
 	__type(value, __u8);
 } ws_heirs SEC(".maps");
 
+/* Per-socket capture policy set by the agent (ws_bpf_set_capture). LRU, sized with
+ * ws_conns by the loader; entries are also deleted at TCP_CLOSE and when accept/connect
+ * make a new connection at an address that had one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* the loader sets max_conns */
+	__type(key, __u64);
+	__type(value, struct ws_capture_policy);
+} ws_capture SEC(".maps");
+
+/* Unconnected UDP sockets that sent a datagram to a port in udp_port[]: their receives
+ * are stashed and the sender's port checked at exit (a client's answer comes from the
+ * port it asked, to its own ephemeral port). UDP has no close event here: LRU bounds
+ * it, and a stale entry only costs a stash, since every datagram's port is checked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WS_UDP_SOCK_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u8);
+} ws_udp_socks SEC(".maps");
+
 /* Arguments of a traced syscall between sys_enter and sys_exit. */
 struct ws_stash {
 	__u64 enter_ns;
@@ -105,6 +138,9 @@ struct ws_stash {
 	 * loop). Its reads from descriptors that are not TCP sockets are then reported
 	 * too (WS_LOOP_FOREIGN): they run callbacks that no traced request caused. */
 	__u8 loop;
+	__u8 dgram;      /* sk is a UDP socket: one record per datagram */
+	__u8 _pad[7];
+	__u64 addr;      /* dgram sendto/recvfrom: the user sockaddr of the peer, or 0 */
 };
 /* Loop syscalls (epoll_wait, poll, select, ...) keep enter_ns and sys in the same slot
  * (a thread is in one syscall at a time) and their timeout in ms in fd. */
@@ -131,7 +167,9 @@ struct ws_conn {
 	__u8 role;           /* enum ws_role */
 	__u8 flags;          /* WS_CONN_* */
 	__u8 run_dir;        /* enum ws_dir of the current run */
-	__u8 _pad;
+	__u8 cap_mode;       /* enum ws_capture_mode, cached from ws_capture */
+	__u32 cap_gen;       /* ws_capture_gen when cap_mode was read; 0: never */
+	__u32 _pad;
 };
 
 struct {
@@ -222,6 +260,21 @@ static __always_inline int scope_task(__u32 tgid)
 	if (mode & WS_FILTER_PORT)
 		return 0;
 	return -1;
+}
+
+/* Is either port in the UDP port set? n_udp_ports is a load-time constant: with the
+ * default {53} this is one compare per port. */
+static __always_inline bool udp_port_selected(__u16 sport, __u16 dport)
+{
+	__u32 n = n_udp_ports;
+
+	for (__u32 i = 0; i < WS_MAX_UDP_PORTS; i++) {
+		if (i >= n)
+			break;
+		if (udp_port[i] == sport || udp_port[i] == dport)
+			return true;
+	}
+	return false;
 }
 
 static __always_inline bool port_selected(__u16 sport, __u16 dport)

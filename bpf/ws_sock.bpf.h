@@ -68,12 +68,33 @@ static __always_inline bool sock_is_tcp(struct sock *sk)
 	       proto == IPPROTO_TCP;
 }
 
+static __always_inline bool sock_is_udp(struct sock *sk)
+{
+	__u16 family, type, proto;
+
+	if (fast_read) {
+		struct sock *s = WS_CAST(struct sock, sk);
+
+		family = s->__sk_common.skc_family;
+		type = s->sk_type;
+		proto = s->sk_protocol;
+	} else {
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		type = BPF_CORE_READ(sk, sk_type);
+		proto = BPF_CORE_READ(sk, sk_protocol);
+	}
+	return (family == WS_AF_INET || family == WS_AF_INET6) && type == SOCK_DGRAM &&
+	       proto == WS_IPPROTO_UDP;
+}
+
 /*
  * fd -> struct file -> struct socket -> struct sock of the current task.
  * Returns the sock when the fd is a TCP socket, NULL otherwise (counted as not_tcp
- * when the fd exists but is something else).
+ * when the fd exists but is something else). With udp non-NULL (a constant at every
+ * call site, so the others compile without it) and a UDP port set configured, a UDP
+ * socket is returned there instead: the checks cost only fds that are not TCP.
  */
-static __always_inline struct sock *fd_to_tcp_sock(int fd)
+static __always_inline struct sock *fd_to_sock(int fd, struct sock **udp)
 {
 	/* The BTF-typed task pointer lets the verifier turn task->files->fdt->... into
 	 * plain guarded loads instead of one probe-read helper call per hop; pointers it
@@ -117,8 +138,11 @@ static __always_inline struct sock *fd_to_tcp_sock(int fd)
 		if (bpf_map_lookup_elem(&ws_conns, &key))
 			return sk;
 	}
-	if (!sock_is_tcp(sk))
+	if (!sock_is_tcp(sk)) {
+		if (udp && n_udp_ports && sock_is_udp(sk))
+			*udp = sk;
 		goto not_tcp;
+	}
 	/* Learn the socket f_op only from a file proven to be a TCP socket: an O_PATH
 	 * fd on a socket inode has S_IFSOCK too but another f_op and no socket. */
 	if (!known_fops)
@@ -127,6 +151,11 @@ static __always_inline struct sock *fd_to_tcp_sock(int fd)
 not_tcp:
 	cnt_inc(WS_CNT_NOT_TCP);
 	return NULL;
+}
+
+static __always_inline struct sock *fd_to_tcp_sock(int fd)
+{
+	return fd_to_sock(fd, NULL);
 }
 
 static __always_inline void v4_mapped(__u8 out[16], __be32 a)
@@ -175,6 +204,11 @@ static __always_inline struct ws_conn *conn_create(struct sock *sk, __u8 role, _
 	read_tuple(sk, &c.tuple);
 	c.role = role;
 	c.run_dir = WS_DIR_EGRESS;
+	/* cap_gen 0: the policy is looked up on first use. accept and connect make a new
+	 * sock: a policy left at its address (set by the agent after the old sock's
+	 * TCP_CLOSE, or whose close was missed) is not its own. */
+	if (role != WS_ROLE_UNKNOWN)
+		bpf_map_delete_elem(&ws_capture, &key);
 	if ((filter_mode & WS_FILTER_PORT) && port_selected(c.tuple.sport, c.tuple.dport))
 		c.flags |= WS_CONN_PORT_OK;
 	/* BPF_NOEXIST loses a race with another CPU creating the same entry: then the

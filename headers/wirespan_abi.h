@@ -21,7 +21,9 @@
 #define WS_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
-#define WS_ABI_VERSION 1
+/* 2: UDP datagram records (WS_F_DGRAM, tuple = that datagram's peer), the capture
+ * policy map (struct ws_capture_policy), counter WS_CNT_DGRAMS. */
+#define WS_ABI_VERSION 2
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -41,6 +43,8 @@
 #define WS_COMM_LEN 16
 /* Port filter entries. */
 #define WS_MAX_PORT_FILTERS 16
+/* UDP ports whose datagrams are reported (--udp-ports; DNS by default). */
+#define WS_MAX_UDP_PORTS 16
 
 enum ws_event_type {
 	WS_EV_DATA = 1,       /* struct ws_data_event (+ payload) */
@@ -94,7 +98,10 @@ enum ws_syscall {
 #define WS_F_EOF (1u << 1)         /* a read returned 0: the peer closed its side */
 #define WS_F_NO_SEQ (1u << 2)      /* seq could not be read; do not use it */
 #define WS_F_IOV_LIMIT (1u << 3)   /* more iovecs than WS_MAX_IOV held data: payload stops early */
-#define WS_F_BUDGET (1u << 4)      /* payload withheld: the message run's capture budget is spent */
+#define WS_F_BUDGET (1u << 4)      /* payload withheld: the message run's capture budget is spent,
+				    * or the connection's capture policy is WS_CAPMODE_OFF */
+#define WS_F_DGRAM (1u << 5)       /* one UDP datagram: tuple.daddr/dport is this datagram's peer,
+				    * sock_id the UDP socket (shared by all its peers); no seq */
 
 /* ws_sock_event.kind */
 enum ws_sock_kind {
@@ -120,6 +127,7 @@ enum ws_counter {
 	WS_CNT_WAKE_IRQ,          /* wakeups by a traced thread's CPU in interrupt context: not reported */
 	WS_CNT_PID_INHERIT_FAIL,  /* child of a pid-scoped process not added to ws_pid_filter (full) */
 	WS_CNT_HEIR_FAIL,         /* child of a traced thread not marked to inherit the traced bit */
+	WS_CNT_DGRAMS,            /* UDP datagram records (WS_F_DGRAM) submitted */
 	WS_CNT__MAX,
 };
 
@@ -261,6 +269,24 @@ struct ws_rt_event {
 	__u8 _pad[3];
 };
 WS_STATIC_ASSERT(sizeof(struct ws_rt_event) == 48, "ws_rt_event size");
+
+/*
+ * Per-socket capture policy, agent -> kernel: map ws_capture, key = sock_id (__u64) of a
+ * TCP connection, value struct ws_capture_policy. The modes equal enum ws_capture of
+ * agent/proto/proto.h (asserted in agent/loader.c). No entry = WS_CAPMODE_DEFAULT.
+ */
+enum ws_capture_mode {
+	WS_CAPMODE_DEFAULT = 0,  /* the per-run budget (--capture-bytes) */
+	WS_CAPMODE_OFF = 1,      /* copy no payload; bytes, times and seq still reported */
+	WS_CAPMODE_ALL = 2,      /* copy every byte, up to WS_MAX_PAYLOAD per syscall, no run budget */
+	WS_CAPMODE__MAX,
+};
+
+struct ws_capture_policy {
+	__u8 mode;        /* enum ws_capture_mode */
+	__u8 _pad[7];
+};
+WS_STATIC_ASSERT(sizeof(struct ws_capture_policy) == 8, "ws_capture_policy size");
 
 /* Filter mode bits (const volatile ws_filter_mode in the BPF object). With no bit set
  * everything except the agent's own process is traced. Bits are ORed: a syscall is

@@ -4,7 +4,8 @@
  * ring-buffer record as one text line. A test harness for the kernel side only.
  *
  *   bpf_dump [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]
- *            [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-q] [-S] [-G] [-v]
+ *            [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-U UDPPORT]... [-A PORT]...
+ *            [-O PORT]... [-q] [-S] [-G] [-v]
  *
  * Prints "READY <programs>" on stderr once attached, kernel counters on exit.
  * -q counts records instead of printing them; -S turns on BPF run-time statistics
@@ -12,6 +13,10 @@
  * -G turns on Go goroutine evidence: Go processes running at start and any pid first
  * seen in a record are registered (GOPROC line), RT records are printed, data records
  * carry g=<goid>, and the Go counters are printed on exit.
+ * -U reports UDP datagrams to/from that port (none by default). -A/-O play a parser
+ * deciding a capture policy: the first TCP data record whose local or remote port is
+ * PORT sets ws_bpf_set_capture(sock, ALL / OFF) ("POLICY" line on stdout). On exit the
+ * policy map's entry count is printed ("CAPTURE_ENTRIES n" on stderr).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +42,34 @@ static bool g_quiet;
 static unsigned long g_records;
 static struct ws_bpf *g_b;
 static bool g_go;
+static uint16_t g_pol_port[16];
+static uint8_t g_pol_mode[16];
+static int g_n_pol;
+
+/* -A/-O: set a connection's policy once, at its first record with the port. */
+static void policy_decide(const struct ws_data_event *e)
+{
+	static uint64_t done[256];
+	static unsigned n_done;
+
+	if (e->hdr.flags & WS_F_DGRAM)
+		return;
+	for (int i = 0; i < g_n_pol; i++) {
+		int err;
+
+		if (e->tuple.sport != g_pol_port[i] && e->tuple.dport != g_pol_port[i])
+			continue;
+		for (unsigned k = 0; k < n_done; k++)
+			if (done[k] == e->sock_id)
+				return;
+		if (n_done < sizeof(done) / sizeof(done[0]))
+			done[n_done++] = e->sock_id;
+		err = ws_bpf_set_capture(g_b, e->sock_id, g_pol_mode[i]);
+		printf("POLICY sock=0x%" PRIx64 " mode=%s err=%d\n", (uint64_t)e->sock_id,
+		       g_pol_mode[i] == WS_CAPMODE_ALL ? "all" : "off", err);
+		return;
+	}
+}
 
 /* What the agent's record loop does: a pid seen for the first time may be Go. */
 static void go_discover(uint32_t pid)
@@ -103,7 +136,7 @@ static void print_flags(unsigned f)
 {
 	static const struct { unsigned bit; const char *name; } fl[] = {
 		{ WS_F_TRUNCATED, "trunc" }, { WS_F_EOF, "eof" }, { WS_F_NO_SEQ, "noseq" },
-		{ WS_F_IOV_LIMIT, "iovlimit" }, { WS_F_BUDGET, "budget" },
+		{ WS_F_IOV_LIMIT, "iovlimit" }, { WS_F_BUDGET, "budget" }, { WS_F_DGRAM, "dgram" },
 	};
 	bool any = false;
 
@@ -160,6 +193,7 @@ static int on_record(void *ctx, void *data, size_t size)
 			g_bad++;
 			return 0;
 		}
+		policy_decide(e);
 		printf("DATA pid=%u tid=%u fd=%d sock=0x%" PRIx64 " dir=%s role=%s sys=%s"
 		       " seq=%u bytes=%u cap=%u g=%" PRIu64, e->pid, e->tid, e->fd,
 		       (uint64_t)e->sock_id, e->dir == WS_DIR_EGRESS ? "out" : "in",
@@ -278,12 +312,14 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]\n"
-		"          [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-q] [-S] [-G] [-v]\n"
+		"          [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-U UDPPORT]... [-A PORT]...\n"
+		"          [-O PORT]... [-q] [-S] [-G] [-v]\n"
 		"examples:\n"
+		"  %s -U 53 -c python3    DNS datagrams of python3 processes\n"
 		"  %s -P 8080 -d 5        records on connections to/from port 8080 for 5 s\n"
 		"  %s -c curl -s 1024     curl's connections, 1 KiB capture budget per run\n"
 		"  %s -G -c srv           Go service srv with goroutine ids and RT records\n",
-		argv0, argv0, argv0, argv0);
+		argv0, argv0, argv0, argv0, argv0);
 }
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -304,6 +340,8 @@ int main(int argc, char **argv)
 	static pid_t pids[64];
 	static const char *comms[WS_MAX_COMM_FILTERS];
 	static uint16_t ports[WS_MAX_PORT_FILTERS];
+	static uint16_t udp_ports[WS_MAX_UDP_PORTS];
+	int n_udp = 0;
 	struct ws_bpf_config cfg = { .capture_bytes = 256, .wakeup_bytes = 256 * 1024,
 				     .ringbuf_bytes = 8u << 20, .max_conns = 65536 };
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -315,7 +353,7 @@ int main(int argc, char **argv)
 	int opt, err, epfd, n_pids = 0, n_comms = 0, n_ports = 0, stats_fd = -1;
 	bool stats = false;
 
-	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:qSGvh")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:U:A:O:qSGvh")) != -1) {
 		switch (opt) {
 		case 'p':
 			if (n_pids >= (int)(sizeof(pids) / sizeof(pids[0])) ||
@@ -332,6 +370,18 @@ int main(int argc, char **argv)
 			if (n_ports >= WS_MAX_PORT_FILTERS || parse_u32(optarg, 65535, &v))
 				goto bad;
 			ports[n_ports++] = (uint16_t)v;
+			break;
+		case 'U':
+			if (n_udp >= WS_MAX_UDP_PORTS || parse_u32(optarg, 65535, &v) || !v)
+				goto bad;
+			udp_ports[n_udp++] = (uint16_t)v;
+			break;
+		case 'A':
+		case 'O':
+			if (g_n_pol >= 16 || parse_u32(optarg, 65535, &v) || !v)
+				goto bad;
+			g_pol_port[g_n_pol] = (uint16_t)v;
+			g_pol_mode[g_n_pol++] = opt == 'A' ? WS_CAPMODE_ALL : WS_CAPMODE_OFF;
 			break;
 		case 's':
 			if (parse_u32(optarg, WS_MAX_PAYLOAD, &cfg.capture_bytes))
@@ -379,6 +429,8 @@ int main(int argc, char **argv)
 	cfg.n_comms = n_comms;
 	cfg.ports = ports;
 	cfg.n_ports = n_ports;
+	cfg.udp_ports = udp_ports;
+	cfg.n_udp_ports = n_udp;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sigaction(SIGINT, &sa, NULL);
@@ -425,6 +477,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, " %s=%" PRIu64, ws_counter_name((enum ws_counter)i), cnt[i]);
 		fprintf(stderr, " records=%lu bad_records=%lu\n", g_records, g_bad);
 	}
+	fprintf(stderr, "CAPTURE_ENTRIES %d\n", ws_bpf_capture_entries(b));
 	if (g_go) {
 		struct ws_go_attach_stats gs;
 
