@@ -311,6 +311,9 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 		uint64_t start = server ? x->req.first_exit_ns : x->req.first_enter_ns;
 		uint64_t end = server ? x->resp.last_enter_ns : x->resp.last_exit_ns;
 
+		if (!x->has_response)
+			end = x->req.last_exit_ns;   /* a command the protocol does not answer */
+
 		c->ops->span_response(x, &si, s);
 		if (x->truncated && !ws_span_find_attr(s, "wirespan.capture.truncated"))
 			ws_span_set_bool(s, "wirespan.capture.truncated", true);
@@ -333,22 +336,35 @@ static void fail_span(struct feed_ctx *f, const struct ws_exchange *x)
 
 	if (x->err < WS_PROTO_MAX_ERRORS)
 		ps->error_reason[x->err]++;
-	if (!closed) {
+	if (!closed && !x->outcome) {
 		a->st.parse_errors++;
 		ps->parse_errors++;
 	}
 	if (!x->has_request || !(p = pending_find(c, x->req_index)))
 		return;
 	struct ws_span *s = ws_ctx_span(a->ctx, p->ref);
-	if (s && closed) {
-		/* The request is real and so is its lack of a response. */
+	if (s && (closed || x->outcome)) {
+		/* The request is real and so is how it ended: no response (closed), or a
+		 * timeout, a reset, an aborted pipeline (outcome). */
 		bool server = is_server(c);
 		uint64_t start = server ? x->req.first_exit_ns : x->req.first_enter_ns;
+		const char *why = c->ops->error_name ? c->ops->error_name(x->err) : NULL;
 
-		ps->no_response++;
+		if (closed)
+			ps->no_response++;
 		s->status_code = WS_STATUS_ERROR;
-		snprintf(s->status_message, sizeof(s->status_message), "connection closed before the response completed");
-		ws_span_set_str(s, "error.type", "connection_closed");
+		if (closed) {
+			snprintf(s->status_message, sizeof(s->status_message), "connection closed before the response completed");
+			ws_span_set_str(s, "error.type", "connection_closed");
+		} else {
+			snprintf(s->status_message, sizeof(s->status_message), "%s", why ? why : "error");
+			ws_span_set_str(s, "error.type", why ? why : "_OTHER");
+		}
+		if (x->outcome) {
+			struct ws_span_info si = span_info(c);
+
+			c->ops->span_response(x, &si, s);
+		}
 		ws_ctx_finish(a->ctx, p->ref, start, f->ts > start ? f->ts : start);
 	} else if (s && ws_ctx_has_children(a->ctx, p->ref)) {
 		/* Its response did not parse, but its request did and other spans already

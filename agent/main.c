@@ -76,6 +76,7 @@ struct agent {
 	uint64_t records;
 	uint64_t conns_gone_at_trim;   /* connections that had left the table at the last trim */
 	uint64_t malloc_trims;
+	uint64_t capture_set_failures;  /* capture policies the kernel map refused */
 	size_t heap_free_low;          /* malloc's free bytes: lowest since the last trim */
 	uint64_t started_ns;
 };
@@ -422,18 +423,20 @@ static void forget_exited(struct agent *ag, const void *data, size_t size)
 		ws_go_forget(ag->bpf, t->pid);
 }
 
+/* A parser's capture needs (proto.h enum ws_capture), told to the kernel per socket. */
+static void set_capture(void *ctx, uint64_t sock_id, enum ws_capture mode)
+{
+	struct agent *ag = ctx;
+
+	if (ag->bpf && ws_bpf_set_capture(ag->bpf, sock_id, (uint8_t)mode) != 0)
+		ag->capture_set_failures++;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct agent *ag = ctx;
 
 	ag->records++;
-	/* Datagram records (WS_F_DGRAM: sock_id shared by every peer of an unconnected
-	 * socket, no seq) are not for the TCP connection table: held back until the
-	 * centre keys them by (sock_id, peer) and hands them to the DNS parser. */
-	if (size >= sizeof(struct ws_event_header) &&
-	    ((const struct ws_event_header *)data)->type == WS_EV_DATA &&
-	    (((const struct ws_event_header *)data)->flags & WS_F_DGRAM))
-		return 0;
 	if (!ag->opt.capture_only)
 		ws_asm_record(ag->asm_, data, size);
 	forget_exited(ag, data, size);
@@ -494,6 +497,7 @@ static void report_counters(struct agent *ag, FILE *out)
 	if (ag->asm_)
 		ws_asm_report(ag->asm_, out);
 	fprintf(out, "  malloc_trims %" PRIu64 "\n", ag->malloc_trims);
+	fprintf(out, "  capture_policy_failures %" PRIu64 "\n", ag->capture_set_failures);
 	/* The heap as malloc sees it: what is allocated, what it holds free (docs/memory.md). */
 	struct mallinfo2 mi = mallinfo2();
 	fprintf(out, "  malloc_in_use_bytes %zu\n", mi.uordblks + mi.hblkhd);
@@ -691,6 +695,8 @@ int main(int argc, char **argv)
 	acfg.max_procs = 16384;
 	acfg.runtime_fn = runtime_of;
 	acfg.runtime_ctx = &ag;
+	acfg.capture_fn = set_capture;
+	acfg.capture_ctx = &ag;
 	ag.asm_ = ws_asm_new(&acfg, resource_of, &ag, emit_to_sinks, &ag);
 	if (!ag.asm_) {
 		fprintf(stderr, "wirespan: out of memory\n");

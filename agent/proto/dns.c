@@ -133,6 +133,7 @@ static void end_pending(struct dns_conn *c, uint16_t i, const struct ws_msg_time
 		.has_response = resp != NULL,
 		.truncated = e->truncated,
 		.closed = err == DNS_ERR_CLOSED,
+		.outcome = err == DNS_ERR_TIMEOUT,   /* no answer is an answer: an error span */
 		.req = e->t,
 		.detail = &e->rec,
 	};

@@ -152,6 +152,8 @@ static void emit_x(struct h2_conn *c, uint8_t type, uint16_t err, const struct h
 	x.proto = WS_PROTO_HTTP2;
 	x.err = err;
 	x.closed = closed;
+	/* A reset or a GOAWAY is how the stream ended, not a parse failure. */
+	x.outcome = err == H2_ERR_STREAM_RESET || err == H2_ERR_GOAWAY;
 	if (s) {
 		x.req_index = s->req_index;
 		x.has_request = true;

@@ -18,7 +18,10 @@
  *
  * The centre turns WS_X_REQUEST into an open span (calling span_request to name it and
  * set its attributes), then WS_X_EXCHANGE into a finished one (span_response adds the
- * response's attributes and status). docs/protocols.md describes how to add a protocol.
+ * response's attributes and status). An exchange without a response (a command the
+ * protocol does not answer) ends at its request's end. A WS_X_ERROR ends the span as an
+ * error when the connection closed first or the record is an outcome; a parse failure
+ * drops it (counted). docs/protocols.md describes how to add a protocol.
  */
 #ifndef WS_PROTO_PROTO_H
 #define WS_PROTO_PROTO_H
@@ -107,7 +110,11 @@ struct ws_exchange {
 				 * about it is known: the centre counts it and opens no span */
 	bool truncated;         /* fields are missing because bytes were not captured */
 	bool closed;            /* WS_X_ERROR: the connection ended before the reply */
-	uint8_t _pad[3];
+	bool outcome;           /* WS_X_ERROR: not a parse failure but how the request really
+				 * ended (timeout, stream reset, aborted pipeline): the centre
+				 * emits the span with status ERROR and error.type the reason's
+				 * name, then calls span_response, which may refine both */
+	uint8_t _pad[2];
 	struct ws_msg_times req;
 	struct ws_msg_times resp;
 	/* Propagated context carried by the request (W3C traceparent/tracestate), NUL
