@@ -631,8 +631,8 @@ static void on_task(struct ws_asm *a, const struct ws_task_event *e)
 
 static void set_capture(struct ws_asm *a, struct ws_conn *c, enum ws_capture m)
 {
-	if (c->capture == m)
-		return;
+	if (c->capture == m || (c->sock_id & 1))
+		return;   /* no change, or a datagram pair (dgram_key): no kernel policy */
 	c->capture = (uint8_t)m;
 	a->st.capture_changes++;
 	if (a->cfg.capture_fn)
@@ -774,9 +774,27 @@ static bool detect(struct ws_asm *a, struct feed_ctx *f, enum ws_pdir dir, const
 	return true;
 }
 
+/*
+ * Datagrams (WS_F_DGRAM): an unconnected UDP socket talks to many peers under one sock
+ * id, so its "connections" are (socket, peer) pairs: keyed by the sock id mixed with
+ * the peer's address and port (odd: struct sock addresses are even, so a datagram key
+ * never equals a TCP connection's). No TCP_CLOSE ends them: an entry with nothing
+ * pending closes (after the grace) and comes back if the peer sends again.
+ */
+static uint64_t dgram_key(const struct ws_data_event *e)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ e->tuple.daddr[i]) * 1099511628211ULL;
+	h = (h ^ e->tuple.dport) * 1099511628211ULL;
+	return (e->sock_id ^ (h << 1)) | 1;
+}
+
 static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8_t *payload)
 {
-	struct ws_conn *c = conn_for(a, e->sock_id, &e->tuple, e->role, e->exit_ns);
+	bool dgram = e->hdr.flags & WS_F_DGRAM;
+	struct ws_conn *c = conn_for(a, dgram ? dgram_key(e) : e->sock_id, &e->tuple, e->role, e->exit_ns);
 
 	a->st.data_events++;
 	a->st.bytes_seen += e->bytes;
@@ -810,17 +828,25 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		.tid = e->tid,
 		.enter_ns = e->enter_ns,
 		.exit_ns = e->exit_ns,
-		.has_seq = !(e->hdr.flags & WS_F_NO_SEQ),
+		.has_seq = !dgram && !(e->hdr.flags & WS_F_NO_SEQ),
+		.datagram = dgram,
 	};
 	enum ws_pdir dir = e->dir == WS_DIR_INGRESS ? WS_PDIR_INGRESS : WS_PDIR_EGRESS;
 
+	if (dgram) {
+		a->st.datagrams++;
+		if (c->closing)
+			ws_conn_unmark_closed(a->conns, c);
+	}
 	if (c->proto == WS_PROTO_UNKNOWN && detect(a, &f, dir, &ch)) {
 		if (c->proto == WS_PROTO_NONE)
 			a->st.bytes_unparsed += e->bytes;
-		return;
+	} else {
+		feed_chunk(a, &f, dir, &ch);
+		track_chunk(a, &f, e->dir == WS_DIR_INGRESS);
 	}
-	feed_chunk(a, &f, dir, &ch);
-	track_chunk(a, &f, e->dir == WS_DIR_INGRESS);
+	if (dgram && c->n_pending == 0)
+		ws_conn_mark_closed(a->conns, c, e->exit_ns);
 }
 
 static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
@@ -1016,6 +1042,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  requests_uncaptured %" PRIu64 "\n", a->st.requests_uncaptured);
 	fprintf(out, "  connections_undetected %" PRIu64 "\n", a->st.conns_undetected);
 	fprintf(out, "  capture_policy_changes %" PRIu64 "\n", a->st.capture_changes);
+	fprintf(out, "  datagrams %" PRIu64 "\n", a->st.datagrams);
 	for (size_t i = 0; i < ws_proto_count(); i++) {
 		const struct ws_proto_ops *o = ws_proto_at(i);
 		const struct ws_proto_stats *ps = &a->st.proto[o->id];

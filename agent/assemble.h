@@ -71,6 +71,7 @@ struct ws_asm_stats {
 	uint64_t requests_uncaptured;
 	uint64_t conns_undetected;   /* connections no parser claimed (bytes counted only) */
 	uint64_t capture_changes;    /* capture policies told to the kernel */
+	uint64_t datagrams;          /* UDP data records (WS_F_DGRAM) */
 	struct ws_proto_stats proto[WS_PROTO__COUNT];
 	uint64_t spans_no_node;      /* requests seen while the span table was full */
 	uint64_t loop_events;

@@ -253,6 +253,12 @@ void ws_conn_mark_closed(struct ws_conn_table *t, struct ws_conn *c, uint64_t no
 	t->close_tail = c;
 }
 
+void ws_conn_unmark_closed(struct ws_conn_table *t, struct ws_conn *c)
+{
+	close_unlink(t, c);
+	c->closing = false;
+}
+
 void ws_conn_table_tick(struct ws_conn_table *t, uint64_t now_ns)
 {
 	/* Closed entries wait in their own list, oldest first; idle ones are at the LRU

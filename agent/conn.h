@@ -130,6 +130,9 @@ void ws_conn_pending_trim(struct ws_conn *c);
 void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns);
 /* TCP_CLOSE seen: remove after the grace period. */
 void ws_conn_mark_closed(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns);
+/* Take an entry off the closing list: it is in use again (a datagram peer that
+ * sends again within the grace). */
+void ws_conn_unmark_closed(struct ws_conn_table *t, struct ws_conn *c);
 /* Expire idle and closed entries. */
 void ws_conn_table_tick(struct ws_conn_table *t, uint64_t now_ns);
 const struct ws_conn_stats *ws_conn_table_stats(const struct ws_conn_table *t);

@@ -275,6 +275,104 @@ static void test_given_up_parser_turns_capture_off(void **state)
 	ws_asm_free(a, 600 * MS);
 }
 
+/* One datagram record (WS_F_DGRAM): raw bytes, the peer in the tuple. */
+static void feed_dgram(struct ws_asm *a, uint64_t sock_id, uint32_t pid, uint8_t dir, uint8_t peer_last,
+		       uint16_t peer_port, uint64_t t, const uint8_t *p, size_t n)
+{
+	uint8_t buf[sizeof(struct ws_data_event) + 512];
+	struct ws_data_event *e = (void *)buf;
+
+	memset(e, 0, sizeof(*e));
+	e->hdr.type = WS_EV_DATA;
+	e->hdr.flags = WS_F_DGRAM | WS_F_NO_SEQ;
+	e->hdr.size = (uint32_t)(sizeof(*e) + n);
+	e->hdr.ts_ns = t;
+	e->sock_id = sock_id;
+	e->pid = pid;
+	e->tid = pid;
+	e->enter_ns = t;
+	e->exit_ns = t + 1000;
+	e->bytes = e->captured = (uint32_t)n;
+	e->dir = dir;
+	e->role = WS_ROLE_CLIENT;
+	addr4(e->tuple.saddr, 0, 0, 0, 0);
+	addr4(e->tuple.daddr, 127, 0, 0, peer_last);
+	e->tuple.sport = 41000;
+	e->tuple.dport = peer_port;
+	e->tuple.family = 2;
+	memcpy(buf + sizeof(*e), p, n);
+	assert_int_equal(ws_asm_record(a, buf, e->hdr.size), 0);
+}
+
+/* A DNS query for a.test (type A) with id, or its answer (qr) with one address. */
+static size_t dns_msg(uint8_t *out, uint16_t id, bool qr)
+{
+	static const uint8_t q[] = { 1, 'a', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1 };
+	static const uint8_t ans[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1 };
+	size_t n = 0;
+
+	out[n++] = (uint8_t)(id >> 8);
+	out[n++] = (uint8_t)id;
+	out[n++] = qr ? 0x81 : 0x01;
+	out[n++] = qr ? 0x80 : 0x00;
+	out[n++] = 0; out[n++] = 1;              /* QDCOUNT */
+	out[n++] = 0; out[n++] = qr ? 1 : 0;     /* ANCOUNT */
+	out[n++] = 0; out[n++] = 0;
+	out[n++] = 0; out[n++] = 0;
+	memcpy(out + n, q, sizeof(q));
+	n += sizeof(q);
+	if (qr) {
+		memcpy(out + n, ans, sizeof(ans));
+		n += sizeof(ans);
+	}
+	return n;
+}
+
+/* One unconnected UDP socket asks two resolvers with the same DNS id: each (socket,
+ * peer) pair is its own exchange stream, so each answer pairs with its own query; a
+ * pair with nothing pending is let go, and comes back when the peer is asked again. */
+static void test_datagrams_keyed_by_peer(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	uint8_t m[128];
+	size_t n;
+
+	n = dns_msg(m, 0x4242, false);
+	feed_dgram(a, 0x5000, 500, WS_DIR_EGRESS, 53, 5353, 1 * MS, m, n);
+	feed_dgram(a, 0x5000, 500, WS_DIR_EGRESS, 54, 5353, 2 * MS, m, n);
+	n = dns_msg(m, 0x4242, true);
+	feed_dgram(a, 0x5000, 500, WS_DIR_INGRESS, 54, 5353, 3 * MS, m, n);
+	feed_dgram(a, 0x5000, 500, WS_DIR_INGRESS, 53, 5353, 9 * MS, m, n);
+	ws_asm_tick(a, 10 * MS);
+	assert_int_equal(ws_asm_stats(a)->datagrams, 4);
+	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_DNS].exchanges, 2);
+	assert_int_equal(out.n, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct ws_span *s = &out.spans[i];
+
+		assert_int_equal(s->kind, WS_KIND_CLIENT);
+		assert_string_equal(attr_str(s, "dns.question.name"), "a.test");
+		/* the span from the .53 query ends at the .53 answer (9 ms), the other at 3 ms */
+		if (strcmp(attr_str(s, "network.peer.address"), "127.0.0.53") == 0)
+			assert_int_equal(s->end_ns, 9 * MS + 1000);
+		else
+			assert_int_equal(s->end_ns, 3 * MS + 1000);
+	}
+	assert_int_equal(pl.n, 0);   /* datagram pairs have no kernel policy */
+	/* both pairs were let go after the grace; asking again starts afresh */
+	ws_asm_tick(a, 500 * MS);
+	assert_int_equal(ws_asm_conn_stats(a)->active, 0);
+	n = dns_msg(m, 0x4343, false);
+	feed_dgram(a, 0x5000, 500, WS_DIR_EGRESS, 53, 5353, 600 * MS, m, n);
+	n = dns_msg(m, 0x4343, true);
+	feed_dgram(a, 0x5000, 500, WS_DIR_INGRESS, 53, 5353, 601 * MS, m, n);
+	ws_asm_tick(a, 700 * MS);
+	assert_int_equal(out.n, 3);
+	ws_asm_free(a, 800 * MS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_detect_holds_and_replays),
 		cmocka_unit_test(test_unclaimed_connection_turns_capture_off),
 		cmocka_unit_test(test_given_up_parser_turns_capture_off),
+		cmocka_unit_test(test_datagrams_keyed_by_peer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
