@@ -34,6 +34,7 @@
 #include "conn.h"
 #include "loader.h"
 #include "process.h"
+#include "proto/sql.h"
 
 #ifndef WS_VERSION
 #define WS_VERSION "0.0.0"
@@ -99,6 +100,9 @@ static const char usage_text[] =
 	"      --capture-bytes N    payload bytes captured per message (default 1024, max 4096)\n"
 	"      --udp-ports LIST     UDP ports whose datagrams are recorded, local or remote, up to\n"
 	"                           16 (default 53: DNS); 'none' records no UDP\n"
+	"      --query-text MODE    db.query.text of SQL spans: sanitized (default: every literal\n"
+	"                           becomes ?), off, or raw (literals included: secrets in\n"
+	"                           queries reach the traces; use only where that is allowed)\n"
 	"      --link-wait-ms N     how long a server span waits for its local client (300)\n"
 	"      --ringbuf-mb N       ring buffer size in MiB (8)\n"
 	"      --max-conns N        connection sides tracked at once, agent and kernel map (131072)\n"
@@ -189,7 +193,7 @@ static int add_comm(struct options *o, const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS };
+	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -197,6 +201,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "port", required_argument, NULL, 'P' },
 		{ "capture-bytes", required_argument, NULL, O_CAPTURE },
 		{ "udp-ports", required_argument, NULL, O_UDPPORTS },
+		{ "query-text", required_argument, NULL, O_QUERYTEXT },
 		{ "link-wait-ms", required_argument, NULL, O_LINKWAIT },
 		{ "ringbuf-mb", required_argument, NULL, O_RINGBUF },
 		{ "max-conns", required_argument, NULL, O_MAXCONNS },
@@ -253,6 +258,18 @@ static int parse_args(int argc, char **argv, struct options *o)
 				break;
 			if (parse_list(optarg, "UDP port (1-65535, at most 16)", add_udp_port, o))
 				return -EINVAL;
+			break;
+		case O_QUERYTEXT:
+			if (strcmp(optarg, "sanitized") == 0) {
+				ws_sql_set_query_text(WS_QUERY_TEXT_SANITIZED);
+			} else if (strcmp(optarg, "off") == 0) {
+				ws_sql_set_query_text(WS_QUERY_TEXT_OFF);
+			} else if (strcmp(optarg, "raw") == 0) {
+				ws_sql_set_query_text(WS_QUERY_TEXT_RAW);
+			} else {
+				fprintf(stderr, "wirespan: --query-text must be sanitized, off or raw\n");
+				return -EINVAL;
+			}
 			break;
 		case O_LINKWAIT:
 			if (parse_u32(optarg, 0, 60000, &o->link_wait_ms)) {

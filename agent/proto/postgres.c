@@ -209,7 +209,7 @@ static struct pg_stmt *stmt_new(const uint8_t *raw, size_t n, bool trunc)
 		if (k > 0 && raw[k - 1] >= 0xc0)
 			n = k - 1;
 	}
-	tl = ws_sql_sanitize((const char *)raw, n, WS_SQL_POSTGRES, text, sizeof(text));
+	tl = ws_sql_text((const char *)raw, n, WS_SQL_POSTGRES, text, sizeof(text));
 	st = malloc(sizeof(*st) + tl + 1);
 	if (!st)
 		return NULL;

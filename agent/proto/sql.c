@@ -615,3 +615,40 @@ void ws_sql_summary(const char *qs, size_t qlen, enum ws_sql_dialect d, char *op
 		finish(&o);
 	}
 }
+
+static enum ws_query_text query_text_mode = WS_QUERY_TEXT_SANITIZED;
+
+void ws_sql_set_query_text(enum ws_query_text mode)
+{
+	query_text_mode = mode;
+}
+
+enum ws_query_text ws_sql_query_text(void)
+{
+	return query_text_mode;
+}
+
+size_t ws_sql_text(const char *q, size_t qlen, enum ws_sql_dialect d, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (!outlen)
+		return 0;
+	switch (query_text_mode) {
+	case WS_QUERY_TEXT_OFF:
+		out[0] = '\0';
+		return 0;
+	case WS_QUERY_TEXT_RAW:
+		for (size_t i = 0; i < qlen && n + 1 < outlen; i++) {
+			unsigned char ch = (unsigned char)q[i];
+
+			if (ch == '\0')
+				break;
+			out[n++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+		}
+		out[n] = '\0';
+		return n;
+	default:
+		return ws_sql_sanitize(q, qlen, d, out, outlen);
+	}
+}

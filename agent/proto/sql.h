@@ -26,6 +26,21 @@ enum ws_sql_dialect {
 	WS_SQL_MYSQL = 1,     /* "x" is a string (ANSI_QUOTES off), `x` an identifier, # comments */
 };
 
+/* What db.query.text carries, process-wide (--query-text): sanitised (the default),
+ * nothing, or the text as sent (the user asked for literals, and accepts that secrets
+ * in queries reach the traces). Summaries and operation names never carry literals. */
+enum ws_query_text {
+	WS_QUERY_TEXT_SANITIZED = 0,
+	WS_QUERY_TEXT_OFF = 1,
+	WS_QUERY_TEXT_RAW = 2,
+};
+void ws_sql_set_query_text(enum ws_query_text mode);
+enum ws_query_text ws_sql_query_text(void);
+/* The text a parser keeps for db.query.text under the current mode: sanitised, empty,
+ * or raw (control bytes become spaces). NUL terminated, truncated to outlen; returns
+ * its length. Parsers call this, never ws_sql_sanitize directly, for that attribute. */
+size_t ws_sql_text(const char *q, size_t qlen, enum ws_sql_dialect d, char *out, size_t outlen);
+
 size_t ws_sql_sanitize(const char *q, size_t qlen, enum ws_sql_dialect d, char *out, size_t outlen);
 void ws_sql_summary(const char *q, size_t qlen, enum ws_sql_dialect d, char *op, size_t oplen,
 		    char *summary, size_t sumlen);

@@ -247,6 +247,26 @@ static void test_summary_bounds(void **state)
 	}
 }
 
+/* --query-text: sanitized by default, nothing when off, the text as sent (control bytes
+ * blanked) when the user asks for raw. */
+static void test_query_text_modes(void **state)
+{
+	static const char q[] = "SELECT * FROM users WHERE name = 'secret-9f2' AND\tid = 42";
+	char out[128];
+
+	assert_int_equal(ws_sql_query_text(), WS_QUERY_TEXT_SANITIZED);
+	ws_sql_text(q, sizeof(q) - 1, WS_SQL_POSTGRES, out, sizeof(out));
+	assert_string_equal(out, "SELECT * FROM users WHERE name = ? AND id = ?");
+	ws_sql_set_query_text(WS_QUERY_TEXT_OFF);
+	assert_int_equal(ws_sql_text(q, sizeof(q) - 1, WS_SQL_POSTGRES, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	ws_sql_set_query_text(WS_QUERY_TEXT_RAW);
+	ws_sql_text(q, sizeof(q) - 1, WS_SQL_POSTGRES, out, sizeof(out));
+	assert_string_equal(out, "SELECT * FROM users WHERE name = 'secret-9f2' AND id = 42");
+	assert_int_equal(ws_sql_text(q, sizeof(q) - 1, WS_SQL_POSTGRES, out, 10), 9);   /* bounded */
+	ws_sql_set_query_text(WS_QUERY_TEXT_SANITIZED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_sanitize_truncation),
 		cmocka_unit_test(test_summary_table),
 		cmocka_unit_test(test_summary_bounds),
+		cmocka_unit_test(test_query_text_modes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
