@@ -102,6 +102,13 @@ enum ws_syscall {
 				    * or the connection's capture policy is WS_CAPMODE_OFF */
 #define WS_F_DGRAM (1u << 5)       /* one UDP datagram: tuple.daddr/dport is this datagram's peer,
 				    * sock_id the UDP socket (shared by all its peers); no seq */
+#define WS_F_TLS (1u << 6)         /* plaintext from a TLS library call (SSL_read/SSL_write uprobes):
+				    * sock_id/tuple are the socket the library's own syscalls used,
+				    * seq that of the ciphertext written/read inside the call */
+#define WS_F_CIPHER (1u << 7)      /* this syscall ran inside a TLS library call: its bytes are
+				    * ciphertext (no payload is copied); the agent never parses them */
+#define WS_SYS_SSL_READ 64         /* syscall field of WS_F_TLS records */
+#define WS_SYS_SSL_WRITE 65
 
 /* ws_sock_event.kind */
 enum ws_sock_kind {
