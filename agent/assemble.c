@@ -141,6 +141,7 @@ static struct ws_span_info span_info(const struct ws_conn *c)
 		.tuple = &c->tuple,
 		.role = is_server(c) ? WS_PROLE_SERVER : WS_PROLE_CLIENT,
 		.sanitize = true,
+		.tls = c->tls,
 	};
 	return si;
 }
@@ -649,6 +650,10 @@ static void sync_capture(struct ws_asm *a, struct ws_conn *c)
 		m = WS_CAPTURE_OFF;
 	else if (c->ops && c->pst && c->ops->capture)
 		m = c->ops->capture(c->pst);
+	/* TLS: the socket's own bytes are ciphertext, never needed; the library's
+	 * plaintext has its own budget in the kernel, which ALL widens. */
+	if (c->tls && m == WS_CAPTURE_DEFAULT)
+		m = WS_CAPTURE_OFF;
 	set_capture(a, c, m);
 }
 
@@ -676,6 +681,38 @@ static void feed_chunk(struct ws_asm *a, struct feed_ctx *f, enum ws_pdir dir, c
 static uint16_t server_port(const struct ws_conn *c)
 {
 	return c->role == WS_ROLE_SERVER ? c->tuple.sport : c->tuple.dport;
+}
+
+/* A TLS record header: handshake (22) or application data (23), version 3.x, a length
+ * a record can have. The connection's bytes are ciphertext: no parser may see them. */
+static bool tls_record(const uint8_t *p, uint32_t n)
+{
+	return n >= 5 && (p[0] == 22 || p[0] == 23) && p[1] == 3 && p[2] <= 4 &&
+	       ((uint32_t)p[3] << 8 | p[4]) <= 16384 + 2048;
+}
+
+/* The first plaintext from a TLS library on this connection: from now on the parsers
+ * see plaintext only. Whatever was made of the ciphertext before goes (it made no
+ * span: a TLS handshake is claimed by no parser). */
+static void conn_to_tls(struct ws_asm *a, struct ws_conn *c, uint64_t ts)
+{
+	if (c->ops && c->pst) {
+		while (c->n_pending) {
+			ws_ctx_abandon(a->ctx, c->pending[0].ref);
+			pending_del(a, c, &c->pending[0]);
+		}
+		if (c->pst == c->pinline)
+			c->ops->fini(c->pst);
+		else
+			c->ops->free(c->pst);
+	}
+	c->ops = NULL;
+	c->pst = NULL;
+	free(c->det);
+	c->det = NULL;
+	c->proto = WS_PROTO_UNKNOWN;
+	c->tls = true;
+	sync_capture(a, c);
 }
 
 /*
@@ -711,6 +748,15 @@ static bool detect(struct ws_asm *a, struct feed_ctx *f, enum ws_pdir dir, const
 	if (take)
 		memcpy(buf + n, ch->data, take);
 	n += take;
+	if (!ch->tls && tls_record(buf, n)) {
+		/* Ciphertext: its plaintext, if a hooked TLS library carries it, arrives as
+		 * WS_F_TLS records and restarts detection (conn_to_tls). */
+		a->st.conns_tls++;
+		free(d);
+		c->det = NULL;
+		conn_unparsed(a, c);
+		return true;
+	}
 	if (n) {
 		for (size_t i = 0; i < ws_proto_count() && !claim; i++) {
 			const struct ws_proto_ops *o = ws_proto_at(i);
@@ -794,6 +840,7 @@ static uint64_t dgram_key(const struct ws_data_event *e)
 static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8_t *payload)
 {
 	bool dgram = e->hdr.flags & WS_F_DGRAM;
+	bool tls = e->hdr.flags & WS_F_TLS;
 	struct ws_conn *c = conn_for(a, dgram ? dgram_key(e) : e->sock_id, &e->tuple, e->role, e->exit_ns);
 
 	a->st.data_events++;
@@ -802,24 +849,35 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	if (!c)
 		return;
 	c->pid = e->pid;
-	if (c->proto == WS_PROTO_NONE) {
-		a->st.bytes_unparsed += e->bytes;
-		return;
+	if (tls) {
+		a->st.tls_records++;
+		if (!c->tls)
+			conn_to_tls(a, c, e->exit_ns);
 	}
 	struct feed_ctx f = {
 		.a = a, .c = c, .pid = e->pid, .tid = e->tid, .fd = e->fd, .ts = e->exit_ns, .enter_ns = e->enter_ns,
 		.last_opened = { WS_NODE_NONE, 0 }, .resp_cause = { WS_NODE_NONE, 0 },
 	};
-	if (e->pid && ws_parentage_runtime(&a->par, e->pid, e->exit_ns) == WS_RUNTIME_GO)
-		f.goid = e->rt_ctx;
 	if (e->hdr.flags & WS_F_EOF) {
-		/* The peer finished sending. For a client that ends a close-delimited response.
-		 * For a server it is a half-close: the response may still be written, so the
-		 * connection's end (TCP_CLOSE) finalises parsing instead. */
-		if (c->proto != WS_PROTO_UNKNOWN && conn_role(c) == WS_PROLE_CLIENT)
+		/* The peer finished sending (on a TLS connection the library's read of the
+		 * close). For a client that ends a close-delimited response. For a server it
+		 * is a half-close: the response may still be written, so the connection's end
+		 * (TCP_CLOSE) finalises parsing instead. */
+		if (c->proto != WS_PROTO_UNKNOWN && c->proto != WS_PROTO_NONE && conn_role(c) == WS_PROLE_CLIENT)
 			c->ops->close(c->pst, e->exit_ns, on_x, &f);
 		return;
 	}
+	if ((e->hdr.flags & WS_F_CIPHER) || (c->tls && !tls)) {
+		/* Ciphertext moved by the TLS library's own syscalls: counted, never parsed. */
+		a->st.tls_cipher_records++;
+		return;
+	}
+	if (c->proto == WS_PROTO_NONE) {
+		a->st.bytes_unparsed += e->bytes;
+		return;
+	}
+	if (e->pid && ws_parentage_runtime(&a->par, e->pid, e->exit_ns) == WS_RUNTIME_GO)
+		f.goid = e->rt_ctx;
 	struct ws_chunk ch = {
 		.data = payload,
 		.captured = e->captured,
@@ -830,6 +888,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		.exit_ns = e->exit_ns,
 		.has_seq = !dgram && !(e->hdr.flags & WS_F_NO_SEQ),
 		.datagram = dgram,
+		.tls = tls,
 	};
 	enum ws_pdir dir = e->dir == WS_DIR_INGRESS ? WS_PDIR_INGRESS : WS_PDIR_EGRESS;
 
@@ -1043,6 +1102,9 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  connections_undetected %" PRIu64 "\n", a->st.conns_undetected);
 	fprintf(out, "  capture_policy_changes %" PRIu64 "\n", a->st.capture_changes);
 	fprintf(out, "  datagrams %" PRIu64 "\n", a->st.datagrams);
+	fprintf(out, "  tls_records %" PRIu64 "\n", a->st.tls_records);
+	fprintf(out, "  tls_cipher_records %" PRIu64 "\n", a->st.tls_cipher_records);
+	fprintf(out, "  connections_tls %" PRIu64 "\n", a->st.conns_tls);
 	for (size_t i = 0; i < ws_proto_count(); i++) {
 		const struct ws_proto_ops *o = ws_proto_at(i);
 		const struct ws_proto_stats *ps = &a->st.proto[o->id];

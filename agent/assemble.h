@@ -72,6 +72,10 @@ struct ws_asm_stats {
 	uint64_t conns_undetected;   /* connections no parser claimed (bytes counted only) */
 	uint64_t capture_changes;    /* capture policies told to the kernel */
 	uint64_t datagrams;          /* UDP data records (WS_F_DGRAM) */
+	uint64_t tls_records;        /* TLS plaintext records (WS_F_TLS) */
+	uint64_t tls_cipher_records; /* ciphertext syscalls, never parsed (WS_F_CIPHER, or
+				      * plain records on a connection seen in TLS) */
+	uint64_t conns_tls;          /* connections whose bytes began a TLS handshake */
 	struct ws_proto_stats proto[WS_PROTO__COUNT];
 	uint64_t spans_no_node;      /* requests seen while the span table was full */
 	uint64_t loop_events;

@@ -55,6 +55,8 @@ struct ws_conn {
 				   * when none does (or its parser gave up): bytes counted only */
 	bool closing;             /* TCP_CLOSE seen: finalise at close_deadline */
 	uint8_t capture;          /* enum ws_capture the kernel was last told */
+	bool tls;                 /* TLS: parsers see only the library's plaintext (WS_F_TLS),
+				   * never the socket's ciphertext */
 	uint64_t last_ns;
 	uint64_t close_deadline;
 	uint32_t requests;        /* requests opened on it (its first one may inherit connect_cause) */

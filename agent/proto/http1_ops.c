@@ -223,7 +223,7 @@ static void h1o_span_request(const struct ws_exchange *x, const struct ws_span_i
 		ws_http_redact_query(query, redacted, sizeof(redacted));
 		ws_span_set_str(s, "url.query", redacted);
 	}
-	ws_span_set_str(s, "url.scheme", "http");
+	ws_span_set_str(s, "url.scheme", si->tls ? "https" : "http");
 	ws_span_set_str(s, "network.protocol.name", "http");
 	ws_span_set_str(s, "network.protocol.version", rq->version_minor ? "1.1" : "1.0");
 	addr_str(t->daddr, peer, sizeof(peer));
@@ -246,7 +246,7 @@ static void h1o_span_request(const struct ws_exchange *x, const struct ws_span_i
 		}
 		ws_span_set_int(s, "server.port", hport ? hport : t->sport);
 	} else {
-		char full[H1_TARGET_MAX + H1_HOST_MAX + 16];
+		char full[H1_TARGET_MAX + H1_HOST_MAX + 24];
 		int sport = hport ? hport : t->dport;
 
 		ws_span_set_str(s, "server.address", hostname[0] ? hostname : peer);
@@ -255,7 +255,8 @@ static void h1o_span_request(const struct ws_exchange *x, const struct ws_span_i
 		 * sensitive query values redacted. */
 		const char *h = hostname[0] ? hostname : peer;
 		bool v6 = strchr(h, ':') != NULL;
-		snprintf(full, sizeof(full), "http://%s%s%s%s%d%s%s%s", v6 ? "[" : "", h, v6 ? "]" : "",
+		snprintf(full, sizeof(full), "%s://%s%s%s%s%d%s%s%s", si->tls ? "https" : "http",
+			 v6 ? "[" : "", h, v6 ? "]" : "",
 			 ":", sport, path[0] ? path : "/", redacted[0] ? "?" : "", redacted);
 		ws_span_set_str(s, "url.full", full);
 	}

@@ -71,7 +71,9 @@ struct ws_chunk {
 	uint64_t exit_ns;       /* syscall exit */
 	bool has_seq;
 	bool datagram;          /* one message per chunk (UDP): no stream continuity */
-	uint8_t _pad[6];
+	bool tls;               /* plaintext from a TLS library call: seq is the ciphertext's
+				 * and names only the chunk's first byte */
+	uint8_t _pad[5];
 };
 
 /* Where a message starts and ends in time, and who moved its bytes. */
@@ -131,7 +133,8 @@ struct ws_span_info {
 	const struct ws_tuple *tuple;  /* local (s*) and remote (d*) ends of the connection */
 	uint8_t role;                  /* enum ws_prole as resolved by the parser */
 	bool sanitize;                 /* query texts: literals become '?' (default true) */
-	uint8_t _pad[6];
+	bool tls;                      /* the bytes were TLS plaintext (https, rediss, ...) */
+	uint8_t _pad[5];
 };
 
 /* detect() answers. */

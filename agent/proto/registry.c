@@ -53,7 +53,9 @@ void ws_msg_times_add(struct ws_msg_times *t, const struct ws_chunk *ch, uint32_
 		t->first_enter_ns = ch->enter_ns;
 		t->first_exit_ns = ch->exit_ns;
 		t->first_tid = ch->tid;
-		t->has_seq = ch->has_seq && !ch->datagram;
+		/* TLS plaintext: the seq is the ciphertext's, which only the chunk's first
+		 * byte shares; an offset inside plaintext names no ciphertext position. */
+		t->has_seq = ch->has_seq && !ch->datagram && (!ch->tls || off == 0);
 		t->seq = ch->seq + off;
 	}
 	t->last_enter_ns = ch->enter_ns;

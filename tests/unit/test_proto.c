@@ -228,9 +228,9 @@ static void test_unclaimed_connection_turns_capture_off(void **state)
 	uint32_t seq = 1;
 
 	for (int i = 0; i < WS_DETECT_CHUNKS; i++, seq += 16)
-		feed(a, &s1, 301, WS_DIR_EGRESS, seq, 1 * MS, 2 * MS, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03zzzz");
+		feed(a, &s1, 301, WS_DIR_EGRESS, seq, 1 * MS, 2 * MS, "\x01\x7f\x02\x00\x01\x00\x01\xfc\x03\x03zzzzzz");
 	assert_int_equal(pl.n, 0);                           /* still trying */
-	feed(a, &s1, 301, WS_DIR_EGRESS, seq, 3 * MS, 4 * MS, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03zzzz");
+	feed(a, &s1, 301, WS_DIR_EGRESS, seq, 3 * MS, 4 * MS, "\x01\x7f\x02\x00\x01\x00\x01\xfc\x03\x03zzzzzz");
 	assert_int_equal(ws_asm_stats(a)->conns_undetected, 1);
 	assert_int_equal(pl.n, 1);
 	assert_int_equal(pl.sock[0], 0x3000);
@@ -273,6 +273,80 @@ static void test_given_up_parser_turns_capture_off(void **state)
 	assert_int_equal(pl.n, 2);
 	assert_int_equal(pl.mode[1], WS_CAPTURE_DEFAULT);
 	ws_asm_free(a, 600 * MS);
+}
+
+/* A data record with extra flags (TLS plaintext, ciphertext inside a TLS call). */
+static void feed_flags(struct ws_asm *a, const struct sock *s, uint16_t flags, uint8_t dir, uint32_t seq,
+		       uint64_t t, const char *payload, uint32_t bytes)
+{
+	size_t n = strlen(payload);
+	uint8_t buf[sizeof(struct ws_data_event) + 512];
+	struct ws_data_event *e = (void *)buf;
+
+	memset(e, 0, sizeof(*e));
+	e->hdr.type = WS_EV_DATA;
+	e->hdr.flags = flags;
+	e->hdr.size = (uint32_t)(sizeof(*e) + n);
+	e->hdr.ts_ns = t;
+	e->sock_id = s->id;
+	e->pid = s->pid;
+	e->tid = s->pid + 1;
+	e->enter_ns = t;
+	e->exit_ns = t + 1000;
+	e->seq = seq;
+	e->bytes = bytes ? bytes : (uint32_t)n;
+	e->captured = (uint32_t)n;
+	e->fd = 7;
+	e->dir = dir;
+	e->role = s->role;
+	e->tuple = s->t;
+	memcpy(buf + sizeof(*e), payload, n);
+	assert_int_equal(ws_asm_record(a, buf, e->hdr.size), 0);
+}
+
+/* TLS: the handshake's ciphertext is recognised at once (no parser sees it, the kernel
+ * stops copying it); the library's plaintext (WS_F_TLS) restarts detection and becomes
+ * an https span; ciphertext moved inside the library's calls is never parsed. */
+static void test_tls_plaintext_replaces_ciphertext(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	struct sock srv = mksock(0x6000, 600, WS_ROLE_SERVER, 8443, 50000, 1);
+
+	feed(a, &srv, 601, WS_DIR_INGRESS, 1, 1 * MS, 2 * MS, "\x16\x03\x01\x01\x10\x01\x01\x01\xfc\x03\x03zzzz");
+	assert_int_equal(ws_asm_stats(a)->conns_tls, 1);
+	assert_int_equal(pl.n, 1);
+	assert_int_equal(pl.mode[0], WS_CAPTURE_OFF);
+	/* the request: its ciphertext inside SSL_read, then the plaintext */
+	feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_INGRESS, 700, 3 * MS, "", 90);
+	feed_flags(a, &srv, WS_F_TLS, WS_DIR_INGRESS, 700, 3 * MS, REQ, 0);
+	feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_EGRESS, 900, 5 * MS, "", 80);
+	feed_flags(a, &srv, WS_F_TLS, WS_DIR_EGRESS, 900, 5 * MS, RESP, 0);
+	/* a plain record on the TLS connection is ciphertext the library's hooks missed */
+	feed(a, &srv, 601, WS_DIR_INGRESS, 800, 6 * MS, 7 * MS, "GET /not/plaintext HTTP/1.1\r\n\r\n");
+	ws_asm_tick(a, 8 * MS);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.spans[0].name, "GET /orders/{id}");
+	assert_string_equal(attr_str(&out.spans[0], "url.scheme"), "https");
+	assert_int_equal(ws_asm_stats(a)->tls_records, 2);
+	assert_int_equal(ws_asm_stats(a)->tls_cipher_records, 3);
+	assert_int_equal(ws_asm_stats(a)->parse_errors, 0);
+	ws_asm_free(a, 20 * MS);
+}
+
+/* TLS plaintext's seq is the ciphertext's: it names only a chunk's first byte. */
+static void test_tls_seq_only_at_chunk_start(void **state)
+{
+	struct ws_msg_times t1 = { 0 }, t2 = { 0 };
+	struct ws_chunk c = chunk(5000, 100, 100, true);
+
+	c.tls = true;
+	ws_msg_times_add(&t1, &c, 0);
+	ws_msg_times_add(&t2, &c, 40);
+	assert_true(t1.has_seq);
+	assert_int_equal(t1.seq, 5000);
+	assert_false(t2.has_seq);
 }
 
 /* One datagram record (WS_F_DGRAM): raw bytes, the peer in the tuple. */
@@ -385,6 +459,8 @@ int main(void)
 		cmocka_unit_test(test_unclaimed_connection_turns_capture_off),
 		cmocka_unit_test(test_given_up_parser_turns_capture_off),
 		cmocka_unit_test(test_datagrams_keyed_by_peer),
+		cmocka_unit_test(test_tls_plaintext_replaces_ciphertext),
+		cmocka_unit_test(test_tls_seq_only_at_chunk_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
