@@ -373,6 +373,10 @@ size_t ws_sql_sanitize(const char *qs, size_t qlen, enum ws_sql_dialect d, char 
 			space = o.n > 0;
 			continue;
 		}
+		/* MySQL reads "--" before a space (or the end) as a comment: two '-' that
+		 * were apart in the input (-/ * * /-) must not meet in the output */
+		if (d == WS_SQL_MYSQL && o.n > 0 && out[o.n - 1] == '-' && q[t.start] == '-')
+			space = true;
 		if (space)
 			put_c(&o, ' ');
 		space = false;
