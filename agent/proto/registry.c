@@ -14,8 +14,10 @@
 #include "../span.h"
 
 /* Each parser's ops (defined in its own file). */
+extern const struct ws_proto_ops ws_proto_mysql;
 
 static const struct ws_proto_ops *const registry[] = {
+	&ws_proto_mysql,
 	NULL,   /* end */
 };
 
