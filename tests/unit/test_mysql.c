@@ -266,7 +266,7 @@ static void pkt(struct bb *b, uint8_t seq, const void *payload, uint32_t n)
 
 #define PKT(b, seq, lit) pkt(b, seq, lit, (uint32_t)(sizeof(lit) - 1))
 
-__attribute__((unused)) static void query(struct bb *b, uint8_t cmd, const char *sql)
+static void query(struct bb *b, uint8_t cmd, const char *sql)
 {
 	uint8_t tmp[4096];
 	uint32_t n = (uint32_t)strlen(sql);
@@ -292,7 +292,7 @@ static void bb_reset(struct bb *b)
 
 /* A handshake (server greeting, client response with db, OK) with or without
  * CLIENT_DEPRECATE_EOF; version is the greeting's server version. */
-__attribute__((unused)) static void handshake(struct run *u, const char *version, bool deprecate, uint32_t extra_caps)
+static void handshake(struct run *u, const char *version, bool deprecate, uint32_t extra_caps)
 {
 	struct bb b = { .n = 0 };
 	uint8_t g[256], r[128];
@@ -336,7 +336,7 @@ __attribute__((unused)) static void handshake(struct run *u, const char *version
 }
 
 /* A text result set of one column and rows rows, starting at sequence id 1. */
-__attribute__((unused)) static void resultset(struct bb *b, uint8_t *seq, int rows, bool deprecate, bool more)
+static void resultset(struct bb *b, uint8_t *seq, int rows, bool deprecate, bool more)
 {
 	PKT(b, (*seq)++, "\x01");
 	PKT(b, (*seq)++, COLDEF);
@@ -525,6 +525,970 @@ static void test_split_everywhere(void **state)
 	}
 }
 
+
+/* ---- synthetic scripts ---------------------------------------------------------- */
+
+/* A connection seen mid-way: no handshake, capabilities unknown. The first chunk being a
+ * reply (to a request not seen) is skipped; parsing starts at the client's command. */
+static void test_midstream(void **state)
+{
+	struct bb b = { .n = 0 };
+	uint8_t seq = 1;
+
+	(void)state;
+	for (int role = 0; role < 2; role++) {
+		struct run *u = run_new(true, role ? WS_PROLE_CLIENT : WS_PROLE_UNKNOWN);
+
+		bb_reset(&b);
+		PKT(&b, 1, OK_PKT);
+		feed(u, 's', b.b, b.n);
+		bb_reset(&b);
+		query(&b, 3, "SELECT a FROM t WHERE b = 42");
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		seq = 1;
+		resultset(&b, &seq, 3, false, false);
+		feed(u, 's', b.b, b.n);
+		run_close(u);
+		assert_string_equal(summary(u), "R1 X1");
+		assert_int_equal(ops->role(u->st), WS_PROLE_CLIENT);
+		assert_attr(u, 1, "db.system.name", "mysql");   /* no greeting: mysql */
+		assert_attr(u, 1, "db.namespace", NULL);
+		assert_attr(u, 1, "db.query.text", "SELECT a FROM t WHERE b = ?");
+		assert_attr(u, 1, "db.response.returned_rows", "3");
+		run_free(u);
+	}
+	/* the traced process is the server, learned from an ingress command */
+	{
+		struct run *u = run_new(false, WS_PROLE_UNKNOWN);
+
+		bb_reset(&b);
+		query(&b, 3, "DELETE FROM t");
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		PKT(&b, 1, OK_PKT);
+		feed(u, 's', b.b, b.n);
+		run_close(u);
+		assert_string_equal(summary(u), "R1 X1");
+		assert_int_equal(ops->role(u->st), WS_PROLE_SERVER);
+		assert_attr(u, 1, "client.address", "10.0.0.7");
+		run_free(u);
+	}
+}
+
+/* Unknown capabilities: whether EOFs follow definitions is learned from the lengths
+ * (EOF 5 bytes, an OK terminator at least 7) and sequence ids. */
+static void test_midstream_eof_learning(void **state)
+{
+	struct bb b = { .n = 0 };
+	uint8_t seq;
+
+	(void)state;
+	/* 1. PREPARE (1 param, 1 column) with EOFs, then an empty result with EOFs */
+	{
+		struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+		query(&b, 0x16, "SELECT a FROM t WHERE b = ?");
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		PKT(&b, 1, "\x00\x07\x00\x00\x00\x01\x00\x01\x00\x00\x00\x00");
+		PKT(&b, 2, COLDEF);
+		PKT(&b, 3, EOF_PKT);
+		PKT(&b, 4, COLDEF);
+		PKT(&b, 5, EOF_PKT);
+		feed(u, 's', b.b, b.n);
+		bb_reset(&b);
+		query(&b, 3, "SELECT a FROM t");
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		seq = 1;
+		resultset(&b, &seq, 0, false, false);
+		feed(u, 's', b.b, b.n);
+		run_close(u);
+		assert_string_equal(summary(u), "R1 X1 R2 X2");
+		assert_attr(u, 2, "db.response.returned_rows", "0");
+		run_free(u);
+	}
+	/* 2. the same PREPARE without EOFs (CLIENT_DEPRECATE_EOF), then an empty result
+	 * ended by a 7-byte OK */
+	{
+		struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+		bb_reset(&b);
+		query(&b, 0x16, "SELECT a FROM t WHERE b = ?");
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		PKT(&b, 1, "\x00\x07\x00\x00\x00\x01\x00\x01\x00\x00\x00\x00");
+		PKT(&b, 2, COLDEF);
+		PKT(&b, 3, COLDEF);
+		feed(u, 's', b.b, b.n);
+		bb_reset(&b);
+		query(&b, 3, "SELECT a FROM t");
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		seq = 1;
+		resultset(&b, &seq, 0, true, false);
+		feed(u, 's', b.b, b.n);
+		run_close(u);
+		assert_string_equal(summary(u), "R1 X1 R2 X2");
+		assert_attr(u, 2, "db.response.returned_rows", "0");
+		run_free(u);
+	}
+	/* 3. PREPARE with columns only: the exchange ends at the last definition and the
+	 * EOF that follows (sequence id 3, not a reply's 1) is swallowed */
+	{
+		struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+		bb_reset(&b);
+		query(&b, 0x16, "SELECT a FROM t");
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		PKT(&b, 1, "\x00\x07\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00");
+		PKT(&b, 2, COLDEF);
+		feed(u, 's', b.b, b.n);
+		bb_reset(&b);
+		PKT(&b, 3, EOF_PKT);
+		feed(u, 's', b.b, b.n);
+		bb_reset(&b);
+		query(&b, 3, "COMMIT");
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		PKT(&b, 1, OK_PKT);
+		feed(u, 's', b.b, b.n);
+		run_close(u);
+		assert_string_equal(summary(u), "R1 X1 R2 X2");
+		run_free(u);
+	}
+}
+
+/* Requests written back to back pair with replies in order; MariaDB's pipelined
+ * PREPARE + EXECUTE of statement id 0xffffffff takes the PREPARE's text. */
+static void test_pipelining(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	handshake(u, "10.11.6-MariaDB", true, 0);
+	query(&b, 3, "UPDATE t SET a = 1");
+	query(&b, 3, "SELECT a FROM t");
+	query(&b, 0x16, "SELECT b FROM u WHERE c = ?");
+	put(&b, "\x0b\x00\x00\x00\x17\xff\xff\xff\xff\x00\x01\x00\x00\x00\x00", 15);
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	PKT(&b, 1, "\x01");
+	PKT(&b, 2, COLDEF);
+	PKT(&b, 3, "\x01" "1");
+	PKT(&b, 4, OKEOF_PKT);
+	PKT(&b, 1, "\x00\x09\x00\x00\x00\x01\x00\x01\x00\x00\x00\x00");
+	PKT(&b, 2, COLDEF);
+	PKT(&b, 3, COLDEF);
+	PKT(&b, 1, "\x01");
+	PKT(&b, 2, COLDEF);
+	PKT(&b, 3, "\x00\x00\x01" "x");
+	PKT(&b, 4, OKEOF_PKT);
+	/* the reply arrives in pieces of 7 bytes */
+	for (uint32_t o = 0; o < b.n; o += 7)
+		feed(u, 's', b.b + o, b.n - o < 7 ? b.n - o : 7);
+	/* a later EXECUTE by the id from PREPARE_OK */
+	bb_reset(&b);
+	put(&b, "\x0b\x00\x00\x00\x17\x09\x00\x00\x00\x00\x01\x00\x00\x00\x00", 15);
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, ERR_1146);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 R2 R3 R4 X1 X2 X3 X4 R5 X5");
+	assert_attr(u, 2, "db.response.returned_rows", "1");
+	assert_attr(u, 4, "db.query.text", "SELECT b FROM u WHERE c = ?");
+	assert_attr(u, 4, "db.response.returned_rows", "1");
+	assert_attr(u, 5, "db.query.summary", "SELECT u");
+	assert_attr(u, 5, "db.response.status_code", "1146");
+	/* the requests' first bytes: seqs of one chunk, in order */
+	assert_int_equal(u->x[1].req.seq, u->x[0].req.seq + 4 + 19);
+	run_free(u);
+}
+
+/* A result set far larger than the capture budget: the headers after the first 1 KiB
+ * are not seen, so the reply ends at the client's next command, marked inferred. */
+static void big_result(struct run *u, bool then_query)
+{
+	static uint8_t rs[40000];
+	uint32_t n = 0;
+	struct bb b = { .n = 0 };
+	uint8_t seq = 1;
+
+	handshake(u, "10.11.6-MariaDB", true, 0);
+	query(&b, 3, "SELECT seq, REPEAT(?, 100) FROM seq_1_to_300");
+	feed(u, 'c', b.b, b.n);
+	memcpy(rs + n, "\x01\x00\x00\x01\x01", 5);
+	n += 5;
+	rs[n] = sizeof(COLDEF) - 1;
+	rs[n + 1] = rs[n + 2] = 0;
+	rs[n + 3] = 2;
+	memcpy(rs + n + 4, COLDEF, sizeof(COLDEF) - 1);
+	n += 4 + (uint32_t)sizeof(COLDEF) - 1;
+	seq = 3;
+	for (int i = 0; i < 300; i++) {
+		uint8_t row[105] = { 100 };
+
+		memset(row + 1, 'x', 100);
+		rs[n] = 101;
+		rs[n + 1] = rs[n + 2] = 0;
+		rs[n + 3] = seq++;
+		memcpy(rs + n + 4, row, 101);
+		n += 105;
+	}
+	memcpy(rs + n, "\x07\x00\x00", 3);
+	rs[n + 3] = seq;
+	memcpy(rs + n + 4, OKEOF_PKT, 7);
+	n += 11;
+	feed(u, 's', rs, 16384);
+	feed(u, 's', rs + 16384, n - 16384);
+	if (then_query) {
+		bb_reset(&b);
+		query(&b, 3, "SELECT 1");
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		seq = 1;
+		resultset(&b, &seq, 1, true, false);
+		feed(u, 's', b.b, b.n);
+	}
+	run_close(u);
+}
+
+static void test_big_result(void **state)
+{
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	u->budget = 1024;
+	big_result(u, true);
+	assert_string_equal(summary(u), "R1 X1t!end_inferred R2 X2");
+	/* the reply's last byte is in the last server chunk before the flip (chunk 5) */
+	assert_int_equal(u->x[1].resp.first_enter_ns, 5000);
+	assert_int_equal(u->x[1].resp.last_enter_ns, 6000);
+	assert_attr(u, 1, "db.response.returned_rows", NULL);
+	assert_attr(u, 2, "db.response.returned_rows", "1");
+	run_free(u);
+
+	/* the same, ended by close */
+	u = run_new(true, WS_PROLE_CLIENT);
+	u->budget = 1024;
+	big_result(u, false);
+	assert_string_equal(summary(u), "R1 X1t!end_inferred");
+	run_free(u);
+
+	/* fully captured: every row counted */
+	u = run_new(true, WS_PROLE_CLIENT);
+	big_result(u, true);
+	assert_string_equal(summary(u), "R1 X1 R2 X2");
+	assert_attr(u, 1, "db.response.returned_rows", "300");
+	run_free(u);
+}
+
+/* A query longer than 0xffffff bytes: two packets (sequence ids 0 and 1), mostly not
+ * captured; the lengths carry the framing and the reply starts at sequence id 2. */
+static void test_multi_packet_query(void **state)
+{
+	static uint8_t q[1024];
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+	uint8_t hdr2[4] = { 100, 0, 0, 1 };
+
+	(void)state;
+	handshake(u, "8.0.36", false, 0);
+	memcpy(q, "\xff\xff\xff\x00\x03SELECT 'aaaa", 16);
+	memset(q + 16, 'a', sizeof(q) - 16);
+	feed_ex(u, 'c', q, 0xffffff + 4 - 100000, sizeof(q), 0);
+	feed_ex(u, 'c', NULL, 100000, 0, 0);
+	feed_ex(u, 'c', hdr2, 4, 4, 0);
+	feed_ex(u, 'c', NULL, 100, 0, 0);
+	PKT(&b, 2, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 X1t");
+	assert_attr(u, 1, "db.system.name", "mysql");
+	assert_attr(u, 1, "db.query.text", "SELECT ?");
+	assert_attr(u, 1, "db.operation.name", "SELECT");
+	assert_int_equal(u->x[0].req.last_enter_ns, 1000ull * 7);
+	run_free(u);
+}
+
+/* Bytes lost by the kernel: inside a body of known length they are skipped; at a
+ * header the reply is lost and ends at the client's next command. */
+static void test_gaps(void **state)
+{
+	static uint8_t row[3004];
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	query(&b, 3, "SELECT a FROM t");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x01");
+	PKT(&b, 2, COLDEF);
+	PKT(&b, 3, EOF_PKT);
+	row[0] = 0xb8;   /* 3000 = 0x0bb8 */
+	row[1] = 0x0b;
+	row[3] = 4;
+	row[4] = 0xfc;
+	row[5] = 0xb5;
+	row[6] = 0x0b;
+	put(&b, row, 104);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	put(&b, row + 604, 2400);
+	PKT(&b, 5, EOF_PKT);
+	feed_ex(u, 's', b.b, b.n, b.n, 500);
+	/* a gap over a header */
+	bb_reset(&b);
+	query(&b, 3, "SELECT a FROM t");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 5, EOF_PKT);
+	feed_ex(u, 's', b.b, b.n, b.n, 40);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 2");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	/* request direction: a gap inside a command's body is skipped (its text is cut);
+	 * a gap over a header loses the request framing until a command follows a reply */
+	bb_reset(&b);
+	query(&b, 3, "SELECT 3");
+	feed(u, 'c', b.b, 6);
+	feed_ex(u, 'c', b.b + 8, b.n - 8, b.n - 8, 2);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 4");
+	feed_ex(u, 'c', b.b, b.n, b.n, 10);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 5");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	/* at a flip, a chunk after a gap that starts with a command resyncs at once */
+	bb_reset(&b);
+	query(&b, 3, "SELECT 6");
+	feed_ex(u, 'c', b.b, b.n, b.n, 7);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u),
+			    "R1 E!gap X1 R2 E!gap X2t!end_inferred R3 X3 E!gap R4 E!gap X4t "
+			    "E!response_without_request R5 X5 E!gap R6 X6");
+	assert_attr(u, 1, "db.response.returned_rows", "1");
+	assert_attr(u, 4, "db.query.text", "S");
+	assert_attr(u, 5, "db.query.text", "SELECT ?");
+	run_free(u);
+}
+
+static void test_bad_sequence(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	query(&b, 3, "SELECT 1");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 5, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 2");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	/* a command that does not start at sequence id 0 */
+	bb_reset(&b);
+	PKT(&b, 3, "\x03SELECT 3");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u),
+			    "R1 E!bad_sequence X1t!end_inferred R2 X2 E!bad_sequence E!response_without_request");
+	run_free(u);
+}
+
+/* TLS, compression and replication streams end parsing for good. */
+static void test_give_up(void **state)
+{
+	struct bb b = { .n = 0 };
+	uint8_t ssl[32] = { 0x00, 0x8a, 0x00, 0x00, 0, 0, 0, 1, 33 };   /* PROTOCOL_41 | SSL | SECURE */
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	/* SSLRequest */
+	PKT(&b, 0, "\x0a" "10.11.6-MariaDB\0" "\x01\x00\x00\x00" "abcdefgh\0" "\xfe\xff" "\x21\x02\x00\xff\x81");
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	pkt(&b, 1, ssl, sizeof(ssl));
+	feed(u, 'c', b.b, b.n);
+	assert_int_equal(u->rc, -MYSQL_ERR_TLS);
+	assert_int_equal(ops->capture(u->st), WS_CAPTURE_OFF);
+	feed(u, 'c', "\x16\x03\x01\x02\x00", 5);
+	assert_int_equal(u->rc, -MYSQL_ERR_TLS);
+	run_close(u);
+	assert_string_equal(summary(u), "E!tls");
+	run_free(u);
+
+	/* compression negotiated */
+	u = run_new(true, WS_PROLE_CLIENT);
+	handshake(u, "10.11.6-MariaDB", false, 0x20);
+	assert_int_equal(u->rc, -MYSQL_ERR_COMPRESSED);
+	assert_int_equal(ops->capture(u->st), WS_CAPTURE_OFF);
+	run_close(u);
+	assert_string_equal(summary(u), "E!compressed");
+	run_free(u);
+
+	/* COM_BINLOG_DUMP behind a pending query */
+	u = run_new(true, WS_PROLE_CLIENT);
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	assert_int_equal(ops->capture(u->st), WS_CAPTURE_DEFAULT);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 1");
+	put(&b, "\x0b\x00\x00\x00\x12\x04\x00\x00\x00\x00\x00\x01\x00\x00\x00", 15);
+	feed(u, 'c', b.b, b.n);
+	assert_int_equal(u->rc, -MYSQL_ERR_REPLICATION);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 E1!replication E!replication");
+	run_free(u);
+}
+
+/* The connection ends before replies: every pending request fails, closed. */
+static void test_close_pending(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	query(&b, 3, "SELECT a FROM t");
+	query(&b, 3, "SELECT b FROM t");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x01");
+	PKT(&b, 2, COLDEF);
+	feed(u, 's', b.b, b.n);
+	/* a command cut by the close */
+	feed(u, 'c', "\x20\x00\x00\x00\x03SELE", 9);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 R2 E!closed E1!closed E2!closed");
+	assert_true(u->x[3].closed && u->x[4].closed);
+	/* after close, feeds are ignored */
+	feed(u, 's', "\x07\x00\x00\x01" OK_PKT, 11);
+	assert_int_equal(u->n, 5);
+	run_free(u);
+}
+
+static void test_bounds(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+	char want[1024];
+	size_t o = 0;
+
+	(void)state;
+	/* MYSQL_PENDING_MAX requests awaiting replies, then one more */
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	for (int i = 0; i <= MYSQL_PENDING_MAX; i++)
+		PKT(&b, 0, "\x0e");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	for (int i = 0; i <= MYSQL_PENDING_MAX; i++)
+		PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 0, "\x0e");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	for (int i = 1; i <= MYSQL_PENDING_MAX; i++)
+		o += (size_t)snprintf(want + o, sizeof(want) - o, "R%d ", i);
+	o += (size_t)snprintf(want + o, sizeof(want) - o, "E!too_many_pending X1t!end_inferred");
+	for (int i = 2; i <= MYSQL_PENDING_MAX; i++)
+		o += (size_t)snprintf(want + o, sizeof(want) - o, " E%d!framing_lost", i);
+	snprintf(want + o, sizeof(want) - o, " R%d X%d", MYSQL_PENDING_MAX + 1, MYSQL_PENDING_MAX + 1);
+	assert_string_equal(summary(u), want);
+	run_free(u);
+
+	/* MYSQL_STMT_MAX prepared statements kept, the next counted and not kept */
+	u = run_new(true, WS_PROLE_CLIENT);
+	handshake(u, "10.11.6-MariaDB", true, 0);
+	for (uint32_t i = 1; i <= MYSQL_STMT_MAX + 1; i++) {
+		uint8_t ok[12] = { 0, (uint8_t)i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+		char sql[64];
+
+		bb_reset(&b);
+		snprintf(sql, sizeof(sql), "SELECT * FROM t%u", i);
+		query(&b, 0x16, sql);
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		pkt(&b, 1, ok, sizeof(ok));
+		feed(u, 's', b.b, b.n);
+	}
+	for (uint8_t id = 1; id <= MYSQL_STMT_MAX + 1; id += MYSQL_STMT_MAX) {
+		uint8_t ex[10] = { 0x17, id, 0, 0, 0, 0, 1, 0, 0, 0 };
+
+		bb_reset(&b);
+		pkt(&b, 0, ex, sizeof(ex));
+		feed(u, 'c', b.b, b.n);
+		bb_reset(&b);
+		PKT(&b, 1, OKEOF_PKT);
+		feed(u, 's', b.b, b.n);
+	}
+	/* COM_STMT_CLOSE (no reply) forgets statement 1 */
+	bb_reset(&b);
+	PKT(&b, 0, "\x19\x01\x00\x00\x00");
+	PKT(&b, 0, "\x17\x01\x00\x00\x00\x00\x01\x00\x00\x00");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	/* COM_RESET_CONNECTION forgets every statement */
+	bb_reset(&b);
+	PKT(&b, 0, "\x1f");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 0, "\x17\x02\x00\x00\x00\x00\x01\x00\x00\x00");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	{
+		uint32_t n = MYSQL_STMT_MAX + 1;
+
+		assert_attr(u, n + 5, "db.operation.name", "EXECUTE");
+
+		assert_attr(u, n, "db.query.summary", "PREPARE SELECT t65");
+		assert_attr(u, n + 1, "db.query.summary", "SELECT t1");
+		assert_attr(u, n + 2, "db.operation.name", "EXECUTE");   /* not kept */
+		assert_attr(u, n + 2, "db.query.text", NULL);
+		assert_string_equal(u->span[n + 2].name, "EXECUTE");
+		assert_attr(u, n + 3, "db.operation.name", "EXECUTE");   /* closed */
+		assert_non_null(strstr(summary(u), "R65 E!stmt_map_full X65 R66 X66"));
+	}
+	run_free(u);
+}
+
+/* MySQL 8 CLIENT_QUERY_ATTRIBUTES: a parameter block before the SQL text. */
+static void test_query_attributes(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	handshake(u, "8.0.36", true, 0x08000000u);
+	PKT(&b, 0, "\x03\x00\x01SELECT 1");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	/* two attributes: a LONG "id" = 7 and a VAR_STRING "tp" = "xyz" */
+	PKT(&b, 0, "\x03\x02\x01\x00\x01\x03\x00\x02id\xfd\x00\x02tp\x07\x00\x00\x00\x03xyzUPDATE t SET a = 'q'");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 X1 R2 X2");
+	assert_attr(u, 1, "db.query.text", "SELECT ?");
+	assert_attr(u, 2, "db.query.text", "UPDATE t SET a = ?");
+	assert_null(strstr(u->span[2].arena, "xyz"));
+	run_free(u);
+
+	/* capabilities unknown: a count byte below 0x09 then a set count of 1 */
+	u = run_new(true, WS_PROLE_CLIENT);
+	u->si.sanitize = false;
+	bb_reset(&b);
+	PKT(&b, 0, "\x03\x00\x01SELECT 1");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_attr(u, 1, "db.query.text", "SELECT 1");
+	run_free(u);
+}
+
+/* A command whose first payload byte is past the capture: announced as uncaptured, its
+ * reply (grammar unknown) ends at the next command. */
+static void test_uncaptured_command(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	query(&b, 3, "SELECT 1");
+	feed_ex(u, 'c', b.b, b.n, 4, 0);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 2");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1u X1t!end_inferred R2 X2");
+	run_free(u);
+}
+
+/* Authentication: an auth switch round trip, then commands; a refused login. */
+static void test_auth(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	PKT(&b, 0, "\x0a" "8.0.36\0" "\x01\x00\x00\x00" "abcdefgh\0" "\xff\xff" "\x21\x02\x00\xff\xdf");
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x0d\xa2\x0a\x00" "\0\0\0\1" "\x21" "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+		   "app\0" "\x00" "db2\0" "caching_sha2_password\0");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 2, "\xfe" "mysql_native_password\0" "0123456789abcdefghij\0");
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 3, "secretsecretsecretse");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 4, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 1");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 X1");
+	assert_attr(u, 1, "db.namespace", "db2");
+	run_free(u);
+
+	/* access denied: nothing after it is parsed */
+	u = run_new(true, WS_PROLE_CLIENT);
+	bb_reset(&b);
+	PKT(&b, 0, "\x0a" "8.0.36\0" "\x01\x00\x00\x00" "abcdefgh\0" "\xff\xff" "\x21\x02\x00\xff\xdf");
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x0d\xa2\x0a\x00" "\0\0\0\1" "\x21" "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0" "app\0\x00");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 2, "\xff\x15\x04#28000Access denied for user 'app'");
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "");
+	run_free(u);
+
+	/* a greeting that is an error (too many connections) */
+	u = run_new(true, WS_PROLE_CLIENT);
+	bb_reset(&b);
+	PKT(&b, 0, "\x0a" "5.7.44\0" "\x01\x00\x00\x00" "abcdefgh\0" "\xff\xf7" "\x21\x02\x00\xff\x81");
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	run_free(u);
+}
+
+/* The namespace follows COM_CHANGE_USER, USE and COM_INIT_DB on success only. */
+static void test_namespace(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	PKT(&b, 0, "\x11" "bob\0" "\x03" "abc" "other\0" "\x21\x00");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 1");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "use `third`");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "USE fourth");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\xff\x19\x04#42000Unknown database 'fourth'");
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 2");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 X1 R2 X2 R3 X3 R4 X4");
+	assert_attr(u, 1, "db.namespace", "other");
+	assert_attr(u, 2, "db.namespace", "third");
+	assert_attr(u, 3, "db.namespace", "fourth");
+	assert_attr(u, 4, "db.namespace", "third");
+	run_free(u);
+}
+
+/* sqlcommenter's traceparent comment is handed to the centre; the comment never reaches
+ * db.query.text; sanitising can be turned off. */
+static void test_traceparent_and_text(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	query(&b, 3, "SELECT * FROM orders WHERE id = 5 /*traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "SELECT * FROM orders WHERE id = 6 /*traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0'*/");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(u->x[0].tp, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+	assert_string_equal(u->x[1].tp, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+	assert_string_equal(u->x[2].tp, "");   /* malformed: none */
+	assert_attr(u, 1, "db.query.text", "SELECT * FROM orders WHERE id = ?");
+	run_free(u);
+
+	u = run_new(true, WS_PROLE_CLIENT);
+	u->si.sanitize = false;
+	bb_reset(&b);
+	query(&b, 3, "SELECT * FROM orders WHERE id = 5");
+	feed(u, 'c', b.b, b.n);
+	run_close(u);
+	assert_attr(u, 1, "db.query.text", "SELECT * FROM orders WHERE id = 5");
+	run_free(u);
+}
+
+/* Server-side cursors: the EXECUTE's reply stops after the definitions (CURSOR_EXISTS),
+ * rows come with COM_STMT_FETCH. Multi-results ending in an error. */
+static void test_cursor_and_multi_error(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+	uint8_t seq = 1;
+
+	(void)state;
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	query(&b, 0x16, "SELECT a FROM t");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x00\x03\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00");
+	PKT(&b, 2, COLDEF);
+	PKT(&b, 3, EOF_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 0, "\x17\x03\x00\x00\x00\x01\x01\x00\x00\x00");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x01");
+	PKT(&b, 2, COLDEF);
+	PKT(&b, 3, "\xfe\x00\x00\x42\x00");
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 0, "\x1c\x03\x00\x00\x00\x02\x00\x00\x00");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x00\x00\x01" "1");
+	PKT(&b, 2, "\x00\x00\x01" "2");
+	PKT(&b, 3, "\xfe\x00\x00\x82\x00");
+	feed(u, 's', b.b, b.n);
+	/* an OK with SERVER_MORE_RESULTS_EXISTS, then a result set */
+	bb_reset(&b);
+	query(&b, 3, "UPDATE t SET a = 1; SELECT 1");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_MORE);
+	seq = 2;
+	resultset(&b, &seq, 1, false, false);
+	feed(u, 's', b.b, b.n);
+	seq = 1;
+	bb_reset(&b);
+	query(&b, 3, "SELECT 1; SELECT * FROM nosuch");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	resultset(&b, &seq, 1, false, true);
+	pkt(&b, seq, ERR_1146, sizeof(ERR_1146) - 1);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 X1 R2 X2 R3 X3 R4 X4 R5 X5");
+	assert_attr(u, 2, "db.query.text", "SELECT a FROM t");
+	assert_attr(u, 4, "db.response.returned_rows", "1");
+	assert_attr(u, 3, "db.operation.name", "STMT_FETCH");
+	assert_attr(u, 3, "db.response.returned_rows", "2");
+	assert_attr(u, 5, "db.response.status_code", "1146");
+	assert_string_equal(u->span[5].status_message, "1146 (42S02)");
+	run_free(u);
+}
+
+
+/* MariaDB's cached metadata: a column count followed by metadata_follows = 0 has no
+ * definitions. COM_STMT_SEND_LONG_DATA has no reply and no exchange. */
+static void test_no_metadata_long_data(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	handshake(u, "10.11.6-MariaDB", false, 0);
+	query(&b, 0x16, "INSERT INTO t VALUES (?)");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x00\x04\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00");
+	PKT(&b, 2, COLDEF);
+	PKT(&b, 3, EOF_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 0, "\x18\x04\x00\x00\x00\x00\x00" "blob");
+	PKT(&b, 0, "\x17\x04\x00\x00\x00\x00\x01\x00\x00\x00");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x01\x00");
+	PKT(&b, 2, EOF_PKT);
+	PKT(&b, 3, EOF_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "COMMIT");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 X1 R2 X2 R3 X3");
+	assert_attr(u, 2, "db.query.summary", "INSERT t");
+	assert_attr(u, 2, "db.response.returned_rows", "0");
+	run_free(u);
+}
+
+static void test_detect(void **state)
+{
+	static const struct {
+		const char *data;
+		uint32_t len;
+		enum ws_pdir dir;
+		enum ws_prole role;
+		uint16_t port;
+		int want;
+	} c[] = {
+		/* greetings */
+		{ "d\x00\x00\x00\x0a" "5.5.5-10.11.19-MariaDB\0\x03\x00\x00\x00" "abcdefgh\0\xfe\xf7", 47, WS_PDIR_INGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_YES },
+		{ "d\x00\x00\x00\x0a" "8.0.36\0\x03\x00\x00\x00" "abcdefgh\0\xfe\xf7", 31, WS_PDIR_EGRESS, WS_PROLE_SERVER, 1234, WS_DETECT_YES },
+		{ "d\x00\x00\x00\x0a" "8.0.36\0\x03\x00\x00\x00" "abcdefgh\0\xfe\xf7", 31, WS_PDIR_EGRESS, WS_PROLE_UNKNOWN, 1234, WS_DETECT_YES },
+		{ "d\x00\x00\x00\x0a" "8.0.36\0\x03\x00\x00\x00" "abcdefgh\0\xfe\xf7", 31, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+		{ "d\x00\x00\x00\x0a" "8.0", 8, WS_PDIR_INGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_MORE },
+		{ "d\x00\x00", 3, WS_PDIR_INGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_MORE },
+		{ "d\x00\x00\x00\x09" "8.0.36\0\x03\x00\x00\x00" "abcdefgh\0\xfe\xf7", 31, WS_PDIR_INGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+		{ "d\x00\x00\x00\x0a" "v8.0.36\0\x03\x00\x00\x00" "abcdefgh\0\xfe\xf7", 32, WS_PDIR_INGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+		{ "\x10\x00\x00\x00\x0a" "8.0.36\0\x03\x00\x00\x00" "abcdefgh\0\xfe\xf7", 31, WS_PDIR_INGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+		/* a command seen mid-way */
+		{ "\x09\x00\x00\x00\x03SELECT 1", 13, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 5000, WS_DETECT_YES },
+		{ "\x09\x00\x00\x00\x03select 1", 13, WS_PDIR_INGRESS, WS_PROLE_SERVER, 5000, WS_DETECT_YES },
+		{ "\x20\x00\x00\x00\x03/* app */ insert into", 25, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 5000, WS_DETECT_YES },
+		{ "\x09\x00\x00\x00\x16SELECT 1", 13, WS_PDIR_EGRESS, WS_PROLE_UNKNOWN, 5000, WS_DETECT_YES },
+		{ "\x09\x00\x00\x00\x03SELECT 1", 13, WS_PDIR_INGRESS, WS_PROLE_CLIENT, 5000, WS_DETECT_NO },
+		{ "\x20\x00\x00\x00\x03SEL", 8, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 5000, WS_DETECT_MORE },
+		{ "\x09\x00\x00\x00\x03hello 1", 12, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 5000, WS_DETECT_NO },
+		{ "\x09\x00\x00\x00\x03hello 1", 12, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_YES },
+		{ "\x09\x00\x00\x01\x03SELECT 1", 13, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+		/* other protocols */
+		{ "GET / HTTP/1.1\r\n", 16, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+		{ "*1\r\n$4\r\nPING\r\n", 14, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+		{ "\x16\x03\x01\x00\x03\x01\x00\x00", 8, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+		{ "\x00\x00\x00\x08\x04\xd2\x16\x2f", 8, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 5432, WS_DETECT_NO },
+		{ "\x00\x00\x00\x29\x00\x03\x00\x00user\0", 13, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 5432, WS_DETECT_NO },
+		{ "Q\x00\x00\x00\x16SELECT * FROM tt\0", 23, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+		{ "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306, WS_DETECT_NO },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int got = ops->detect((const uint8_t *)c[i].data, c[i].len, c[i].dir, c[i].role, c[i].port);
+
+		if (got != c[i].want)
+			fail_msg("detect case %zu: got %d, want %d", i, got, c[i].want);
+	}
+	assert_int_equal(ops->detect(NULL, 0, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306), WS_DETECT_MORE);
+	/* the recorded greeting */
+	assert_int_equal(ops->detect((const uint8_t *)v_cli[0].data, v_cli[0].len, WS_PDIR_INGRESS, WS_PROLE_CLIENT, 1), WS_DETECT_YES);
+}
+
+static void test_ops_and_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(ops->id, WS_PROTO_MYSQL);
+	assert_string_equal(ops->name, "mysql");
+	assert_ptr_equal(ws_proto_by_id(WS_PROTO_MYSQL), ops);
+	assert_int_equal(ops->n_errors, MYSQL_ERR__MAX);
+	assert_int_equal(ops->err_closed, MYSQL_ERR_CLOSED);
+	for (unsigned e = 1; e < MYSQL_ERR__MAX; e++) {
+		const char *n = ops->error_name(e);
+
+		assert_non_null(n);
+		assert_string_not_equal(n, "unknown");
+		for (unsigned f = 1; f < e; f++)
+			assert_string_not_equal(n, ops->error_name(f));
+	}
+	assert_string_equal(ops->error_name(MYSQL_ERR__MAX), "unknown");
+	assert_int_equal(ops->feed(NULL, WS_PDIR_EGRESS, NULL, NULL, NULL), -EINVAL);
+	ops->free(NULL);
+	ops->span_request(NULL, NULL, NULL);
+	ops->span_response(NULL, NULL, NULL);
+	assert_int_equal(ops->role(NULL), WS_PROLE_UNKNOWN);
+}
+
+/* Garbage never starts parsing; no crash on any prefix. */
+static void test_garbage(void **state)
+{
+	static const char junk[] = "\x05\x00\x00\x00\x99\x01\x02\x03\x04 hello world \xff\xff\xff\xff";
+	struct run *u = run_new(true, WS_PROLE_CLIENT);
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		feed(u, i & 1 ? 's' : 'c', junk, sizeof(junk) - 1);
+		assert_int_equal(u->rc, 0);
+	}
+	run_close(u);
+	assert_string_equal(summary(u), "");
+	run_free(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +1496,26 @@ int main(void)
 		cmocka_unit_test(test_cli_times),
 		cmocka_unit_test(test_raw_sessions),
 		cmocka_unit_test(test_split_everywhere),
+		cmocka_unit_test(test_midstream),
+		cmocka_unit_test(test_midstream_eof_learning),
+		cmocka_unit_test(test_pipelining),
+		cmocka_unit_test(test_big_result),
+		cmocka_unit_test(test_multi_packet_query),
+		cmocka_unit_test(test_gaps),
+		cmocka_unit_test(test_bad_sequence),
+		cmocka_unit_test(test_give_up),
+		cmocka_unit_test(test_close_pending),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_query_attributes),
+		cmocka_unit_test(test_uncaptured_command),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_namespace),
+		cmocka_unit_test(test_traceparent_and_text),
+		cmocka_unit_test(test_cursor_and_multi_error),
+		cmocka_unit_test(test_no_metadata_long_data),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_ops_and_errors),
+		cmocka_unit_test(test_garbage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
