@@ -1477,12 +1477,27 @@ static void on_gap(struct my_conn *c, enum ws_pdir dir, uint32_t lost, ws_x_emit
 	lose_dir(c, dir, emit, ctx);
 }
 
+/* A chunk of exactly one packet header (a reader that takes the 4-byte header and the
+ * payload in two calls) with sequence id 0 and a payload length in [min, max]. */
+static bool header_only(const struct ws_chunk *ch, uint32_t min, uint32_t max)
+{
+	const uint8_t *p = ch->data;
+	uint32_t plen;
+
+	if (!p || ch->len != 4 || ch->captured < 4 || p[3] != 0)
+		return false;
+	plen = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+	return plen >= min && plen <= max;
+}
+
 static bool looks_command(const struct ws_chunk *ch)
 {
 	const uint8_t *p = ch->data;
 	uint32_t cap = ch->captured < ch->len ? ch->captured : ch->len;
 	const struct cmd_info *info;
 
+	if (header_only(ch, 1, MAX_PKT))
+		return true;   /* the command byte comes next: an unknown one is counted */
 	if (!p || cap < 5 || p[3] != 0)
 		return false;
 	info = cmd_lookup(p[4]);
@@ -1494,6 +1509,8 @@ static bool looks_greeting(const struct ws_chunk *ch)
 	const uint8_t *p = ch->data;
 	uint32_t cap = ch->captured < ch->len ? ch->captured : ch->len;
 
+	if (header_only(ch, 20, 1024))
+		return true;   /* a protocol byte other than 10 next gives up (not_mysql) */
 	return p && cap >= 5 && p[3] == 0 && p[4] == 10 && (p[0] | p[1] | p[2]) != 0;
 }
 

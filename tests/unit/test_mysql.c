@@ -1397,6 +1397,51 @@ static void test_no_metadata_long_data(void **state)
 	run_free(u);
 }
 
+
+/* A reader that takes each packet's header and payload in two calls (4-byte chunks):
+ * a mid-way start and a resync at the flip both accept a header-only chunk. */
+static void test_header_only_reads(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(false, WS_PROLE_SERVER);
+
+	(void)state;
+	query(&b, 3, "SELECT 1");
+	feed(u, 'c', b.b, 4);
+	feed(u, 'c', b.b + 4, b.n - 4);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	/* lose the request framing (a gap over a header), then resync on a header chunk */
+	bb_reset(&b);
+	query(&b, 3, "SELECT 2");
+	feed_ex(u, 'c', b.b, b.n, b.n, 9);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 3");
+	feed(u, 'c', b.b, 4);
+	feed(u, 'c', b.b + 4, b.n - 4);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 X1 E!gap R2 X2 R3 X3");
+	assert_attr(u, 3, "db.query.text", "SELECT ?");
+	run_free(u);
+
+	/* a header-only first chunk followed by something that is not a v10 greeting */
+	u = run_new(true, WS_PROLE_CLIENT);
+	feed(u, 's', "\x30\x00\x00\x00", 4);
+	assert_int_equal(u->rc, 0);
+	feed(u, 's', "\x09" "01234567890123456789012345678901234567890123456", 48);
+	assert_int_equal(u->rc, -MYSQL_ERR_NOT_MYSQL);
+	run_close(u);
+	assert_string_equal(summary(u), "E!not_mysql");
+	run_free(u);
+}
+
 static void test_detect(void **state)
 {
 	static const struct {
@@ -1513,6 +1558,7 @@ int main(void)
 		cmocka_unit_test(test_traceparent_and_text),
 		cmocka_unit_test(test_cursor_and_multi_error),
 		cmocka_unit_test(test_no_metadata_long_data),
+		cmocka_unit_test(test_header_only_reads),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_ops_and_errors),
 		cmocka_unit_test(test_garbage),
