@@ -823,6 +823,7 @@ static void on_change_user(struct my_conn *c, struct my_dir *d, ws_x_emit_fn emi
 	fail_all(c, MYSQL_ERR_FRAMING_LOST, false, emit, ctx);
 	c->phase = PH_AUTH;
 	c->has_pend_ns = false;
+	stmt_clear(c);   /* the server resets the session: its statements are gone */
 	z = n > o ? memchr(p + o, 0, n - o) : NULL;   /* user */
 	if (!z)
 		return;
@@ -1267,7 +1268,6 @@ static void on_resp_msg(struct my_conn *c, struct my_dir *d, ws_x_emit_fn emit, 
 			if (c->has_pend_ns) {
 				memcpy(c->ns, c->pend_ns, sizeof(c->ns));
 				c->has_pend_ns = false;
-				stmt_clear(c);
 			}
 		} else if (n >= 1 && p[0] == 0xff) {
 			c->phase = PH_AUTH_FAILED;

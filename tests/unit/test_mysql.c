@@ -1221,7 +1221,13 @@ static void test_namespace(void **state)
 	struct run *u = run_new(true, WS_PROLE_CLIENT);
 
 	(void)state;
-	handshake(u, "10.11.6-MariaDB", false, 0);
+	handshake(u, "10.11.6-MariaDB", true, 0);
+	query(&b, 0x16, "SELECT 1");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, "\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
 	PKT(&b, 0, "\x11" "bob\0" "\x03" "abc" "other\0" "\x21\x00");
 	feed(u, 'c', b.b, b.n);
 	bb_reset(&b);
@@ -1251,12 +1257,21 @@ static void test_namespace(void **state)
 	bb_reset(&b);
 	PKT(&b, 1, OK_PKT);
 	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 0, "\x17\x05\x00\x00\x00\x00\x01\x00\x00\x00");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
 	run_close(u);
-	assert_string_equal(summary(u), "R1 X1 R2 X2 R3 X3 R4 X4");
-	assert_attr(u, 1, "db.namespace", "other");
-	assert_attr(u, 2, "db.namespace", "third");
-	assert_attr(u, 3, "db.namespace", "fourth");
-	assert_attr(u, 4, "db.namespace", "third");
+	assert_string_equal(summary(u), "R1 X1 R2 X2 R3 X3 R4 X4 R5 X5 R6 X6");
+	assert_attr(u, 1, "db.namespace", "shop");
+	assert_attr(u, 2, "db.namespace", "other");
+	assert_attr(u, 3, "db.namespace", "third");
+	assert_attr(u, 4, "db.namespace", "fourth");
+	assert_attr(u, 5, "db.namespace", "third");
+	/* COM_CHANGE_USER reset the session: statement 5 is gone */
+	assert_attr(u, 6, "db.operation.name", "EXECUTE");
 	run_free(u);
 }
 
