@@ -295,6 +295,9 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 
 	a->st.exchanges++;
 	pstats(a, c)->exchanges++;
+	/* A reason on a completed exchange is a note (its end was inferred), not a failure. */
+	if (x->err && x->err < WS_PROTO_MAX_ERRORS)
+		pstats(a, c)->error_reason[x->err]++;
 	if (!p)
 		return;
 	struct ws_span *s = ws_ctx_span(a->ctx, p->ref);

@@ -17,11 +17,13 @@
 extern const struct ws_proto_ops ws_proto_dns;
 extern const struct ws_proto_ops ws_proto_http1;
 extern const struct ws_proto_ops ws_proto_http2;
+extern const struct ws_proto_ops ws_proto_mysql;
 extern const struct ws_proto_ops ws_proto_postgres;
 extern const struct ws_proto_ops ws_proto_redis;
 
 static const struct ws_proto_ops *const registry[] = {
 	&ws_proto_postgres,   /* binary: a startup/SSL request, or a Q/P message with printable SQL */
+	&ws_proto_mysql,      /* binary: the server handshake v10, or a COM_QUERY with seq 0 */
 	&ws_proto_http2,      /* the connection preface only */
 	&ws_proto_dns,        /* binary: a header with QDCOUNT 1 and a question parsing exactly */
 	&ws_proto_redis,      /* text: *N\r\n$M\r\n, inline commands by known words only */
