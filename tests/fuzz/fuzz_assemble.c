@@ -59,6 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			e->hdr.type = WS_EV_DATA;
 			e->hdr.flags = (op & 0x40) ? WS_F_EOF : (op & 0x20 ? WS_F_NO_SEQ : 0);
+			/* datagrams (keyed by socket and peer), TLS plaintext, ciphertext */
+			if ((misc & 0xe0) == 0xe0)
+				e->hdr.flags |= WS_F_DGRAM | WS_F_NO_SEQ;
+			else if ((misc & 0xe0) == 0xc0)
+				e->hdr.flags |= WS_F_TLS;
+			else if ((misc & 0xe0) == 0xa0)
+				e->hdr.flags |= WS_F_CIPHER;
 			e->sock_id = 0x1000 + sock;
 			e->pid = 10 + (misc & 1);
 			e->tid = 20 + (misc & 3);
@@ -75,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(e->tuple.daddr, e->tuple.saddr, 16);
 			e->tuple.sport = (uint16_t)(8000 + sock);
 			e->tuple.dport = (uint16_t)(40000 + sock);
+			if (e->hdr.flags & WS_F_DGRAM)
+				e->tuple.dport = (uint16_t)(53 + (misc & 1));   /* two peers of one socket */
 			memcpy(rec + sizeof(*e), data + off, plen);
 			size_t total = sizeof(*e) + plen;
 			e->hdr.size = (uint32_t)total;
