@@ -842,7 +842,8 @@ def print_tables(res, out=sys.stdout):
     p("  time of all CPUs per request (everything on the host); spans/req: wirespan makes 2 (client and")
     p("  server are both on this host), the SDK 1; lost rb/tbl = ring-buffer drops / the agent's")
     p("  spans_dropped_table_full counter;")
-    p("  server us/req = CPU of the nginx worker / Node process (BPF programs run in its syscalls)")
+    p("  server us/req = CPU of the nginx worker / Node process / redis-server (BPF programs run in its")
+    p("  syscalls); for Redis workloads a request is a command (see the per-command table)")
     for wl, vs in summ.items():
         server, kind, path, close, desc = WORKLOADS[wl]
         p("")
