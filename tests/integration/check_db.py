@@ -29,7 +29,8 @@ Checks
   - SERVER spans, if expected, likewise (same multiset), each the child of a matching
     CLIENT span;
   - no secret (a literal or argument value the workload used) appears anywhere in the
-    span file or the scanned files, not even inside another string.
+    span file or the scanned files, not even inside another string; no number literal
+    ("numbers" in the manifest) in any span's name or attribute values.
 Exit 0 when all hold, 1 otherwise.
 """
 import argparse
@@ -204,6 +205,14 @@ def main(argv=None):
             n = data.count(s.encode())
             if n:
                 problems.append("secret %r appears %d times in %s" % (s, n, path))
+
+    # Numbers (literals of the queries) cannot be grepped in the raw file, where ids and
+    # times are digits too: look for them in span names and attribute values.
+    for n in man.get("numbers", []):
+        for sp in spans:
+            where = [k for k, v in sp.attrs.items() if n in str(v)] + (["name"] if n in sp.name else [])
+            if where:
+                problems.append("number literal %s appears in %s of %s" % (n, ", ".join(where), span_line(sp)))
 
     print("check_db %s: %d CLIENT spans (%d expected, %d matched), %d SERVER spans, %d secrets scanned in %d files" % (
         args.system, len(clients), len(ops), len(cpairs), len(servers), len(secrets), 1 + len(args.scan)))
