@@ -6,7 +6,8 @@ Inputs
   --manifest FILE     services/arch/load.py's manifest (ids, client pid, errors)
   --service-pid PID   services/db/db_service.py
   --db SYSTEM=N       a database the service calls N times per request (repeatable):
-                      redis=3, postgresql=2, mariadb=2
+                      redis=3, postgresql=2, mysql=2 (mysql: db.system.name mysql or
+                      mariadb)
   --secret-file FILE  strings (one per line) that must appear nowhere in the span file
   --min-correct PCT   fail when fewer requests are correct (default 100)
 
@@ -51,6 +52,11 @@ def request_of(sp):
     if system is None:
         m = PATH_RE.match(str(sp.attrs.get("url.path", "")))
         return (int(m.group(1)) if m else None), kind + "_http"
+    if system == "mariadb":
+        # A connection opened before the agent started (the service's pool) shows no
+        # greeting, so the parser cannot tell MariaDB from MySQL and says mysql
+        # (docs/proto-mysql.md): one role for both.
+        system = "mysql"
     if system == "redis":
         ns = sp.attrs.get("db.namespace")
         rid = int(ns) if isinstance(ns, str) and ns.isdigit() and ns != "0" else None

@@ -78,19 +78,68 @@ ws_psql() {
 		ws_fail "psql '$2' failed: $(tail -n 3 "$WS_TMP/psql.out" | tr '\n' ' ')"
 }
 
-# ws_check_db SYSTEM PORT ARGS...: check_db.py on the span file with the workload's
-# manifest ($WS_TMP/manifest.json), the agent's log scanned for secrets too; a mismatch
-# is a soft failure. Also fails on any proto_<SYSTEM>_error_* counter but the ones named
-# in WS_DB_ERRORS_OK.
+# ws_check_db PARSER SYSTEM PORT ARGS...: check_db.py on the span file with the
+# workload's manifest ($WS_TMP/manifest.json), the agent's log scanned for secrets too;
+# a mismatch is a soft failure. Also fails on any proto_<PARSER>_error_* counter but the
+# ones named in WS_DB_ERRORS_OK.
 ws_check_db() {
-	local system=$1 port=$2 c
-	shift 2
-	for c in $(awk -v p="proto_${system}_error_" 'index($1, p) == 1 && $2 > 0 {print $1}' "$WS_AGENT_ERR" | sort -u); do
-		case " ${WS_DB_ERRORS_OK:-} " in *" ${c#proto_"${system}"_error_} "*) continue ;; esac
+	local parser=$1 system=$2 port=$3 c
+	shift 3
+	for c in $(awk -v p="proto_${parser}_error_" 'index($1, p) == 1 && $2 > 0 {print $1}' "$WS_AGENT_ERR" | sort -u); do
+		case " ${WS_DB_ERRORS_OK:-} " in *" ${c#proto_"${parser}"_error_} "*) continue ;; esac
 		ws_soft_fail "counter $c is $(ws_counter "$c") (a clean workload)"
 	done
 	timeout -k 5 60 "$WS_PY" "$WS_IT/check_db.py" --spans "$WS_SPANS" --manifest "$WS_TMP/manifest.json" \
 		--system "$system" --port "$port" --scan "$WS_AGENT_ERR" \
 		--tolerance-ns "${WS_TOLERANCE_NS:-0}" "$@" ||
 		ws_soft_fail "$system spans do not match the workload"
+}
+
+# ws_start_mariadb DBNAME: mariadb-install-db + mariadbd (--no-defaults, as the mysql
+# user, listening on 127.0.0.1 only, socket/pid/log in the temp dir), DBNAME and a user
+# ws@127.0.0.1 with a password (a secret, in $MY_PWFILE) made through the socket as
+# root. Sets MY_PORT, MY_PID, MY_PWFILE.
+ws_start_mariadb() {
+	local db=$1 my=$WS_TMP/my try i bin inst
+	bin=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+	inst=$(command -v mariadb-install-db || echo /usr/bin/mariadb-install-db)
+	[ -x "$bin" ] && [ -x "$inst" ] || ws_skip "mariadbd missing (scripts/deps.sh installs mariadb-server)"
+	id mysql >/dev/null 2>&1 || ws_skip "no mysql user (the mariadb-server package creates it)"
+	mkdir -p "$my/data" "$my/tmp"
+	MY_PWFILE=$my/pw
+	head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/^/my-pw-secret-/' >"$MY_PWFILE"
+	chown -R mysql: "$my"
+	chmod 700 "$my"
+	"$inst" --no-defaults --datadir="$my/data" --user=mysql --auth-root-authentication-method=normal \
+		--skip-test-db --skip-name-resolve >"$WS_TMP/mariadb-install.out" 2>&1 ||
+		ws_fail "mariadb-install-db failed: $(tail -n 5 "$WS_TMP/mariadb-install.out" | tr '\n' ' ')"
+	for try in 1 2 3; do
+		MY_PORT=$(ws_free_port 127.0.0.1) || ws_fail "no free port"
+		ws_spawn mariadbd "$bin" --no-defaults --datadir="$my/data" --socket="$my/sock" \
+			--port="$MY_PORT" --bind-address=127.0.0.1 --user=mysql --pid-file="$my/pid" \
+			--tmpdir="$my/tmp" --log-error="$WS_TMP/mariadbd.log" --skip-name-resolve --skip-log-bin \
+			--innodb-buffer-pool-size=16M --innodb-log-file-size=8M --performance-schema=OFF \
+			--max-connections=60
+		MY_PID=$WS_LAST_PID
+		for ((i = 0; i < 400; i++)); do
+			ws_alive "$MY_PID" || break
+			if [ -S "$my/sock" ] && ws_port_listening "$MY_PORT"; then
+				ws_log "mariadbd: pid $MY_PID on 127.0.0.1:$MY_PORT"
+				ws_mysql "" "CREATE DATABASE $db; CREATE USER 'ws'@'127.0.0.1' IDENTIFIED BY '$(cat "$MY_PWFILE")'; GRANT ALL ON $db.* TO 'ws'@'127.0.0.1'"
+				return 0
+			fi
+			sleep 0.05
+		done
+		ws_stop_pid "$MY_PID" TERM 10
+		ws_log "mariadbd did not come up on port $MY_PORT (attempt $try): $(tail -n 2 "$WS_TMP/mariadbd.log" | tr '\n' ' ')"
+	done
+	ws_fail "mariadbd did not start"
+}
+
+# ws_mysql DB SQL: setup as root through the socket (before the agent starts).
+ws_mysql() {
+	local mysql
+	mysql=$(command -v mariadb || command -v mysql || echo /usr/bin/mariadb)
+	"$mysql" --no-defaults -S "$WS_TMP/my/sock" -u root ${1:+-D "$1"} -e "$2" >"$WS_TMP/mysql.out" 2>&1 ||
+		ws_fail "mariadb '$2' failed: $(tail -n 3 "$WS_TMP/mysql.out" | tr '\n' ' ')"
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Parentage of database calls (issue 8): an HTTP service whose handler thread calls Redis
-# and PostgreSQL (and MariaDB, once its parser is in the tree) for every request.
+# Parentage of database calls (issue 8): an HTTP service whose handler thread calls Redis,
+# PostgreSQL and MariaDB for every request.
 #   load.py (CLIENT) -> services/db/db_service.py (SERVER; CLIENT x N per database)
 #       -> redis-server / postgres backend / mariadbd (SERVER)
 # 60 requests, 4 in flight; the load client keeps a keep-alive connection on half of its
@@ -27,19 +27,18 @@ ws_psql wsdb "CREATE TABLE ws_log (req integer, note text)"
 PORTS="$REDIS_PORT,$PG_PORT"
 DBS=(--db redis=3 --db postgresql=2)
 SVC_ARGS=(--redis-port "$REDIS_PORT" --pg-port "$PG_PORT" --pg-password-file "$PG_PWFILE")
-if [ -n "${WS_DB_PARENT_MYSQL:-}" ] || grep -q ws_proto_mysql "$WS_ROOT/agent/proto/registry.c"; then
-	ws_start_mariadb wsdb
-	ws_mysql wsdb "CREATE TABLE ws_log (req integer, note text)"
-	PORTS="$PORTS,$MY_PORT"
-	DBS+=(--db mariadb=2)
-	SVC_ARGS+=(--mysql-port "$MY_PORT" --mysql-password-file "$MY_PWFILE")
-fi
+"$WS_PY" -c 'import MySQLdb' 2>/dev/null || ws_skip "python3-mysqldb missing (scripts/deps.sh installs it)"
+ws_start_mariadb wsdb
+ws_mysql wsdb "CREATE TABLE ws_log (req integer, note text)"
+PORTS="$PORTS,$MY_PORT"
+DBS+=(--db mysql=2)
+SVC_ARGS+=(--mysql-port "$MY_PORT" --mysql-password-file "$MY_PWFILE")
 
 # The service's secret comes from a file: its command line becomes process.command_line.
 echo "svc-secret-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" >"$WS_TMP/secret"
 cat "$PG_PWFILE" >>"$WS_TMP/secret"
 echo >>"$WS_TMP/secret"
-[ -n "${MY_PWFILE:-}" ] && cat "$MY_PWFILE" >>"$WS_TMP/secret"
+cat "$MY_PWFILE" >>"$WS_TMP/secret"
 ws_spawn db-service "$WS_PY" -u "$WS_SVC/db/db_service.py" --port-file "$WS_TMP/svc.port" \
 	--secret-file "$WS_TMP/secret" "${SVC_ARGS[@]}"
 SVC_PID=$WS_LAST_PID

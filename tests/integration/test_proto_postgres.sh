@@ -25,5 +25,5 @@ cat "$WS_TMP/client.out" >&2
 
 ws_stop_agent
 ws_check_counters || true
-ws_check_db postgresql "$PORT" --server-spans yes
+ws_check_db postgresql postgresql "$PORT" --server-spans yes
 ws_finish

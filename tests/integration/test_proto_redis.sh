@@ -22,5 +22,5 @@ cat "$WS_TMP/client.out" >&2
 
 ws_stop_agent
 ws_check_counters || true
-ws_check_db redis "$PORT" --server-spans yes
+ws_check_db redis redis "$PORT" --server-spans yes
 ws_finish

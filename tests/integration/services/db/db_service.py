@@ -8,7 +8,7 @@ thread, per request:
                                        way to tell which request a Redis span belongs to)
   PostgreSQL  SELECT count(*) AS req_<id> ..., INSERT INTO ws_log AS req_<id> ...
                                       (the alias, an identifier, survives sanitising)
-  MySQL       SELECT count(*) AS req_<id> ..., INSERT INTO ws_log ... SELECT ... req_<id>
+  MariaDB     SELECT count(*) AS req_<id> ..., INSERT INTO ws_log ... SELECT ... AS req_<id>
               (with --mysql-port only)
 Connections are mixed on purpose: ids divisible by 3 open new database connections for
 the request (closed after it), the others take pooled ones any handler thread may use.
@@ -68,10 +68,9 @@ class Backends:
 
     def my_connect(self):
         import MySQLdb
-        c = MySQLdb.connect(host="127.0.0.1", port=self.a.mysql_port, user="root",
-                            password=self.a.mysql_password, database="wsdb")
-        c.autocommit(True)
-        return c
+        c = MySQLdb.connect(host="127.0.0.1", port=self.a.mysql_port, user="ws",
+                            password=self.a.mysql_password, database="wsdb", autocommit=True)
+        return c  # (no SET autocommit is sent: the server's default is already on)
 
     def do_redis(self, rid, fresh):
         s = self.secret
@@ -97,8 +96,7 @@ class Backends:
             cur.execute("SELECT count(*) AS req_%d FROM ws_log WHERE note <> %%s AND req > %%s" % rid, ("%s-n" % s, 421337))
             cur.fetchall()
             if mysql:
-                cur.execute("INSERT INTO ws_log (req, note) SELECT %%s, %%s FROM DUAL WHERE 1 = 1 AND 'req_%d' <> ''" % rid,
-                            (rid, "%s-note-%d" % (s, rid)))
+                cur.execute("INSERT INTO ws_log (req, note) SELECT %%s AS req_%d, %%s" % rid, (rid, "%s-note-%d" % (s, rid)))
             else:
                 cur.execute("INSERT INTO ws_log AS req_%d (req, note) VALUES (%%s, %%s)" % rid, (rid, "%s-note-%d" % (s, rid)))
             cur.close()
