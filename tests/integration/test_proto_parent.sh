@@ -35,10 +35,13 @@ DBS+=(--db mysql=2)
 SVC_ARGS+=(--mysql-port "$MY_PORT" --mysql-password-file "$MY_PWFILE")
 
 # The service's secret comes from a file: its command line becomes process.command_line.
-echo "svc-secret-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" >"$WS_TMP/secret"
-cat "$PG_PWFILE" >>"$WS_TMP/secret"
-echo >>"$WS_TMP/secret"
-cat "$MY_PWFILE" >>"$WS_TMP/secret"
+{
+	echo "svc-secret-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+	cat "$PG_PWFILE"
+	echo
+	cat "$MY_PWFILE"
+	echo
+} >"$WS_TMP/secret"
 ws_spawn db-service "$WS_PY" -u "$WS_SVC/db/db_service.py" --port-file "$WS_TMP/svc.port" \
 	--secret-file "$WS_TMP/secret" "${SVC_ARGS[@]}"
 SVC_PID=$WS_LAST_PID
