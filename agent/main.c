@@ -103,6 +103,8 @@ static const char usage_text[] =
 	"      --query-text MODE    db.query.text of SQL spans: sanitized (default: every literal\n"
 	"                           becomes ?), off, or raw (literals included: secrets in\n"
 	"                           queries reach the traces; use only where that is allowed)\n"
+	"      --process-command-line  resources carry process.command_line (every argument;\n"
+	"                           they can hold passwords) instead of process.command (argv[0])\n"
 	"      --link-wait-ms N     how long a server span waits for its local client (300)\n"
 	"      --ringbuf-mb N       ring buffer size in MiB (8)\n"
 	"      --max-conns N        connection sides tracked at once, agent and kernel map (131072)\n"
@@ -193,7 +195,7 @@ static int add_comm(struct options *o, const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT };
+	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT, O_CMDLINE };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -202,6 +204,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "capture-bytes", required_argument, NULL, O_CAPTURE },
 		{ "udp-ports", required_argument, NULL, O_UDPPORTS },
 		{ "query-text", required_argument, NULL, O_QUERYTEXT },
+		{ "process-command-line", no_argument, NULL, O_CMDLINE },
 		{ "link-wait-ms", required_argument, NULL, O_LINKWAIT },
 		{ "ringbuf-mb", required_argument, NULL, O_RINGBUF },
 		{ "max-conns", required_argument, NULL, O_MAXCONNS },
@@ -258,6 +261,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 				break;
 			if (parse_list(optarg, "UDP port (1-65535, at most 16)", add_udp_port, o))
 				return -EINVAL;
+			break;
+		case O_CMDLINE:
+			ws_process_set_command_line(true);
 			break;
 		case O_QUERYTEXT:
 			if (strcmp(optarg, "sanitized") == 0) {

@@ -34,7 +34,8 @@ PORTS="$PORTS,$MY_PORT"
 DBS+=(--db mysql=2)
 SVC_ARGS+=(--mysql-port "$MY_PORT" --mysql-password-file "$MY_PWFILE")
 
-# The service's secret comes from a file: its command line becomes process.command_line.
+# The service's secret comes from a file: with --process-command-line its command line
+# would reach process.command_line.
 {
 	echo "svc-secret-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	cat "$PG_PWFILE"
