@@ -948,7 +948,8 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		    tls_note_syscall(st.sk, st.fd, dir, end_seq - (__u32)ret, seq_ok))
 			e.flags |= WS_F_CIPHER;
 		else if (dir == WS_DIR_INGRESS)
-			tls_note_read(st.sk, st.fd, sys, st.buf);
+			tls_note_read(st.sk, st.fd, sys, st.buf, end_seq - (__u32)ret, seq_ok,
+				      (__u32)ret);
 	}
 	if (tls_enabled && (c->flags & WS_CONN_TLS))
 		e.flags |= WS_F_CIPHER;

@@ -54,10 +54,13 @@ struct ws_tls_call {
 	__s32 fd;
 	__s32 pend_fd;
 	__u32 seq;        /* TCP seq of the first ciphertext byte moved in the call's direction */
+	__u32 pend_seq;   /* seq of pend_sk's read: its first byte began a TLS record */
 	__u8 active;
 	__u8 kind;        /* WS_TLS_K_* */
 	__u8 has_seq;
 	__u8 task_ok;     /* scope_task() at entry */
+	__u8 pend_seq_ok;
+	__u8 _pad[3];
 };
 
 struct {
@@ -124,10 +127,12 @@ static __always_inline bool tls_note_syscall(__u64 sk, __s32 fd, __u8 dir, __u32
  * ciphertext a memory-BIO library is about to be fed. Only plain read/recvfrom, whose
  * buffer is one contiguous block (libuv, Python asyncio).
  */
-static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 buf)
+static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 buf, __u32 seq,
+					  bool seq_ok, __u32 n)
 {
 	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
-	__u8 h[2];
+	__u8 h[5];
+	__u32 off;
 
 	if (!t)
 		return;
@@ -138,6 +143,23 @@ static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 b
 		return;
 	t->pend_sk = sk;
 	t->pend_fd = fd;
+	t->pend_seq = seq;
+	t->pend_seq_ok = seq_ok;
+	/* A read that begins with ChangeCipherSpec (20) ends a handshake: the peer's
+	 * Finished record follows, then its first data. The data's record is the one the
+	 * peer's write began with (TLS 1.2, and 1.3 in the middlebox-compatible mode
+	 * OpenSSL uses by default). */
+	if (h[0] != 20)
+		return;
+	off = 5 + ((__u32)h[3] << 8 | h[4]);
+	if (off + 5 > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off))) {
+		t->pend_seq_ok = 0;
+		return;
+	}
+	off += 5 + ((__u32)h[3] << 8 | h[4]);
+	if (off >= n)
+		t->pend_seq_ok = 0;
+	t->pend_seq = seq + off;
 }
 
 /* ---- the uprobes ------------------------------------------------------------------ */
@@ -259,8 +281,22 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 			c = NULL;
 		}
 	}
+	/* A memory-BIO read (no syscall inside) that consumes the thread's preceding read
+	 * of this socket decrypts the record that read began with: its seq is the one the
+	 * peer's TLS write reported for its first ciphertext byte. */
+	if (t->kind == WS_TLS_K_READ && !t->sk && !t->has_seq && sk && t->pend_sk == sk &&
+	    t->pend_seq_ok) {
+		t->seq = t->pend_seq;
+		t->has_seq = 1;
+	}
 	if (t->kind != WS_TLS_K_WRITE)
 		t->pend_sk = 0;
+	/* From now on every syscall on the socket is ciphertext, also those a memory-BIO
+	 * library makes outside its calls. */
+	if (sk && !c)
+		c = bpf_map_lookup_elem(&ws_conns, &sk);
+	if (c && !(c->flags & WS_CONN_TLS) && conn_traced(c, t->task_ok))
+		c->flags |= WS_CONN_TLS;
 	if (t->kind == WS_TLS_K_OTHER)
 		return 0;
 	if (t->n_ptr) {
@@ -274,22 +310,18 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 	}
 	if (!n)
 		return 0;
-	if (!sk) {
-		cnt_inc(WS_CNT_TLS_NO_SOCK);
-		return 0;
-	}
-	if (!c)
+	if (sk && !c)
 		c = bpf_map_lookup_elem(&ws_conns, &sk);
 	if (!c) {
-		cnt_inc(WS_CNT_TLS_NO_SOCK);
+		/* Under port scoping alone (task_ok 0) a call with no traced socket is most
+		 * likely out of scope: counted as filtered, not as a loss. */
+		cnt_inc(t->task_ok ? WS_CNT_TLS_NO_SOCK : WS_CNT_FILTERED);
 		return 0;
 	}
 	if (!conn_traced(c, t->task_ok)) {
 		cnt_inc(WS_CNT_FILTERED);
 		return 0;
 	}
-	if (!(c->flags & WS_CONN_TLS))
-		c->flags |= WS_CONN_TLS;
 	e.sys = t->kind == WS_TLS_K_READ ? WS_SYS_SSL_READ : WS_SYS_SSL_WRITE;
 	e.dir = t->kind == WS_TLS_K_READ ? WS_DIR_INGRESS : WS_DIR_EGRESS;
 	conn_announce(sk, c, e.sys, fd, id);
