@@ -240,7 +240,7 @@ def check_dns(args):
     """Manifest (services/dns_client.py):
     {"queries": [{"name", "type", "transport" udp|tcp, "rcode", "answers", "pid",
                   "start_ns", "end_ns", "http_id": optional request id}],
-     "absent": bool, "http": [{"id", "path", "pid", "start_ns", "end_ns"}]}
+     "http": [{"id", "path", "start_ns", "end_ns"}]}
     Every query: exactly one DNS CLIENT span of its pid named "DNS <type>" with
     dns.question.name, dns.question.type, dns.response_code, dns.answer.count,
     network.transport, network.protocol.name dns; ERROR exactly for rcodes other than
@@ -248,7 +248,9 @@ def check_dns(args):
     than 0 and not longer than the window. Spans are matched by (pid, name, type,
     transport, rcode) and window; names are unique per query. A query made in an HTTP
     handler (http_id) must be the child of that request's SERVER span (same trace,
-    inside it). No DNS span belongs to no query; with "absent" there is no DNS span."""
+    inside it). A query nobody answered (rcode null) is an ERROR span with error.type
+    timeout (or closed) and no dns.response_code. No DNS span belongs to no query; with --absent there is no
+    DNS span at all."""
     p = Problems()
     fmt = []
     spans = read_spans(args.spans, fmt)
@@ -258,7 +260,7 @@ def check_dns(args):
         man = json.load(f)
     slack = args.clock_slack_ms * 1000000
     dns = [s for s in spans if s.attrs.get("network.protocol.name") == "dns"]
-    if man.get("absent"):
+    if args.absent:
         for s in dns[:MAX_REPORTED]:
             p.add("DNS span although the port was not in --udp-ports: %s", desc(s))
         print("check_proto dns (absent): %d DNS spans, %d problems" % (len(dns), len(p)))
@@ -287,13 +289,20 @@ def check_dns(args):
             a = s.attrs
             want = {"dns.question.type": q["type"], "dns.response_code": q["rcode"],
                     "dns.answer.count": q["answers"], "network.protocol.name": "dns"}
+            if q["rcode"] is None:   # unanswered: no response attributes
+                want.pop("dns.answer.count")
             for key, v in want.items():
                 if a.get(key) != v:
                     qp.add("%s is %r, expected %r", key, a.get(key), v)
             if s.name != "DNS " + q["type"]:
                 qp.add("name %r, expected %r", s.name, "DNS " + q["type"])
             err = q["rcode"] not in DNS_CLIENT_OK_RCODES
-            if err and (s.status != ERROR or a.get("error.type") != q["rcode"]):
+            if q["rcode"] is None:
+                if (s.status != ERROR or a.get("error.type") not in ("timeout", "closed", "connection_closed")
+                        or "dns.answer.count" in a):
+                    qp.add("unanswered: status %r error.type %r dns.answer.count %r, expected ERROR, "
+                           "error.type timeout or closed and no answer count", s.status, a.get("error.type"), a.get("dns.answer.count"))
+            elif err and (s.status != ERROR or a.get("error.type") != q["rcode"]):
                 qp.add("status %r error.type %r for %s, expected ERROR / %s", s.status, a.get("error.type"),
                        q["rcode"], q["rcode"])
             if not err and (s.status == ERROR or "error.type" in a):
@@ -462,6 +471,7 @@ def main():
     ap.add_argument("--marker-file")
     ap.add_argument("--clock-slack-ms", type=int, default=50)
     ap.add_argument("--tolerance-ns", type=int, default=0)
+    ap.add_argument("--absent", action="store_true", help="dns: no DNS span may exist")
     args = ap.parse_args()
     if args.self_test:
         sys.exit(self_test())
