@@ -407,6 +407,55 @@ def _grpc_case(tmp, mutate=None):
     return check_grpc(a)
 
 
+def _dns_case(tmp, mutate=None, absent=False):
+    """A correct synthetic DNS run, optionally broken. Spans: 0 u1 A NOERROR, 1 u2 NXDOMAIN,
+    2 u3 SERVFAIL, 3 t1 over tcp, 4 the unanswered one, 5 the HTTP SERVER span, 6 its lookup."""
+    cpid, spid, port = 300, 400, 5353
+    base = 2 * 10**18
+    queries, lines = [], []
+    plan = [("u1.example.test", "A", "udp", "NOERROR", 1), ("u2.nx.test", "AAAA", "udp", "NXDOMAIN", 0),
+            ("u3.fail.test", "A", "udp", "SERVFAIL", 0), ("t1.example.test", "A", "tcp", "NOERROR", 1),
+            ("w1.dead.test", "A", "udp", None, None)]
+    for i, (name, qt, tr, rc, n) in enumerate(plan):
+        t0 = base + i * 10**8
+        queries.append({"name": name, "type": qt, "transport": tr, "rcode": rc, "answers": n, "pid": cpid,
+                        "start_ns": t0, "end_ns": t0 + 10**6, "server_port": port})
+        a = {"dns.question.name": name, "dns.question.type": qt, "network.transport": tr,
+             "network.protocol.name": "dns", "server.port": port}
+        st = None
+        if rc is not None:
+            a.update({"dns.response_code": rc, "dns.answer.count": n})
+            if rc == "SERVFAIL":
+                a["error.type"] = rc
+                st = {"code": 2, "message": "DNS SERVFAIL"}
+        else:
+            a["error.type"] = "timeout"
+            st = {"code": 2}
+        lines.append(_span(CLIENT, "DNS " + qt, "%016x" % (0x100 + i), None, "%032x" % (0x100 + i),
+                           t0 + 1000, t0 + 9000, a, cpid, st))
+    t0 = base + 10**9
+    http = [{"id": 500, "path": "/dns/500", "start_ns": t0, "end_ns": t0 + 10**7}]
+    lines.append(_span(SERVER, "GET /dns/{id}", "%016x" % 0x500, "%016x" % 0x501, "%032x" % 0x500,
+                       t0 + 1000, t0 + 900000, {"url.path": "/dns/500", "network.protocol.name": "http"}, spid))
+    name = "dns-500.example.test"
+    queries.append({"name": name, "type": "A", "transport": "udp", "rcode": "NOERROR", "answers": 1, "pid": spid,
+                    "start_ns": t0 + 2000, "end_ns": t0 + 800000, "server_port": port, "http_id": 500})
+    lines.append(_span(CLIENT, "DNS A", "%016x" % 0x502, "%016x" % 0x500, "%032x" % 0x500, t0 + 3000, t0 + 700000,
+                       {"dns.question.name": name, "dns.question.type": "A", "network.transport": "udp",
+                        "network.protocol.name": "dns", "dns.response_code": "NOERROR", "dns.answer.count": 1},
+                       spid))
+    man = {"queries": queries, "http": http}
+    if mutate:
+        mutate(man, lines)
+    paths = {}
+    for key, data in (("spans", "\n".join(json.dumps(x) for x in lines) + "\n"), ("manifest", json.dumps(man))):
+        paths[key] = os.path.join(tmp, key)
+        with open(paths[key], "w") as f:
+            f.write(data)
+    a = argparse.Namespace(spans=paths["spans"], manifest=paths["manifest"], clock_slack_ms=50, absent=absent)
+    return check_dns(a)
+
+
 def _sp(lines, i):
     return lines[i]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
 
@@ -444,6 +493,22 @@ def self_test():
         "calls on two connections": lambda m, l, g: g.append({"method": "Get", "peer": "ipv4:127.0.0.1:1", "traceparent": None}),
         "server peer port wrong": lambda m, l, g: [x for x in _sp(l, 3)["attributes"] if x["key"] == "network.peer.port"][0].__setitem__("value", {"intValue": "1"}),
     }
+    dns_breaks = {
+        "dns: missing span": lambda m, l: l.pop(0),
+        "dns: duplicate span": lambda m, l: l.append(json.loads(json.dumps(l[0]))),
+        "dns: wrong response code": lambda m, l: _attr(l, 0, "dns.response_code", "NXDOMAIN"),
+        "dns: NXDOMAIN marked error": lambda m, l: _sp(l, 1).__setitem__("status", {"code": 2}),
+        "dns: SERVFAIL not an error": lambda m, l: _sp(l, 2).pop("status"),
+        "dns: wrong type": lambda m, l: _attr(l, 0, "dns.question.type", "AAAA"),
+        "dns: wrong transport": lambda m, l: _attr(l, 3, "network.transport", "udp"),
+        "dns: wrong answer count": lambda m, l: [x for x in _sp(l, 0)["attributes"] if x["key"] == "dns.answer.count"][0].__setitem__("value", {"intValue": "2"}),
+        "dns: unanswered not an error": lambda m, l: _sp(l, 4).pop("status"),
+        "dns: handler lookup not under its SERVER span": lambda m, l: _sp(l, 6).pop("parentSpanId"),
+        "dns: handler lookup outside its SERVER span": lambda m, l: _sp(l, 6).__setitem__("endTimeUnixNano", str(int(_sp(l, 5)["endTimeUnixNano"]) + 1)),
+        "dns: span outside the query window": lambda m, l: [_sp(l, 0).__setitem__(k, str(int(_sp(l, 0)[k]) + 10**9)) for k in ("startTimeUnixNano", "endTimeUnixNano")],
+        "dns: span of no query": lambda m, l: _attr(l, 1, "dns.question.name", "zz.example.test"),
+        "dns: client span has a parent": lambda m, l: _sp(l, 0).__setitem__("parentSpanId", "00000000000000cc"),
+    }
     failures = 0
     quiet = contextlib.redirect_stdout(io.StringIO())
     with tempfile.TemporaryDirectory() as tmp, quiet:
@@ -454,7 +519,18 @@ def self_test():
             if not _grpc_case(tmp, fn):
                 print("self-test: not detected: %s" % name, file=sys.stderr)
                 failures += 1
-    print("check_proto self-test: %d breakages, %d not detected%s" % (len(breaks), failures,
+        if _dns_case(tmp):
+            print("self-test: the correct synthetic DNS run was rejected", file=sys.stderr)
+            failures += 1
+        for name, fn in dns_breaks.items():
+            if not _dns_case(tmp, fn):
+                print("self-test: not detected: %s" % name, file=sys.stderr)
+                failures += 1
+        if not _dns_case(tmp, absent=True):
+            print("self-test: --absent accepted DNS spans", file=sys.stderr)
+            failures += 1
+    breaks.update(dns_breaks)
+    print("check_proto self-test: %d breakages, %d not detected%s" % (len(breaks) + 1, failures,
           "" if failures else ": ok"))
     return 1 if failures else 0
 

@@ -14,7 +14,7 @@
       - first, a query to a domain whose upstream never answers, given up after 1 s and
         its socket closed (rcode null: a CLIENT span that is an error); the client
         exits no earlier than --linger (6) s after it, past the agent's 5 s DNS timeout
-        (not with --udp-only, which leaves it out).
+        (not with --udp-only or --no-unanswered, which leave it out).
       Then, with --http-port, N GET /dns/<id> to the threaded HTTP service, whose
       handler resolves dns-<id>.example.test before it answers.
       The manifest lists every query (name, type, transport, rcode, answer count as
@@ -148,7 +148,8 @@ class Load:
 
 def client(args):
     ld = Load(args.port)
-    if not args.udp_only:
+    unanswered = not args.udp_only and not args.no_unanswered
+    if unanswered:
         ld.unanswered("w1.dead.test")
         t_unanswered = time.time()
     ld.udp("u1.example.test", "A", "NOERROR")
@@ -180,7 +181,7 @@ def client(args):
                                "server_port": args.port, "http_id": hid})
             if info["rcode"] != "NOERROR":
                 ld.errors.append("service query %s: %s" % (info["name"], info["rcode"]))
-    if not args.udp_only:
+    if unanswered:
         # The unanswered query's socket is closed, and the agent sees no close of a UDP
         # socket: only its 5 s timeout can end that query. Stay until it has passed.
         time.sleep(max(0.0, t_unanswered + args.linger - time.time()))
@@ -246,6 +247,7 @@ def main():
     ap.add_argument("--http-port", type=int)
     ap.add_argument("--http-count", type=int, default=8)
     ap.add_argument("--udp-only", action="store_true")
+    ap.add_argument("--no-unanswered", action="store_true")
     ap.add_argument("--linger", type=float, default=6.0,
                     help="seconds after the unanswered query before exiting")
     args = ap.parse_args()
