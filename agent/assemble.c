@@ -857,6 +857,21 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		if (!c->tls)
 			conn_to_tls(a, c, e->exit_ns);
 	}
+	bool has_seq = !dgram && !(e->hdr.flags & WS_F_NO_SEQ);
+	if (tls && has_seq) {
+		/* A library read served from what an earlier call's ciphertext read brought
+		 * (Node's memory BIO binds to the preceding read) can name a position another
+		 * plaintext record already named: that seq is not this message's start. */
+		unsigned d = e->dir & 1;
+
+		if ((c->tls_seq_set & (1u << d)) && c->tls_seq[d] == e->seq) {
+			has_seq = false;
+			a->st.tls_seq_reused++;
+		} else {
+			c->tls_seq[d] = e->seq;
+			c->tls_seq_set |= (uint8_t)(1u << d);
+		}
+	}
 	struct feed_ctx f = {
 		.a = a, .c = c, .pid = e->pid, .tid = e->tid, .fd = e->fd, .ts = e->exit_ns, .enter_ns = e->enter_ns,
 		.last_opened = { WS_NODE_NONE, 0 }, .resp_cause = { WS_NODE_NONE, 0 },
@@ -889,7 +904,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		.tid = e->tid,
 		.enter_ns = e->enter_ns,
 		.exit_ns = e->exit_ns,
-		.has_seq = !dgram && !(e->hdr.flags & WS_F_NO_SEQ),
+		.has_seq = has_seq,
 		.datagram = dgram,
 		.tls = tls,
 	};
@@ -1107,6 +1122,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  datagrams %" PRIu64 "\n", a->st.datagrams);
 	fprintf(out, "  tls_records %" PRIu64 "\n", a->st.tls_records);
 	fprintf(out, "  tls_cipher_records %" PRIu64 "\n", a->st.tls_cipher_records);
+	fprintf(out, "  tls_seq_reused %" PRIu64 "\n", a->st.tls_seq_reused);
 	fprintf(out, "  connections_tls %" PRIu64 "\n", a->st.conns_tls);
 	for (size_t i = 0; i < ws_proto_count(); i++) {
 		const struct ws_proto_ops *o = ws_proto_at(i);

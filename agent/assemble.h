@@ -76,6 +76,8 @@ struct ws_asm_stats {
 	uint64_t tls_cipher_records; /* ciphertext syscalls, never parsed (WS_F_CIPHER, or
 				      * plain records on a connection seen in TLS) */
 	uint64_t conns_tls;          /* connections whose bytes began a TLS handshake */
+	uint64_t tls_seq_reused;     /* plaintext records naming a ciphertext position an
+				      * earlier one named: their seq is dropped */
 	struct ws_proto_stats proto[WS_PROTO__COUNT];
 	uint64_t spans_no_node;      /* requests seen while the span table was full */
 	uint64_t loop_events;

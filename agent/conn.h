@@ -57,6 +57,10 @@ struct ws_conn {
 	uint8_t capture;          /* enum ws_capture the kernel was last told */
 	bool tls;                 /* TLS: parsers see only the library's plaintext (WS_F_TLS),
 				   * never the socket's ciphertext */
+	uint8_t tls_seq_set;      /* bit per direction: tls_seq[dir] holds a seq */
+	uint32_t tls_seq[2];      /* the seq the last plaintext record of each direction
+				   * carried: a second record naming the same ciphertext
+				   * position gets none (docs/protocols.md) */
 	uint64_t last_ns;
 	uint64_t close_deadline;
 	uint32_t requests;        /* requests opened on it (its first one may inherit connect_cause) */

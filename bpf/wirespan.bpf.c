@@ -265,7 +265,7 @@ drop:
 		if (!ev)                                                            \
 			goto drop;                                                  \
 		for (i = 0; i < WS_MAX_IOV; i++) {                                  \
-			__u64 len, o;                                               \
+			__u64 len, o, rem;                                          \
                                                                                     \
 			if (off >= want || i >= n_iov)                              \
 				break;                                              \
@@ -279,8 +279,10 @@ drop:
 			 * The constant cap after it is the bound the verifier  \
 			 * uses ("want - off" is a difference of two unknowns,  \
 			 * which older verifiers do not bound). */                  \
-			if (len > want - off)                                       \
-				len = want - off;                                   \
+			rem = (want - off) & (2 * (bucket) - 1); /* exact: 0 < want - off <= bucket */ \
+			barrier_var(rem);                                           \
+			if (len > rem)                                              \
+				len = rem;                                          \
 			barrier_var(len);                                           \
 			if (len > (bucket))                                         \
 				len = (bucket);                                     \
@@ -302,71 +304,76 @@ drop:
  */
 #define WS_MAX_IOV_LOOP 128
 
+/* bpf_loop's context must live on the stack: only the scratch pointer does. */
 struct gather_ctx {
 	struct ws_scratch *s;
-	const struct iovec *uiov;
-	__u64 want;
-	__u64 off;
-	__u64 n_iov;
-	int fail;
 };
 
 static long gather_one(__u32 i, void *data)
 {
-	struct gather_ctx *g = data;
+	struct ws_scratch *s = ((struct gather_ctx *)data)->s;
 	struct iovec v;
-	__u64 len, o;
+	__u64 len, o, rem;
 
-	if (g->off >= g->want || i >= g->n_iov)
+	if (!s || s->g_off >= s->g_want || i >= s->g_n_iov)
 		return 1;
-	if (bpf_probe_read_user(&v, sizeof(v), &g->uiov[i])) {
-		g->fail = 1;
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(s->g_uiov + (__u64)i * sizeof(struct iovec)))) {
+		s->g_fail = 1;
 		return 1;
 	}
 	len = v.iov_len;
 	if (!len)
 		return 0;
-	if (len > g->want - g->off)
-		len = g->want - g->off;
-	o = g->off & (WS_MAX_PAYLOAD - 1);   /* off < want <= WS_MAX_PAYLOAD */
+	rem = (s->g_want - s->g_off) & (2 * WS_MAX_PAYLOAD - 1);   /* exact: 0 < want - off <= WS_MAX_PAYLOAD */
+	barrier_var(rem);
+	if (len > rem)
+		len = rem;
+	o = s->g_off & (WS_MAX_PAYLOAD - 1);   /* off < want <= WS_MAX_PAYLOAD */
 	barrier_var(len);
 	if (len > WS_MAX_PAYLOAD)
 		len = WS_MAX_PAYLOAD;
 	barrier_var(len);
-	if (bpf_probe_read_user(g->s->buf + o, len, v.iov_base)) {
-		g->fail = 1;
+	if (bpf_probe_read_user(s->buf + o, len, v.iov_base)) {
+		s->g_fail = 1;
 		return 1;
 	}
-	g->off += len;
+	s->g_off += len;
 	return 0;
 }
 
 __noinline int ws_emit_iov_many(struct ws_emit *e, struct ws_conn *c)
 {
 	struct ws_data_event *ev;
-	struct gather_ctx g = { 0 };
+	struct gather_ctx g;
+	struct ws_scratch *s;
 	__u32 zero = 0;
-	__u64 n;
+	__u64 n = 0, want;
 
 	if (!e || !c)
 		return 0;
-	g.s = bpf_map_lookup_elem(&ws_scratch, &zero);
-	g.uiov = (const struct iovec *)e->iov;
-	g.want = e->want < e->bytes ? e->want : e->bytes;
-	if (g.want > WS_MAX_PAYLOAD)
-		g.want = WS_MAX_PAYLOAD;
-	g.n_iov = e->iovcnt < WS_MAX_IOV_LOOP ? e->iovcnt : WS_MAX_IOV_LOOP;
+	s = bpf_map_lookup_elem(&ws_scratch, &zero);
+	want = e->want < e->bytes ? e->want : e->bytes;
+	if (want > WS_MAX_PAYLOAD)
+		want = WS_MAX_PAYLOAD;
 	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);
-	if (g.s && g.want)
+	if (s && want) {
+		s->g_uiov = e->iov;
+		s->g_want = want;
+		s->g_off = 0;
+		s->g_n_iov = e->iovcnt < WS_MAX_IOV_LOOP ? e->iovcnt : WS_MAX_IOV_LOOP;
+		s->g_fail = 0;
+		g.s = s;
 		bpf_loop(WS_MAX_IOV_LOOP, gather_one, &g, 0);
-	if (g.fail)
-		cnt_inc(WS_CNT_READ_FAIL);
-	n = g.s ? g.off : 0;
-	if (n < g.want && e->iovcnt > WS_MAX_IOV_LOOP)
-		e->flags |= WS_F_IOV_LIMIT;
+		if (s->g_fail)
+			cnt_inc(WS_CNT_READ_FAIL);
+		n = s->g_off;
+		if (n < want && e->iovcnt > WS_MAX_IOV_LOOP)
+			e->flags |= WS_F_IOV_LIMIT;
+	}
 	if (n > WS_MAX_PAYLOAD)
 		n = WS_MAX_PAYLOAD;
-	if (n == 0) {
+	if (n == 0 || !s) {
+		n = 0;
 		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE, 0);
 		if (!ev)
 			goto drop;
@@ -378,7 +385,7 @@ __noinline int ws_emit_iov_many(struct ws_emit *e, struct ws_conn *c)
 		if (n > WS_PAYLOAD_BUCKET_S)
 			n = WS_PAYLOAD_BUCKET_S;
 		barrier_var(n);
-		bpf_probe_read_kernel((void *)(ev + 1), n, g.s->buf);
+		bpf_probe_read_kernel((void *)(ev + 1), n, s->buf);
 	} else {
 		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE + WS_PAYLOAD_BUCKET_L, 0);
 		if (!ev)
@@ -387,7 +394,7 @@ __noinline int ws_emit_iov_many(struct ws_emit *e, struct ws_conn *c)
 		if (n > WS_PAYLOAD_BUCKET_L)
 			n = WS_PAYLOAD_BUCKET_L;
 		barrier_var(n);
-		bpf_probe_read_kernel((void *)(ev + 1), n, g.s->buf);
+		bpf_probe_read_kernel((void *)(ev + 1), n, s->buf);
 	}
 	data_submit(ev, e, c, n);
 	return n;
@@ -409,8 +416,6 @@ __noinline int ws_emit_iov(struct ws_emit *e, struct ws_conn *c)
 
 	if (!e || !c)
 		return 0;
-	if (e->iovcnt > WS_MAX_IOV && e->want)
-		return ws_emit_iov_many(e, c);
 	want = e->want;
 	n_iov = e->iovcnt;
 	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);
@@ -457,6 +462,11 @@ drop:
 	cnt_inc(WS_CNT_RB_DROP);
 	return 0;
 }
+
+/* The vectored paths, chosen by the caller so neither calls the other: the verifier
+ * sums the stack of every frame in a call chain (512 bytes), and the exit programs
+ * leave little. */
+#define EMIT_IOV(e, c) ((e)->iovcnt > WS_MAX_IOV && (e)->want ? ws_emit_iov_many(e, c) : ws_emit_iov(e, c))
 
 static __always_inline void emit_sock(__u64 sk, const struct ws_conn *c, __u8 kind, __u16 sys,
 				      __s32 fd, __u64 pid_tgid, __u8 old_state, __u8 new_state)
@@ -673,7 +683,7 @@ static __always_inline void dgram_emit(struct ws_emit *e, struct ws_conn *c, __u
 		return;
 	cnt_inc(WS_CNT_DGRAMS);
 	if (e->iov)
-		ws_emit_iov(e, c);
+		EMIT_IOV(e, c);
 	else
 		emit_data(e, c);
 }
@@ -883,7 +893,7 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 		e->iov = (__u64)mh.msg_hdr.msg_iov;
 		e->iovcnt = mh.msg_hdr.msg_iovlen;
 		e->want = payload_budget(c, e->dir, mh.msg_len, st->trunc, &e->flags);
-		ws_emit_iov(e, c);
+		EMIT_IOV(e, c);
 		seq += mh.msg_len;
 	}
 }
@@ -1111,7 +1121,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 			e.iovcnt = mh.msg_iovlen;
 		}
 		e.want = payload_budget(c, dir, ret, st.trunc, &e.flags);
-		ws_emit_iov(&e, c);
+		EMIT_IOV(&e, c);
 		break;
 	case WS_SYS_SENDMMSG:
 	case WS_SYS_RECVMMSG:

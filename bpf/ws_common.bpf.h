@@ -202,6 +202,13 @@ struct ws_scratch {
 	 * offset masked to WS_MAX_PAYLOAD with a piece capped at WS_MAX_PAYLOAD, so twice
 	 * the size provably holds any piece at any offset. */
 	__u8 buf[2 * WS_MAX_PAYLOAD];
+	/* ... and the walk's state, here rather than on a stack the exit path has
+	 * nearly used up (the verifier's 512-byte limit over the whole call chain). */
+	__u64 g_uiov;
+	__u64 g_want;
+	__u64 g_off;
+	__u64 g_n_iov;
+	__u64 g_fail;
 };
 
 struct {

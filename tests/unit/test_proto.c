@@ -332,6 +332,11 @@ static void test_tls_plaintext_replaces_ciphertext(void **state)
 	assert_int_equal(ws_asm_stats(a)->tls_records, 2);
 	assert_int_equal(ws_asm_stats(a)->tls_cipher_records, 3);
 	assert_int_equal(ws_asm_stats(a)->parse_errors, 0);
+	assert_int_equal(ws_asm_stats(a)->tls_seq_reused, 0);
+	/* a second read naming the ciphertext position the first one named: no seq (it
+	 * would link this request to the other request's client span) */
+	feed_flags(a, &srv, WS_F_TLS, WS_DIR_INGRESS, 700, 9 * MS, REQ, 0);
+	assert_int_equal(ws_asm_stats(a)->tls_seq_reused, 1);
 	ws_asm_free(a, 20 * MS);
 }
 
