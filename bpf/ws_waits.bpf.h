@@ -174,6 +174,24 @@ int waits_sched_switch(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* Threads and processes created by a measured thread are measured from their first
+ * instruction: a thread-per-connection server's handler, or a pool's new worker, then
+ * has its switch-in record before its first request, instead of after it. */
+SEC("raw_tracepoint/sched_process_fork")
+int waits_task_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u8 one = 1;
+
+	if (!bpf_map_lookup_elem(&ws_waits_thr, &tid))
+		return 0;
+	tid = BPF_CORE_READ(child, pid);
+	if (bpf_map_update_elem(&ws_waits_thr, &tid, &one, BPF_ANY))
+		cnt_inc(WS_CNT_WAITS_THR_FULL);
+	return 0;
+}
+
 /* A thread leaves the measured set when it exits (its tid may be reused). */
 SEC("raw_tracepoint/sched_process_exit")
 int waits_task_exit(struct bpf_raw_tracepoint_args *ctx)
