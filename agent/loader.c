@@ -21,6 +21,7 @@
 
 #include "proto/proto.h"
 #include "rt_go_attach.h"
+#include "tls_attach.h"
 #include "wirespan.skel.h"
 
 /* The kernel's capture modes are the parsers' (agent/proto/proto.h): one value space. */
@@ -49,6 +50,7 @@ struct ws_bpf {
 	int n_links;
 	int ncpu;
 	struct ws_go_attach *go;   /* Go uprobes and process registry; NULL when off */
+	struct ws_tls_attach *tls; /* TLS uprobes per library/executable; NULL when off */
 };
 
 /* ---- preflight ----------------------------------------------------------------- */
@@ -260,6 +262,9 @@ static int attach_all(struct ws_bpf *b)
 			/* Go uprobes attach per executable, when one is found (rt_go_attach.c). */
 			if (strncmp(name, "ws_go_", 6) == 0)
 				continue;
+			/* TLS uprobes attach per library or executable (tls_attach.c). */
+			if (strncmp(name, "ws_tls_", 7) == 0)
+				continue;
 			if (strncmp(name, "sys_enter_", 10) == 0)
 				for (int i = 0; i < n_failed; i++)
 					if (same_syscall(name, failed_exit[i]))
@@ -394,6 +399,7 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 		       len < WS_COMM_LEN - 1 ? len : WS_COMM_LEN - 1);
 	}
 	skel->rodata->go_enabled = cfg->go_runtime;
+	skel->rodata->tls_enabled = cfg->tls;
 	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
 	for (int i = 0; i < cfg->n_ports; i++)
 		skel->rodata->port_filter[i] = cfg->ports[i];
@@ -445,6 +451,10 @@ static int open_and_load(struct ws_bpf *b, const struct ws_bpf_config *cfg, bool
 	/* A policy per connection at most: sized with the connection map. */
 	if (!err)
 		err = bpf_map__set_max_entries(b->skel->maps.ws_capture,
+					       cfg->max_conns ? cfg->max_conns : WS_DEFAULT_MAX_CONNS);
+	/* A TLS binding per connection at most. */
+	if (!err)
+		err = bpf_map__set_max_entries(b->skel->maps.ws_tls_socks,
 					       cfg->max_conns ? cfg->max_conns : WS_DEFAULT_MAX_CONNS);
 	if (err) {
 		fprintf(stderr, "wirespan: failed to size BPF maps: %s\n", strerror(-err));
@@ -515,6 +525,13 @@ int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, str
 		err = ws_go_attach_init(b, cfg, &b->go);
 		if (err) {
 			fprintf(stderr, "wirespan: Go support: %s\n", strerror(-err));
+			goto fail;
+		}
+	}
+	if (cfg->tls) {
+		err = ws_tls_attach_init(b, cfg, &b->tls);
+		if (err) {
+			fprintf(stderr, "wirespan: TLS support: %s\n", strerror(-err));
 			goto fail;
 		}
 	}
@@ -589,6 +606,11 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_PID_INHERIT_FAIL: return "pid_filter_inherit_failures";
 	case WS_CNT_HEIR_FAIL: return "traced_inherit_failures";
 	case WS_CNT_DGRAMS: return "udp_datagrams";
+	case WS_CNT_TLS_DATA: return "tls_plaintext_records";
+	case WS_CNT_TLS_CIPHER: return "tls_ciphertext_syscalls";
+	case WS_CNT_TLS_NO_SOCK: return "tls_no_socket_dropped";
+	case WS_CNT_TLS_STASH_FULL: return "tls_call_slot_failures";
+	case WS_CNT_TLS_BIND_READ: return "tls_bound_by_preceding_read";
 	case WS_CNT_WAITS_THR_FULL: return "waits_threads_full";
 	case WS_CNT_WAITS_SK_FULL: return "waits_socks_full";
 	case WS_CNT_TCP_EVENTS: return "tcp_events";
@@ -653,11 +675,18 @@ struct ws_go_attach *ws_bpf_go_state(struct ws_bpf *b)
 	return b ? b->go : NULL;
 }
 
+struct ws_tls_attach *ws_bpf_tls_state(struct ws_bpf *b)
+{
+	return b ? b->tls : NULL;
+}
+
 void ws_bpf_destroy(struct ws_bpf *b)
 {
 	if (!b)
 		return;
 	/* Detach first so no program writes into a ring nobody reads. */
+	ws_tls_attach_free(b->tls);
+	b->tls = NULL;
 	ws_go_attach_free(b->go);
 	b->go = NULL;
 	for (int i = b->n_links - 1; i >= 0; i--)

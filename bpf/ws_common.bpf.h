@@ -139,7 +139,11 @@ struct ws_stash {
 	 * too (WS_LOOP_FOREIGN): they run callbacks that no traced request caused. */
 	__u8 loop;
 	__u8 dgram;      /* sk is a UDP socket: one record per datagram */
-	__u8 _pad[7];
+	/* Outlives the syscalls: WS_TLS_IN_CALL while the thread is inside a TLS library
+	 * call (bpf/ws_tls.bpf.h), WS_TLS_SEEN once it made one. Read from the copy the
+	 * exit takes anyway: threads that never call the TLS library pay nothing more. */
+	__u8 tls;
+	__u8 _pad[6];
 	__u64 addr;      /* dgram sendto/recvfrom: the user sockaddr of the peer, or 0 */
 	__u64 w_oncpu;   /* TCP data syscalls: the thread's on-CPU total at entry (ws_waits.bpf.h) */
 	__u64 w_runq;    /* ... and its run-queue total */
@@ -161,6 +165,15 @@ struct {
 /* ws_conn.flags */
 #define WS_CONN_PORT_OK (1u << 0)   /* the port filter matches this connection */
 #define WS_CONN_REPORTED (1u << 1)  /* a WS_SOCK_OPEN went out: userspace knows it */
+#define WS_CONN_TLS (1u << 2)       /* TLS plaintext was reported for it: every syscall
+				     * on it carries ciphertext (WS_F_CIPHER, no payload) */
+#define WS_CONN_DATA_OUT (1u << 3)  /* a payload was copied in this direction */
+#define WS_CONN_DATA_IN (1u << 5)
+#define WS_CONN_H2 (1u << 4)        /* its first payload in either direction was the HTTP/2
+				     * client preface (a client writes it, a server reads it,
+				     * possibly after writing its own SETTINGS): copy every
+				     * byte (as policy ALL) before the agent has had time to
+				     * say so; HPACK state needs every header block */
 
 /* Per-connection state, keyed by struct sock address. */
 struct ws_conn {
@@ -171,7 +184,9 @@ struct ws_conn {
 	__u8 run_dir;        /* enum ws_dir of the current run */
 	__u8 cap_mode;       /* enum ws_capture_mode, cached from ws_capture */
 	__u32 cap_gen;       /* ws_capture_gen when cap_mode was read; 0: never */
-	__u32 _pad;
+	__u32 tls_run_captured; /* plaintext (WS_F_TLS) bytes captured in the current run */
+	__u8 tls_run_dir;    /* enum ws_dir of the current plaintext run */
+	__u8 _pad[7];
 };
 
 struct {
@@ -185,6 +200,10 @@ struct {
  * 512-byte BPF stack next to the rest of the exit path). */
 struct ws_scratch {
 	struct iovec iov[WS_MAX_IOV];
+	/* Many-iovec writes (ws_emit_iov_many): the pieces are gathered here first, at an
+	 * offset masked to WS_MAX_PAYLOAD with a piece capped at WS_MAX_PAYLOAD, so twice
+	 * the size provably holds any piece at any offset. */
+	__u8 buf[2 * WS_MAX_PAYLOAD];
 };
 
 struct {
