@@ -37,8 +37,6 @@ struct ws_emit {
 	__u16 flags;
 	__u8 dir;
 	__u8 _pad[3];
-	__u64 w_oncpu;     /* waits: the thread's totals at entry (ws_waits.bpf.h) */
-	__u64 w_runq;
 };
 
 /*
@@ -210,9 +208,8 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->rt_ctx = ws_go_ctx(ev->pid);
 	ev->tuple = c->tuple;
 	ev->arrive_ns = e->dir == WS_DIR_INGRESS && !(flags & (WS_F_DGRAM | WS_F_NO_SEQ)) ?
-			waits_arrival(e->sk, e->seq) : 0;
-	ev->oncpu_ns = e->w_oncpu;
-	ev->runq_ns = e->w_runq;
+			waits_arrival(&e->sk, e->seq) : 0;
+	waits_fill(&ev->oncpu_ns, &ev->runq_ns, e->enter_ns);
 	rb_submit(ev);
 	cnt_add(WS_CNT_BYTES_CAPTURED, n);
 }
@@ -725,7 +722,7 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 	st->trunc = (msg_flags & WS_MSG_TRUNC) != 0;
 	st->seq_ok = 0;
 	st->dgram = 0;
-	waits_enter(st->enter_ns, &st->w_oncpu, &st->w_runq);
+	waits_enter(st->enter_ns);
 	if (sys == WS_SYS_SENDMMSG || sys == WS_SYS_RECVMMSG) {
 		/* mmsg returns a message count: when more messages moved than are
 		 * reported, the start sequence is taken here instead of from exit. */
@@ -1067,8 +1064,6 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	e.fd = st.fd;
 	e.sys = sys;
 	e.dir = dir;
-	e.w_oncpu = st.w_oncpu;
-	e.w_runq = st.w_runq;
 	if (read_seq(sk, dir, &end_seq)) {
 		cnt_inc(WS_CNT_READ_FAIL);
 		e.flags |= WS_F_NO_SEQ;

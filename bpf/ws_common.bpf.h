@@ -145,8 +145,6 @@ struct ws_stash {
 	__u8 tls;
 	__u8 _pad[6];
 	__u64 addr;      /* dgram sendto/recvfrom: the user sockaddr of the peer, or 0 */
-	__u64 w_oncpu;   /* TCP data syscalls: the thread's on-CPU total at entry (ws_waits.bpf.h) */
-	__u64 w_runq;    /* ... and its run-queue total */
 };
 /* Loop syscalls (epoll_wait, poll, select, ...) keep enter_ns and sys in the same slot
  * (a thread is in one syscall at a time) and their timeout in ms in fd. */

@@ -72,6 +72,22 @@ struct {
 	__type(value, struct ws_cpu_run);
 } ws_cpu_run SEC(".maps");
 
+/* The thread's totals at its current data syscall's entry, kept in its own task storage
+ * and not in the syscall stash: the stash is copied onto the stack of the exit path,
+ * where 16 more bytes broke 6.1's 512-byte limit for a call chain. */
+struct ws_waits_task {
+	__u64 enter_ns;     /* the syscall they belong to */
+	__u64 oncpu_ns;     /* 0: not measured */
+	__u64 runq_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ws_waits_task);
+} ws_waits_task SEC(".maps");
+
 /* ---- pure helpers (also run under BPF_PROG_TEST_RUN, tests/unit/test_waits_bpf) ---- */
 
 /* The current task's on-CPU total from its switch-in record: the record must be this
@@ -103,20 +119,24 @@ static __always_inline bool waits_queue_starts(__u32 rcv_nxt, __u32 copied_seq, 
 
 /* At a data syscall's entry: the thread's on-CPU and run-queue totals (0, 0 when not
  * measurable), and the thread joins ws_waits_thr on its first one. */
-static __always_inline void waits_enter(__u64 now, __u64 *oncpu, __u64 *runq)
+static __always_inline void waits_enter(__u64 now)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 zero = 0;
 	struct ws_cpu_run *r = bpf_map_lookup_elem(&ws_cpu_run, &zero);
+	struct ws_waits_task *wt;
+	__u64 oncpu = waits_oncpu(r, tid, now, task->se.sum_exec_runtime);
 
-	*oncpu = waits_oncpu(r, tid, now, task->se.sum_exec_runtime);
-	*runq = 0;
-	if (*oncpu) {
-		if (bpf_core_field_exists(task->sched_info.run_delay))
-			*runq = task->sched_info.run_delay;
-		else
-			*oncpu = 0;
+	if (oncpu && !bpf_core_field_exists(task->sched_info.run_delay))
+		oncpu = 0;
+	if (oncpu) {
+		wt = bpf_task_storage_get(&ws_waits_task, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (wt) {
+			wt->enter_ns = now;
+			wt->oncpu_ns = oncpu;
+			wt->runq_ns = task->sched_info.run_delay;
+		}
 		return;
 	}
 	if (!bpf_map_lookup_elem(&ws_waits_thr, &tid)) {
@@ -127,10 +147,29 @@ static __always_inline void waits_enter(__u64 now, __u64 *oncpu, __u64 *runq)
 	}
 }
 
-/* The arrival of the first byte an ingress data event returns (seq), or 0. */
-static __always_inline __u64 waits_arrival(__u64 sk, __u32 seq)
+/* The totals taken at the entry of the syscall that entered at enter_ns, or 0, 0. */
+static __always_inline void waits_fill(__u64 *oncpu, __u64 *runq, __u64 enter_ns)
 {
-	struct ws_waits_sk *w = bpf_map_lookup_elem(&ws_waits_sk, &sk);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ws_waits_task *wt;
+
+	*oncpu = 0;
+	*runq = 0;
+	if (!task->bpf_storage)
+		return;
+	wt = bpf_task_storage_get(&ws_waits_task, task, 0, 0);
+	if (wt && wt->enter_ns == enter_ns) {
+		*oncpu = wt->oncpu_ns;
+		*runq = wt->runq_ns;
+	}
+}
+
+/* The arrival of the first byte an ingress data event returns (seq), or 0. */
+/* The key is passed by address (the caller's ws_emit): a copy on this stack frame went
+ * past the 512 bytes of the exit path's call chain. */
+static __always_inline __u64 waits_arrival(const __u64 *sk, __u32 seq)
+{
+	struct ws_waits_sk *w = bpf_map_lookup_elem(&ws_waits_sk, sk);
 
 	return w && w->arrive_ns && w->arrive_seq == seq ? w->arrive_ns : 0;
 }
