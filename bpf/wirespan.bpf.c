@@ -207,9 +207,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->_pad = 0;
 	ev->rt_ctx = ws_go_ctx(ev->pid);
 	ev->tuple = c->tuple;
-	ev->arrive_ns = e->dir == WS_DIR_INGRESS && !(flags & (WS_F_DGRAM | WS_F_NO_SEQ)) ?
-			waits_arrival(&e->sk, e->seq) : 0;
-	waits_fill(&ev->oncpu_ns, &ev->runq_ns, e->enter_ns);
+	waits_fill(ev, e->enter_ns);
 	rb_submit(ev);
 	cnt_add(WS_CNT_BYTES_CAPTURED, n);
 }
@@ -1067,6 +1065,8 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	if (read_seq(sk, dir, &end_seq)) {
 		cnt_inc(WS_CNT_READ_FAIL);
 		e.flags |= WS_F_NO_SEQ;
+	} else if (dir == WS_DIR_INGRESS) {
+		waits_exit(&st.sk, end_seq - (__u32)ret, st.enter_ns);
 	}
 	/* TLS: a syscall inside a TLS call of this thread, or any syscall on a connection
 	 * whose plaintext the uprobes have reported, moves ciphertext: no payload. The

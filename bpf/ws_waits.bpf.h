@@ -79,6 +79,7 @@ struct ws_waits_task {
 	__u64 enter_ns;     /* the syscall they belong to */
 	__u64 oncpu_ns;     /* 0: not measured */
 	__u64 runq_ns;
+	__u64 arrive_ns;    /* ingress: arrival of its first byte, set at the exit; 0 unknown */
 };
 
 struct {
@@ -130,15 +131,15 @@ static __always_inline void waits_enter(__u64 now)
 
 	if (oncpu && !bpf_core_field_exists(task->sched_info.run_delay))
 		oncpu = 0;
-	if (oncpu) {
-		wt = bpf_task_storage_get(&ws_waits_task, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (wt) {
-			wt->enter_ns = now;
-			wt->oncpu_ns = oncpu;
-			wt->runq_ns = task->sched_info.run_delay;
-		}
-		return;
+	wt = bpf_task_storage_get(&ws_waits_task, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (wt) {
+		wt->enter_ns = now;
+		wt->oncpu_ns = oncpu;
+		wt->runq_ns = oncpu ? task->sched_info.run_delay : 0;
+		wt->arrive_ns = 0;
 	}
+	if (oncpu)
+		return;
 	if (!bpf_map_lookup_elem(&ws_waits_thr, &tid)) {
 		__u8 one = 1;
 
@@ -147,31 +148,42 @@ static __always_inline void waits_enter(__u64 now)
 	}
 }
 
-/* The totals taken at the entry of the syscall that entered at enter_ns, or 0, 0. */
-static __always_inline void waits_fill(__u64 *oncpu, __u64 *runq, __u64 enter_ns)
+/* The stamps of the syscall that entered at enter_ns (0s when they are not its). */
+static __always_inline void waits_fill(struct ws_data_event *ev, __u64 enter_ns)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct ws_waits_task *wt;
+	struct ws_waits_task *wt = NULL;
 
-	*oncpu = 0;
-	*runq = 0;
-	if (!task->bpf_storage)
-		return;
-	wt = bpf_task_storage_get(&ws_waits_task, task, 0, 0);
+	if (task->bpf_storage)
+		wt = bpf_task_storage_get(&ws_waits_task, task, 0, 0);
 	if (wt && wt->enter_ns == enter_ns) {
-		*oncpu = wt->oncpu_ns;
-		*runq = wt->runq_ns;
+		ev->oncpu_ns = wt->oncpu_ns;
+		ev->runq_ns = wt->runq_ns;
+		ev->arrive_ns = ev->dir == WS_DIR_INGRESS ? wt->arrive_ns : 0;
+	} else {
+		ev->oncpu_ns = 0;
+		ev->runq_ns = 0;
+		ev->arrive_ns = 0;
 	}
 }
 
 /* The arrival of the first byte an ingress data event returns (seq), or 0. */
-/* The key is passed by address (the caller's ws_emit): a copy on this stack frame went
- * past the 512 bytes of the exit path's call chain. */
-static __always_inline __u64 waits_arrival(const __u64 *sk, __u32 seq)
+/* At an ingress exit: the arrival of its first byte (seq), for waits_fill. Called from
+ * the exit program's own frame with the stash copy's key: a key on the emit functions'
+ * stacks went past 6.1's 512 bytes, and their pointer arguments are no valid key there. */
+static __always_inline void waits_exit(const __u64 *sk, __u32 seq, __u64 enter_ns)
 {
-	struct ws_waits_sk *w = bpf_map_lookup_elem(&ws_waits_sk, sk);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ws_waits_task *wt;
+	struct ws_waits_sk *w;
 
-	return w && w->arrive_ns && w->arrive_seq == seq ? w->arrive_ns : 0;
+	if (!task->bpf_storage)
+		return;
+	wt = bpf_task_storage_get(&ws_waits_task, task, 0, 0);
+	if (!wt || wt->enter_ns != enter_ns)
+		return;
+	w = bpf_map_lookup_elem(&ws_waits_sk, sk);
+	wt->arrive_ns = w && w->arrive_ns && w->arrive_seq == seq ? w->arrive_ns : 0;
 }
 
 /* When an accepted sock's handshake completed, or 0. Its entry stays for arrivals. */
