@@ -55,17 +55,17 @@ uint32_t ws_waits_compute(const struct ws_waits_in *in, struct ws_waits_out *o)
 		 * scheduler split from the read's entry would count idle keep-alive waiting:
 		 * nothing is attributed. */
 		if (arr && arr <= in->start_ns && in->first.enter_ns && in->first.enter_ns <= in->start_ns) {
+			o->start_ns = arr;
+			ready = arr;
 			if (in->estab_ns && in->accepted_ns && in->estab_ns <= in->accepted_ns &&
 			    arr <= in->accepted_ns) {
-				/* The request waited with its connection in the accept queue:
-				 * the span starts at the handshake. */
-				o->start_ns = in->estab_ns;
-				o->accept_ns = in->accepted_ns - in->estab_ns;
+				/* The request waited with its connection in the accept queue, from
+				 * its arrival (not from the handshake: the client had not sent it
+				 * yet, and the span would start before the CLIENT span that caused
+				 * it). */
+				o->accept_ns = in->accepted_ns - arr;
 				o->have |= WS_W_ACCEPT;
 				ready = in->accepted_ns;
-			} else {
-				o->start_ns = arr;
-				ready = arr;
 			}
 			/* Bytes in the queue until the application asked for them; a read that
 			 * was already waiting took them at once (its wake-up is run queue). */
