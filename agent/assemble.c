@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Span assembly: see assemble.h. Parentage rules are decided here and in context.c. */
 #include "assemble.h"
+#include "waits.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +28,7 @@ struct ws_asm {
 	struct ws_parentage par;
 	struct ws_adopt *adopt;
 	struct ws_go *go;          /* goroutine ancestry and pending net/http calls (rt_go.h) */
+	struct ws_waits *waits;    /* where spans' time went (waits.h) */
 	ws_resource_fn res_fn;
 	void *res_ctx;
 	ws_emit_fn emit;
@@ -286,6 +288,22 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	}
 }
 
+/* Where the span's time went (waits.c): may move a SERVER span's start back to the
+ * request's arrival. */
+static void ws_asm_waits(struct ws_asm *a, uint64_t sock_id, bool server, const struct ws_exchange *x,
+			 uint64_t *start, uint64_t end, struct ws_span *s)
+{
+	struct ws_waits_msg rq = {
+		x->req.first_enter_ns, x->req.last_enter_ns, x->req.last_exit_ns, x->req.first_tid, x->req.last_tid,
+	};
+	struct ws_waits_msg rs = {
+		x->resp.first_enter_ns, x->resp.last_enter_ns, x->resp.last_exit_ns, x->resp.first_tid, x->resp.last_tid,
+	};
+
+	ws_waits_span(a->waits, sock_id, server, &rq, x->has_response ? &rs : NULL, start, end, s,
+		      a->cfg.ctx.mono_to_unix_ns);
+}
+
 static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 {
 	struct ws_asm *a = f->a;
@@ -321,6 +339,7 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 		c->ops->span_response(x, &si, s);
 		if (x->truncated && !ws_span_find_attr(s, "wirespan.capture.truncated"))
 			ws_span_set_bool(s, "wirespan.capture.truncated", true);
+		ws_asm_waits(a, c->sock_id, server, x, &start, end, s);
 		ws_ctx_finish(a->ctx, p->ref, start, end);
 	}
 	if (!server) {
@@ -846,6 +865,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	bool tls = e->hdr.flags & WS_F_TLS;
 	struct ws_conn *c = conn_for(a, dgram ? dgram_key(e) : e->sock_id, &e->tuple, e->role, e->exit_ns);
 
+	ws_waits_on_data(a->waits, e);
 	a->st.data_events++;
 	a->st.bytes_seen += e->bytes;
 	a->st.bytes_captured += e->captured;
@@ -931,6 +951,7 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 	struct ws_conn *c;
 
 	a->st.sock_events++;
+	ws_waits_on_sock(a->waits, e);
 	switch (e->kind) {
 	case WS_SOCK_OPEN:
 		/* accept/connect on a sock id we still hold: that connection is over, whether
@@ -1005,6 +1026,11 @@ int ws_asm_record(struct ws_asm *a, const void *data, size_t size)
 			goto bad;
 		on_task(a, data);
 		return 0;
+	case WS_EV_TCP:
+		if (h->size < sizeof(struct ws_tcp_event))
+			goto bad;
+		ws_waits_on_tcp(a->waits, data);
+		return 0;
 	case WS_EV_RT:
 		if (h->size < sizeof(struct ws_rt_event))
 			goto bad;
@@ -1041,6 +1067,7 @@ struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn
 	a->emit = emit;
 	a->emit_ctx = emit_ctx;
 	a->ctx = ws_ctx_new(&cfg->ctx);
+	a->waits = ws_waits_new(cfg->max_conns ? cfg->max_conns / 4 : 4096);
 	a->conns = ws_conn_table_new(cfg->max_conns, cfg->conn_idle_ns, cfg->close_grace_ns, conn_fini, a);
 	a->actors = ws_actors_new(a->cfg.max_threads, a->cfg.max_procs, a->cfg.actor_idle_ns);
 	a->adopt = malloc(sizeof(*a->adopt));
@@ -1065,6 +1092,7 @@ void ws_asm_free(struct ws_asm *a, uint64_t now_ns)
 	if (a->conns)
 		ws_conn_table_free(a->conns, now_ns);
 	ws_ctx_free(a->ctx);
+	ws_waits_free(a->waits);
 	ws_actors_free(a->actors);
 	ws_go_free(a->go);
 	free(a->adopt);

@@ -218,6 +218,9 @@ static bool prog_optional(const char *name)
 		"sched_process_exit",
 	};
 
+	/* Waits (ws_waits.bpf.h): without them spans lose their breakdown, not their data. */
+	if (strncmp(name, "waits_", 6) == 0)
+		return true;
 	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
 		if (strcmp(name, optional[i]) == 0)
 			return true;
@@ -608,6 +611,9 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_TLS_NO_SOCK: return "tls_no_socket_dropped";
 	case WS_CNT_TLS_STASH_FULL: return "tls_call_slot_failures";
 	case WS_CNT_TLS_BIND_READ: return "tls_bound_by_preceding_read";
+	case WS_CNT_WAITS_THR_FULL: return "waits_threads_full";
+	case WS_CNT_WAITS_SK_FULL: return "waits_socks_full";
+	case WS_CNT_TCP_EVENTS: return "tcp_events";
 	case WS_CNT__MAX: break;
 	}
 	return "unknown";

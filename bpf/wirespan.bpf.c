@@ -14,6 +14,7 @@
 #include "ws_sock.bpf.h"
 #include "ws_go.bpf.h"
 #include "ws_loop.bpf.h"
+#include "ws_waits.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -206,6 +207,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->_pad = 0;
 	ev->rt_ctx = ws_go_ctx(ev->pid);
 	ev->tuple = c->tuple;
+	waits_fill(ev, e->enter_ns);
 	rb_submit(ev);
 	cnt_add(WS_CNT_BYTES_CAPTURED, n);
 }
@@ -493,6 +495,8 @@ static __always_inline void emit_sock(__u64 sk, const struct ws_conn *c, __u8 ki
 	ev->_pad0 = 0;
 	ev->_pad1 = 0;
 	ev->tuple = c->tuple;
+	ev->estab_ns = kind == WS_SOCK_OPEN && (sys == WS_SYS_ACCEPT || sys == WS_SYS_ACCEPT4) ?
+		       waits_estab(sk) : 0;
 	if (pid_tgid)
 		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	else
@@ -726,6 +730,7 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 	st->trunc = (msg_flags & WS_MSG_TRUNC) != 0;
 	st->seq_ok = 0;
 	st->dgram = 0;
+	waits_enter(st->enter_ns);
 	if (sys == WS_SYS_SENDMMSG || sys == WS_SYS_RECVMMSG) {
 		/* mmsg returns a message count: when more messages moved than are
 		 * reported, the start sequence is taken here instead of from exit. */
@@ -1070,6 +1075,8 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	if (read_seq(sk, dir, &end_seq)) {
 		cnt_inc(WS_CNT_READ_FAIL);
 		e.flags |= WS_F_NO_SEQ;
+	} else if (dir == WS_DIR_INGRESS) {
+		waits_exit(&st.sk, end_seq - (__u32)ret, st.enter_ns);
 	}
 	/* TLS: a syscall inside a TLS call of this thread, or any syscall on a connection
 	 * whose plaintext the uprobes have reported, moves ciphertext: no payload. The

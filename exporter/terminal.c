@@ -26,6 +26,7 @@
 
 #include "otlp_json.h"
 #include "sink.h"
+#include "waitbar.h"
 
 #define TERM_QUIET_NS 500000000ull
 #define TERM_MAX_TRACES 4096
@@ -48,6 +49,7 @@ struct term_span {
 	uint8_t has_parent;
 	char name[WS_SPAN_NAME_MAX];
 	char detail[TERM_DETAIL_MAX];
+	char waitbar[WS_WAITBAR_CELLS + 3]; /* where the time went (waitbar.h), "" when unknown */
 };
 
 struct term_trace {
@@ -376,6 +378,12 @@ static void print_span(struct term_sink *t, struct print_state *ps, const struct
 		l_puts(&l, " ");
 		l_put_safe(&l, sp->detail, sizeof(sp->detail));
 	}
+	if (sp->waitbar[0]) {
+		l_puts(&l, "  ");
+		l_color(&l, t->color, C_DIM);
+		l_puts(&l, sp->waitbar);
+		l_color(&l, t->color, C_RESET);
+	}
 	if (marker) {
 		ws_hex(hex, sp->parent_id, 8);
 		l_color(&l, t->color, C_YELLOW);
@@ -569,6 +577,7 @@ static bool add_span(struct term_sink *t, const struct ws_span *s)
 		sp->http_status = (int32_t)a->v.i;
 	copy_trunc(sp->name, sizeof(sp->name), s->name, strnlen(s->name, sizeof(s->name)));
 	pick_detail(s, sp->detail, sizeof(sp->detail));
+	ws_waitbar(s, sp->waitbar, sizeof(sp->waitbar));
 	t->n_held++;
 	/* Before the first tick the time is unknown: the first tick stamps these traces. */
 	tr->last_ns = t->have_clock ? t->now : 0;

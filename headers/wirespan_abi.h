@@ -22,8 +22,11 @@
 #endif
 
 /* 2: UDP datagram records (WS_F_DGRAM, tuple = that datagram's peer), the capture
- * policy map (struct ws_capture_policy), counter WS_CNT_DGRAMS. */
-#define WS_ABI_VERSION 2
+ * policy map (struct ws_capture_policy), counter WS_CNT_DGRAMS.
+ * 3: waits (issue 11): ws_data_event grows arrive_ns/oncpu_ns/runq_ns (120 -> 144),
+ * ws_sock_event grows estab_ns (104 -> 112), record WS_EV_TCP (struct ws_tcp_event),
+ * counters WS_CNT_WAITS_*. */
+#define WS_ABI_VERSION 3
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -52,6 +55,7 @@ enum ws_event_type {
 	WS_EV_LOOP = 3,       /* struct ws_loop_event: an event loop's readiness batch began */
 	WS_EV_TASK = 4,       /* struct ws_task_event: wakeup, fork, clone, exec, exit of a traced task */
 	WS_EV_RT = 5,         /* struct ws_rt_event: language-runtime context (goroutines, ...) */
+	WS_EV_TCP = 6,        /* struct ws_tcp_event: a TCP-level happening on a reported connection */
 };
 
 enum ws_dir {
@@ -141,6 +145,9 @@ enum ws_counter {
 	WS_CNT_TLS_STASH_FULL,    /* TLS call not followed: its thread's call slot not created */
 	WS_CNT_TLS_BIND_READ,     /* SSL* bound to the socket of the thread's preceding read
 				   * (memory-BIO libraries: docs/kernel.md, "TLS plaintext") */
+	WS_CNT_WAITS_THR_FULL,    /* ws_waits_thr full: a thread's scheduler times not measured */
+	WS_CNT_WAITS_SK_FULL,     /* ws_waits_sk update failed: a connection's arrivals not measured */
+	WS_CNT_TCP_EVENTS,        /* ws_tcp_event records submitted */
 	WS_CNT__MAX,
 };
 
@@ -183,9 +190,15 @@ struct ws_data_event {
 	struct ws_tuple tuple;
 	__u64 rt_ctx;     /* language-runtime context of the caller, 0 when unknown: for Go
 			   * processes the goroutine id (goid) that made the syscall */
+	/* Waits (ABI 3, docs/waits.md). 0 = not measured. */
+	__u64 arrive_ns;  /* INGRESS: when the first byte returned entered the socket's receive
+			   * queue (tcp_probe, the queue was empty before it) */
+	__u64 oncpu_ns;   /* the calling thread's total on-CPU ns at the syscall's entry */
+	__u64 runq_ns;    /* ... and its total run-queue wait ns at the entry (sched_info
+			   * run_delay); meaningful only when oncpu_ns != 0 */
 	/* __u8 payload[captured] follows; the record is reserved with a bucket size */
 };
-WS_STATIC_ASSERT(sizeof(struct ws_data_event) == 120, "ws_data_event size");
+WS_STATIC_ASSERT(sizeof(struct ws_data_event) == 144, "ws_data_event size");
 
 /* Connection lifecycle. */
 struct ws_sock_event {
@@ -205,8 +218,10 @@ struct ws_sock_event {
 	char comm[WS_COMM_LEN]; /* the task's comm; empty when pid is 0. Names a process that
 				 * is gone before the agent reads its /proc entry (curl, fork-per-
 				 * connection servers) */
+	__u64 estab_ns;   /* WS_SOCK_OPEN from accept: when the kernel completed the
+			   * handshake (SYN_RECV -> ESTABLISHED); 0 unknown (ABI 3) */
 };
-WS_STATIC_ASSERT(sizeof(struct ws_sock_event) == 104, "ws_sock_event size");
+WS_STATIC_ASSERT(sizeof(struct ws_sock_event) == 112, "ws_sock_event size");
 
 /*
  * A readiness batch of an event loop: epoll_wait/epoll_pwait/epoll_pwait2 returned, or
@@ -282,6 +297,23 @@ struct ws_rt_event {
 	__u8 _pad[3];
 };
 WS_STATIC_ASSERT(sizeof(struct ws_rt_event) == 48, "ws_rt_event size");
+
+/* ws_tcp_event.kind */
+enum ws_tcp_kind {
+	WS_TCP_RETRANS = 1,   /* this host retransmitted a segment (tcp:tcp_retransmit_skb) */
+};
+
+/* A TCP-level happening on a connection the agent knows (WS_CONN_REPORTED). Rare by
+ * nature (a retransmit is a loss), so one record each. */
+struct ws_tcp_event {
+	struct ws_event_header hdr;  /* ts_ns: when it happened */
+	__u64 sock_id;
+	__u32 seq;        /* WS_TCP_RETRANS: sequence number of the segment's first byte */
+	__u8 kind;        /* enum ws_tcp_kind */
+	__u8 state;       /* the connection's TCP state then */
+	__u8 _pad[2];
+};
+WS_STATIC_ASSERT(sizeof(struct ws_tcp_event) == 32, "ws_tcp_event size");
 
 /*
  * Per-socket capture policy, agent -> kernel: map ws_capture, key = sock_id (__u64) of a

@@ -242,6 +242,17 @@ static int on_record(void *ctx, void *data, size_t size)
 		       role_name(e->role), sys_name(e->syscall), e->state_old, e->state_new);
 		print_tuple(&e->tuple);
 		putchar('\n');
+	} else if (h->type == WS_EV_TCP) {
+		const struct ws_tcp_event *e = data;
+
+		if (h->size != sizeof(*e)) {
+			printf("BAD tcp size=%u\n", h->size);
+			g_bad++;
+			return 0;
+		}
+		printf("TCP kind=%s sock=0x%" PRIx64 " seq=%u state=%u ts=%" PRIu64 "\n",
+		       e->kind == WS_TCP_RETRANS ? "retrans" : "?", (uint64_t)e->sock_id, e->seq, e->state,
+		       (uint64_t)h->ts_ns);
 	} else if (h->type == WS_EV_RT) {
 		const struct ws_rt_event *e = data;
 
