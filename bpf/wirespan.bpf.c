@@ -14,6 +14,7 @@
 #include "ws_sock.bpf.h"
 #include "ws_go.bpf.h"
 #include "ws_loop.bpf.h"
+#include "ws_inject.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
