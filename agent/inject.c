@@ -31,7 +31,9 @@ bool ws_inject_supported(void)
 	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SK_MSG, NULL) > 0 &&
 	       libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCK_OPS, NULL) > 0 &&
 	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_msg_push_data, NULL) > 0 &&
-	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_msg_pop_data, NULL) > 0;
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_msg_pop_data, NULL) > 0 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_loop, NULL) > 0 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_ringbuf_reserve, NULL) > 0;
 }
 
 bool ws_inject_configure(struct wirespan_bpf *skel, enum ws_inject_mode mode)

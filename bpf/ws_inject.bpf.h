@@ -147,13 +147,52 @@ static __always_inline char inj_lower(char c)
 }
 
 struct inj_scan {
+	const char *b;    /* the scratch copy */
+	__u32 n;          /* bytes in it */
+	__u32 i;          /* next index */
 	__u32 line_end;   /* offset just past the request line's "\n" */
 	__u32 hdr_end;    /* offset just past "\r\n\r\n" */
+	int verdict;      /* 0 scanning/done, -1 not HTTP/1 */
 	bool has_tp;
 };
 
+#define INJ_B(sc, k) ((sc)->b[(k) & (WS_INJ_SCAN - 1)])
+
+/* One byte of the scan (bpf_loop callback: a plain loop over 2 KiB is more than the
+ * verifier follows). Only line ends do work. */
+static long inj_step(__u32 idx, void *ctx)
+{
+	struct inj_scan *sc = ctx;
+	__u32 i = sc->i++;
+
+	if (i >= sc->n || i >= WS_INJ_SCAN)
+		return 1;
+	if (INJ_B(sc, i) != '\n')
+		return 0;
+	if (!sc->line_end) {
+		/* "... HTTP/1.x\r\n" */
+		if (i < 10 || INJ_B(sc, i - 1) != '\r' || INJ_B(sc, i - 9) != 'H' ||
+		    INJ_B(sc, i - 5) != '/' || INJ_B(sc, i - 4) != '1' || INJ_B(sc, i - 10) != ' ') {
+			sc->verdict = -1;
+			return 1;
+		}
+		sc->line_end = i + 1;
+		return 0;
+	}
+	if (INJ_B(sc, i - 1) == '\r' && INJ_B(sc, i - 2) == '\n') {
+		sc->hdr_end = i + 1;
+		return 1;
+	}
+	if (i + 13 < sc->n && inj_lower(INJ_B(sc, i + 1)) == 't' && inj_lower(INJ_B(sc, i + 2)) == 'r' &&
+	    inj_lower(INJ_B(sc, i + 6)) == 'p' && inj_lower(INJ_B(sc, i + 11)) == 't' &&
+	    INJ_B(sc, i + 12) == ':')
+		sc->has_tp = true;
+	return 0;
+}
+
 /* The request line must be "TOKEN SP target SP HTTP/1.x CRLF" with an upper-case
- * token; then every header line is looked at for traceparent until the empty line. */
+ * token; then every header line is looked at for traceparent until the empty line.
+ * Returns 0 (complete header block), 1 (no end within the bytes), -1 (not HTTP/1). */
 static __always_inline int inj_parse(const char *b, __u32 n, struct inj_scan *sc)
 {
 	__u32 i, sp = 0;
@@ -175,35 +214,17 @@ static __always_inline int inj_parse(const char *b, __u32 n, struct inj_scan *sc
 	/* "PRI * HTTP/2.0": the HTTP/2 preface */
 	if (sp == 3 && b[0] == 'P' && b[1] == 'R' && b[2] == 'I')
 		return -1;
+	sc->b = b;
+	sc->n = n;
+	sc->i = sp + 1;
 	sc->line_end = 0;
 	sc->hdr_end = 0;
+	sc->verdict = 0;
 	sc->has_tp = false;
-	for (i = sp + 1; i < WS_INJ_SCAN - 1; i++) {
-		if (i >= n)
-			break;
-		if (b[i & (WS_INJ_SCAN - 1)] != '\n')
-			continue;
-		if (!sc->line_end) {
-			/* "... HTTP/1.x\r\n" */
-			if (i < 10 || b[(i - 1) & (WS_INJ_SCAN - 1)] != '\r' ||
-			    b[(i - 9) & (WS_INJ_SCAN - 1)] != 'H' || b[(i - 5) & (WS_INJ_SCAN - 1)] != '/' ||
-			    b[(i - 4) & (WS_INJ_SCAN - 1)] != '1' || b[(i - 10) & (WS_INJ_SCAN - 1)] != ' ')
-				return -1;
-			sc->line_end = i + 1;
-			continue;
-		}
-		if (b[(i - 1) & (WS_INJ_SCAN - 1)] == '\r' && b[(i - 2) & (WS_INJ_SCAN - 1)] == '\n') {
-			sc->hdr_end = i + 1;
-			return 0;
-		}
-		if (i + 13 < n && inj_lower(b[(i + 1) & (WS_INJ_SCAN - 1)]) == 't' &&
-		    inj_lower(b[(i + 2) & (WS_INJ_SCAN - 1)]) == 'r' &&
-		    inj_lower(b[(i + 6) & (WS_INJ_SCAN - 1)]) == 'p' &&
-		    inj_lower(b[(i + 11) & (WS_INJ_SCAN - 1)]) == 't' &&
-		    b[(i + 12) & (WS_INJ_SCAN - 1)] == ':')
-			sc->has_tp = true;
-	}
-	return 1;   /* no end of header block in the scanned bytes */
+	bpf_loop(WS_INJ_SCAN, inj_step, sc, 0);
+	if (sc->verdict < 0)
+		return -1;
+	return sc->hdr_end ? 0 : 1;
 }
 
 static __always_inline void inj_hex(char *out, const __u8 *in, __u32 n)
@@ -222,7 +243,8 @@ int ws_inj_msg(struct sk_msg_md *msg)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id, zero = 0;
 	__u16 lport = (__u16)msg->local_port;
-	__u16 rport = bpf_ntohs((__u16)msg->remote_port);
+	/* remote_port is the network-order port in the upper 16 bits (as in sock_ops) */
+	__u16 rport = bpf_ntohs((__u16)(msg->remote_port >> 16));
 	struct ws_inj_scratch *sc;
 	struct ws_inject_event *ev;
 	struct ws_inj_hint *hint;
