@@ -22,6 +22,7 @@
 #include "inject.h"
 #include "proto/proto.h"
 #include "rt_go_attach.h"
+#include "tls_attach.h"
 #include "wirespan.skel.h"
 
 /* The kernel's capture modes are the parsers' (agent/proto/proto.h): one value space. */
@@ -52,6 +53,7 @@ struct ws_bpf {
 	struct ws_go_attach *go;   /* Go uprobes and process registry; NULL when off */
 	struct ws_inject *inj;     /* traceparent injection; NULL when off */
 	bool inj_loaded;
+	struct ws_tls_attach *tls; /* TLS uprobes per library/executable; NULL when off */
 };
 
 /* ---- preflight ----------------------------------------------------------------- */
@@ -263,6 +265,9 @@ static int attach_all(struct ws_bpf *b)
 			/* sockops and sk_msg attach to a cgroup and a map (inject.c). */
 			if (strncmp(name, "ws_inj_", 7) == 0)
 				continue;
+			/* TLS uprobes attach per library or executable (tls_attach.c). */
+			if (strncmp(name, "ws_tls_", 7) == 0)
+				continue;
 			if (strncmp(name, "sys_enter_", 10) == 0)
 				for (int i = 0; i < n_failed; i++)
 					if (same_syscall(name, failed_exit[i]))
@@ -397,6 +402,7 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 		       len < WS_COMM_LEN - 1 ? len : WS_COMM_LEN - 1);
 	}
 	skel->rodata->go_enabled = cfg->go_runtime;
+	skel->rodata->tls_enabled = cfg->tls;
 	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
 	for (int i = 0; i < cfg->n_ports; i++)
 		skel->rodata->port_filter[i] = cfg->ports[i];
@@ -449,6 +455,10 @@ static int open_and_load(struct ws_bpf *b, const struct ws_bpf_config *cfg, bool
 	/* A policy per connection at most: sized with the connection map. */
 	if (!err)
 		err = bpf_map__set_max_entries(b->skel->maps.ws_capture,
+					       cfg->max_conns ? cfg->max_conns : WS_DEFAULT_MAX_CONNS);
+	/* A TLS binding per connection at most. */
+	if (!err)
+		err = bpf_map__set_max_entries(b->skel->maps.ws_tls_socks,
 					       cfg->max_conns ? cfg->max_conns : WS_DEFAULT_MAX_CONNS);
 	if (err) {
 		fprintf(stderr, "wirespan: failed to size BPF maps: %s\n", strerror(-err));
@@ -521,6 +531,13 @@ int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, str
 		err = ws_go_attach_init(b, cfg, &b->go);
 		if (err) {
 			fprintf(stderr, "wirespan: Go support: %s\n", strerror(-err));
+			goto fail;
+		}
+	}
+	if (cfg->tls) {
+		err = ws_tls_attach_init(b, cfg, &b->tls);
+		if (err) {
+			fprintf(stderr, "wirespan: TLS support: %s\n", strerror(-err));
 			goto fail;
 		}
 	}
@@ -600,6 +617,11 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_PID_INHERIT_FAIL: return "pid_filter_inherit_failures";
 	case WS_CNT_HEIR_FAIL: return "traced_inherit_failures";
 	case WS_CNT_DGRAMS: return "udp_datagrams";
+	case WS_CNT_TLS_DATA: return "tls_plaintext_records";
+	case WS_CNT_TLS_CIPHER: return "tls_ciphertext_syscalls";
+	case WS_CNT_TLS_NO_SOCK: return "tls_no_socket_dropped";
+	case WS_CNT_TLS_STASH_FULL: return "tls_call_slot_failures";
+	case WS_CNT_TLS_BIND_READ: return "tls_bound_by_preceding_read";
 	case WS_CNT__MAX: break;
 	}
 	return "unknown";
@@ -661,11 +683,18 @@ struct ws_go_attach *ws_bpf_go_state(struct ws_bpf *b)
 	return b ? b->go : NULL;
 }
 
+struct ws_tls_attach *ws_bpf_tls_state(struct ws_bpf *b)
+{
+	return b ? b->tls : NULL;
+}
+
 void ws_bpf_destroy(struct ws_bpf *b)
 {
 	if (!b)
 		return;
 	/* Detach first so no program writes into a ring nobody reads. */
+	ws_tls_attach_free(b->tls);
+	b->tls = NULL;
 	ws_go_attach_free(b->go);
 	b->go = NULL;
 	ws_inject_detach(b->inj);

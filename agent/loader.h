@@ -36,6 +36,8 @@ struct ws_bpf_config {
 	uint8_t inject;                /* enum ws_inject_mode (agent/inject.h) */
 	bool go_runtime;               /* Go goroutine evidence (agent/rt_go_attach.h): WS_EV_RT
 					* records and ws_data_event.rt_ctx for Go processes */
+	bool tls;                      /* TLS plaintext (agent/tls_attach.h): WS_F_TLS records
+					* from SSL_read/SSL_write uprobes, WS_F_CIPHER syscalls */
 };
 
 /* Run the start-up checks: privileges (CAP_BPF/CAP_SYS_ADMIN, CAP_PERFMON), BTF,
@@ -78,6 +80,8 @@ void ws_bpf_destroy(struct ws_bpf *b);
 /* For agent/rt_go_attach.c: the skeleton, and its state (NULL when go_runtime is off). */
 struct wirespan_bpf *ws_bpf_skel(struct ws_bpf *b);
 struct ws_go_attach *ws_bpf_go_state(struct ws_bpf *b);
+/* For agent/tls_attach.c: its state (NULL when tls is off). */
+struct ws_tls_attach *ws_bpf_tls_state(struct ws_bpf *b);
 
 /* traceparent injection state (agent/inject.h); NULL when off or unsupported. */
 struct ws_inject *ws_bpf_inject(struct ws_bpf *b);

@@ -27,6 +27,7 @@
 
 #include "runtime_detect.h"
 #include "rt_go_attach.h"
+#include "tls_attach.h"
 #include "../exporter/otlp_config.h"
 #include "../exporter/otlp_http.h"
 #include "../exporter/sink.h"
@@ -68,6 +69,7 @@ struct options {
 	bool no_go_runtime;       /* no goroutine evidence (uprobes in Go processes) */
 	uint8_t inject;           /* enum ws_inject_mode: --inject off|sdk|all */
 	bool keep_sdk_spans;      /* --sdk-spans keep */
+	bool no_tls;              /* no TLS plaintext (uprobes on SSL_read/SSL_write) */
 };
 
 struct agent {
@@ -106,6 +108,8 @@ static const char usage_text[] =
 	"      --query-text MODE    db.query.text of SQL spans: sanitized (default: every literal\n"
 	"                           becomes ?), off, or raw (literals included: secrets in\n"
 	"                           queries reach the traces; use only where that is allowed)\n"
+	"      --process-command-line  resources carry process.command_line (every argument;\n"
+	"                           they can hold passwords) instead of process.command (argv[0])\n"
 	"      --link-wait-ms N     how long a server span waits for its local client (300)\n"
 	"      --ringbuf-mb N       ring buffer size in MiB (8)\n"
 	"      --max-conns N        connection sides tracked at once, agent and kernel map (131072)\n"
@@ -118,6 +122,8 @@ static const char usage_text[] =
 	"                           OpenTelemetry-instrumented (default), all, off\n"
 	"      --sdk-spans MODE     drop (default): no wirespan spans for processes that make\n"
 	"                           their own (an OpenTelemetry SDK); keep: make them anyway\n"
+	"      --no-tls             attach nothing to TLS libraries (libssl, node): encrypted\n"
+	"                           connections then give no spans\n"
 	"      --capture-only       drain the ring buffer and discard records (measures the\n"
 	"                           kernel side and ring transport alone)\n"
 	"  -v, --verbose            libbpf and loader details\n"
@@ -201,7 +207,8 @@ static int add_comm(struct options *o, const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT, O_INJECT, O_SDKSPANS };
+	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT, O_CMDLINE,
+	       O_NOTLS, O_INJECT, O_SDKSPANS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -210,6 +217,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "capture-bytes", required_argument, NULL, O_CAPTURE },
 		{ "udp-ports", required_argument, NULL, O_UDPPORTS },
 		{ "query-text", required_argument, NULL, O_QUERYTEXT },
+		{ "process-command-line", no_argument, NULL, O_CMDLINE },
 		{ "link-wait-ms", required_argument, NULL, O_LINKWAIT },
 		{ "ringbuf-mb", required_argument, NULL, O_RINGBUF },
 		{ "max-conns", required_argument, NULL, O_MAXCONNS },
@@ -220,6 +228,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "no-go-runtime", no_argument, NULL, O_NOGO },
 		{ "inject", required_argument, NULL, O_INJECT },
 		{ "sdk-spans", required_argument, NULL, O_SDKSPANS },
+		{ "no-tls", no_argument, NULL, O_NOTLS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -269,6 +278,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 				break;
 			if (parse_list(optarg, "UDP port (1-65535, at most 16)", add_udp_port, o))
 				return -EINVAL;
+			break;
+		case O_CMDLINE:
+			ws_process_set_command_line(true);
 			break;
 		case O_QUERYTEXT:
 			if (strcmp(optarg, "sanitized") == 0) {
@@ -342,6 +354,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			o->keep_sdk_spans = strcmp(optarg, "keep") == 0;
+			break;
+		case O_NOTLS:
+			o->no_tls = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -442,11 +457,14 @@ static void emit_to_sinks(void *ctx, const struct ws_span *const *spans, size_t 
 
 /* Asked once per process, at its first record: a Go process wirespan can follow is
  * registered with the kernel (goroutine ids, uprobes); any Go process, followed or
- * not, gets no thread-based parentage. */
+ * not, gets no thread-based parentage. Its executable and TLS libraries get the TLS
+ * uprobes when not attached yet. */
 static uint8_t runtime_of(void *ctx, uint32_t pid)
 {
 	struct agent *ag = ctx;
 
+	if (ag->bpf)
+		ws_tls_discover(ag->bpf, pid);
 	if (ag->bpf && ws_go_discover(ag->bpf, pid) == 1)
 		return WS_RUNTIME_GO;
 	return ws_runtime_of_pid("/proc", pid);
@@ -459,15 +477,21 @@ static struct ws_resource *resource_of(void *ctx, uint32_t pid, const char *comm
 	return ws_proc_cache_get_hint(ag->procs, pid, comm);
 }
 
-/* A process that exec'd or ended leaves the kernel's Go table (its pid may be reused). */
+/* A process that exec'd or ended leaves the kernel's Go table (its pid may be reused).
+ * One that exec'd may now run a TLS-carrying executable (node): looked at right away,
+ * before its first connection if the agent is quick enough. */
 static void forget_exited(struct agent *ag, const void *data, size_t size)
 {
 	const struct ws_task_event *t = data;
 
 	if (size < sizeof(*t) || t->hdr.type != WS_EV_TASK || !ag->bpf)
 		return;
-	if (t->kind == WS_TASK_EXEC || (t->kind == WS_TASK_EXIT && t->tid == t->pid))
+	if (t->kind == WS_TASK_EXEC || (t->kind == WS_TASK_EXIT && t->tid == t->pid)) {
 		ws_go_forget(ag->bpf, t->pid);
+		ws_tls_forget(ag->bpf, t->pid);
+	}
+	if (t->kind == WS_TASK_EXEC)
+		ws_tls_discover(ag->bpf, t->pid);
 }
 
 /* A parser's capture needs (proto.h enum ws_capture), told to the kernel per socket. */
@@ -553,6 +577,15 @@ static void report_counters(struct agent *ag, FILE *out)
 	if (ag->bpf && ws_inject_read_counters(ws_bpf_inject(ag->bpf), ik) == 0)
 		for (int i = 0; i < WS_INJ__MAX; i++)
 			fprintf(out, "  %s %" PRIu64 "\n", ws_inject_counter_name((enum ws_inj_counter)i), ik[i]);
+	struct ws_tls_attach_stats ts;
+	if (ag->bpf && ws_tls_read_stats(ag->bpf, &ts) == 0) {
+		fprintf(out, "  tls_pids_checked %" PRIu64 "\n", ts.pids_checked);
+		fprintf(out, "  tls_files_checked %" PRIu64 "\n", ts.files_checked);
+		fprintf(out, "  tls_files_attached %" PRIu64 "\n", ts.objs_attached);
+		fprintf(out, "  tls_files_skipped %" PRIu64 "\n", ts.objs_skipped);
+		fprintf(out, "  tls_attach_failed %" PRIu64 "\n", ts.attach_failed);
+		fprintf(out, "  tls_probes %" PRIu64 "\n", ts.probes);
+	}
 	if (ag->asm_)
 		ws_asm_report(ag->asm_, out);
 	fprintf(out, "  malloc_trims %" PRIu64 "\n", ag->malloc_trims);
@@ -784,6 +817,7 @@ int main(int argc, char **argv)
 	bcfg.verbose = ag.opt.verbose;
 	bcfg.go_runtime = !ag.opt.no_go_runtime;
 	bcfg.inject = ag.opt.inject;
+	bcfg.tls = !ag.opt.no_tls;
 	err = ws_bpf_start(&bcfg, on_record, &ag, &ag.bpf);
 	if (err)
 		goto fail;

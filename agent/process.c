@@ -287,6 +287,13 @@ size_t ws_cmdline_format(const char *buf, size_t len, char *out, size_t out_cap)
 
 /* ---- one process ----------------------------------------------------------------- */
 
+static bool command_line_on;
+
+void ws_process_set_command_line(bool on)
+{
+	command_line_on = on;
+}
+
 /* Read proc_root/PID/name into buf (at most cap bytes). Bytes read, or -errno. */
 static ssize_t read_proc(const char *proc_root, uint32_t pid, const char *name, char *buf, size_t cap)
 {
@@ -455,7 +462,8 @@ static int fill_once(struct ws_resource *r, uint32_t pid, const char *host_name,
 			svc_buf[0] = '\0';
 	}
 
-	/* executable: basename of the exe link ("/usr/sbin/nginx (deleted)" after an upgrade) */
+	/* executable: basename of the exe link ("/usr/sbin/nginx (deleted)" after an upgrade)
+	 * (OTel's process.executable.name) */
 	if (snprintf(exe_path, sizeof(exe_path), "%s/%u/exe", proc_root, pid) < (int)sizeof(exe_path)) {
 		n = readlink(exe_path, link, sizeof(link) - 1);
 		if (n > 0) {
@@ -472,9 +480,15 @@ static int fill_once(struct ws_resource *r, uint32_t pid, const char *host_name,
 	}
 	if (!exe && st->comm[0])
 		exe = st->comm;
+	/* The name the process was started as (comm, at most 15 bytes) names the service
+	 * when it is not the start of the executable's name: a multi-call binary
+	 * (redis-server is a link to redis-check-rdb, busybox applets). */
+	const char *name = exe;
+	if (exe && st->comm[0] && strncmp(exe, st->comm, strlen(st->comm)) != 0)
+		name = st->comm;
 
 	/* service.name first: the attribute every backend groups by */
-	set_str_if_absent(r, "service.name", svc_buf[0] ? svc_buf : exe ? exe : "unknown_service",
+	set_str_if_absent(r, "service.name", svc_buf[0] ? svc_buf : name ? name : "unknown_service",
 			  &info->attrs_dropped);
 	if (ra)
 		add_user_attrs(r, ra, ra_len, FACTS_ATTRS, FACTS_BYTES, &info->attrs_malformed,
@@ -483,8 +497,16 @@ static int fill_once(struct ws_resource *r, uint32_t pid, const char *host_name,
 		info->attrs_dropped++;
 	set_str_if_absent(r, "process.executable.name", exe, &info->attrs_dropped);
 	n = read_proc(proc_root, pid, "cmdline", cmd_raw, sizeof(cmd_raw));
-	if (n > 0 && ws_cmdline_format(cmd_raw, (size_t)n, cmdline, sizeof(cmdline)) > 0)
-		set_str_if_absent(r, "process.command_line", cmdline, &info->attrs_dropped);
+	if (n > 0 && command_line_on) {
+		if (ws_cmdline_format(cmd_raw, (size_t)n, cmdline, sizeof(cmdline)) > 0)
+			set_str_if_absent(r, "process.command_line", cmdline, &info->attrs_dropped);
+	} else if (n > 0) {
+		/* argv[0] only: the arguments may carry secrets */
+		size_t a0 = strnlen(cmd_raw, (size_t)n);
+
+		if (a0 > 0 && ws_cmdline_format(cmd_raw, a0, cmdline, sizeof(cmdline)) > 0)
+			set_str_if_absent(r, "process.command", cmdline, &info->attrs_dropped);
+	}
 	set_str_if_absent(r, "host.name", host_name, &info->attrs_dropped);
 	n = read_proc(proc_root, pid, "cgroup", cg, sizeof(cg));
 	if (n > 0) {

@@ -95,6 +95,10 @@ struct ws_proc_fill_info {
  * service.name=unknown_service, process.pid, host.name.
  */
 int ws_process_resource_fill(struct ws_resource *r, uint32_t pid, const char *host_name, const char *proc_root);
+/* Whether resources carry process.command_line (the whole command line: arguments can
+ * hold passwords, `redis-cli -a ...`, `mysql -p...`) or only process.command (argv[0],
+ * the default). Process-wide (--process-command-line). */
+void ws_process_set_command_line(bool on);
 int ws_process_resource_fill_ex(struct ws_resource *r, uint32_t pid, const char *host_name,
 				const char *proc_root, struct ws_proc_fill_info *info);
 

@@ -12,7 +12,9 @@ Variants, alternated in every round (A B C ... A B C ...):
 Workloads: nginx static files (100 B, 10 KiB, 256 KiB) under wrk at saturation, keep-alive
 and one connection per request; nginx 100 B at a fixed rate (half of saturation, open
 loop, bench/loadgen.c) keep-alive and short connections; a Node service doing 1 ms of CPU
-work per request at a fixed rate; the Node service's small response at saturation.
+work per request at a fixed rate; the Node service's small response at saturation;
+redis-server under redis-benchmark (GET/SET, with and without pipelining) at saturation and
+under loadgen's Redis GET at a fixed rate (per command: both ends are traced, 2 spans).
 
 Every agent is scoped to the benchmark's ports (-P). Everything started here is stopped
 here, by pid. Only 127.0.0.1. Results: a table on stdout, JSON and a PNG under
@@ -62,9 +64,24 @@ WORKLOADS = {
     "ka-100B-rate": ("nginx", "rate", "/b100", False, "nginx 100 B, keep-alive, fixed rate ~1/2 saturation"),
     "close-100B-rate": ("nginx", "rate", "/b100", True, "nginx 100 B, new connection per request, fixed rate ~1/2 saturation"),
     "node-small-sat": ("node", "sat", "/small", False, "Node service 100 B, keep-alive, wrk saturation"),
+    "redis-sat": ("redis", "sat", None, False,
+                  "redis-server, redis-benchmark -t set,get -c 16 -d 100, no pipelining, saturation"),
+    "redis-pipe": ("redis", "sat", None, False,
+                   "redis-server, redis-benchmark -t set,get -c 16 -d 16 -P 16 (pipelined), saturation"),
+    "redis-rate": ("redis", "rate", "/ws-bench-key", False,
+                   "redis-server, GET of a 100 B value, one command at a time per connection, fixed rate"),
 }
+# redis-benchmark per workload: pipeline depth, value size, and commands per test (SET, then
+# GET) per second of the mode's sat_s: redis-benchmark has no duration option, so a count is
+# chosen to take about sat_s at the untraced rate on these 2 CPUs (longer when traced).
+# -d 16 for the pipelined run: 16 SETs of 16 B fit the agent's default 1024-byte capture per
+# message run (16 SETs of 100 B do not: docs/benchmarks.md).
+REDIS_BENCH = {"redis-sat": dict(pipeline=1, size=100, per_s=20000),
+               "redis-pipe": dict(pipeline=16, size=16, per_s=150000)}
+REDIS_KEY = "ws-bench-key"   # loadgen's GET (redis-rate): a 100 B value set at start
 # Which saturation workload sets the fixed rate of a rate workload, and which share of it.
-RATE_FROM = {"ka-100B-rate": ("ka-100B-sat", 0.5), "close-100B-rate": ("close-100B-sat", 0.5)}
+RATE_FROM = {"ka-100B-rate": ("ka-100B-sat", 0.5), "close-100B-rate": ("close-100B-sat", 0.5),
+             "redis-rate": ("redis-sat", 0.5)}
 NODE_1MS_RATE = 400.0   # 1 ms of work per request on one core: 40 % busy
 
 MODES = {
@@ -394,6 +411,39 @@ def run_loadgen(url, rate, seconds, warmup, close):
     return res
 
 
+def run_redis_benchmark(port, wl, seconds):
+    """redis-benchmark at saturation: SET then GET, 16 clients, the workload's pipeline depth
+    and value size, a fixed count per test (it has no duration option). Throughput over both
+    tests; p50/p99 the larger of the two tests' (its --csv gives them in ms)."""
+    rb = REDIS_BENCH[wl]
+    n = max(1000, int(rb["per_s"] * seconds))
+    argv = ["taskset", "-c", LOAD_CPU, "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
+            "-t", "set,get", "-c", "16", "-d", str(rb["size"]), "-n", str(n), "-P", str(rb["pipeline"]),
+            "--csv"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds * 20 + 60)
+    tests = {}
+    for line in r.stdout.splitlines():
+        f = [x.strip('"') for x in line.split(",")]
+        if len(f) >= 7 and f[0] in ("SET", "GET"):
+            tests[f[0]] = {"rps": float(f[1]), "p50_us": float(f[4]) * 1e3, "p99_us": float(f[6]) * 1e3}
+    if r.returncode != 0 or set(tests) != {"SET", "GET"}:
+        raise RuntimeError(f"redis-benchmark failed ({r.returncode}): {r.stdout}\n{r.stderr}")
+    secs = sum(n / t["rps"] for t in tests.values())
+    res = {"tool": "redis-benchmark", "conns": 16, "pipeline": rb["pipeline"], "value_bytes": rb["size"],
+           "per_test": n, "tests": tests, "requests": 2 * n, "rps": 2 * n / secs,
+           "p50_us": max(t["p50_us"] for t in tests.values()),
+           "p99_us": max(t["p99_us"] for t in tests.values())}
+    return res
+
+
+def run_saturation(wl, port, seconds):
+    """The saturation load of a workload (calibration of the rate workloads too)."""
+    server, _, path, close, _ = WORKLOADS[wl]
+    if server == "redis":
+        return run_redis_benchmark(port, wl, seconds)
+    return run_wrk(f"http://127.0.0.1:{port}{path}", seconds, close, 16)
+
+
 # ---- servers ------------------------------------------------------------------------
 
 def start_nginx(procs, tmp, port):
@@ -504,6 +554,63 @@ def start_node(procs, tmp, port, otel, sink_port, tag):
     return p
 
 
+def redis_cmd(port, *args):
+    """One command in RESP on a fresh connection; the reply's first line and bulk body."""
+    req = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+    with socket.create_connection(("127.0.0.1", port), 5) as s:
+        s.sendall(req.encode())
+        buf = b""
+        while b"\r\n" not in buf:
+            d = s.recv(65536)
+            if not d:
+                raise RuntimeError(f"redis {args[0]}: connection closed")
+            buf += d
+        head, _, rest = buf.partition(b"\r\n")
+        if head.startswith(b"-"):
+            raise RuntimeError(f"redis {args[0]}: {head.decode(errors='replace')}")
+        if head.startswith(b"$") and int(head[1:]) >= 0:
+            need = int(head[1:]) + 2
+            while len(rest) < need:
+                d = s.recv(65536)
+                if not d:
+                    raise RuntimeError(f"redis {args[0]}: connection closed")
+                rest += d
+            return head.decode(), rest[:need - 2].decode(errors="replace")
+        return head.decode(), None
+
+
+def redis_stats(port):
+    """The server's own counts (INFO stats): commands processed, error replies, connections.
+    The INFO command itself counts once in the next snapshot."""
+    _, body = redis_cmd(port, "INFO", "stats")
+    out = {}
+    for line in (body or "").splitlines():
+        k, _, v = line.partition(":")
+        if k in ("total_commands_processed", "total_error_replies", "total_connections_received",
+                 "rejected_connections"):
+            out[k] = int(v)
+    return out
+
+
+def start_redis(procs, tmp, port):
+    """redis-server on 127.0.0.1:port, pinned like the other servers, no persistence (no RDB
+    snapshots, no AOF), its working directory in the run's temporary directory."""
+    d = os.path.join(tmp, "redis")
+    os.makedirs(d)
+    err = open(os.path.join(d, "stderr"), "w")
+    p = procs.start("redis", ["taskset", "-c", str(SERVER_CPU), "redis-server", "--bind", "127.0.0.1",
+                              "--port", str(port), "--save", "", "--appendonly", "no", "--dir", d,
+                              "--logfile", os.path.join(d, "redis.log"), "--daemonize", "no"],
+                    stdout=err, stderr=err)
+    if not wait_port(port):
+        err.close()
+        raise RuntimeError("redis-server did not start: " + open(os.path.join(d, "stderr")).read())
+    if redis_cmd(port, "SET", REDIS_KEY, "x" * 100)[0] != "+OK" or \
+            redis_cmd(port, "GET", REDIS_KEY)[1] != "x" * 100:
+        raise RuntimeError("redis-server does not answer SET/GET")
+    return p
+
+
 def sink_stats(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
         return json.loads(r.read())
@@ -514,7 +621,8 @@ def sink_stats(port):
 def measure(ctx, variant, wl, agent, server_pid, port):
     server, kind, path, close, _ = WORKLOADS[wl]
     m = ctx.mode
-    url = f"http://127.0.0.1:{port}{path}"
+    scheme = "redis" if server == "redis" else "http"
+    url = f"{scheme}://127.0.0.1:{port}{path}"
     pids = {"server": server_pid}
     if agent:
         pids["agent"] = agent.p.pid
@@ -524,14 +632,24 @@ def measure(ctx, variant, wl, agent, server_pid, port):
     cnt0 = agent.counters() if agent else {}
     bpf0 = bpf_prog_stats(agent.prog_ids) if agent and ctx.bpf_stats else {}
     sink0 = sink_stats(ctx.sink_port)
+    rs0 = redis_stats(port) if server == "redis" else None
     t0 = time.time()
     if kind == "sat":
-        conns = 16
-        load = run_wrk(url, m["sat_s"], close, conns)
+        load = run_saturation(wl, port, m["sat_s"])
     else:
         rate = ctx.rates[wl]
         load = run_loadgen(url, rate, m["rate_s"], m["warmup_s"], close)
     load_wall = time.time() - t0
+    if rs0 is not None:
+        # Per command as the server counted them: redis-benchmark's own CONFIG GETs and the
+        # first INFO included (both traced too), the load tool's count kept beside it.
+        rs1 = redis_stats(port)
+        rd = diff(rs1, rs0)
+        load["load_tool_requests"] = load["requests"]
+        load["requests"] = rd["total_commands_processed"] - 1
+        load["server_stats"] = rd
+        if rd.get("total_error_replies"):
+            load["errors"] = load.get("errors", 0) + rd["total_error_replies"]
     bad = (load.get("non2xx", 0) + load.get("errors", 0) + load.get("socket_errors", 0)
            + load.get("conn_errors", 0))
     if bad:
@@ -631,10 +749,16 @@ def summarize(runs, variants, workloads):
             s["requests_total"] = sum(reqs)
             for key in ("spans_produced", "requests", "ringbuf_drops", "spans_dropped_table_full",
                         "events_seen", "otlp_spans_sent", "otlp_spans_dropped_queue_full",
-                        "stash_full", "read_failures", "parse_errors", "records_consumed"):
+                        "stash_full", "read_failures", "parse_errors", "records_consumed",
+                        "exchanges", "requests_uncaptured", "spans_dropped_unfinished",
+                        "connections_undetected"):
                 vals = [getp(r, "agent_counters." + key) for r in rs]
                 if any(x is not None for x in vals):
                     s[key] = sum(x or 0 for x in vals)
+            # the protocol layer's own counters (proto_redis_requests, proto_redis_error_gap, ...)
+            pkeys = sorted({k for r in rs for k in (r.get("agent_counters") or {}) if k.startswith("proto_")})
+            if pkeys:
+                s["proto"] = {k: sum(getp(r, "agent_counters." + k) or 0 for r in rs) for k in pkeys}
             s["sink_spans"] = sum(getp(r, "sink.spans") or 0 for r in rs)
             s["load_errors"] = sum((r["load"].get("errors", 0) + r["load"].get("timeouts", 0) +
                                     r["load"].get("socket_errors", 0) + r["load"].get("non2xx", 0) +
@@ -682,6 +806,9 @@ def summarize(runs, variants, workloads):
             # the machine-wide figure includes the hook cost the floor pays too.
             fl = out[wl].get("floor")
             s = out[wl][v]
+            nn = out[wl].get("none")
+            if nn and s.get("machine_cpu_us_per_req") is not None and nn.get("machine_cpu_us_per_req") is not None:
+                s["machine_cpu_us_per_req_above_none"] = s["machine_cpu_us_per_req"] - nn["machine_cpu_us_per_req"]
             if fl and s.get("traced_cpu_us_per_req") is not None and fl.get("traced_cpu_us_per_req") is not None:
                 s["traced_cpu_us_per_req_above_floor"] = s["traced_cpu_us_per_req"] - fl["traced_cpu_us_per_req"]
             if fl and s.get("machine_cpu_us_per_req") is not None and fl.get("machine_cpu_us_per_req") is not None:
@@ -715,7 +842,8 @@ def print_tables(res, out=sys.stdout):
     p("  time of all CPUs per request (everything on the host); spans/req: wirespan makes 2 (client and")
     p("  server are both on this host), the SDK 1; lost rb/tbl = ring-buffer drops / the agent's")
     p("  spans_dropped_table_full counter;")
-    p("  server us/req = CPU of the nginx worker / Node process (BPF programs run in its syscalls)")
+    p("  server us/req = CPU of the nginx worker / Node process / redis-server (BPF programs run in its")
+    p("  syscalls); for Redis workloads a request is a command (see the per-command table)")
     for wl, vs in summ.items():
         server, kind, path, close, desc = WORKLOADS[wl]
         p("")
@@ -793,6 +921,7 @@ def print_tables(res, out=sys.stdout):
                 p(f"    {v:6} {fmt(sv['rps'], '{:.0f}'):>7} req/s (x{fmt(sv.get('ratio_vs_none'), '{:.2f}')}), {lat}"
                   f"node {fmt(srv, '{:.1f}')} + agent {fmt(sv.get('agent_cpu_us_per_req'), '{:.1f}')} us/req, "
                   f"added {fmt(added, '{:.1f}')} us/req{spans_txt}")
+    print_redis(res, out)
     # per-program cost, full pipeline, over every workload
     progs = {}
     for wl, vs in summ.items():
@@ -837,6 +966,50 @@ def print_tables(res, out=sys.stdout):
                   f"{fmt(med(m.get('idle_bpf_cpu_pct') or []), '{:.3f}')} % of a CPU in the kernel")
 
     print_delivery(res, out)
+
+
+def print_redis(res, out=sys.stdout):
+    """Redis workloads per command: what the issue asks (CPU per command, spans per command)
+    and what the parser made of the traffic."""
+    summ = res["summary"]
+    wls = [w for w in summ if WORKLOADS[w][0] == "redis"]
+    if not wls:
+        return
+    p = lambda *a: print(*a, file=out)
+    p("")
+    p("== Redis, per command (commands as redis-server counted them: INFO stats before/after)")
+    p("   cmd/s: the load tool's; us/cmd: redis-server (all threads), agent, BPF programs (all their")
+    p("   runs / commands), machine (all CPUs busy; +none = minus none's); spans/cmd: 2 expected (the")
+    p("   client's and the server's, both traced); redis req/exch per cmd: proto_redis_requests /")
+    p("   exchanges (2 expected); errors: proto_redis_parse_errors and their reasons")
+    for wl in wls:
+        p(f"  {wl}:")
+        p(f"    {'variant':8} {'cmd/s':>8} {'vs none':>16} {'server':>6} {'agent':>6} {'bpf':>6} {'machine':>7} "
+          f"{'+none':>6} {'>floor':>6} {'ns/hit':>6} {'spans':>6} {'req':>5} {'exch':>5} {'lost rb/tbl/unf':>15}  errors")
+        for v, s in summ[wl].items():
+            if v == "sdk":
+                continue
+            n = s["requests_total"] or None
+            per = lambda k: (s.get(k) / n) if n and s.get(k) is not None else None
+            pr = s.get("proto") or {}
+            req = pr.get("proto_redis_requests") / n if n and "proto_redis_requests" in pr else None
+            exch = pr.get("proto_redis_exchanges") / n if n and "proto_redis_exchanges" in pr else None
+            errs = ", ".join(f"{k[len('proto_redis_error_'):]} {x}" for k, x in pr.items()
+                             if k.startswith("proto_redis_error_") and x)
+            lost = "-"
+            if v in AGENT_VARIANTS:
+                lost = (f"{s.get('ringbuf_drops') or 0}/{s.get('spans_dropped_table_full') or 0}/"
+                        f"{s.get('spans_dropped_unfinished') or 0}")
+            bpf_us = s.get("bpf_ns_per_req") / 1e3 if s.get("bpf_ns_per_req") is not None else None
+            p(f"    {v:8} {fmt(s['rps'], '{:.0f}'):>8} "
+              f"{fmt(s.get('ratio_vs_none'), '{:.3f}'):>5} {fmt_range(s.get('ratio_vs_none_range')):>10} "
+              f"{fmt(s.get('server_cpu_us_per_req'), '{:.2f}'):>6} {fmt(s.get('agent_cpu_us_per_req'), '{:.2f}'):>6} "
+              f"{fmt(bpf_us, '{:.2f}'):>6} {fmt(s.get('machine_cpu_us_per_req'), '{:.2f}'):>7} "
+              f"{fmt(s.get('machine_cpu_us_per_req_above_none'), '{:.2f}'):>6} "
+              f"{fmt(s.get('traced_cpu_us_per_req_above_floor'), '{:.2f}'):>6} "
+              f"{fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>6} {fmt(per('spans_produced'), '{:.3f}'):>6} "
+              f"{fmt(req, '{:.2f}'):>5} {fmt(exch, '{:.2f}'):>5} {lost:>15}  "
+              f"{(pr.get('proto_redis_parse_errors') or 0) if pr else '-'}{' (' + errs + ')' if errs else ''}")
 
 
 def print_delivery(res, out=sys.stdout):
@@ -962,10 +1135,13 @@ def main():
     for name, path in TOOLS.items():
         if not os.access(path, os.X_OK):
             sys.exit(f"bench: {path} missing: run `make bench` (it builds it)")
-    for t in ("wrk", "nginx", "node", "taskset"):
+    need_tools = ["wrk", "nginx", "node", "taskset"]
+    if any(WORKLOADS[w][0] == "redis" for w in workloads):
+        need_tools += ["redis-server", "redis-benchmark"]
+    for t in need_tools:
         if not shutil.which(t):
             sys.exit(f"bench: {t} not installed (scripts/deps.sh installs it)")
-    if "sdk" in variants and not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "@opentelemetry")):
+    if "sdk" in variants and any(WORKLOADS[w][0] == "node" for w in workloads) and not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "@opentelemetry")):
         sys.exit("bench: bench/node/node_modules missing (scripts/deps.sh runs npm ci there)")
     ctx.bpf_stats = not args.no_bpf_stats
     agent_extra = args.agent_args.split()
@@ -1001,9 +1177,11 @@ def main():
         for w in warn:
             log("WARNING: " + w)
 
-        nginx_port, node_port = free_port(), free_port()
+        nginx_port, node_port, redis_port = free_port(), free_port(), free_port()
         while node_port == nginx_port:
             node_port = free_port()
+        while redis_port in (nginx_port, node_port):
+            redis_port = free_port()
         sinkf = open(os.path.join(tmp, "sink.out"), "w")
         sink = procs.start("sink", [TOOLS["sink"], "-p", "0"], stdout=sinkf, stderr=sinkf)
         m = wait_file_line(os.path.join(tmp, "sink.out"), r"^listening (\d+)", sink, 10)
@@ -1017,9 +1195,18 @@ def main():
                 raise RuntimeError("bpfstats hold failed: " + open(os.path.join(tmp, "bpfstats.out")).read())
         need_nginx = any(WORKLOADS[w][0] == "nginx" for w in workloads)
         need_node = any(WORKLOADS[w][0] == "node" for w in workloads)
-        nginx_master = nginx_worker = None
+        need_redis = any(WORKLOADS[w][0] == "redis" for w in workloads)
+        nginx_master = nginx_worker = redis = None
         if need_nginx:
             nginx_master, nginx_worker = start_nginx(procs, tmp, nginx_port)
+        if need_redis:
+            # Runs for the whole benchmark, like nginx: its data set is one key (SET/GET of
+            # redis-benchmark's "key:__rand_int__" and loadgen's REDIS_KEY).
+            redis = start_redis(procs, tmp, redis_port)
+        # Every agent is scoped to the benchmark's servers' ports (the Redis port only when a
+        # Redis workload runs, so runs without one trace exactly what they did before).
+        agent_ports = [nginx_port, node_port] + ([redis_port] if need_redis else [])
+        server_port = {"nginx": nginx_port, "node": node_port, "redis": redis_port}
 
         # Calibration: the fixed rates are half of what the server does with nothing attached.
         # Calibration: a fixed rate is half the saturation throughput of the slower of
@@ -1032,11 +1219,10 @@ def main():
         for phase in phases:
             if not srcs:
                 break
-            agent = Agent(procs, tmp, "full", [nginx_port], ctx.sink_port, agent_extra, 0) if phase == "full" else None
+            agent = Agent(procs, tmp, "full", agent_ports, ctx.sink_port, agent_extra, 0) if phase == "full" else None
             try:
                 for src in srcs:
-                    _, _, path, close, _ = WORKLOADS[src]
-                    r = run_wrk(f"http://127.0.0.1:{nginx_port}{path}", max(2, ctx.mode["sat_s"]), close, 16)
+                    r = run_saturation(src, server_port[WORKLOADS[src][0]], max(2, ctx.mode["sat_s"]))
                     calib.setdefault(src, {})[phase] = r["rps"]
             finally:
                 if agent:
@@ -1078,8 +1264,7 @@ def main():
                     if v == "sdk":
                         warm_requests = warm["requests"]
                 if v in ("floor",) + AGENT_VARIANTS:
-                    agent = Agent(procs, tmp, v, [p for p in (nginx_port, node_port)], ctx.sink_port,
-                                  agent_extra, run_no)
+                    agent = Agent(procs, tmp, v, agent_ports, ctx.sink_port, agent_extra, run_no)
                     if v != "floor":
                         mm = memory.setdefault(v, {})
                         mm["bpf_map_bytes"] = sum(agent.maps.values())
@@ -1109,8 +1294,9 @@ def main():
                 try:
                     for w in wls:
                         server = WORKLOADS[w][0]
-                        pid = nginx_worker if server == "nginx" else node.pid
-                        port = nginx_port if server == "nginx" else node_port
+                        pid = {"nginx": nginx_worker, "node": node.pid if node else None,
+                               "redis": redis.pid if redis else None}[server]
+                        port = server_port[server]
                         rec = measure(ctx, v, w, agent, pid, port)
                         rec["round"] = rnd
                         res["runs"].append(rec)

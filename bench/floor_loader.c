@@ -82,8 +82,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		/* The Go uprobes attach per Go executable, when the agent finds one
-		 * (agent/rt_go_attach.c): none are attached in the agent's runs either. */
-		if (strncmp(bpf_program__name(prog), "ws_go_", 6) == 0)
+		 * (agent/rt_go_attach.c): none are attached in the agent's runs either.
+		 * The TLS uprobes attach per TLS library (agent/tls_attach.c), likewise. */
+		if (strncmp(bpf_program__name(prog), "ws_go_", 6) == 0 ||
+		    strncmp(bpf_program__name(prog), "ws_tls_", 7) == 0)
 			continue;
 		l = bpf_program__attach(prog);
 		if (!l) {

@@ -13,6 +13,11 @@
  * closes). Responses must carry Content-Length, or end with the connection. Latencies
  * go into a log-linear histogram (about 1.6 % resolution), so memory is fixed.
  * Output: one JSON object on stdout.
+ *
+ * With a redis://ADDR:PORT/KEY URL it sends `GET KEY` (RESP) instead, one command at a
+ * time per connection (no pipelining), and frames the reply by its first line: a bulk
+ * string by its length, `+`/`:`/`$-1` at the line's end; an error reply (`-`) counts in
+ * non2xx; aggregates are not expected from GET and count as errors.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,6 +75,7 @@ struct opts {
 	int conns;
 	int max_conns;
 	bool close_mode;
+	bool redis;
 	double drain;
 };
 
@@ -354,6 +360,32 @@ static void complete(struct conn *c)
 	mark_idle(c);
 }
 
+/* RESP: the reply's first line frames it (GET answers a bulk string, nil, or an error). */
+static int parse_head_redis(struct conn *c, size_t head_len)
+{
+	char *end;
+	long long n;
+
+	c->body_left = 0;
+	switch (c->hdr[0]) {
+	case '$':
+		n = strtoll(c->hdr + 1, &end, 10);
+		if (end == c->hdr + 1 || end != c->hdr + head_len - 2 || n < -1)
+			return -EPROTO;
+		if (n >= 0)
+			c->body_left = (uint64_t)n + 2; /* the value and its CR LF */
+		return 0;
+	case '+':
+	case ':':
+		return 0;
+	case '-':
+		s.non2xx += c->record;
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
 /* Parse the status line and the two headers that frame the body. */
 static int parse_head(struct conn *c, size_t head_len)
 {
@@ -429,7 +461,7 @@ static void on_readable(struct conn *c)
 				memcpy(c->hdr + c->hdr_len, buf + off, take);
 				c->hdr_len += take;
 				c->hdr[c->hdr_len] = 0;
-				eoh = strstr(c->hdr, "\r\n\r\n");
+				eoh = strstr(c->hdr, o.redis ? "\r\n" : "\r\n\r\n");
 				if (!eoh) {
 					if (c->hdr_len >= HDR_MAX - 1) {
 						request_failed(c, &s.errors);
@@ -439,10 +471,10 @@ static void on_readable(struct conn *c)
 					continue;
 				}
 				{
-					size_t head_len = (size_t)(eoh - c->hdr) + 4;
+					size_t head_len = (size_t)(eoh - c->hdr) + (o.redis ? 2 : 4);
 					size_t used = head_len - (c->hdr_len - take);
 
-					if (parse_head(c, head_len)) {
+					if ((o.redis ? parse_head_redis(c, head_len) : parse_head(c, head_len))) {
 						request_failed(c, &s.errors);
 						return;
 					}
@@ -515,9 +547,15 @@ static int parse_url(const char *url)
 	long port = 80;
 	size_t hl;
 
-	if (strncmp(p, "http://", 7) != 0)
+	if (strncmp(p, "redis://", 8) == 0) {
+		o.redis = true;
+		port = 6379;
+		p += 8;
+	} else if (strncmp(p, "http://", 7) == 0) {
+		p += 7;
+	} else {
 		return -EINVAL;
-	p += 7;
+	}
 	slash = strchr(p, '/');
 	if (!slash)
 		slash = p + strlen(p);
@@ -574,8 +612,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: loadgen -u http://ADDR:PORT/PATH -r RATE -d SECONDS [options]\n"
-		"Open-loop HTTP/1.1 GETs at a fixed rate; latency counted from each request's\n"
-		"scheduled time. Literal IPv4/IPv6 addresses only. One JSON object on stdout.\n"
+		"       loadgen -u redis://ADDR:PORT/KEY -r RATE -d SECONDS [options]\n"
+		"Open-loop HTTP/1.1 GETs (or Redis GET KEY) at a fixed rate; latency counted from\n"
+		"each request's scheduled time. Literal IPv4/IPv6 addresses only. One JSON object\n"
+		"on stdout.\n"
 		"  -r, --rate N         requests per second\n"
 		"  -d, --duration S     measured seconds (after the warm-up)\n"
 		"  -w, --warmup S       seconds of load before measuring (default 1)\n"
@@ -633,9 +673,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loadgen: bad URL '%s' (http://IP:PORT/PATH, literal address)\n", url);
 		return 2;
 	}
-	req_len = (size_t)snprintf(req, sizeof(req),
-				   "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: wirespan-loadgen\r\n%s\r\n",
-				   o.path, o.host, o.close_mode ? "Connection: close\r\n" : "");
+	if (o.redis) {
+		const char *key = o.path[0] == '/' ? o.path + 1 : o.path;
+
+		if (!*key || o.close_mode) {
+			fprintf(stderr, "loadgen: redis:// needs a key and keep-alive\n");
+			return 2;
+		}
+		req_len = (size_t)snprintf(req, sizeof(req), "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n",
+					   strlen(key), key);
+	} else {
+		req_len = (size_t)snprintf(req, sizeof(req),
+					   "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: wirespan-loadgen\r\n%s\r\n",
+					   o.path, o.host, o.close_mode ? "Connection: close\r\n" : "");
+	}
 	if (req_len >= sizeof(req)) {
 		fprintf(stderr, "loadgen: path too long\n");
 		return 2;

@@ -141,6 +141,9 @@ static __always_inline void budget_dir(struct ws_conn *c, __u8 dir)
 static __always_inline __u32 payload_budget(struct ws_conn *c, __u8 dir, __u32 bytes, bool trunc,
 					    __u16 *flags)
 {
+	/* Ciphertext: no payload, and the run budget is the plaintext's business. */
+	if (*flags & WS_F_CIPHER)
+		return 0;
 	if (trunc) {
 		budget_dir(c, dir);
 		return 0;
@@ -389,6 +392,9 @@ static __always_inline void conn_end_if_closed(__u64 key, struct ws_conn *c)
 		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, 0, WS_TCP_CLOSE, WS_TCP_CLOSE);
 	bpf_map_delete_elem(&ws_conns, &key);
 }
+
+/* TLS plaintext (uprobes) and the ciphertext check of the syscall exits. */
+#include "ws_tls.bpf.h"
 
 /* ---- UDP datagrams --------------------------------------------------------------- */
 
@@ -731,7 +737,7 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 
 	for (i = 0; i < WS_MAX_MMSG; i++) {
 		struct mmsghdr mh;
-		__u16 base_flags = e->flags & WS_F_NO_SEQ;
+		__u16 base_flags = e->flags & (WS_F_NO_SEQ | WS_F_CIPHER);
 
 		if (i >= nmsg)
 			break;
@@ -932,6 +938,24 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		cnt_inc(WS_CNT_READ_FAIL);
 		e.flags |= WS_F_NO_SEQ;
 	}
+	/* TLS: a syscall inside a TLS call of this thread, or any syscall on a connection
+	 * whose plaintext the uprobes have reported, moves ciphertext: no payload. The
+	 * test costs threads outside TLS calls nothing but the bit in their slot. */
+	if (tls_enabled && st.tls) {
+		bool seq_ok = !(e.flags & WS_F_NO_SEQ) && sys != WS_SYS_SENDMMSG &&
+			      sys != WS_SYS_RECVMMSG;
+
+		if ((st.tls & WS_TLS_IN_CALL) &&
+		    tls_note_syscall(st.sk, st.fd, dir, end_seq - (__u32)ret, seq_ok))
+			e.flags |= WS_F_CIPHER;
+		else if (dir == WS_DIR_INGRESS)
+			tls_note_read(st.sk, st.fd, sys, st.buf, end_seq - (__u32)ret, seq_ok,
+				      (__u32)ret);
+	}
+	if (tls_enabled && (c->flags & WS_CONN_TLS))
+		e.flags |= WS_F_CIPHER;
+	if (e.flags & WS_F_CIPHER)
+		cnt_inc(WS_CNT_TLS_CIPHER);
 
 	switch (sys) {
 	case WS_SYS_READ:

@@ -139,7 +139,11 @@ struct ws_stash {
 	 * too (WS_LOOP_FOREIGN): they run callbacks that no traced request caused. */
 	__u8 loop;
 	__u8 dgram;      /* sk is a UDP socket: one record per datagram */
-	__u8 _pad[7];
+	/* Outlives the syscalls: WS_TLS_IN_CALL while the thread is inside a TLS library
+	 * call (bpf/ws_tls.bpf.h), WS_TLS_SEEN once it made one. Read from the copy the
+	 * exit takes anyway: threads that never call the TLS library pay nothing more. */
+	__u8 tls;
+	__u8 _pad[6];
 	__u64 addr;      /* dgram sendto/recvfrom: the user sockaddr of the peer, or 0 */
 };
 /* Loop syscalls (epoll_wait, poll, select, ...) keep enter_ns and sys in the same slot
@@ -159,6 +163,8 @@ struct {
 /* ws_conn.flags */
 #define WS_CONN_PORT_OK (1u << 0)   /* the port filter matches this connection */
 #define WS_CONN_REPORTED (1u << 1)  /* a WS_SOCK_OPEN went out: userspace knows it */
+#define WS_CONN_TLS (1u << 2)       /* TLS plaintext was reported for it: every syscall
+				     * on it carries ciphertext (WS_F_CIPHER, no payload) */
 
 /* Per-connection state, keyed by struct sock address. */
 struct ws_conn {
@@ -169,7 +175,9 @@ struct ws_conn {
 	__u8 run_dir;        /* enum ws_dir of the current run */
 	__u8 cap_mode;       /* enum ws_capture_mode, cached from ws_capture */
 	__u32 cap_gen;       /* ws_capture_gen when cap_mode was read; 0: never */
-	__u32 _pad;
+	__u32 tls_run_captured; /* plaintext (WS_F_TLS) bytes captured in the current run */
+	__u8 tls_run_dir;    /* enum ws_dir of the current plaintext run */
+	__u8 _pad[7];
 };
 
 struct {

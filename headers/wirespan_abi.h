@@ -138,6 +138,12 @@ enum ws_counter {
 	WS_CNT_PID_INHERIT_FAIL,  /* child of a pid-scoped process not added to ws_pid_filter (full) */
 	WS_CNT_HEIR_FAIL,         /* child of a traced thread not marked to inherit the traced bit */
 	WS_CNT_DGRAMS,            /* UDP datagram records (WS_F_DGRAM) submitted */
+	WS_CNT_TLS_DATA,          /* TLS plaintext records (WS_F_TLS) submitted */
+	WS_CNT_TLS_CIPHER,        /* syscall records flagged WS_F_CIPHER (no payload copied) */
+	WS_CNT_TLS_NO_SOCK,       /* TLS calls that moved plaintext on no known socket: dropped */
+	WS_CNT_TLS_STASH_FULL,    /* TLS call not followed: its thread's call slot not created */
+	WS_CNT_TLS_BIND_READ,     /* SSL* bound to the socket of the thread's preceding read
+				   * (memory-BIO libraries: docs/kernel.md, "TLS plaintext") */
 	WS_CNT__MAX,
 };
 

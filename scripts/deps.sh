@@ -15,7 +15,7 @@ PKGS="$PKGS nginx-light python3 curl iproute2 procps"
 PKGS="$PKGS golang-go openjdk-17-jdk-headless"
 # Protocol tests (issue 8): real database, cache, gRPC and DNS servers with their clients
 PKGS="$PKGS redis-server postgresql mariadb-server libnghttp2-dev python3-grpcio python3-protobuf"
-PKGS="$PKGS python3-redis python3-psycopg2 python3-mysqldb dnsmasq-base python3-dnspython"
+PKGS="$PKGS python3-redis python3-psycopg2 python3-psycopg python3-mysqldb dnsmasq-base python3-dnspython"
 # Benchmarks
 PKGS="$PKGS wrk gnuplot-nox nodejs npm"
 

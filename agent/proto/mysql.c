@@ -255,10 +255,12 @@ struct my_conn {
 	bool trail_eof;          /* an optional EOF may follow the last reply (see RS_PREP_EOF) */
 	uint8_t trail_eof_seq;
 	bool has_pend_ns;
-	uint8_t _pad[2];
+	bool held;               /* role unknown: a header-only first chunk waits (see start) */
+	uint8_t held_dir;
 	char ns[MYSQL_NS_MAX];
 	char pend_ns[MYSQL_NS_MAX];
-	uint8_t _pad2[4];
+	uint8_t held_hdr[4];
+	struct ws_chunk held_ch; /* its times and seq; data points at held_hdr when replayed */
 };
 
 /* ---- small readers -------------------------------------------------------------- */
@@ -1584,8 +1586,36 @@ static int my_feed(void *st, enum ws_pdir dir, const struct ws_chunk *ch, ws_x_e
 	dir = (enum ws_pdir)(dir & 1);
 	fl = ws_stream_note(&c->st, dir, ch, &lost);
 	if (c->phase == PH_INIT) {
-		if (!start(c, dir, ch))
+		if (c->role == WS_PROLE_UNKNOWN && header_only(ch, 1, MAX_PKT)) {
+			/* A header read alone is a greeting read by a client or a command read by
+			 * a server: both arrive inbound, so the direction cannot tell. The
+			 * payload's first byte will: keep the header until then. */
+			c->held = true;
+			c->held_dir = (uint8_t)dir;
+			memcpy(c->held_hdr, ch->data, 4);
+			c->held_ch = *ch;
 			return 0;
+		}
+		if (c->held && c->held_dir == dir && ch->data && ch->captured > 0) {
+			struct ws_chunk probe = *ch, h = c->held_ch;
+			uint8_t buf[5];
+
+			/* the header and the payload's first byte, as one chunk would have been */
+			c->held = false;
+			memcpy(buf, c->held_hdr, 4);
+			buf[4] = ch->data[0];
+			probe.data = buf;
+			probe.captured = 5;
+			probe.len = 4 + ch->len;
+			if (!start(c, dir, &probe))
+				return 0;
+			h.data = c->held_hdr;
+			frame(c, dir, &h, emit, ctx);
+		} else {
+			c->held = false;   /* the other side spoke: the header is forgotten */
+			if (!start(c, dir, ch))
+				return 0;
+		}
 		started = true;
 	}
 	if (!started) {

@@ -102,7 +102,10 @@ struct rconn {
 	uint8_t rep_kind;         /* pub/sub kind of the reply being read */
 	uint8_t rep_status;       /* enum status_word of the reply being read */
 	uint16_t dead_err;
-	uint16_t _pad;
+	bool want_all;            /* a message started in bytes the budget withheld (a
+				   * pipelined batch longer than --capture-bytes): ask the
+				   * kernel for every byte of this connection from now on */
+	uint8_t _pad;
 	int32_t db;               /* the database index in force */
 	int32_t multi_db;         /* a SELECT queued in MULTI, applied by EXEC; -1 none */
 	uint32_t overflow;        /* requests not tracked (FIFO full): their replies are absorbed */
@@ -1166,6 +1169,7 @@ static void skip_uncaptured(struct rconn *c, struct rdir *d, uint32_t off, uint3
 			msg_begin(c, d, off);
 			if (is_req(c, d))
 				c->req.uncaptured = true;
+			c->want_all = true;
 			lost(c, d, RESP_ERR_UNCAPTURED);
 			return;
 		default:
@@ -1346,7 +1350,9 @@ static enum ws_capture r_capture(const void *st)
 {
 	const struct rconn *c = st;
 
-	return c->dead ? WS_CAPTURE_OFF : WS_CAPTURE_DEFAULT;
+	if (c->dead)
+		return WS_CAPTURE_OFF;
+	return c->want_all ? WS_CAPTURE_ALL : WS_CAPTURE_DEFAULT;
 }
 
 /* ---- detection ------------------------------------------------------------------ */

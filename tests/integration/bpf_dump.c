@@ -5,7 +5,7 @@
  *
  *   bpf_dump [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]
  *            [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-U UDPPORT]... [-A PORT]...
- *            [-O PORT]... [-q] [-S] [-G] [-v]
+ *            [-O PORT]... [-q] [-S] [-G] [-T] [-v]
  *
  * Prints "READY <programs>" on stderr once attached, kernel counters on exit.
  * -q counts records instead of printing them; -S turns on BPF run-time statistics
@@ -17,6 +17,10 @@
  * deciding a capture policy: the first TCP data record whose local or remote port is
  * PORT sets ws_bpf_set_capture(sock, ALL / OFF) ("POLICY" line on stdout). On exit the
  * policy map's entry count is printed ("CAPTURE_ENTRIES n" on stderr).
+ * -T turns on TLS plaintext: TLS libraries and executables of the processes running at
+ * start, of any pid first seen in a record and of exec'd processes get the uprobes
+ * (TLSFILES line on stderr at exit); data records show flags tls/cipher and
+ * sys=ssl_read/ssl_write.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +38,7 @@
 
 #include "agent/loader.h"
 #include "agent/rt_go_attach.h"
+#include "agent/tls_attach.h"
 
 static volatile sig_atomic_t g_stop;
 static unsigned g_show = 64;
@@ -42,6 +47,7 @@ static bool g_quiet;
 static unsigned long g_records;
 static struct ws_bpf *g_b;
 static bool g_go;
+static bool g_tls;
 static uint16_t g_pol_port[16];
 static uint8_t g_pol_mode[16];
 static int g_n_pol;
@@ -77,14 +83,16 @@ static void go_discover(uint32_t pid)
 	static uint32_t seen[1024];
 	static unsigned n;
 
-	if (!g_go || !pid)
+	if ((!g_go && !g_tls) || !pid)
 		return;
 	for (unsigned i = 0; i < n; i++)
 		if (seen[i] == pid)
 			return;
 	if (n < sizeof(seen) / sizeof(seen[0]))
 		seen[n++] = pid;
-	if (ws_go_discover(g_b, pid) == 1)
+	if (g_tls && ws_tls_discover(g_b, pid) > 0)
+		printf("TLSPROC pid=%u\n", pid);
+	if (g_go && ws_go_discover(g_b, pid) == 1)
 		printf("GOPROC pid=%u\n", pid);
 }
 
@@ -112,6 +120,10 @@ static const char *sys_name(unsigned s)
 
 	if (s < WS_SYS__MAX && names[s])
 		return names[s];
+	if (s == WS_SYS_SSL_READ)
+		return "ssl_read";
+	if (s == WS_SYS_SSL_WRITE)
+		return "ssl_write";
 	return "?";
 }
 
@@ -137,6 +149,7 @@ static void print_flags(unsigned f)
 	static const struct { unsigned bit; const char *name; } fl[] = {
 		{ WS_F_TRUNCATED, "trunc" }, { WS_F_EOF, "eof" }, { WS_F_NO_SEQ, "noseq" },
 		{ WS_F_IOV_LIMIT, "iovlimit" }, { WS_F_BUDGET, "budget" }, { WS_F_DGRAM, "dgram" },
+		{ WS_F_TLS, "tls" }, { WS_F_CIPHER, "cipher" },
 	};
 	bool any = false;
 
@@ -181,6 +194,14 @@ static int on_record(void *ctx, void *data, size_t size)
 		go_discover(((const struct ws_data_event *)data)->pid);
 	else if (h->type == WS_EV_SOCK && h->size >= sizeof(struct ws_sock_event))
 		go_discover(((const struct ws_sock_event *)data)->pid);
+	else if (g_tls && h->type == WS_EV_TASK && h->size >= sizeof(struct ws_task_event) &&
+		 ((const struct ws_task_event *)data)->kind == WS_TASK_EXEC) {
+		uint32_t pid = ((const struct ws_task_event *)data)->pid;
+
+		ws_tls_forget(g_b, pid);
+		if (ws_tls_discover(g_b, pid) > 0)
+			printf("TLSPROC pid=%u exec\n", pid);
+	}
 	if (g_quiet)
 		return 0;
 	if (h->type == WS_EV_DATA) {
@@ -313,13 +334,14 @@ static void usage(const char *argv0)
 	fprintf(stderr,
 		"usage: %s [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]\n"
 		"          [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-U UDPPORT]... [-A PORT]...\n"
-		"          [-O PORT]... [-q] [-S] [-G] [-v]\n"
+		"          [-O PORT]... [-q] [-S] [-G] [-T] [-v]\n"
 		"examples:\n"
 		"  %s -U 53 -c python3    DNS datagrams of python3 processes\n"
 		"  %s -P 8080 -d 5        records on connections to/from port 8080 for 5 s\n"
 		"  %s -c curl -s 1024     curl's connections, 1 KiB capture budget per run\n"
-		"  %s -G -c srv           Go service srv with goroutine ids and RT records\n",
-		argv0, argv0, argv0, argv0, argv0);
+		"  %s -G -c srv           Go service srv with goroutine ids and RT records\n"
+		"  %s -T -c nginx         nginx's TLS plaintext (WS_F_TLS) and ciphertext\n",
+		argv0, argv0, argv0, argv0, argv0, argv0);
 }
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -353,7 +375,7 @@ int main(int argc, char **argv)
 	int opt, err, epfd, n_pids = 0, n_comms = 0, n_ports = 0, stats_fd = -1;
 	bool stats = false;
 
-	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:U:A:O:qSGvh")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:U:A:O:qSGTvh")) != -1) {
 		switch (opt) {
 		case 'p':
 			if (n_pids >= (int)(sizeof(pids) / sizeof(pids[0])) ||
@@ -415,6 +437,10 @@ int main(int argc, char **argv)
 		case 'G':
 			cfg.go_runtime = true;
 			g_go = true;
+			break;
+		case 'T':
+			cfg.tls = true;
+			g_tls = true;
 			break;
 		default:
 			goto bad;
@@ -492,6 +518,15 @@ int main(int argc, char **argv)
 					gs.kernel[i]);
 			fputc('\n', stderr);
 		}
+	}
+	if (g_tls) {
+		struct ws_tls_attach_stats ts;
+
+		if (ws_tls_read_stats(b, &ts) == 0)
+			fprintf(stderr, "TLSFILES pids_checked=%" PRIu64 " files_checked=%" PRIu64
+				" attached=%" PRIu64 " skipped=%" PRIu64 " attach_failed=%" PRIu64
+				" probes=%" PRIu64 "\n", ts.pids_checked, ts.files_checked,
+				ts.objs_attached, ts.objs_skipped, ts.attach_failed, ts.probes);
 	}
 	if (stats) {
 		print_prog_stats();

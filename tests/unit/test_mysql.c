@@ -1457,6 +1457,67 @@ static void test_header_only_reads(void **state)
 	run_free(u);
 }
 
+/* A connection the agent found already open (role unknown) where the traced process is
+ * the server and reads each header and payload in two calls (mariadbd does): the first
+ * chunk is a header alone, which a client reading a greeting would see too. The payload
+ * decides; found by tests/integration/test_proto_parent.sh (pooled connections made
+ * before the agent started lost every server span: not_mysql). */
+static void test_header_only_role_unknown(void **state)
+{
+	struct bb b = { .n = 0 };
+	struct run *u = run_new(false, WS_PROLE_UNKNOWN);
+
+	(void)state;
+	/* a command of 20..1024 bytes: its header alone looks like a greeting's */
+	query(&b, 3, "SELECT count(*) AS req_1 FROM ws_log WHERE note <> 'x'");
+	feed(u, 'c', b.b, 4);
+	assert_int_equal(u->rc, 0);
+	feed(u, 'c', b.b + 4, b.n - 4);
+	assert_int_equal(u->rc, 0);
+	assert_int_equal(ops->role(u->st), WS_PROLE_SERVER);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 2");
+	feed(u, 'c', b.b, 4);
+	feed(u, 'c', b.b + 4, b.n - 4);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 X1 R2 X2");
+	assert_attr(u, 1, "db.query.text", "SELECT count(*) AS req_1 FROM ws_log WHERE note <> ?");
+	assert_attr(u, 2, "db.query.text", "SELECT ?");
+	run_free(u);
+
+	/* the other reading of the same header: a client, role unknown, reading a greeting
+	 * in two calls learns it is the client */
+	u = run_new(true, WS_PROLE_UNKNOWN);
+	feed(u, 's', "\x30\x00\x00\x00", 4);
+	assert_int_equal(u->rc, 0);
+	feed(u, 's', "\x0a" "10.11.19-MariaDB\0" "0123456789012345678901234567890", 48);
+	assert_int_equal(u->rc, 0);
+	assert_int_equal(ops->role(u->st), WS_PROLE_CLIENT);
+	run_close(u);
+	run_free(u);
+
+	/* a header alone, then the other direction: the header is forgotten, the new chunk
+	 * starts parsing as usual */
+	u = run_new(false, WS_PROLE_UNKNOWN);
+	feed(u, 's', "\x30\x00\x00\x00", 4);
+	bb_reset(&b);
+	query(&b, 3, "SELECT 3");
+	feed(u, 'c', b.b, b.n);
+	bb_reset(&b);
+	PKT(&b, 1, OK_PKT);
+	feed(u, 's', b.b, b.n);
+	run_close(u);
+	assert_string_equal(summary(u), "R1 X1");
+	assert_int_equal(ops->role(u->st), WS_PROLE_SERVER);
+	run_free(u);
+}
+
 static void test_detect(void **state)
 {
 	static const struct {
@@ -1574,6 +1635,7 @@ int main(void)
 		cmocka_unit_test(test_cursor_and_multi_error),
 		cmocka_unit_test(test_no_metadata_long_data),
 		cmocka_unit_test(test_header_only_reads),
+		cmocka_unit_test(test_header_only_role_unknown),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_ops_and_errors),
 		cmocka_unit_test(test_garbage),

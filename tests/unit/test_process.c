@@ -249,7 +249,7 @@ static void test_fill_full(void **state)
 		"OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=prod,service.name=ignored,"
 		"process.pid=1,host.name=custom%20host,bad entry,team=pay%2Fments\0";
 	static const char *order[] = { "service.name", "deployment.environment.name", "host.name", "team",
-				       "process.pid", "process.executable.name", "process.command_line",
+				       "process.pid", "process.executable.name", "process.command",
 				       "container.id", "k8s.pod.uid" };
 	struct ws_resource *r = ws_resource_new(0);
 	struct ws_proc_fill_info info;
@@ -272,10 +272,16 @@ static void test_fill_full(void **state)
 	assert_string_equal(sattr(r, "team"), "pay/ments");
 	assert_int_equal(ws_resource_find_attr(r, "process.pid")->v.i, 1234);   /* never from env */
 	assert_string_equal(sattr(r, "process.executable.name"), "python3.11");
+	assert_string_equal(sattr(r, "process.command"), "/usr/bin/python3");   /* no arguments by default */
+	assert_null(sattr(r, "process.command_line"));
+	assert_attr_order(r, order, sizeof(order) / sizeof(order[0]));
+	ws_process_set_command_line(true);
+	assert_int_equal(ws_process_resource_fill_ex(r, 1234, "node-1", root, &info), 0);
 	assert_string_equal(sattr(r, "process.command_line"), "/usr/bin/python3 app.py --port 8080");
+	assert_null(sattr(r, "process.command"));
+	ws_process_set_command_line(false);
 	assert_string_equal(sattr(r, "container.id"), ID64);
 	assert_string_equal(sattr(r, "k8s.pod.uid"), "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9");
-	assert_attr_order(r, order, sizeof(order) / sizeof(order[0]));
 	ws_resource_unref(r);
 }
 
@@ -334,6 +340,12 @@ static void test_fill_gone_and_unreadable_environ(void **state)
 	assert_int_equal(ws_process_resource_fill_ex(r, 300, "node-1", root, &info), 0);
 	assert_int_equal(info.environ_errno, EISDIR);
 	assert_string_equal(sattr(r, "service.name"), "redis-server");
+	/* a multi-call binary: started as redis-server, the file is redis-check-rdb */
+	put_stat(301, "redis-server", 8);
+	put_exe(301, "/usr/bin/redis-check-rdb");
+	assert_int_equal(ws_process_resource_fill_ex(r, 301, "node-1", root, &info), 0);
+	assert_string_equal(sattr(r, "service.name"), "redis-server");
+	assert_string_equal(sattr(r, "process.executable.name"), "redis-check-rdb");
 	ws_resource_unref(r);
 }
 
@@ -361,7 +373,7 @@ static void test_fill_attribute_flood(void **state)
 	assert_true(info.attrs_dropped > 0);
 	assert_non_null(ws_resource_find_attr(r, "process.pid"));
 	assert_string_equal(sattr(r, "process.executable.name"), "app");
-	assert_int_equal(strlen(sattr(r, "process.command_line")), WS_PROC_CMDLINE_MAX);
+	assert_int_equal(strlen(sattr(r, "process.command")), WS_PROC_CMDLINE_MAX);
 	assert_string_equal(sattr(r, "host.name"), "node-1");
 	assert_string_equal(sattr(r, "container.id"), ID64);
 	assert_string_equal(sattr(r, "key.number.0"), "a-value-that-takes-some-room-in-the-arena");
@@ -387,7 +399,7 @@ static void test_fill_self(void **state)
 	assert_int_equal(info.environ_errno, 0);
 	assert_true(r->start_time > 0);
 	assert_string_equal(sattr(r, "process.executable.name"), base);
-	assert_non_null(strstr(sattr(r, "process.command_line"), "test_process"));
+	assert_non_null(strstr(sattr(r, "process.command"), "test_process"));
 	assert_int_equal(ws_resource_find_attr(r, "process.pid")->v.i, getpid());
 	if (!getenv("OTEL_SERVICE_NAME") && !getenv("OTEL_RESOURCE_ATTRIBUTES"))
 		assert_string_equal(sattr(r, "service.name"), base);
@@ -553,7 +565,7 @@ static void test_resource_encodes(void **state)
 	assert_non_null(c);
 	put_stat(900, "enc", 1);
 	put(900, "environ", env, sizeof(env) - 1);
-	put(900, "cmdline", LIT("enc\0\x1b[31m\0"));
+	put(900, "cmdline", LIT("enc\x1b[31m\0arg\0"));
 	memset(&s, 0, sizeof(s));
 	s.res = ws_proc_cache_get(c, 900);
 	assert_non_null(s.res);
@@ -562,7 +574,7 @@ static void test_resource_encodes(void **state)
 	ws_buf_putc(&b, '\0');
 	assert_non_null(strstr((char *)b.data,
 		"{\"key\":\"we\\\"ird\\\\key\",\"value\":{\"stringValue\":\"v\\u000a\xef\xbf\xbd\"}}"));
-	assert_non_null(strstr((char *)b.data, "\"stringValue\":\"enc \\u001b[31m\""));
+	assert_non_null(strstr((char *)b.data, "\"stringValue\":\"enc\\u001b[31m\""));
 	p = popen("python3 -c 'import json,sys; json.load(sys.stdin)'", "w");
 	assert_non_null(p);
 	fputs((char *)b.data, p);

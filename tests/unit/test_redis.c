@@ -586,6 +586,26 @@ static void test_times_and_seq(void **state)
 	runner_fini(&u);
 }
 
+/* A pipelined batch longer than the capture budget: the second command starts in bytes
+ * the kernel did not copy. Its span is lost (counted), and the parser asks the kernel
+ * for every byte of this connection from then on, so the next batch is whole. */
+static void test_budget_cut_batch_asks_for_all(void **state)
+{
+	struct runner u;
+
+	(void)state;
+	runner_init(&u, WS_PROLE_CLIENT);
+	assert_int_equal(ws_proto_redis.capture(u.st), WS_CAPTURE_DEFAULT);
+	feed_raw(&u, 'q', GET_A PING, 34, 34, 20, 0);   /* the PING was not captured */
+	assert_int_equal(ws_proto_redis.capture(u.st), WS_CAPTURE_ALL);
+	runner_fini(&u);
+	/* A cut inside a value nobody keeps loses nothing: no reason to copy more. */
+	runner_init(&u, WS_PROLE_CLIENT);
+	feed_raw(&u, 'q', "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n0123456789\r\n", 37, 37, 30, 0);
+	assert_int_equal(ws_proto_redis.capture(u.st), WS_CAPTURE_DEFAULT);
+	runner_fini(&u);
+}
+
 static void test_unknown_end_times(void **state)
 {
 	struct runner u;
@@ -906,6 +926,7 @@ int main(void)
 		cmocka_unit_test(test_table_split),
 		cmocka_unit_test(test_times_and_seq),
 		cmocka_unit_test(test_unknown_end_times),
+		cmocka_unit_test(test_budget_cut_batch_asks_for_all),
 		cmocka_unit_test(test_role_learning),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_span_attributes),

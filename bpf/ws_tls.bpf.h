@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * TLS plaintext at the library boundary: uprobes on SSL_read, SSL_write, SSL_read_ex,
+ * SSL_write_ex (OpenSSL 1.1/3.x, BoringSSL, and binaries that link them statically and
+ * keep the symbols, such as node), plus SSL_do_handshake and SSL_shutdown, whose
+ * syscalls are ciphertext too. The agent attaches them per library or executable
+ * inode (agent/tls_attach.c); they fire in every process mapping it, and the scoping
+ * decides which ones go further.
+ *
+ * A call is followed per thread: its entry stores the arguments in the thread's TLS
+ * slot (task storage) and sets WS_TLS_IN_CALL in the thread's syscall stash slot. The
+ * data syscalls exit sees that bit in the copy of its slot it takes anyway, so threads
+ * outside TLS calls pay one test; inside one, the syscall is reported with WS_F_CIPHER
+ * and no payload, and its socket and first sequence number are noted in the call.
+ * The return builds one WS_F_TLS record from the user's plaintext buffer.
+ *
+ * Which socket: the one the call's own syscalls used (a socket BIO); otherwise the
+ * binding SSL* -> socket learned from an earlier call of the same SSL object (a read
+ * served from OpenSSL's buffer); otherwise, for reads and handshakes only, the socket
+ * of the thread's preceding read when that read began with a TLS record header and no
+ * TLS read consumed it yet (a memory BIO: node, Python asyncio feed the ciphertext they
+ * have just read into the library on the same thread). Anything else is dropped and
+ * counted (WS_CNT_TLS_NO_SOCK): no record lands on a guessed connection.
+ *
+ * Included by wirespan.bpf.c after the record emitters and before data_exit.
+ */
+#pragma once
+
+#include "ws_common.bpf.h"
+
+/* Set by the loader (ws_bpf_config.tls). When 0 the verifier drops every TLS check
+ * from the syscall programs. */
+const volatile __u32 tls_enabled = 0;
+
+/* ws_stash.tls */
+#define WS_TLS_IN_CALL (1u << 0)
+#define WS_TLS_SEEN (1u << 1)
+
+/* ws_tls_call.kind */
+#define WS_TLS_K_READ 1
+#define WS_TLS_K_WRITE 2
+#define WS_TLS_K_OTHER 3   /* SSL_do_handshake, SSL_shutdown: ciphertext only */
+
+/* The thread's TLS call in progress, and the read that may feed its next one. */
+struct ws_tls_call {
+	__u64 ssl;
+	__u64 buf;        /* plaintext buffer */
+	__u64 n_ptr;      /* _ex calls: size_t *readbytes or *written; 0 otherwise */
+	__u64 enter_ns;
+	__u64 sp;         /* stack pointer at entry: matches its return, tells nesting */
+	__u64 sk;         /* the first socket a syscall inside the call used; 0: none yet */
+	__u64 pend_sk;    /* the thread's last read outside TLS calls that began with a TLS
+			   * record header, until a TLS read or handshake consumes it */
+	__s32 fd;
+	__s32 pend_fd;
+	__u32 seq;        /* TCP seq of the first ciphertext byte moved in the call's direction */
+	__u32 pend_seq;   /* seq of pend_sk's read: its first byte began a TLS record */
+	__u8 active;
+	__u8 kind;        /* WS_TLS_K_* */
+	__u8 has_seq;
+	__u8 task_ok;     /* scope_task() at entry */
+	__u8 pend_seq_ok;
+	__u8 _pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ws_tls_call);
+} ws_tls_stash SEC(".maps");
+
+/* SSL* -> socket, per process: forked workers (nginx) share heap layouts, so the same
+ * SSL* address names different objects in different processes. LRU: SSL objects are
+ * freed without a hook; a stale binding is only used while its socket is still tracked
+ * and is replaced by the next call that makes a syscall. */
+struct ws_tls_key {
+	__u64 ssl;
+	__u32 tgid;
+	__u32 _pad;
+};
+
+struct ws_tls_bind {
+	__u64 sk;
+	__s32 fd;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* the loader sets max_conns */
+	__type(key, struct ws_tls_key);
+	__type(value, struct ws_tls_bind);
+} ws_tls_socks SEC(".maps");
+
+/* ---- the syscall side (called from data_exit) ------------------------------------- */
+
+/*
+ * A data syscall that ran inside a TLS call of this thread: note its socket, and the
+ * sequence number of its first byte when it moved bytes in the call's direction and
+ * the call has none yet. Returns true when the syscall is ciphertext (report it with
+ * WS_F_CIPHER, no payload).
+ */
+static __always_inline bool tls_note_syscall(__u64 sk, __s32 fd, __u8 dir, __u32 seq, bool seq_ok)
+{
+	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
+	__u8 want;
+
+	if (!t || !t->active)
+		return false;
+	if (!t->sk) {
+		t->sk = sk;
+		t->fd = fd;
+	}
+	want = t->kind == WS_TLS_K_READ ? WS_DIR_INGRESS :
+	       t->kind == WS_TLS_K_WRITE ? WS_DIR_EGRESS : 0xff;
+	if (!t->has_seq && seq_ok && dir == want && t->sk == sk) {
+		t->seq = seq;
+		t->has_seq = 1;
+	}
+	return true;
+}
+
+/*
+ * A read outside TLS calls by a thread that uses the TLS library: remembered when its
+ * bytes begin with a TLS record header (content type 20..23, version major 3), the
+ * ciphertext a memory-BIO library is about to be fed. Only plain read/recvfrom, whose
+ * buffer is one contiguous block (libuv, Python asyncio).
+ */
+static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 buf, __u32 seq,
+					  bool seq_ok, __u32 n)
+{
+	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
+	__u8 h[5];
+	__u32 off;
+
+	if (!t)
+		return;
+	t->pend_sk = 0;
+	if (sys != WS_SYS_READ && sys != WS_SYS_RECVFROM)
+		return;
+	if (bpf_probe_read_user(h, sizeof(h), (const void *)buf) || h[0] < 20 || h[0] > 23 || h[1] != 3)
+		return;
+	t->pend_sk = sk;
+	t->pend_fd = fd;
+	t->pend_seq = seq;
+	t->pend_seq_ok = seq_ok;
+	/* A read that begins with ChangeCipherSpec (20) ends a handshake: the peer's
+	 * Finished record follows, then its first data. The data's record is the one the
+	 * peer's write began with (TLS 1.2, and 1.3 in the middlebox-compatible mode
+	 * OpenSSL uses by default). */
+	if (h[0] != 20)
+		return;
+	off = 5 + ((__u32)h[3] << 8 | h[4]);
+	if (off + 5 > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off))) {
+		t->pend_seq_ok = 0;
+		return;
+	}
+	off += 5 + ((__u32)h[3] << 8 | h[4]);
+	if (off >= n)
+		t->pend_seq_ok = 0;
+	t->pend_seq = seq + off;
+}
+
+/* ---- the uprobes ------------------------------------------------------------------ */
+
+static __always_inline int tls_enter(struct pt_regs *ctx, __u8 kind, bool ex)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task;
+	struct ws_tls_call *t;
+	struct ws_stash *sp;
+	__u64 rsp = PT_REGS_SP(ctx);
+	int task_ok;
+
+	if (!tls_enabled)
+		return 0;
+	task_ok = scope_task(id >> 32);
+	if (task_ok < 0)
+		return 0;
+	task = bpf_get_current_task_btf();
+	t = bpf_task_storage_get(&ws_tls_stash, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	sp = bpf_task_storage_get(&ws_stash, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t || !sp) {
+		cnt_inc(WS_CNT_TLS_STASH_FULL);
+		return 0;
+	}
+	/* A call entered from inside the one in progress (BoringSSL's SSL_read runs
+	 * SSL_do_handshake) has a deeper stack: the outer call stays the one reported.
+	 * One at the same depth or above means the previous call's return was never seen
+	 * (longjmp, a uretprobe missed): it is replaced. */
+	if (t->active && rsp < t->sp)
+		return 0;
+	t->ssl = PT_REGS_PARM1(ctx);
+	t->buf = PT_REGS_PARM2(ctx);
+	t->n_ptr = ex ? PT_REGS_PARM4(ctx) : 0;
+	t->enter_ns = bpf_ktime_get_ns();
+	t->sp = rsp;
+	t->sk = 0;
+	t->fd = -1;
+	t->seq = 0;
+	t->has_seq = 0;
+	t->kind = kind;
+	t->task_ok = (__u8)task_ok;
+	t->active = 1;
+	sp->tls = WS_TLS_IN_CALL | WS_TLS_SEEN;
+	return 0;
+}
+
+/* The plaintext run budget: like the ciphertext's (budget_take), per connection and
+ * direction, but the capture policy's OFF does not apply. OFF is what a parser decides
+ * for bytes it cannot read, and a TLS connection's raw bytes are exactly that, often
+ * before the first plaintext is seen (connections older than the probes, a memory
+ * BIO's first flight). ALL (a parser that wants whole messages, HTTP/2) applies. */
+static __always_inline __u32 tls_budget(struct ws_conn *c, __u8 dir, __u32 bytes, __u16 *flags)
+{
+	__u32 cap = capture_bytes;
+	__u32 used, avail, n;
+
+	if (cap > WS_MAX_PAYLOAD)
+		cap = WS_MAX_PAYLOAD;
+	if (c->tls_run_dir != dir) {
+		c->tls_run_dir = dir;
+		c->tls_run_captured = 0;
+	}
+	if (c->cap_mode == WS_CAPMODE_ALL)
+		return bytes < WS_MAX_PAYLOAD ? bytes : WS_MAX_PAYLOAD;
+	used = c->tls_run_captured;
+	avail = used < cap ? cap - used : 0;
+	n = bytes < avail ? bytes : avail;
+	if (n < bytes)
+		*flags |= WS_F_BUDGET;
+	c->tls_run_captured = used + n;
+	return n;
+}
+
+/*
+ * The call returned: bind its SSL object to the socket it used, and report the
+ * plaintext moved (reads and writes that returned data). Global function: verified
+ * once, and its stack is its own.
+ */
+__noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
+{
+	struct ws_tls_key key = {};
+	struct ws_tls_bind bind = {}, *b;
+	struct ws_emit e = {};
+	struct ws_conn *c = NULL;
+	__u64 sk, n = 0;
+	__s32 fd;
+
+	if (!t)
+		return 0;
+	key.ssl = t->ssl;
+	key.tgid = id >> 32;
+	sk = t->sk;
+	fd = t->fd;
+	if (sk) {
+		/* learned from the call's own syscalls: the binding, new or changed */
+		b = bpf_map_lookup_elem(&ws_tls_socks, &key);
+		if (!b || b->sk != sk) {
+			bind.sk = sk;
+			bind.fd = fd;
+			bpf_map_update_elem(&ws_tls_socks, &key, &bind, BPF_ANY);
+		}
+	} else {
+		b = bpf_map_lookup_elem(&ws_tls_socks, &key);
+		if (b) {
+			sk = b->sk;
+			fd = b->fd;
+			c = bpf_map_lookup_elem(&ws_conns, &sk);
+			if (!c)
+				sk = 0;   /* its socket is gone: the SSL* was reused */
+		}
+		if (!sk && t->pend_sk && t->kind != WS_TLS_K_WRITE) {
+			sk = t->pend_sk;
+			fd = t->pend_fd;
+			bind.sk = sk;
+			bind.fd = fd;
+			bpf_map_update_elem(&ws_tls_socks, &key, &bind, BPF_ANY);
+			cnt_inc(WS_CNT_TLS_BIND_READ);
+			c = NULL;
+		}
+	}
+	/* A memory-BIO read (no syscall inside) that consumes the thread's preceding read
+	 * of this socket decrypts the record that read began with: its seq is the one the
+	 * peer's TLS write reported for its first ciphertext byte. */
+	if (t->kind == WS_TLS_K_READ && !t->sk && !t->has_seq && sk && t->pend_sk == sk &&
+	    t->pend_seq_ok) {
+		t->seq = t->pend_seq;
+		t->has_seq = 1;
+	}
+	if (t->kind != WS_TLS_K_WRITE)
+		t->pend_sk = 0;
+	/* From now on every syscall on the socket is ciphertext, also those a memory-BIO
+	 * library makes outside its calls. */
+	if (sk && !c)
+		c = bpf_map_lookup_elem(&ws_conns, &sk);
+	if (c && !(c->flags & WS_CONN_TLS) && conn_traced(c, t->task_ok))
+		c->flags |= WS_CONN_TLS;
+	if (t->kind == WS_TLS_K_OTHER)
+		return 0;
+	if (t->n_ptr) {
+		/* SSL_read_ex/SSL_write_ex: 1 on success, the count in *readbytes or *written */
+		if (ret == 1 && bpf_probe_read_user(&n, sizeof(n), (const void *)t->n_ptr))
+			cnt_inc(WS_CNT_READ_FAIL);
+		if (ret != 1)
+			n = 0;
+	} else if ((int)ret > 0) {
+		n = (__u32)(int)ret;
+	}
+	if (!n)
+		return 0;
+	if (sk && !c)
+		c = bpf_map_lookup_elem(&ws_conns, &sk);
+	if (!c) {
+		/* Under port scoping alone (task_ok 0) a call with no traced socket is most
+		 * likely out of scope: counted as filtered, not as a loss. */
+		cnt_inc(t->task_ok ? WS_CNT_TLS_NO_SOCK : WS_CNT_FILTERED);
+		return 0;
+	}
+	if (!conn_traced(c, t->task_ok)) {
+		cnt_inc(WS_CNT_FILTERED);
+		return 0;
+	}
+	e.sys = t->kind == WS_TLS_K_READ ? WS_SYS_SSL_READ : WS_SYS_SSL_WRITE;
+	e.dir = t->kind == WS_TLS_K_READ ? WS_DIR_INGRESS : WS_DIR_EGRESS;
+	conn_announce(sk, c, e.sys, fd, id);
+	policy_refresh(sk, c);
+	e.sk = sk;
+	e.pid_tgid = id;
+	e.enter_ns = t->enter_ns;
+	e.exit_ns = bpf_ktime_get_ns();
+	e.fd = fd;
+	e.src = t->buf;
+	e.bytes = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
+	e.seq = t->seq;
+	e.flags = WS_F_TLS | (t->has_seq ? 0 : WS_F_NO_SEQ);
+	e.want = tls_budget(c, e.dir, e.bytes, &e.flags);
+	emit_data(&e, c);
+	cnt_inc(WS_CNT_TLS_DATA);
+	return 0;
+}
+
+/* One return program for all six functions: the entry stored what differs. */
+SEC("uretprobe")
+int BPF_KRETPROBE(ws_tls_ret)
+{
+	struct task_struct *task;
+	struct ws_tls_call *t;
+	struct ws_stash *sp;
+	__u64 rsp = PT_REGS_SP(ctx);
+
+	if (!tls_enabled)
+		return 0;
+	task = bpf_get_current_task_btf();
+	t = bpf_task_storage_get(&ws_tls_stash, task, 0, 0);
+	/* Only the return of the call that was entered: the stack pointer is back above
+	 * the return address (+8 on x86-64, equal on arm64). Nested calls return below. */
+	if (!t || !t->active || rsp < t->sp || rsp > t->sp + 16)
+		return 0;
+	t->active = 0;
+	sp = bpf_task_storage_get(&ws_stash, task, 0, 0);
+	if (sp)
+		sp->tls = WS_TLS_SEEN;
+	return ws_tls_exit(t, bpf_get_current_pid_tgid(), PT_REGS_RC(ctx));
+}
+
+/* int SSL_read(SSL *ssl, void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(ws_tls_read)
+{
+	return tls_enter(ctx, WS_TLS_K_READ, false);
+}
+
+/* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes) */
+SEC("uprobe")
+int BPF_KPROBE(ws_tls_read_ex)
+{
+	return tls_enter(ctx, WS_TLS_K_READ, true);
+}
+
+/* int SSL_write(SSL *ssl, const void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(ws_tls_write)
+{
+	return tls_enter(ctx, WS_TLS_K_WRITE, false);
+}
+
+/* int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written) */
+SEC("uprobe")
+int BPF_KPROBE(ws_tls_write_ex)
+{
+	return tls_enter(ctx, WS_TLS_K_WRITE, true);
+}
+
+/* int SSL_do_handshake(SSL *ssl), int SSL_shutdown(SSL *ssl): no plaintext, but their
+ * syscalls are ciphertext and bind the SSL object to its socket. */
+SEC("uprobe")
+int BPF_KPROBE(ws_tls_other)
+{
+	return tls_enter(ctx, WS_TLS_K_OTHER, false);
+}
