@@ -148,13 +148,16 @@ uint32_t ws_coexist_open(struct ws_coexist *co, struct ws_ctx *ctx, struct ws_no
 		struct ws_coexist_inj *inj = has_tp ? NULL : inj_take(co, r);
 
 		if (inj) {
-			/* The receiver reads our ids: this span must carry them, and it is never
-			 * hidden (what the receiver makes names it as parent). */
+			/* The receiver reads our ids: this span must carry them, and it is not
+			 * hidden (what the receiver makes names it as parent) unless it is an
+			 * OTLP export, whose receiving end is hidden too. */
 			ws_ctx_force_ids(ctx, ref, inj->trace_id, inj->span_id);
 			co->st.injected_spans++;
 			shift = inj->len;
 			if (!was && ws_sdk_instrumented(&co->sdk, r->pid))
 				recognised(co, ctx, r->pid);
+			if (hide)
+				ws_ctx_hide(ctx, ref);
 			return shift;
 		}
 		if (has_tp && !hide) {
