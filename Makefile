@@ -36,7 +36,7 @@ LDLIBS  := -lbpf -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
 
 # Everything in agent/ and exporter/ except the kernel-facing shell is a pure core that
 # the unit tests and fuzzers link against.
-SHELL_SRCS := agent/main.c agent/loader.c agent/rt_go_attach.c agent/tls_attach.c
+SHELL_SRCS := agent/main.c agent/loader.c agent/rt_go_attach.c agent/tls_attach.c agent/inject.c
 ALL_SRCS   := $(sort $(wildcard agent/*.c agent/proto/*.c exporter/*.c))
 CORE_SRCS  := $(filter-out $(SHELL_SRCS),$(ALL_SRCS))
 HDRS       := $(wildcard headers/*.h agent/*.h agent/proto/*.h exporter/*.h)
@@ -90,7 +90,7 @@ $(BUILD)/wirespan: $(OBJS)
 
 # ---- tests ------------------------------------------------------------------
 # Kernel-side harness: the loader plus a printer of every ring-buffer record.
-BPF_DUMP_OBJS := $(addprefix $(BUILD)/obj/agent/,loader.o rt_go_attach.o rt_go_elf.o tls_attach.o)
+BPF_DUMP_OBJS := $(addprefix $(BUILD)/obj/agent/,loader.o rt_go_attach.o rt_go_elf.o tls_attach.o inject.o)
 $(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BPF_DUMP_OBJS) $(HDRS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(BPF_DUMP_OBJS) -o $@ -lbpf -ldw -lelf -lz

@@ -12,6 +12,7 @@
 #include "../headers/wirespan_abi.h"
 #include "actors.h"
 #include "adopt.h"
+#include "coexist.h"
 #include "conn.h"
 #include "parentage.h"
 #include "proto/http_util.h"
@@ -29,6 +30,7 @@ struct ws_asm {
 	struct ws_adopt *adopt;
 	struct ws_go *go;          /* goroutine ancestry and pending net/http calls (rt_go.h) */
 	struct ws_waits *waits;    /* where spans' time went (waits.h) */
+	struct ws_coexist *co;     /* OpenTelemetry SDKs and injected contexts (coexist.h) */
 	ws_resource_fn res_fn;
 	void *res_ctx;
 	ws_emit_fn emit;
@@ -205,6 +207,22 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	f->opened++;
 	f->last_opened = ref;
 
+	/* Spans the SDKs make themselves, and injected ids (coexist.c). */
+	const struct ws_attr *am = ws_span_find_attr(s, "http.request.method");
+	const struct ws_attr *ap = ws_span_find_attr(s, "url.path");
+	uint32_t seq_shift = ws_coexist_open(a->co, a->ctx, ref, &(struct ws_coexist_req){
+		.pid = f->pid,
+		.tid = server ? f->tid : (x->req.first_tid ? x->req.first_tid : f->tid),
+		.lport = c->tuple.sport,
+		.rport = c->tuple.dport,
+		.server = server,
+		.local_peer = addr_is_local(a, c->tuple.daddr),
+		.traceparent = x->traceparent,
+		.method = am ? ws_span_attr_str(s, am) : NULL,
+		.path = ap ? ws_span_attr_str(s, ap) : NULL,
+		.ts = f->ts,
+	});
+
 	/* Rule 1: a valid traceparent wins, within the adoption bound. */
 	bool adopted = false;
 	if (x->traceparent && ws_traceparent_parse(x->traceparent, tid, sid, &flags) == 0) {
@@ -234,7 +252,7 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		key.cport = c->tuple.sport;
 		key.sport = c->tuple.dport;
 	}
-	key.seq = x->req.seq;
+	key.seq = x->req.seq - seq_shift;   /* the receiver counts the inserted bytes */
 
 	if (server) {
 		/* The actor that read the end of its header block serves it (in Go the
@@ -963,6 +981,8 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 			c->comm[sizeof(c->comm) - 1] = '\0';
 			/* What the connecting thread handles now is what the connection's first
 			 * request is for (pools that connect for one caller). */
+			if (e->syscall == WS_SYS_CONNECT)
+				ws_coexist_connect(a->co, e->pid, e->tuple.dport, e->hdr.ts_ns);
 			if (e->syscall == WS_SYS_CONNECT && c->requests == 0) {
 				struct ws_actor *act;
 
@@ -1030,6 +1050,10 @@ int ws_asm_record(struct ws_asm *a, const void *data, size_t size)
 		if (h->size < sizeof(struct ws_tcp_event))
 			goto bad;
 		ws_waits_on_tcp(a->waits, data);
+	case WS_EV_INJECT:
+		if (h->size < sizeof(struct ws_inject_event))
+			goto bad;
+		ws_coexist_inject_record(a->co, data);
 		return 0;
 	case WS_EV_RT:
 		if (h->size < sizeof(struct ws_rt_event))
@@ -1071,8 +1095,9 @@ struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn
 	a->conns = ws_conn_table_new(cfg->max_conns, cfg->conn_idle_ns, cfg->close_grace_ns, conn_fini, a);
 	a->actors = ws_actors_new(a->cfg.max_threads, a->cfg.max_procs, a->cfg.actor_idle_ns);
 	a->adopt = malloc(sizeof(*a->adopt));
+	a->co = ws_coexist_new(cfg->keep_sdk_spans, cfg->sdk_log, cfg->inject_dst_fn, cfg->inject_dst_ctx);
 	a->go = ws_go_new(NULL);
-	if (!a->ctx || !a->conns || !a->actors || !a->adopt || !a->go) {
+	if (!a->ctx || !a->conns || !a->actors || !a->adopt || !a->go || !a->co) {
 		ws_asm_free(a, 0);
 		return NULL;
 	}
@@ -1096,6 +1121,7 @@ void ws_asm_free(struct ws_asm *a, uint64_t now_ns)
 	ws_actors_free(a->actors);
 	ws_go_free(a->go);
 	free(a->adopt);
+	ws_coexist_free(a->co);
 	free(a);
 }
 
@@ -1187,6 +1213,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	const struct ws_actor_stats *as = ws_actors_stats(a->actors);
 	ws_parentage_report(&a->par, out);
 	fprintf(out, "  parent_traceparent_bounded %" PRIu64 "\n", a->adopt->bounded);
+	ws_coexist_report(a->co, out);
 	fprintf(out, "  loop_records_seen %" PRIu64 "\n", a->st.loop_events);
 	fprintf(out, "  task_records_seen %" PRIu64 "\n", a->st.task_events);
 	fprintf(out, "  runtime_records_seen %" PRIu64 "\n", a->st.rt_events);

@@ -42,6 +42,10 @@ struct ws_asm_config {
 	void *runtime_ctx;
 	ws_capture_fn capture_fn;    /* per-socket capture policy; NULL: not told */
 	void *capture_ctx;
+	bool keep_sdk_spans;         /* spans of SDK-instrumented processes exported too (coexist.h) */
+	FILE *sdk_log;               /* one line per recognised process; NULL: silent */
+	void (*inject_dst_fn)(void *ctx, uint16_t port, bool on); /* injection destinations; NULL: none */
+	void *inject_dst_ctx;
 };
 
 #define WS_PROTO_MAX_ERRORS 32

@@ -21,6 +21,11 @@ struct node {
 	bool holds_parent;      /* counted in its parent's waiters */
 	bool abandoned;         /* dropped before it became a span: parents nothing */
 	bool named;             /* a child has named it as parent */
+	bool hidden;            /* kept for bookkeeping, never emitted: its children see through
+				 * it to its own parent (ws_ctx_hide) */
+	uint32_t owner;         /* process of the span (ws_ctx_set_owner), 0 unknown */
+	bool forced;            /* forced_trace is the trace its span must be in (ws_ctx_force_ids) */
+	uint8_t forced_trace[16];
 	uint32_t waiters;       /* children waiting on this node's decision */
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
@@ -46,6 +51,8 @@ struct index_entry {
 	uint8_t flags;
 	bool used;
 	bool decided;                   /* identity valid (node gone after a decision) */
+	bool hidden;                    /* the client was never emitted: link to its parent */
+	uint8_t parent_span_id[8];      /* ... which is this (zero: none) */
 	bool poisoned;                  /* two clients claimed this key: use neither */
 	uint32_t next;                  /* hash chain */
 };
@@ -213,6 +220,8 @@ static void index_detach(struct ws_ctx *c, struct node *n)
 		memcpy(e->span_id, n->span_id, 8);
 		e->flags = n->flags;
 		e->decided = true;
+		e->hidden = n->hidden;
+		memcpy(e->parent_span_id, n->parent_span_id, 8);
 	}
 }
 
@@ -386,7 +395,10 @@ void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rul
 
 	if (!n || n->rule)
 		return;
-	ws_ctx_random_id(c, n->trace_id, sizeof(n->trace_id));
+	if (n->forced)
+		memcpy(n->trace_id, n->forced_trace, 16);
+	else
+		ws_ctx_random_id(c, n->trace_id, sizeof(n->trace_id));
 	memset(n->parent_span_id, 0, sizeof(n->parent_span_id));
 	n->flags = 1;   /* sampled: wirespan records every span it builds */
 	decide(c, n, why);
@@ -451,8 +463,10 @@ static bool peer_lookup(struct ws_ctx *c, uint32_t idx)
 	}
 	if (e->decided) {
 		memcpy(n->trace_id, e->trace_id, 16);
-		memcpy(n->parent_span_id, e->span_id, 8);
+		memcpy(n->parent_span_id, e->hidden ? e->parent_span_id : e->span_id, 8);
 		n->flags = e->flags;
+		if (e->hidden)
+			c->st.through_hidden++;
 		decide(c, n, WS_RULE_SEQ);
 		return true;
 	}
@@ -516,6 +530,80 @@ void ws_ctx_finish(struct ws_ctx *c, struct ws_node_ref r, uint64_t start_mono_n
 	n->state = N_FINISHED;
 }
 
+void ws_ctx_hide(struct ws_ctx *c, struct ws_node_ref r)
+{
+	struct node *n = get(c, r);
+
+	if (n && (n->state == N_OPEN || n->state == N_FINISHED))
+		n->hidden = true;
+}
+
+void ws_ctx_set_owner(struct ws_ctx *c, struct ws_node_ref r, uint32_t pid)
+{
+	struct node *n = get(c, r);
+
+	if (n)
+		n->owner = pid;
+}
+
+uint32_t ws_ctx_hide_owner(struct ws_ctx *c, uint32_t pid)
+{
+	uint32_t hidden = 0;
+
+	if (!pid)
+		return 0;
+	for (uint32_t i = c->used_head; i != WS_NODE_NONE; i = c->nodes[i].next) {
+		struct node *n = &c->nodes[i];
+
+		if (n->owner == pid && !n->hidden && !n->forced &&
+		    (n->state == N_OPEN || n->state == N_FINISHED)) {
+			n->hidden = true;
+			hidden++;
+		}
+	}
+	return hidden;
+}
+
+bool ws_ctx_is_hidden(struct ws_ctx *c, struct ws_node_ref r)
+{
+	struct node *n = get(c, r);
+
+	return n && n->hidden;
+}
+
+void ws_ctx_force_ids(struct ws_ctx *c, struct ws_node_ref r, const uint8_t trace_id[16],
+		      const uint8_t span_id[8])
+{
+	struct node *n = get(c, r);
+
+	if (!n || n->state != N_OPEN || ws_id_is_zero(span_id, 8))
+		return;
+	memcpy(n->span_id, span_id, 8);
+	if (n->span)
+		memcpy(n->span->span_id, span_id, 8);
+	if (trace_id && !ws_id_is_zero(trace_id, 16)) {
+		memcpy(n->forced_trace, trace_id, 16);
+		n->forced = true;
+		if (n->rule && memcmp(n->trace_id, trace_id, 16) != 0) {
+			/* decided already (rare: forced after a decision): follow the wire */
+			c->st.forced_mismatch++;
+			memcpy(n->trace_id, trace_id, 16);
+			memset(n->parent_span_id, 0, 8);
+			n->rule = WS_RULE_ROOT;
+		}
+	}
+}
+
+bool ws_ctx_trace_id(struct ws_ctx *c, struct ws_node_ref r, uint8_t out[16])
+{
+	struct node *n = get(c, r);
+
+	if (!n || !n->rule)
+		return false;
+	memcpy(out, n->trace_id, 16);
+	return true;
+}
+
 void ws_ctx_abandon(struct ws_ctx *c, struct ws_node_ref r)
 {
 	struct node *n = get(c, r);
@@ -560,8 +648,25 @@ static bool resolve(struct ws_ctx *c, uint32_t idx, uint64_t now_ns, int depth)
 		}
 		if (!resolve(c, n->parent.idx, now_ns, depth + 1))
 			return false;
+		if (n->forced && memcmp(n->forced_trace, p->trace_id, 16) != 0) {
+			/* Its ids went out on the wire (injected) in another trace than its
+			 * parent's: the receiver continues that trace, so the span stays in it as
+			 * a root, linked to the parent it would have had. */
+			if (n->span) {
+				int l = ws_span_add_link(n->span, p->trace_id,
+							 p->hidden ? p->parent_span_id : p->span_id, p->flags, false);
+
+				if (l >= 0)
+					ws_span_link_set_str(n->span, l, "wirespan.link.reason", "injected_other_trace");
+			}
+			c->st.forced_mismatch++;
+			ws_ctx_make_root(c, (struct ws_node_ref){ idx, n->gen }, WS_RULE_ROOT);
+			return true;
+		}
 		memcpy(n->trace_id, p->trace_id, 16);
-		memcpy(n->parent_span_id, p->span_id, 8);
+		memcpy(n->parent_span_id, p->hidden ? p->parent_span_id : p->span_id, 8);
+		if (p->hidden)
+			c->st.through_hidden++;
 		n->flags = p->flags;
 		decide(c, n, (enum ws_parent_rule)n->pending_rule);
 		return true;
@@ -599,6 +704,16 @@ static void emit_node(struct ws_ctx *c, struct batch *b, uint32_t idx, ws_emit_f
 	struct node *n = &c->nodes[idx];
 	struct ws_span *s = n->span;
 
+	if (n->hidden) {
+		/* Decided (its children could copy its identity), never exported. */
+		c->st.spans_hidden++;
+		n->state = N_DONE;
+		span_release(c, s);
+		n->span = NULL;
+		if (!n->waiters)
+			node_free(c, idx);
+		return;
+	}
 	memcpy(s->trace_id, n->trace_id, 16);
 	memcpy(s->span_id, n->span_id, 8);
 	if (n->rule == WS_RULE_TRACEPARENT || n->rule == WS_RULE_THREAD || n->rule == WS_RULE_SEQ ||

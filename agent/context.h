@@ -72,6 +72,9 @@ struct ws_ctx_stats {
 	uint64_t index_collisions;    /* two client nodes claimed the same key: neither is used */
 	uint64_t index_overwritten;   /* ring entries reused while their client was still open */
 	uint64_t nodes_in_use;
+	uint64_t spans_hidden;        /* decided but not exported (ws_ctx_hide) */
+	uint64_t through_hidden;      /* children that took a hidden node's own parent */
+	uint64_t forced_mismatch;     /* forced ids in another trace than the parent's: roots */
 };
 
 struct ws_ctx_config {
@@ -114,6 +117,23 @@ bool ws_ctx_has_children(struct ws_ctx *c, struct ws_node_ref r);
 /* Drop a node that will not become a span (its bytes did not parse). Its children,
  * if it has any, become roots. */
 void ws_ctx_abandon(struct ws_ctx *c, struct ws_node_ref r);
+
+/* Keep the node for bookkeeping (rule 3 lookups, waits, in-process causes) but never
+ * export its span: another instrumentation (an OpenTelemetry SDK) makes this span.
+ * Children linked to it take its own parent instead (it is transparent). */
+void ws_ctx_hide(struct ws_ctx *c, struct ws_node_ref r);
+bool ws_ctx_is_hidden(struct ws_ctx *c, struct ws_node_ref r);
+/* The process a node's span belongs to, so that all of a process's unexported spans can
+ * be hidden at once (ws_ctx_hide_owner, returns how many; spans with forced ids stay). */
+void ws_ctx_set_owner(struct ws_ctx *c, struct ws_node_ref r, uint32_t pid);
+uint32_t ws_ctx_hide_owner(struct ws_ctx *c, uint32_t pid);
+/* The span's ids were put on the wire (an injected traceparent): span_id becomes its
+ * id; trace_id (NULL: any) the trace it must be in. A parent in another trace is then
+ * a span link, not its parent (counted forced_mismatch). */
+void ws_ctx_force_ids(struct ws_ctx *c, struct ws_node_ref r, const uint8_t trace_id[16],
+		      const uint8_t span_id[8]);
+/* The node's trace id when decided. */
+bool ws_ctx_trace_id(struct ws_ctx *c, struct ws_node_ref r, uint8_t out[16]);
 
 /* Decide what can be decided, time out waits, emit ready spans, free what is done. */
 void ws_ctx_tick(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx);

@@ -19,6 +19,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "inject.h"
 #include "proto/proto.h"
 #include "rt_go_attach.h"
 #include "tls_attach.h"
@@ -50,6 +51,8 @@ struct ws_bpf {
 	int n_links;
 	int ncpu;
 	struct ws_go_attach *go;   /* Go uprobes and process registry; NULL when off */
+	struct ws_inject *inj;     /* traceparent injection; NULL when off */
+	bool inj_loaded;
 	struct ws_tls_attach *tls; /* TLS uprobes per library/executable; NULL when off */
 };
 
@@ -262,6 +265,9 @@ static int attach_all(struct ws_bpf *b)
 			/* Go uprobes attach per executable, when one is found (rt_go_attach.c). */
 			if (strncmp(name, "ws_go_", 6) == 0)
 				continue;
+			/* sockops and sk_msg attach to a cgroup and a map (inject.c). */
+			if (strncmp(name, "ws_inj_", 7) == 0)
+				continue;
 			/* TLS uprobes attach per library or executable (tls_attach.c). */
 			if (strncmp(name, "ws_tls_", 7) == 0)
 				continue;
@@ -440,6 +446,7 @@ static int open_and_load(struct ws_bpf *b, const struct ws_bpf_config *cfg, bool
 		return err;
 	}
 	configure(b->skel, cfg);
+	b->inj_loaded = ws_inject_configure(b->skel, (enum ws_inject_mode)cfg->inject);
 	b->skel->rodata->fast_read = fast_read;
 	if (cfg->verbose)
 		fprintf(stderr, "wirespan: kernel objects read %s\n", fast_read ?
@@ -521,6 +528,8 @@ int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, str
 	err = attach_all(b);
 	if (err)
 		goto fail;
+	if (b->inj_loaded && ws_inject_attach(b->skel, &b->inj))
+		fprintf(stderr, "wirespan: note: traceparent injection off\n");
 	if (cfg->go_runtime) {
 		err = ws_go_attach_init(b, cfg, &b->go);
 		if (err) {
@@ -546,6 +555,11 @@ int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, str
 fail:
 	ws_bpf_destroy(b);
 	return err;
+}
+
+struct ws_inject *ws_bpf_inject(struct ws_bpf *b)
+{
+	return b ? b->inj : NULL;
 }
 
 int ws_bpf_epoll_fd(struct ws_bpf *b)
@@ -689,6 +703,8 @@ void ws_bpf_destroy(struct ws_bpf *b)
 	b->tls = NULL;
 	ws_go_attach_free(b->go);
 	b->go = NULL;
+	ws_inject_detach(b->inj);
+	b->inj = NULL;
 	for (int i = b->n_links - 1; i >= 0; i--)
 		bpf_link__destroy(b->links[i]);
 	b->n_links = 0;

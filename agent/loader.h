@@ -33,6 +33,7 @@ struct ws_bpf_config {
 	 * none: no UDP path at all. The agent's default is {53} (--udp-ports). */
 	const uint16_t *udp_ports; int n_udp_ports;
 	bool verbose;                  /* libbpf debug output */
+	uint8_t inject;                /* enum ws_inject_mode (agent/inject.h) */
 	bool go_runtime;               /* Go goroutine evidence (agent/rt_go_attach.h): WS_EV_RT
 					* records and ws_data_event.rt_ctx for Go processes */
 	bool tls;                      /* TLS plaintext (agent/tls_attach.h): WS_F_TLS records
@@ -81,5 +82,8 @@ struct wirespan_bpf *ws_bpf_skel(struct ws_bpf *b);
 struct ws_go_attach *ws_bpf_go_state(struct ws_bpf *b);
 /* For agent/tls_attach.c: its state (NULL when tls is off). */
 struct ws_tls_attach *ws_bpf_tls_state(struct ws_bpf *b);
+
+/* traceparent injection state (agent/inject.h); NULL when off or unsupported. */
+struct ws_inject *ws_bpf_inject(struct ws_bpf *b);
 
 #endif /* WS_LOADER_H */

@@ -34,6 +34,7 @@
 #include "assemble.h"
 #include "conn.h"
 #include "loader.h"
+#include "inject.h"
 #include "process.h"
 #include "proto/sql.h"
 
@@ -66,6 +67,8 @@ struct options {
 	bool verbose;
 	bool capture_only;        /* drain the ring buffer, discard records (benchmarks) */
 	bool no_go_runtime;       /* no goroutine evidence (uprobes in Go processes) */
+	uint8_t inject;           /* enum ws_inject_mode: --inject off|sdk|all */
+	bool keep_sdk_spans;      /* --sdk-spans keep */
 	bool no_tls;              /* no TLS plaintext (uprobes on SSL_read/SSL_write) */
 };
 
@@ -114,6 +117,11 @@ static const char usage_text[] =
 	"      --duration SEC       exit after SEC seconds\n"
 	"      --no-go-runtime      attach nothing to Go processes (their calls then get no\n"
 	"                           parent inside the process: thread evidence is void in Go)\n"
+	"      --inject MODE        insert a traceparent into outgoing HTTP/1 requests that have\n"
+	"                           none (sk_msg): sdk = to local processes recognised as\n"
+	"                           OpenTelemetry-instrumented (default), all, off\n"
+	"      --sdk-spans MODE     drop (default): no wirespan spans for processes that make\n"
+	"                           their own (an OpenTelemetry SDK); keep: make them anyway\n"
 	"      --no-tls             attach nothing to TLS libraries (libssl, node): encrypted\n"
 	"                           connections then give no spans\n"
 	"      --capture-only       drain the ring buffer and discard records (measures the\n"
@@ -200,7 +208,7 @@ static int add_comm(struct options *o, const char *s)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT, O_CMDLINE,
-	       O_NOTLS };
+	       O_NOTLS, O_INJECT, O_SDKSPANS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -218,6 +226,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "otlp-endpoint", required_argument, NULL, O_OTLP },
 		{ "capture-only", no_argument, NULL, O_CAPONLY },
 		{ "no-go-runtime", no_argument, NULL, O_NOGO },
+		{ "inject", required_argument, NULL, O_INJECT },
+		{ "sdk-spans", required_argument, NULL, O_SDKSPANS },
 		{ "no-tls", no_argument, NULL, O_NOTLS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -233,6 +243,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->max_spans = 16384;
 	o->udp_ports[0] = 53;
 	o->n_udp_ports = 1;
+	o->inject = WS_INJECT_SDK;
 	while ((c = getopt_long(argc, argv, "o:p:e:P:vVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -324,6 +335,25 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_NOGO:
 			o->no_go_runtime = true;
+			break;
+		case O_INJECT:
+			if (strcmp(optarg, "off") == 0)
+				o->inject = WS_INJECT_OFF;
+			else if (strcmp(optarg, "sdk") == 0)
+				o->inject = WS_INJECT_SDK;
+			else if (strcmp(optarg, "all") == 0)
+				o->inject = WS_INJECT_ALL;
+			else {
+				fprintf(stderr, "wirespan: --inject takes off, sdk or all\n");
+				return -EINVAL;
+			}
+			break;
+		case O_SDKSPANS:
+			if (strcmp(optarg, "keep") != 0 && strcmp(optarg, "drop") != 0) {
+				fprintf(stderr, "wirespan: --sdk-spans takes drop or keep\n");
+				return -EINVAL;
+			}
+			o->keep_sdk_spans = strcmp(optarg, "keep") == 0;
 			break;
 		case O_NOTLS:
 			o->no_tls = true;
@@ -473,6 +503,14 @@ static void set_capture(void *ctx, uint64_t sock_id, enum ws_capture mode)
 		ag->capture_set_failures++;
 }
 
+static void set_inject_dst(void *ctx, uint16_t port, bool on)
+{
+	struct agent *ag = ctx;
+
+	if (ag->bpf)
+		ws_inject_set_dst(ws_bpf_inject(ag->bpf), port, on);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct agent *ag = ctx;
@@ -535,6 +573,10 @@ static void report_counters(struct agent *ag, FILE *out)
 		for (int i = 0; i < WS_GO_CNT__MAX; i++)
 			fprintf(out, "  go_%s %" PRIu64 "\n", ws_go_counter_name((enum ws_go_counter)i), gs.kernel[i]);
 	}
+	uint64_t ik[WS_INJ__MAX];
+	if (ag->bpf && ws_inject_read_counters(ws_bpf_inject(ag->bpf), ik) == 0)
+		for (int i = 0; i < WS_INJ__MAX; i++)
+			fprintf(out, "  %s %" PRIu64 "\n", ws_inject_counter_name((enum ws_inj_counter)i), ik[i]);
 	struct ws_tls_attach_stats ts;
 	if (ag->bpf && ws_tls_read_stats(ag->bpf, &ts) == 0) {
 		fprintf(out, "  tls_pids_checked %" PRIu64 "\n", ts.pids_checked);
@@ -747,6 +789,10 @@ int main(int argc, char **argv)
 	acfg.runtime_ctx = &ag;
 	acfg.capture_fn = set_capture;
 	acfg.capture_ctx = &ag;
+	acfg.keep_sdk_spans = ag.opt.keep_sdk_spans;
+	acfg.sdk_log = stderr;
+	acfg.inject_dst_fn = set_inject_dst;
+	acfg.inject_dst_ctx = &ag;
 	ag.asm_ = ws_asm_new(&acfg, resource_of, &ag, emit_to_sinks, &ag);
 	if (!ag.asm_) {
 		fprintf(stderr, "wirespan: out of memory\n");
@@ -770,6 +816,7 @@ int main(int argc, char **argv)
 	bcfg.n_udp_ports = ag.opt.n_udp_ports;
 	bcfg.verbose = ag.opt.verbose;
 	bcfg.go_runtime = !ag.opt.no_go_runtime;
+	bcfg.inject = ag.opt.inject;
 	bcfg.tls = !ag.opt.no_tls;
 	err = ws_bpf_start(&bcfg, on_record, &ag, &ag.bpf);
 	if (err)

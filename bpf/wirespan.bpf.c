@@ -15,6 +15,7 @@
 #include "ws_go.bpf.h"
 #include "ws_loop.bpf.h"
 #include "ws_waits.bpf.h"
+#include "ws_inject.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

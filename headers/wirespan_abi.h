@@ -25,8 +25,10 @@
  * policy map (struct ws_capture_policy), counter WS_CNT_DGRAMS.
  * 3: waits (issue 11): ws_data_event grows arrive_ns/oncpu_ns/runq_ns (120 -> 144),
  * ws_sock_event grows estab_ns (104 -> 112), record WS_EV_TCP (struct ws_tcp_event),
- * counters WS_CNT_WAITS_*. */
-#define WS_ABI_VERSION 3
+ * counters WS_CNT_WAITS_*.
+ * 4: traceparent injection (issue 12): record WS_EV_INJECT (struct ws_inject_event),
+ * the injection maps and counters. */
+#define WS_ABI_VERSION 4
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -56,6 +58,8 @@ enum ws_event_type {
 	WS_EV_TASK = 4,       /* struct ws_task_event: wakeup, fork, clone, exec, exit of a traced task */
 	WS_EV_RT = 5,         /* struct ws_rt_event: language-runtime context (goroutines, ...) */
 	WS_EV_TCP = 6,        /* struct ws_tcp_event: a TCP-level happening on a reported connection */
+	WS_EV_INJECT = 7,     /* struct ws_inject_event: a traceparent was inserted into an
+			       * outgoing HTTP/1 request (sk_msg, bpf/ws_inject.bpf.h) */
 };
 
 enum ws_dir {
@@ -339,5 +343,62 @@ WS_STATIC_ASSERT(sizeof(struct ws_capture_policy) == 8, "ws_capture_policy size"
 #define WS_FILTER_PID (1u << 0)   /* tgid present in map ws_pid_filter */
 #define WS_FILTER_COMM (1u << 1)  /* task comm equals one of ws_comm_filter[] */
 #define WS_FILTER_PORT (1u << 2)  /* local or remote port in ws_port_filter[] */
+
+/*
+ * traceparent injection (bpf/ws_inject.bpf.h, issue 12). An sk_msg program on client
+ * sockets inserts "traceparent: 00-<trace>-<span>-01\r\n" after the request line of an
+ * outgoing HTTP/1 request whose whole header block is in the message and that carries no
+ * traceparent. The kernel chooses the ids (the trace id from ws_inj_hint when the agent
+ * left one for the sending thread) and reports them before the syscall's data record:
+ * the agent gives the CLIENT span exactly these ids. The sender's data record still
+ * holds the bytes it wrote (not the inserted ones); the TCP sequence space the receiver
+ * sees is longer by len from offset on.
+ */
+#define WS_INJ_HDR_LEN 70           /* "traceparent: " + 55 + "\r\n" */
+#define WS_INJ_SCAN 2048            /* header block must end within this many bytes */
+
+struct ws_inject_event {
+	struct ws_event_header hdr;
+	__u32 pid;
+	__u32 tid;
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u32 offset;     /* where the bytes were inserted (after the request line) */
+	__u32 len;        /* bytes inserted (WS_INJ_HDR_LEN) */
+	__u32 msg_size;   /* the message as written, before insertion */
+	__u16 lport;      /* local port, host order */
+	__u16 rport;      /* remote port, host order */
+};
+WS_STATIC_ASSERT(sizeof(struct ws_inject_event) == 64, "ws_inject_event size");
+
+/* Map ws_inj_dst: destinations (remote port, on this host) the agent selected for
+ * injection (default: ports of local SDK-instrumented processes). */
+struct ws_inj_dst_key {
+	__u16 port;       /* host order */
+	__u16 _pad;
+};
+WS_STATIC_ASSERT(sizeof(struct ws_inj_dst_key) == 4, "ws_inj_dst_key size");
+
+/* Map ws_inj_hint: key tid (__u32); the trace the thread's current request is in, when
+ * the agent knows it, so the injected context continues it. */
+struct ws_inj_hint {
+	__u8 trace_id[16];
+	__u64 until_ns;   /* not used after this (bpf_ktime_get_ns clock) */
+};
+WS_STATIC_ASSERT(sizeof(struct ws_inj_hint) == 24, "ws_inj_hint size");
+
+/* Counters of the injection program (per-CPU array ws_inj_counters). */
+enum ws_inj_counter {
+	WS_INJ_DONE = 0,          /* traceparent inserted */
+	WS_INJ_SKIP_DEST,         /* destination not selected */
+	WS_INJ_SKIP_SCOPE,        /* sender not traced (scoping) */
+	WS_INJ_SKIP_NOT_HTTP1,    /* not the start of an HTTP/1 request (TLS, HTTP/2, body, other) */
+	WS_INJ_SKIP_HAS_TP,       /* carries a traceparent already */
+	WS_INJ_SKIP_PARTIAL,      /* header block not entirely in this message (or > WS_INJ_SCAN) */
+	WS_INJ_SKIP_HELPER,       /* bpf_msg_pull_data/push_data failed */
+	WS_INJ_RB_DROP,           /* injected, but its record was lost: no span will use its ids */
+	WS_INJ_SOCKS,             /* client sockets added to the sockhash */
+	WS_INJ__MAX,
+};
 
 #endif /* WIRESPAN_ABI_H */

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Coexisting with OpenTelemetry SDKs, the assembler's side (issue 12, docs/parentage.md
+ * "With SDK-instrumented services"). A pure core called once per request opened:
+ *  - a CLIENT request that carries a traceparent wirespan did not write: its span is
+ *    hidden (the sender made its own), and the sender is evidence for sdk.c;
+ *  - OTLP export requests: hidden on both ends, and the sender is instrumented;
+ *  - every span of a recognised process is hidden (unless --sdk-spans keep), including
+ *    those opened before the recognition and not yet exported;
+ *  - a CLIENT request whose traceparent the kernel inserted (ws_inject_event) gets the
+ *    inserted ids, and its rule-3 key the sequence number the receiver saw;
+ *  - the server ports of recognised local processes are handed to the kernel as
+ *    injection destinations.
+ */
+#ifndef WS_COEXIST_H
+#define WS_COEXIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../headers/wirespan_abi.h"
+#include "context.h"
+#include "sdk.h"
+
+/* Select (or drop) a local destination port for traceparent injection. */
+typedef void (*ws_inject_dst_fn)(void *ctx, uint16_t port, bool on);
+
+#define WS_COEXIST_INJ_SLOTS 256
+#define WS_COEXIST_PORTS 8
+
+struct ws_coexist_stats {
+	uint64_t inject_records;      /* ws_inject_event seen */
+	uint64_t injected_spans;      /* CLIENT spans that took injected ids */
+	uint64_t inject_unmatched;    /* records no CLIENT request claimed within 5 s */
+	uint64_t client_tp_hidden;    /* CLIENT spans hidden: the request had its own traceparent */
+	uint64_t sdk_hidden;          /* spans hidden: their process is instrumented */
+	uint64_t sdk_hidden_late;     /* ... of which hidden at the recognition, already open */
+	uint64_t otlp_hidden;         /* spans of OTLP export requests hidden */
+	uint64_t dst_selected;        /* destination ports handed to the kernel */
+};
+
+struct ws_coexist_inj {
+	uint32_t pid, tid;
+	uint16_t lport, rport;
+	uint32_t len;
+	uint64_t ts;
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	bool used;
+};
+
+struct ws_coexist_port {
+	uint32_t pid;
+	uint16_t port;
+	bool selected;
+};
+
+struct ws_coexist {
+	struct ws_sdk sdk;
+	ws_inject_dst_fn dst_fn;
+	void *dst_ctx;
+	struct ws_coexist_inj inj[WS_COEXIST_INJ_SLOTS];
+	uint32_t inj_next;
+	struct ws_coexist_port ports[256];
+	struct ws_coexist_stats st;
+};
+
+/* One request, as open_span sees it. */
+struct ws_coexist_req {
+	uint32_t pid;
+	uint32_t tid;             /* the thread that wrote (CLIENT) or read (SERVER) it */
+	uint16_t lport, rport;    /* the connection's local and remote ports */
+	bool server;
+	bool local_peer;          /* the peer address is on this host */
+	const char *traceparent;  /* as the parser gave it, may be NULL */
+	const char *method;       /* span attributes, may be NULL */
+	const char *path;
+	uint64_t ts;
+};
+
+struct ws_coexist *ws_coexist_new(bool keep_sdk_spans, FILE *log, ws_inject_dst_fn dst_fn, void *dst_ctx);
+void ws_coexist_free(struct ws_coexist *co);
+
+/* A ws_inject_event (the caller checked its size). */
+void ws_coexist_inject_record(struct ws_coexist *co, const struct ws_inject_event *e);
+
+/* The request's node was just opened. Hides it or gives it injected ids as above.
+ * Returns how many bytes the receiver's sequence numbers are ahead of the sender's for
+ * this request's first byte (to subtract from a CLIENT rule-3 key), 0 normally. */
+uint32_t ws_coexist_open(struct ws_coexist *co, struct ws_ctx *ctx, struct ws_node_ref ref,
+			 const struct ws_coexist_req *r);
+
+/* A CLIENT connection to this port was opened by pid (OTLP/gRPC's 4317). */
+void ws_coexist_connect(struct ws_coexist *co, uint32_t pid, uint16_t rport, uint64_t ts);
+
+void ws_coexist_report(const struct ws_coexist *co, FILE *out);
+
+#endif /* WS_COEXIST_H */

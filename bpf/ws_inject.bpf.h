@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * traceparent injection into outgoing HTTP/1 requests (issue 12, docs/parentage.md).
+ *
+ * Why sk_msg: it is the one hook on this kernel (no kprobes, no fentry) that may change
+ * the bytes of a TCP stream before they are queued: tcp_bpf_sendmsg() copies the
+ * user's buffer into an sk_msg and runs the verdict program on it in the sending task's
+ * context (bpf_get_current_pid_tgid is the writer), and bpf_msg_push_data() inserts
+ * bytes. The socket must be in a sockhash with the program attached to the map: the
+ * sockops program adds client sockets at ACTIVE_ESTABLISHED (after connect()).
+ *
+ * Which bytes: only a message that starts with an HTTP/1 request line ("METHOD target
+ * HTTP/1.x\r\n") and holds the whole header block ("\r\n\r\n" within WS_INJ_SCAN bytes)
+ * and no traceparent header. TLS ciphertext, HTTP/2 (its preface is "PRI * HTTP/2.0"),
+ * a body written on its own and any other protocol fail the request-line test. The
+ * header goes right after the request line; Content-Length counts the body only, so
+ * the body and its length stay as they are.
+ *
+ * The ids: span id random, trace id from ws_inj_hint[tid] (the agent's word on the
+ * trace the thread's request is in) or random. They are reported in a ws_inject_event
+ * reserved before anything is changed, so no injected id goes unreported.
+ *
+ * Programs are autoloaded only when the agent enables injection (agent/inject.c) and
+ * the kernel has sk_msg and bpf_msg_push_data (probed first).
+ */
+#pragma once
+
+#include "ws_common.bpf.h"
+
+#define WS_INJ_SOCK_ENTRIES 65536
+
+/* Set by the loader: every destination (--inject all), not only ws_inj_dst. */
+const volatile __u32 inj_all = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, WS_INJ_SOCK_ENTRIES);
+	__type(key, __u64);   /* socket cookie */
+	__type(value, __u64);
+} ws_inj_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct ws_inj_dst_key);
+	__type(value, __u8);
+} ws_inj_dst SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct ws_inj_hint);
+} ws_inj_hint SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WS_INJ__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ws_inj_counters SEC(".maps");
+
+struct ws_inj_scratch {
+	char buf[WS_INJ_SCAN];
+	char hdr[WS_INJ_HDR_LEN + 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ws_inj_scratch);
+} ws_inj_scratch SEC(".maps");
+
+static __always_inline void inj_cnt(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&ws_inj_counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool inj_loopback4(__u32 a_be)
+{
+	return (bpf_ntohl(a_be) >> 24) == 127;
+}
+
+/* The destination is on this host: 127/8, ::1 or ::ffff:127/104. */
+static __always_inline bool inj_local(__u32 family, __u32 r4, const __u32 r6[4])
+{
+	if (family == WS_AF_INET)
+		return inj_loopback4(r4);
+	if (r6[0] == 0 && r6[1] == 0) {
+		if (r6[2] == 0 && r6[3] == bpf_htonl(1))
+			return true;
+		if (r6[2] == bpf_htonl(0xffff))
+			return inj_loopback4(r6[3]);
+	}
+	return false;
+}
+
+SEC("sockops")
+int ws_inj_sockops(struct bpf_sock_ops *skops)
+{
+	__u32 r6[4];
+	__u64 cookie;
+
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
+		return 1;
+	r6[0] = skops->remote_ip6[0];
+	r6[1] = skops->remote_ip6[1];
+	r6[2] = skops->remote_ip6[2];
+	r6[3] = skops->remote_ip6[3];
+	if (!inj_all && !inj_local(skops->family, skops->remote_ip4, r6))
+		return 1;
+	cookie = bpf_get_socket_cookie(skops);
+	if (bpf_sock_hash_update(skops, &ws_inj_socks, &cookie, BPF_NOEXIST) == 0)
+		inj_cnt(WS_INJ_SOCKS);
+	return 1;
+}
+
+/* Is the sender traced? The comm filter cannot be read here (no bpf_get_current_comm
+ * for sk_msg): a comm-scoped agent injects only for senders selected otherwise. */
+static __always_inline bool inj_scope(__u32 tgid, __u16 lport, __u16 rport)
+{
+	__u32 mode = filter_mode;
+
+	if (tgid == agent_tgid)
+		return false;
+	if (!mode)
+		return true;
+	if ((mode & WS_FILTER_PID) && bpf_map_lookup_elem(&ws_pid_filter, &tgid))
+		return true;
+	if ((mode & WS_FILTER_PORT) && port_selected(lport, rport))
+		return true;
+	return false;
+}
+
+static __always_inline bool inj_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static __always_inline char inj_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+struct inj_scan {
+	const char *b;    /* the scratch copy */
+	__u32 n;          /* bytes in it */
+	__u32 i;          /* next index */
+	__u32 line_end;   /* offset just past the request line's "\n" */
+	__u32 hdr_end;    /* offset just past "\r\n\r\n" */
+	int verdict;      /* 0 scanning/done, -1 not HTTP/1 */
+	bool has_tp;
+};
+
+#define INJ_B(sc, k) ((sc)->b[(k) & (WS_INJ_SCAN - 1)])
+
+/* One byte of the scan (bpf_loop callback: a plain loop over 2 KiB is more than the
+ * verifier follows). Only line ends do work. */
+static long inj_step(__u32 idx, void *ctx)
+{
+	struct inj_scan *sc = ctx;
+	__u32 i = sc->i++;
+
+	if (i >= sc->n || i >= WS_INJ_SCAN)
+		return 1;
+	if (INJ_B(sc, i) != '\n')
+		return 0;
+	if (!sc->line_end) {
+		/* "... HTTP/1.x\r\n" */
+		if (i < 10 || INJ_B(sc, i - 1) != '\r' || INJ_B(sc, i - 9) != 'H' ||
+		    INJ_B(sc, i - 5) != '/' || INJ_B(sc, i - 4) != '1' || INJ_B(sc, i - 10) != ' ') {
+			sc->verdict = -1;
+			return 1;
+		}
+		sc->line_end = i + 1;
+		return 0;
+	}
+	if (INJ_B(sc, i - 1) == '\r' && INJ_B(sc, i - 2) == '\n') {
+		sc->hdr_end = i + 1;
+		return 1;
+	}
+	if (i + 13 < sc->n && inj_lower(INJ_B(sc, i + 1)) == 't' && inj_lower(INJ_B(sc, i + 2)) == 'r' &&
+	    inj_lower(INJ_B(sc, i + 6)) == 'p' && inj_lower(INJ_B(sc, i + 11)) == 't' &&
+	    INJ_B(sc, i + 12) == ':')
+		sc->has_tp = true;
+	return 0;
+}
+
+/* The request line must be "TOKEN SP target SP HTTP/1.x CRLF" with an upper-case
+ * token; then every header line is looked at for traceparent until the empty line.
+ * Returns 0 (complete header block), 1 (no end within the bytes), -1 (not HTTP/1). */
+static __always_inline int inj_parse(const char *b, __u32 n, struct inj_scan *sc)
+{
+	__u32 i, sp = 0;
+
+	if (n < 16)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		char c = b[i];
+
+		if (c == ' ') {
+			sp = i;
+			break;
+		}
+		if (!inj_upper(c) && c != '-' && c != '_')
+			return -1;
+	}
+	if (sp == 0)
+		return -1;
+	/* "PRI * HTTP/2.0": the HTTP/2 preface */
+	if (sp == 3 && b[0] == 'P' && b[1] == 'R' && b[2] == 'I')
+		return -1;
+	sc->b = b;
+	sc->n = n;
+	sc->i = sp + 1;
+	sc->line_end = 0;
+	sc->hdr_end = 0;
+	sc->verdict = 0;
+	sc->has_tp = false;
+	bpf_loop(WS_INJ_SCAN, inj_step, sc, 0);
+	if (sc->verdict < 0)
+		return -1;
+	return sc->hdr_end ? 0 : 1;
+}
+
+static __always_inline void inj_hex(char *out, const __u8 *in, __u32 n)
+{
+	const char digits[] = "0123456789abcdef";
+
+	for (__u32 i = 0; i < n; i++) {
+		out[2 * i] = digits[(in[i] >> 4) & 15];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+}
+
+SEC("sk_msg")
+int ws_inj_msg(struct sk_msg_md *msg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id, zero = 0;
+	__u16 lport = (__u16)msg->local_port;
+	/* remote_port is the network-order port in the upper 16 bits (as in sock_ops) */
+	__u16 rport = bpf_ntohs((__u16)(msg->remote_port >> 16));
+	struct ws_inj_scratch *sc;
+	struct ws_inject_event *ev;
+	struct ws_inj_hint *hint;
+	struct inj_scan scan;
+	__u32 n = msg->size, r6[4];
+	void *data, *end;
+	int ret;
+
+	r6[0] = msg->remote_ip6[0];
+	r6[1] = msg->remote_ip6[1];
+	r6[2] = msg->remote_ip6[2];
+	r6[3] = msg->remote_ip6[3];
+	if (!inj_all) {
+		struct ws_inj_dst_key k = { .port = rport };
+
+		if (!inj_local(msg->family, msg->remote_ip4, r6) || !bpf_map_lookup_elem(&ws_inj_dst, &k)) {
+			inj_cnt(WS_INJ_SKIP_DEST);
+			return SK_PASS;
+		}
+	}
+	if (!inj_scope(tgid, lport, rport)) {
+		inj_cnt(WS_INJ_SKIP_SCOPE);
+		return SK_PASS;
+	}
+	sc = bpf_map_lookup_elem(&ws_inj_scratch, &zero);
+	if (!sc)
+		return SK_PASS;
+	if (n > WS_INJ_SCAN)
+		n = WS_INJ_SCAN;
+	if (n < 16) {
+		inj_cnt(WS_INJ_SKIP_NOT_HTTP1);
+		return SK_PASS;
+	}
+	/* Make the scanned bytes linear, then copy them out: a plain buffer is easier on
+	 * the verifier than packet pointers in a loop. */
+	if (bpf_msg_pull_data(msg, 0, n, 0)) {
+		inj_cnt(WS_INJ_SKIP_HELPER);
+		return SK_PASS;
+	}
+	data = msg->data;
+	end = msg->data_end;
+	if (data + 16 > end) {
+		inj_cnt(WS_INJ_SKIP_HELPER);
+		return SK_PASS;
+	}
+	if ((__u64)(end - data) < n)
+		n = (__u32)(end - data);
+	if (bpf_probe_read_kernel(sc->buf, n & (WS_INJ_SCAN - 1) ? n & (WS_INJ_SCAN - 1) : WS_INJ_SCAN, data)) {
+		inj_cnt(WS_INJ_SKIP_HELPER);
+		return SK_PASS;
+	}
+	ret = inj_parse(sc->buf, n, &scan);
+	if (ret < 0) {
+		inj_cnt(WS_INJ_SKIP_NOT_HTTP1);
+		return SK_PASS;
+	}
+	if (ret > 0) {
+		inj_cnt(scan.has_tp ? WS_INJ_SKIP_HAS_TP : WS_INJ_SKIP_PARTIAL);
+		return SK_PASS;
+	}
+	if (scan.has_tp) {
+		inj_cnt(WS_INJ_SKIP_HAS_TP);
+		return SK_PASS;
+	}
+	/* The record first: once it is reserved nothing can fail silently. */
+	ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
+	if (!ev) {
+		inj_cnt(WS_INJ_RB_DROP);
+		return SK_PASS;
+	}
+	ev->hdr.type = WS_EV_INJECT;
+	ev->hdr.flags = 0;
+	ev->hdr.size = sizeof(*ev);
+	ev->hdr.ts_ns = bpf_ktime_get_ns();
+	ev->pid = tgid;
+	ev->tid = tid;
+	hint = bpf_map_lookup_elem(&ws_inj_hint, &tid);
+	if (hint && hint->until_ns >= ev->hdr.ts_ns) {
+		__builtin_memcpy(ev->trace_id, hint->trace_id, 16);
+	} else {
+		for (int i = 0; i < 16; i += 4) {
+			__u32 v = bpf_get_prandom_u32();
+
+			__builtin_memcpy(ev->trace_id + i, &v, 4);
+		}
+	}
+	for (int i = 0; i < 8; i += 4) {
+		__u32 v = bpf_get_prandom_u32();
+
+		__builtin_memcpy(ev->span_id + i, &v, 4);
+	}
+	ev->span_id[0] |= 1;   /* never all zero */
+	ev->trace_id[0] |= hint ? 0 : 1;
+	ev->offset = scan.line_end;
+	ev->len = WS_INJ_HDR_LEN;
+	ev->msg_size = msg->size;
+	ev->lport = lport;
+	ev->rport = rport;
+
+	__builtin_memcpy(sc->hdr, "traceparent: 00-", 16);
+	inj_hex(sc->hdr + 16, ev->trace_id, 16);
+	sc->hdr[48] = '-';
+	inj_hex(sc->hdr + 49, ev->span_id, 8);
+	__builtin_memcpy(sc->hdr + 65, "-01\r\n", 5);
+
+	if (bpf_msg_push_data(msg, scan.line_end, WS_INJ_HDR_LEN, 0)) {
+		bpf_ringbuf_discard(ev, 0);
+		inj_cnt(WS_INJ_SKIP_HELPER);
+		return SK_PASS;
+	}
+	if (bpf_msg_pull_data(msg, scan.line_end, scan.line_end + WS_INJ_HDR_LEN, 0) ||
+	    msg->data + WS_INJ_HDR_LEN > msg->data_end) {
+		bpf_msg_pop_data(msg, scan.line_end, WS_INJ_HDR_LEN, 0);
+		bpf_ringbuf_discard(ev, 0);
+		inj_cnt(WS_INJ_SKIP_HELPER);
+		return SK_PASS;
+	}
+	data = msg->data;
+	if (data + WS_INJ_HDR_LEN > msg->data_end) {
+		bpf_msg_pop_data(msg, scan.line_end, WS_INJ_HDR_LEN, 0);
+		bpf_ringbuf_discard(ev, 0);
+		return SK_PASS;
+	}
+	__builtin_memcpy(data, sc->hdr, WS_INJ_HDR_LEN);
+	bpf_ringbuf_submit(ev, 0);
+	inj_cnt(WS_INJ_DONE);
+	return SK_PASS;
+}
