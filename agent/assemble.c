@@ -1050,6 +1050,7 @@ int ws_asm_record(struct ws_asm *a, const void *data, size_t size)
 		if (h->size < sizeof(struct ws_tcp_event))
 			goto bad;
 		ws_waits_on_tcp(a->waits, data);
+		return 0;
 	case WS_EV_INJECT:
 		if (h->size < sizeof(struct ws_inject_event))
 			goto bad;
