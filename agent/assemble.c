@@ -188,6 +188,9 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	c->ops->span_request(x, &si, s);
 	if (x->truncated)
 		ws_span_set_bool(s, "wirespan.capture.truncated", true);
+	/* The payload came from a TLS library's calls (uprobes), not from the socket. */
+	if (c->tls)
+		ws_span_set_bool(s, "wirespan.capture.tls", true);
 
 	struct ws_conn_pending *p = ws_conn_pending_add(c);
 	if (!p) {

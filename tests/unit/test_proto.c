@@ -210,6 +210,7 @@ static void test_detect_holds_and_replays(void **state)
 	ws_asm_tick(a, 7 * MS);
 	assert_int_equal(out.n, 1);
 	assert_string_equal(out.spans[0].name, "GET /orders/{id}");
+	assert_null(ws_span_find_attr(&out.spans[0], "wirespan.capture.tls"));   /* cleartext */
 	assert_int_equal(out.spans[0].start_ns, 2 * MS);   /* the held chunk's times survive */
 	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].exchanges, 1);
 	assert_int_equal(pl.n, 0);                           /* HTTP/1 wants the default */
@@ -329,6 +330,10 @@ static void test_tls_plaintext_replaces_ciphertext(void **state)
 	assert_int_equal(out.n, 1);
 	assert_string_equal(out.spans[0].name, "GET /orders/{id}");
 	assert_string_equal(attr_str(&out.spans[0], "url.scheme"), "https");
+	const struct ws_attr *m = ws_span_find_attr(&out.spans[0], "wirespan.capture.tls");
+	assert_non_null(m);
+	assert_int_equal(m->type, WS_ATTR_BOOL);
+	assert_true(m->v.b);
 	assert_int_equal(ws_asm_stats(a)->tls_records, 2);
 	assert_int_equal(ws_asm_stats(a)->tls_cipher_records, 3);
 	assert_int_equal(ws_asm_stats(a)->parse_errors, 0);
