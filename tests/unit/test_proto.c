@@ -340,6 +340,52 @@ static void test_tls_plaintext_replaces_ciphertext(void **state)
 	ws_asm_free(a, 20 * MS);
 }
 
+/* TLS keep-alive: the plaintext's seq is the ciphertext's, which runs ahead of the
+ * plaintext by every record's header and tag. The second request on the connection is
+ * no gap (it was counted as one: proto_http1_error_gap, a parse error per request after
+ * the first in each direction, found by test_tls_agent.sh). */
+static void test_tls_keepalive_no_gap(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	struct sock srv = mksock(0x6100, 610, WS_ROLE_SERVER, 8443, 50001, 1);
+	uint32_t rq = (uint32_t)strlen(REQ), rs = (uint32_t)strlen(RESP);
+
+	for (uint32_t i = 0; i < 3; i++) {
+		uint32_t in = 700 + i * (rq + 22), outq = 900 + i * (rs + 22 + (i == 0 ? 250 : 0));
+
+		feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_INGRESS, in, (3 + 4 * i) * MS, "", rq + 22);
+		feed_flags(a, &srv, WS_F_TLS, WS_DIR_INGRESS, in, (3 + 4 * i) * MS, REQ, 0);
+		feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_EGRESS, outq, (5 + 4 * i) * MS, "", rs + 22);
+		feed_flags(a, &srv, WS_F_TLS, WS_DIR_EGRESS, outq, (5 + 4 * i) * MS, RESP, 0);
+	}
+	ws_asm_tick(a, 20 * MS);
+	assert_int_equal(out.n, 3);
+	assert_int_equal(ws_asm_stats(a)->parse_errors, 0);
+	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].exchanges, 3);
+	ws_asm_free(a, 40 * MS);
+}
+
+/* The stream's continuity ignores TLS plaintext's seq (cleartext keeps it). */
+static void test_stream_tls_seq_is_no_gap(void **state)
+{
+	struct ws_stream s;
+	struct ws_chunk c;
+
+	ws_stream_init(&s);
+	c = chunk(1000, 100, 100, true);
+	c.tls = true;
+	ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL);
+	c = chunk(1129, 50, 50, true);   /* 1100 + a record's 29 bytes of overhead */
+	c.tls = true;
+	assert_false(ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL) & WS_STREAM_GAP);
+	c.tls = false;
+	ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL);
+	c = chunk(1300, 10, 10, true);   /* cleartext: 1179 expected */
+	assert_true(ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL) & WS_STREAM_GAP);
+}
+
 /* TLS plaintext's seq is the ciphertext's: it names only a chunk's first byte. */
 static void test_tls_seq_only_at_chunk_start(void **state)
 {
@@ -466,6 +512,8 @@ int main(void)
 		cmocka_unit_test(test_datagrams_keyed_by_peer),
 		cmocka_unit_test(test_tls_plaintext_replaces_ciphertext),
 		cmocka_unit_test(test_tls_seq_only_at_chunk_start),
+		cmocka_unit_test(test_tls_keepalive_no_gap),
+		cmocka_unit_test(test_stream_tls_seq_is_no_gap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
