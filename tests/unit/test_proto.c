@@ -367,6 +367,39 @@ static void test_tls_keepalive_no_gap(void **state)
 	ws_asm_free(a, 40 * MS);
 }
 
+/* A memory-BIO client (node): SSL_write's plaintext has no seq, its ciphertext is
+ * written after the call. The connection's next ciphertext write names the request, so
+ * the server's span (its SSL_read reports that seq) is the client span's child. */
+static void test_tls_memory_bio_client_seq_from_cipher(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	struct sock cli = mksock(0x6200, 620, WS_ROLE_CLIENT, 50002, 8443, 0);
+	struct sock srv = mksock(0x6300, 630, WS_ROLE_SERVER, 8443, 50002, 0);
+
+	/* the client: plaintext without seq, then the ciphertext write (seq 4000), a
+	 * second ciphertext write of the same connection names nothing */
+	feed_flags(a, &cli, WS_F_TLS | WS_F_NO_SEQ, WS_DIR_EGRESS, 0, 1 * MS, REQ, 0);
+	feed_flags(a, &cli, WS_F_CIPHER, WS_DIR_EGRESS, 4000, 1 * MS + 5000, "", 90);
+	feed_flags(a, &cli, WS_F_CIPHER, WS_DIR_EGRESS, 4090, 1 * MS + 9000, "", 30);
+	/* the server (socket BIO): its SSL_read reports the ciphertext's seq */
+	feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_INGRESS, 4000, 2 * MS, "", 90);
+	feed_flags(a, &srv, WS_F_TLS, WS_DIR_INGRESS, 4000, 2 * MS, REQ, 0);
+	feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_EGRESS, 9000, 3 * MS, "", 80);
+	feed_flags(a, &srv, WS_F_TLS, WS_DIR_EGRESS, 9000, 3 * MS, RESP, 0);
+	feed_flags(a, &cli, WS_F_CIPHER, WS_DIR_INGRESS, 9000, 4 * MS, "", 80);
+	feed_flags(a, &cli, WS_F_TLS, WS_DIR_INGRESS, 9000, 4 * MS, RESP, 0);
+	ws_asm_tick(a, 10 * MS);
+	ws_asm_free(a, 1000 * MS);
+	assert_int_equal(out.n, 2);
+	const struct ws_span *c = out.spans[0].kind == WS_KIND_CLIENT ? &out.spans[0] : &out.spans[1];
+	const struct ws_span *s = c == &out.spans[0] ? &out.spans[1] : &out.spans[0];
+	assert_int_equal(s->kind, WS_KIND_SERVER);
+	assert_memory_equal(s->parent_span_id, c->span_id, 8);
+	assert_memory_equal(s->trace_id, c->trace_id, 16);
+}
+
 /* The stream's continuity ignores TLS plaintext's seq (cleartext keeps it). */
 static void test_stream_tls_seq_is_no_gap(void **state)
 {
@@ -514,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_tls_seq_only_at_chunk_start),
 		cmocka_unit_test(test_tls_keepalive_no_gap),
 		cmocka_unit_test(test_stream_tls_seq_is_no_gap),
+		cmocka_unit_test(test_tls_memory_bio_client_seq_from_cipher),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
