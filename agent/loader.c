@@ -608,6 +608,7 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_TLS_NO_SOCK: return "tls_no_socket_dropped";
 	case WS_CNT_TLS_STASH_FULL: return "tls_call_slot_failures";
 	case WS_CNT_TLS_BIND_READ: return "tls_bound_by_preceding_read";
+	case WS_CNT_TLS_BIND_STALE: return "tls_binding_stale";
 	case WS_CNT__MAX: break;
 	}
 	return "unknown";

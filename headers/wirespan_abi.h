@@ -141,6 +141,8 @@ enum ws_counter {
 	WS_CNT_TLS_STASH_FULL,    /* TLS call not followed: its thread's call slot not created */
 	WS_CNT_TLS_BIND_READ,     /* SSL* bound to the socket of the thread's preceding read
 				   * (memory-BIO libraries: docs/kernel.md, "TLS plaintext") */
+	WS_CNT_TLS_BIND_STALE,    /* SSL* bindings found stale: the bound socket's address
+				   * holds another connection now (ports differ) */
 	WS_CNT__MAX,
 };
 
