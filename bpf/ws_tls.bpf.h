@@ -16,11 +16,13 @@
  *
  * Which socket: the one the call's own syscalls used (a socket BIO); otherwise the
  * binding SSL* -> socket learned from an earlier call of the same SSL object (a read
- * served from OpenSSL's buffer); otherwise, for reads and handshakes only, the socket
- * of the thread's preceding read when that read began with a TLS record header and no
- * TLS read consumed it yet (a memory BIO: node, Python asyncio feed the ciphertext they
- * have just read into the library on the same thread). Anything else is dropped and
- * counted (WS_CNT_TLS_NO_SOCK): no record lands on a guessed connection.
+ * served from OpenSSL's buffer; its socket must still carry the ports it had when
+ * bound, or the SSL* and the sock were freed and reused: WS_CNT_TLS_BIND_STALE);
+ * otherwise the socket of the thread's preceding read when that read began with a TLS
+ * record header and no TLS read or handshake consumed it yet (a memory BIO: node,
+ * Python asyncio feed the ciphertext they have just read into the library on the same
+ * thread; a write binds that way too, and leaves the read pending). Anything else is
+ * dropped and counted (WS_CNT_TLS_NO_SOCK): no record lands on a guessed connection.
  *
  * Included by wirespan.bpf.c after the record emitters and before data_exit.
  */
@@ -296,7 +298,12 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 				cnt_inc(WS_CNT_TLS_BIND_STALE);
 			}
 		}
-		if (!sk && t->pend_sk && t->kind != WS_TLS_K_WRITE) {
+		/* Writes too: node's TLSWrap cycle after a read is ClearIn (SSL_write of
+		 * what JS queued during the handshake) before ClearOut (SSL_read), so a new
+		 * client connection's first request is written before any read binds it.
+		 * Only an SSL object with no binding, and the read stays pending for the
+		 * read that follows. */
+		if (!sk && t->pend_sk) {
 			sk = t->pend_sk;
 			fd = t->pend_fd;
 			tls_bind(&key, sk, fd);
