@@ -419,18 +419,27 @@ static void test_stream_tls_seq_is_no_gap(void **state)
 	assert_true(ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL) & WS_STREAM_GAP);
 }
 
-/* TLS plaintext's seq is the ciphertext's: it names only a chunk's first byte. */
+/* TLS plaintext's seq is the ciphertext record's: seq + offset is a key both ends share
+ * while the chunk fits one record (a pipeline in one write); beyond that it names
+ * nothing. */
 static void test_tls_seq_only_at_chunk_start(void **state)
 {
-	struct ws_msg_times t1 = { 0 }, t2 = { 0 };
+	struct ws_msg_times t1 = { 0 }, t2 = { 0 }, t3 = { 0 }, t4 = { 0 };
 	struct ws_chunk c = chunk(5000, 100, 100, true);
+	struct ws_chunk big = chunk(9000, WS_TLS_MAX_PLAINTEXT + 1, 100, true);
 
 	c.tls = true;
+	big.tls = true;
 	ws_msg_times_add(&t1, &c, 0);
 	ws_msg_times_add(&t2, &c, 40);
+	ws_msg_times_add(&t3, &big, 0);
+	ws_msg_times_add(&t4, &big, 40);
 	assert_true(t1.has_seq);
 	assert_int_equal(t1.seq, 5000);
-	assert_false(t2.has_seq);
+	assert_true(t2.has_seq);
+	assert_int_equal(t2.seq, 5040);
+	assert_true(t3.has_seq);
+	assert_false(t4.has_seq);
 }
 
 /* One datagram record (WS_F_DGRAM): raw bytes, the peer in the tuple. */
