@@ -103,6 +103,7 @@ agent_pid=$WS_AGENT_PID
 ws_stop_agent
 ws_check_counters || true
 tls_check_counters
+tls_check_only_proto http1
 tls_check_detached "$agent_pid"
 
 "$WS_PY" "$WS_IT/check_tls_spans.py" --spans "$WS_SPANS" --expect "$EXPECT" >&2 ||

@@ -85,6 +85,7 @@ for n in $INFLIGHT; do
 		ws_soft_fail "run $n: parse_errors=$pe (only the warm-up's response_without_request=${rwr:-0} is expected)"
 	[ "$(ws_counter ringbuf_drops)" = 0 ] || ws_soft_fail "run $n: ring buffer drops"
 	TLS_PARSE_ERRORS_OK=$pe tls_check_counters
+	tls_check_only_proto http1
 	ws_stop_pid "$svc_pid" TERM 5
 	ws_stop_pid "$be_master" TERM 5
 	tls_check_detached "$agent_pid"

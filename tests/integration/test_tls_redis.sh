@@ -50,9 +50,7 @@ ws_stop_agent
 ws_check_counters || true
 tls_check_counters
 tls_check_detached "$agent_pid"
-other=$(awk '/^wirespan counters:/{inb=1; next} inb && /^ *proto_[a-z0-9]+_connections [0-9]+$/{print; next} {inb=0}' "$WS_AGENT_ERR" |
-	awk '$1 != "proto_redis_connections" && $2 != 0' | sort -u | tr '\n' ' ')
-[ -z "$other" ] || ws_soft_fail "another protocol detected on the TLS connections: $other"
+tls_check_only_proto redis
 ws_check_db redis redis "$PORT" --server-spans yes
 n=$("$WS_PY" - "$WS_SPANS" <<'PY'
 import json, sys

@@ -94,3 +94,13 @@ tls_check_counters() {
 	ws_log "TLS counters: $(for k in tls_records tls_cipher_records connections_tls tls_files_attached tls_probes parse_errors; do printf '%s=%s ' "$k" "$(ws_counter "$k")"; done)"
 	return 0
 }
+
+# tls_check_only_proto NAME: no parser but NAME claimed a connection (nothing was
+# detected in ciphertext). Soft failure.
+tls_check_only_proto() {
+	local other
+	other=$(awk '/^wirespan counters:/{inb=1; next} inb && /^ *proto_[a-z0-9]+_connections [0-9]+$/{print; next} {inb=0}' "$WS_AGENT_ERR" |
+		awk -v want="proto_$1_connections" '$1 != want && $2 != 0' | sort -u | tr '\n' ' ')
+	[ -z "$other" ] || ws_soft_fail "another protocol detected on TLS connections: $other"
+	[ "$(ws_counter "proto_$1_connections")" -gt 0 ] 2>/dev/null || ws_soft_fail "no $1 connection parsed"
+}
