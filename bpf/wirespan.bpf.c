@@ -115,7 +115,7 @@ static __always_inline __u32 budget_take(struct ws_conn *c, __u8 dir, __u32 byte
 		*flags |= WS_F_BUDGET;
 		return 0;
 	}
-	if (c->cap_mode == WS_CAPMODE_ALL)
+	if (c->cap_mode == WS_CAPMODE_ALL || (c->cap_mode == WS_CAPMODE_DEFAULT && (c->flags & WS_CONN_H2)))
 		return bytes < WS_MAX_PAYLOAD ? bytes : WS_MAX_PAYLOAD;
 	used = c->run_captured;
 	avail = used < cap ? cap - used : 0;
@@ -165,9 +165,25 @@ static __always_inline long copy_in(void *dst, __u64 n, __u64 cap, const struct 
 /* Fill the fixed part of a reserved data record (n payload bytes already in place)
  * and submit it. */
 static __always_inline void data_submit(struct ws_data_event *ev, const struct ws_emit *e,
-					const struct ws_conn *c, __u32 n)
+					struct ws_conn *c, __u32 n)
 {
 	__u16 flags = e->flags;
+
+	/* The first payload of a direction: the HTTP/2 client preface ("PRI * HTTP/2.0")
+	 * switches the connection to copy-everything at once. Its first header blocks
+	 * follow in the next syscalls, long before the agent's policy (ALL) could reach
+	 * the kernel. */
+	__u8 seen = e->dir == WS_DIR_INGRESS ? WS_CONN_DATA_IN : WS_CONN_DATA_OUT;
+
+	if (n && !(c->flags & seen)) {
+		c->flags |= seen;
+		if (n >= 4) {
+			const __u8 *p = (const __u8 *)(ev + 1);
+
+			if (p[0] == 'P' && p[1] == 'R' && p[2] == 'I' && p[3] == ' ')
+				c->flags |= WS_CONN_H2;
+		}
+	}
 
 	if (n < e->bytes)
 		flags |= WS_F_TRUNCATED;
@@ -257,10 +273,14 @@ drop:
 			if (!len)                                                   \
 				continue;                                           \
 			o = off & ((bucket) - 1); /* off < want <= bucket */        \
-			/* Capped by the constant only: "want - off" would be a \
-			 * difference of two unknowns, which older verifiers do \
-			 * not bound. The last piece may copy past want (within \
-			 * the record); only want bytes are reported. */            \
+			/* Never past the bytes that are there: a receive       \
+			 * buffer is often larger than what arrived, and its    \
+			 * untouched pages fault (the whole piece then fails).  \
+			 * The constant cap after it is the bound the verifier  \
+			 * uses ("want - off" is a difference of two unknowns,  \
+			 * which older verifiers do not bound). */                  \
+			if (len > want - off)                                       \
+				len = want - off;                                   \
 			barrier_var(len);                                           \
 			if (len > (bucket))                                         \
 				len = (bucket);                                     \
@@ -273,6 +293,108 @@ drop:
 			off += len;                                                 \
 		}                                                                   \
 	} while (0)
+
+/*
+ * More iovecs than WS_MAX_IOV (grpcio writes an HTTP/2 header block as 9-28 pieces):
+ * an unrolled loop that long does not verify, so bpf_loop (5.17+: on 6.1 and later)
+ * walks up to WS_MAX_IOV_LOOP of them, reading each iovec and gathering its bytes into
+ * the per-CPU scratch buffer; the record then gets one copy of what was gathered.
+ */
+#define WS_MAX_IOV_LOOP 128
+
+struct gather_ctx {
+	struct ws_scratch *s;
+	const struct iovec *uiov;
+	__u64 want;
+	__u64 off;
+	__u64 n_iov;
+	int fail;
+};
+
+static long gather_one(__u32 i, void *data)
+{
+	struct gather_ctx *g = data;
+	struct iovec v;
+	__u64 len, o;
+
+	if (g->off >= g->want || i >= g->n_iov)
+		return 1;
+	if (bpf_probe_read_user(&v, sizeof(v), &g->uiov[i])) {
+		g->fail = 1;
+		return 1;
+	}
+	len = v.iov_len;
+	if (!len)
+		return 0;
+	if (len > g->want - g->off)
+		len = g->want - g->off;
+	o = g->off & (WS_MAX_PAYLOAD - 1);   /* off < want <= WS_MAX_PAYLOAD */
+	barrier_var(len);
+	if (len > WS_MAX_PAYLOAD)
+		len = WS_MAX_PAYLOAD;
+	barrier_var(len);
+	if (bpf_probe_read_user(g->s->buf + o, len, v.iov_base)) {
+		g->fail = 1;
+		return 1;
+	}
+	g->off += len;
+	return 0;
+}
+
+__noinline int ws_emit_iov_many(struct ws_emit *e, struct ws_conn *c)
+{
+	struct ws_data_event *ev;
+	struct gather_ctx g = { 0 };
+	__u32 zero = 0;
+	__u64 n;
+
+	if (!e || !c)
+		return 0;
+	g.s = bpf_map_lookup_elem(&ws_scratch, &zero);
+	g.uiov = (const struct iovec *)e->iov;
+	g.want = e->want < e->bytes ? e->want : e->bytes;
+	if (g.want > WS_MAX_PAYLOAD)
+		g.want = WS_MAX_PAYLOAD;
+	g.n_iov = e->iovcnt < WS_MAX_IOV_LOOP ? e->iovcnt : WS_MAX_IOV_LOOP;
+	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);
+	if (g.s && g.want)
+		bpf_loop(WS_MAX_IOV_LOOP, gather_one, &g, 0);
+	if (g.fail)
+		cnt_inc(WS_CNT_READ_FAIL);
+	n = g.s ? g.off : 0;
+	if (n < g.want && e->iovcnt > WS_MAX_IOV_LOOP)
+		e->flags |= WS_F_IOV_LIMIT;
+	if (n > WS_MAX_PAYLOAD)
+		n = WS_MAX_PAYLOAD;
+	if (n == 0) {
+		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE, 0);
+		if (!ev)
+			goto drop;
+	} else if (n <= WS_PAYLOAD_BUCKET_S) {
+		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE + WS_PAYLOAD_BUCKET_S, 0);
+		if (!ev)
+			goto drop;
+		barrier_var(n);
+		if (n > WS_PAYLOAD_BUCKET_S)
+			n = WS_PAYLOAD_BUCKET_S;
+		barrier_var(n);
+		bpf_probe_read_kernel((void *)(ev + 1), n, g.s->buf);
+	} else {
+		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE + WS_PAYLOAD_BUCKET_L, 0);
+		if (!ev)
+			goto drop;
+		barrier_var(n);
+		if (n > WS_PAYLOAD_BUCKET_L)
+			n = WS_PAYLOAD_BUCKET_L;
+		barrier_var(n);
+		bpf_probe_read_kernel((void *)(ev + 1), n, g.s->buf);
+	}
+	data_submit(ev, e, c, n);
+	return n;
+drop:
+	cnt_inc(WS_CNT_RB_DROP);
+	return 0;
+}
 
 /* Global (not static): the verifier checks it once on its own instead of once per
  * call site and caller state, which sendmmsg's per-message loop multiplied past the
@@ -287,6 +409,8 @@ __noinline int ws_emit_iov(struct ws_emit *e, struct ws_conn *c)
 
 	if (!e || !c)
 		return 0;
+	if (e->iovcnt > WS_MAX_IOV && e->want)
+		return ws_emit_iov_many(e, c);
 	want = e->want;
 	n_iov = e->iovcnt;
 	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);

@@ -165,6 +165,13 @@ struct {
 #define WS_CONN_REPORTED (1u << 1)  /* a WS_SOCK_OPEN went out: userspace knows it */
 #define WS_CONN_TLS (1u << 2)       /* TLS plaintext was reported for it: every syscall
 				     * on it carries ciphertext (WS_F_CIPHER, no payload) */
+#define WS_CONN_DATA_OUT (1u << 3)  /* a payload was copied in this direction */
+#define WS_CONN_DATA_IN (1u << 5)
+#define WS_CONN_H2 (1u << 4)        /* its first payload in either direction was the HTTP/2
+				     * client preface (a client writes it, a server reads it,
+				     * possibly after writing its own SETTINGS): copy every
+				     * byte (as policy ALL) before the agent has had time to
+				     * say so; HPACK state needs every header block */
 
 /* Per-connection state, keyed by struct sock address. */
 struct ws_conn {
@@ -191,6 +198,10 @@ struct {
  * 512-byte BPF stack next to the rest of the exit path). */
 struct ws_scratch {
 	struct iovec iov[WS_MAX_IOV];
+	/* Many-iovec writes (ws_emit_iov_many): the pieces are gathered here first, at an
+	 * offset masked to WS_MAX_PAYLOAD with a piece capped at WS_MAX_PAYLOAD, so twice
+	 * the size provably holds any piece at any offset. */
+	__u8 buf[2 * WS_MAX_PAYLOAD];
 };
 
 struct {

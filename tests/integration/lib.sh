@@ -172,11 +172,11 @@ ws_start_py() {
 	ws_log "$name: pid $WS_LAST_PID listening on $addr port $WS_LAST_PORT${down:+, calls $down}"
 }
 
-# ws_start_nginx ADDR
-# nginx from services/nginx.conf.in with its own prefix, one worker, foreground.
-# Sets WS_NGINX_PID (master), WS_NGINX_WORKER, WS_LAST_PORT.
+# ws_start_nginx ADDR [CONF]
+# nginx from services/nginx.conf.in (or services/CONF) with its own prefix, one worker,
+# foreground. Sets WS_NGINX_PID (master), WS_NGINX_WORKER, WS_LAST_PORT.
 ws_start_nginx() {
-	local addr=$1 pfx=$WS_TMP/nginx listen port try i
+	local addr=$1 conf=${2:-nginx.conf.in} pfx=$WS_TMP/nginx listen port try i
 	local nginx_bin
 	nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 	mkdir -p "$pfx/logs" "$pfx/tmp" "$pfx/html"
@@ -186,7 +186,7 @@ ws_start_nginx() {
 		port=$(ws_free_port "$addr") || ws_fail "no free port on $addr"
 		case $addr in *:*) listen="[$addr]:$port" ;; *) listen="$addr:$port" ;; esac
 		sed -e "s|@PREFIX@|$pfx|g" -e "s|@LISTEN@|$listen|g" -e "s|@ROOT@|$pfx/html|g" \
-			"$WS_SVC/nginx.conf.in" >"$pfx/nginx.conf"
+			"$WS_SVC/$conf" >"$pfx/nginx.conf"
 		rm -f "$pfx/nginx.pid"
 		ws_spawn nginx "$nginx_bin" -p "$pfx/" -c "$pfx/nginx.conf" -e "$pfx/logs/error.log"
 		WS_NGINX_PID=$WS_LAST_PID

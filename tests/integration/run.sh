@@ -3,8 +3,8 @@
 # on the command line) with a time limit each, and print one line per test.
 #   tests/integration/run.sh [test_x.sh ...]
 # Tests exit 0 (pass), 77 (skip: not root, server missing) or anything else (fail).
-# The trace checkers' self-tests (check_traces.py, check_arch.py) run first and count as
-# one more test each.
+# The trace checkers' self-tests (check_traces.py, check_arch.py, check_proto.py) run
+# first and count as one more test each.
 # WS_IT_TIMEOUT: seconds per test (default 420). With WS_RESULTS=FILE, appends
 # "PASS|FAIL|SKIP integration NAME" lines there. Exit 1 if any test failed.
 set -u
@@ -40,6 +40,15 @@ else
 fi
 lines+=("$(printf '%-4s %-22s' "$res" check_arch_selftest)")
 [ -n "${WS_RESULTS:-}" ] && echo "$res integration check_arch_selftest" >>"$WS_RESULTS"
+# And the protocol tests' checker (gRPC spans).
+echo "==== check_proto self-test"
+if timeout 120 /usr/bin/python3 "$here/check_proto.py" --self-test; then
+	res=PASS pass=$((pass + 1))
+else
+	res=FAIL fail=$((fail + 1))
+fi
+lines+=("$(printf '%-4s %-22s' "$res" check_proto_selftest)")
+[ -n "${WS_RESULTS:-}" ] && echo "$res integration check_proto_selftest" >>"$WS_RESULTS"
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	echo "==== $name"
