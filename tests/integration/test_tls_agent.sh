@@ -33,6 +33,7 @@ port_b=$(ws_free_port 127.0.0.1)
 EXPECT=$WS_TMP/expect.txt
 : >"$EXPECT"
 
+# shellcheck disable=SC2016 # $uri is nginx's variable
 tls_start_nginx ngxa "$port_a" 'hello from ngxa $uri\n'
 worker_a=$TLS_NGINX_WORKER
 
@@ -40,6 +41,7 @@ ws_start_agent --port "$port_a,$port_b"
 n_up=$(tls_agent_uprobes "$WS_AGENT_PID")
 ws_log "agent holds $n_up uprobes after its start"
 
+# shellcheck disable=SC2016
 tls_start_nginx ngxb "$port_b" 'hello from ngxb $uri\n'
 worker_b=$TLS_NGINX_WORKER
 
@@ -86,6 +88,7 @@ do_py "$port_b" "$worker_b" pb1 pb2
 
 # s_client: started with & so that its pid is known.
 for spec in "a $port_a $worker_a" "b $port_b $worker_b"; do
+	# shellcheck disable=SC2086 # three words on purpose
 	set -- $spec
 	printf 'GET /t/s%s1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$1" >"$WS_TMP/sclient.in"
 	run_bounded 20 openssl s_client -connect "127.0.0.1:$2" -quiet -ign_eof <"$WS_TMP/sclient.in" \

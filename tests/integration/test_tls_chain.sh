@@ -41,7 +41,9 @@ INFLIGHT=${WS_TLS_INFLIGHT:-4 16}
 COUNT=${WS_TLS_COUNT:-120}
 # Minimum correct % per level: measured 95.8 (4) and 85-87.5 (16) over runs on
 # 2026-12-01, less a margin for a noisy shared machine.
+# shellcheck disable=SC2034 # read through eval below
 MIN_CORRECT_4=${WS_TLS_MIN_CORRECT_4:-90}
+# shellcheck disable=SC2034
 MIN_CORRECT_16=${WS_TLS_MIN_CORRECT_16:-75}
 tls_cert
 
@@ -51,6 +53,7 @@ for n in $INFLIGHT; do
 	port_svc=$(ws_free_port 127.0.0.1)
 	port_be=$(ws_free_port 127.0.0.1)
 	[ "$port_svc" != "$port_be" ] || ws_fail "free ports clash, run again"
+	# shellcheck disable=SC2016 # $uri is nginx's variable
 	tls_start_nginx "backend-$n" "$port_be" 'ok $uri\n'
 	be_master=$TLS_NGINX_PID be_worker=$TLS_NGINX_WORKER
 

@@ -21,7 +21,7 @@ PATH=$PATH:/usr/sbin
 tls_cert
 
 mkdir -p "$WS_TMP/redis"
-for try in 1 2 3; do
+for _ in 1 2 3; do
 	PORT=$(ws_free_port 127.0.0.1) || ws_fail "no free port"
 	ws_spawn redis "$bin" --bind 127.0.0.1 --port 0 --tls-port "$PORT" \
 		--tls-cert-file "$WS_TMP/cert.pem" --tls-key-file "$WS_TMP/key.pem" \
