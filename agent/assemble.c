@@ -48,7 +48,8 @@ struct feed_ctx {
 	uint32_t tid;              /* the thread that moved this chunk */
 	uint64_t goid;             /* its goroutine (Go), 0 otherwise */
 	int32_t fd;                /* the chunk's descriptor in its process */
-	uint32_t _pad;
+	bool tls_noseq;            /* TLS plaintext without a seq (memory BIO write) */
+	uint8_t _pad[3];
 	uint64_t ts;
 	uint64_t enter_ns;         /* the chunk's syscall entry */
 	uint32_t opened;           /* requests opened by this chunk */
@@ -192,6 +193,9 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	c->ops->span_request(x, &si, s);
 	if (x->truncated)
 		ws_span_set_bool(s, "wirespan.capture.truncated", true);
+	/* The payload came from a TLS library's calls (uprobes), not from the socket. */
+	if (c->tls)
+		ws_span_set_bool(s, "wirespan.capture.tls", true);
 
 	struct ws_conn_pending *p = ws_conn_pending_add(c);
 	if (!p) {
@@ -277,8 +281,16 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		}
 		return;
 	}
-	if (x->req.has_seq)
+	if (x->req.has_seq) {
 		ws_ctx_index_client(a->ctx, ref, &key);
+	} else if (f->tls_noseq) {
+		/* The plaintext of a memory-BIO SSL_write (node) has no seq: its ciphertext is
+		 * written after the call. The connection's next ciphertext write carries it
+		 * (on_data). Only the newest such request waits for it. */
+		for (uint32_t i = 0; i < c->n_pending; i++)
+			c->pending[i].seq_wanted = false;
+		p->seq_wanted = true;
+	}
 	if (adopted)
 		return;
 	/* Inside the process: the parentage providers (parentage.c). */
@@ -877,6 +889,32 @@ static uint64_t dgram_key(const struct ws_data_event *e)
 	return (e->sock_id ^ (h << 1)) | 1;
 }
 
+/* A TLS CLIENT request whose plaintext had no seq (memory BIO: the ciphertext is
+ * written after SSL_write returns, by the runtime, on the same connection): the first
+ * byte of the connection's next ciphertext write is its first record's, the position
+ * the server's SSL_read reports (rule 3). */
+static void cipher_names_request(struct ws_asm *a, struct ws_conn *c, uint32_t seq)
+{
+	struct ws_seq_key key;
+
+	for (uint32_t i = 0; i < c->n_pending; i++) {
+		struct ws_conn_pending *p = &c->pending[i];
+
+		if (!p->seq_wanted)
+			continue;
+		p->seq_wanted = false;
+		memset(&key, 0, sizeof(key));
+		memcpy(key.caddr, c->tuple.saddr, 16);
+		memcpy(key.saddr, c->tuple.daddr, 16);
+		key.cport = c->tuple.sport;
+		key.sport = c->tuple.dport;
+		key.seq = seq;
+		ws_ctx_index_client(a->ctx, p->ref, &key);
+		a->st.tls_seq_from_cipher++;
+		return;
+	}
+}
+
 static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8_t *payload)
 {
 	bool dgram = e->hdr.flags & WS_F_DGRAM;
@@ -912,6 +950,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	}
 	struct feed_ctx f = {
 		.a = a, .c = c, .pid = e->pid, .tid = e->tid, .fd = e->fd, .ts = e->exit_ns, .enter_ns = e->enter_ns,
+		.tls_noseq = tls && (e->hdr.flags & WS_F_NO_SEQ) && e->dir == WS_DIR_EGRESS,
 		.last_opened = { WS_NODE_NONE, 0 }, .resp_cause = { WS_NODE_NONE, 0 },
 	};
 	if (e->hdr.flags & WS_F_EOF) {
@@ -926,6 +965,8 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	if ((e->hdr.flags & WS_F_CIPHER) || (c->tls && !tls)) {
 		/* Ciphertext moved by the TLS library's own syscalls: counted, never parsed. */
 		a->st.tls_cipher_records++;
+		if (e->dir == WS_DIR_EGRESS && !(e->hdr.flags & WS_F_NO_SEQ))
+			cipher_names_request(a, c, e->seq);
 		return;
 	}
 	if (c->proto == WS_PROTO_NONE) {
@@ -1178,6 +1219,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  tls_records %" PRIu64 "\n", a->st.tls_records);
 	fprintf(out, "  tls_cipher_records %" PRIu64 "\n", a->st.tls_cipher_records);
 	fprintf(out, "  tls_seq_reused %" PRIu64 "\n", a->st.tls_seq_reused);
+	fprintf(out, "  tls_seq_from_cipher %" PRIu64 "\n", a->st.tls_seq_from_cipher);
 	fprintf(out, "  connections_tls %" PRIu64 "\n", a->st.conns_tls);
 	for (size_t i = 0; i < ws_proto_count(); i++) {
 		const struct ws_proto_ops *o = ws_proto_at(i);

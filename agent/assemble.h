@@ -77,6 +77,8 @@ struct ws_asm_stats {
 	uint64_t capture_changes;    /* capture policies told to the kernel */
 	uint64_t datagrams;          /* UDP data records (WS_F_DGRAM) */
 	uint64_t tls_records;        /* TLS plaintext records (WS_F_TLS) */
+	uint64_t tls_seq_from_cipher; /* TLS CLIENT requests whose plaintext had no seq, given
+				   * the seq of the connection's next ciphertext write */
 	uint64_t tls_cipher_records; /* ciphertext syscalls, never parsed (WS_F_CIPHER, or
 				      * plain records on a connection seen in TLS) */
 	uint64_t conns_tls;          /* connections whose bytes began a TLS handshake */

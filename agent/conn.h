@@ -39,7 +39,10 @@ struct ws_conn_pending {
 	uint32_t pid;             /* process that read (SERVER) or wrote (CLIENT) the request */
 	uint32_t tid;             /* SERVER: the actor registered as serving it (tid, or 0 and goid) */
 	bool served;              /* SERVER: registered with that actor and its process */
-	uint8_t _pad[3];
+	bool seq_wanted;          /* CLIENT over TLS: the request's plaintext had no seq (a
+				   * memory BIO writes the ciphertext after SSL_write): the
+				   * connection's next ciphertext write names it (rule 3) */
+	uint8_t _pad[2];
 	uint64_t goid;
 	struct ws_node_ref ref;
 	struct ws_node_ref cause; /* CLIENT: the local request that caused it, if one did */

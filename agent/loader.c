@@ -628,6 +628,7 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_WAITS_THR_FULL: return "waits_threads_full";
 	case WS_CNT_WAITS_SK_FULL: return "waits_socks_full";
 	case WS_CNT_TCP_EVENTS: return "tcp_events";
+	case WS_CNT_TLS_BIND_STALE: return "tls_binding_stale";
 	case WS_CNT__MAX: break;
 	}
 	return "unknown";

@@ -51,8 +51,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 LOAD_CPU = "0"      # wrk / loadgen
 SERVER_CPU = 1      # nginx worker, node
 
-ALL_VARIANTS = ["none", "floor", "capture", "full", "otlp", "sdk"]
-AGENT_VARIANTS = ("capture", "full", "otlp")
+ALL_VARIANTS = ["none", "floor", "capture", "notls", "full", "otlp", "sdk"]
+AGENT_VARIANTS = ("capture", "notls", "full", "otlp")
 
 # name: (server, kind, path, close, description)
 WORKLOADS = {
@@ -64,6 +64,8 @@ WORKLOADS = {
     "ka-100B-rate": ("nginx", "rate", "/b100", False, "nginx 100 B, keep-alive, fixed rate ~1/2 saturation"),
     "close-100B-rate": ("nginx", "rate", "/b100", True, "nginx 100 B, new connection per request, fixed rate ~1/2 saturation"),
     "node-small-sat": ("node", "sat", "/small", False, "Node service 100 B, keep-alive, wrk saturation"),
+    "tls-ka-100B-sat": ("nginx-tls", "sat", "/b100", False,
+                        "nginx with TLS (https) 100 B, keep-alive, wrk saturation: OpenSSL uprobes in nginx and wrk"),
     "redis-sat": ("redis", "sat", None, False,
                   "redis-server, redis-benchmark -t set,get -c 16 -d 100, no pipelining, saturation"),
     "redis-pipe": ("redis", "sat", None, False,
@@ -303,6 +305,8 @@ class Agent:
                 argv += ["--capture-only", "-o", "null"]
             elif variant == "full":
                 argv += ["-o", "null"]
+            elif variant == "notls":
+                argv += ["-o", "null", "--no-tls"]   # full, without the TLS uprobes
             elif variant == "otlp":
                 argv += ["-o", "null", "--otlp-endpoint", f"http://127.0.0.1:{sink_port}"]
             argv += extra_args
@@ -441,22 +445,30 @@ def run_saturation(wl, port, seconds):
     server, _, path, close, _ = WORKLOADS[wl]
     if server == "redis":
         return run_redis_benchmark(port, wl, seconds)
-    return run_wrk(f"http://127.0.0.1:{port}{path}", seconds, close, 16)
+    scheme = "https" if server == "nginx-tls" else "http"
+    return run_wrk(f"{scheme}://127.0.0.1:{port}{path}", seconds, close, 16)
 
 
 # ---- servers ------------------------------------------------------------------------
 
-def start_nginx(procs, tmp, port):
+def start_nginx(procs, tmp, port, tls_port):
     d = os.path.join(tmp, "nginx")
     os.makedirs(os.path.join(d, "www"))
     os.makedirs(os.path.join(d, "tmp"))
+    # The TLS server's self-signed certificate (the tls-* workloads; wrk does not verify).
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=localhost", "-keyout", os.path.join(d, "key.pem"),
+                        "-out", os.path.join(d, "cert.pem")], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("openssl req failed: " + r.stderr)
+    os.chmod(os.path.join(d, "key.pem"), 0o644)
     for name, size in (("b100", 100), ("b10k", 10240), ("b256k", 262144)):
         with open(os.path.join(d, "www", name), "wb") as f:
             f.write(b"x" * size)
     with open(os.path.join(ROOT, "bench", "nginx.conf.in")) as f:
         conf = f.read()
     conf = (conf.replace("@DIR@", d).replace("@PORT@", str(port))
-            .replace("@CPUMASK@", "1" + "0" * SERVER_CPU))
+            .replace("@CPUMASK@", "1" + "0" * SERVER_CPU).replace("@TLSPORT@", str(tls_port)))
     with open(os.path.join(d, "nginx.conf"), "w") as f:
         f.write(conf)
     err = open(os.path.join(d, "stderr"), "w")
@@ -483,6 +495,10 @@ def start_nginx(procs, tmp, port):
     if not worker:
         raise RuntimeError("nginx worker not found")
     check_get(port, ["/b100", "/b10k", "/b256k"], {"/b100": 100, "/b10k": 10240, "/b256k": 262144})
+    r = subprocess.run(["curl", "-sk", "--max-time", "5", f"https://127.0.0.1:{tls_port}/b100"],
+                       capture_output=True, timeout=20)
+    if r.returncode != 0 or len(r.stdout) != 100:
+        raise RuntimeError(f"GET https://127.0.0.1:{tls_port}/b100 failed: {r.returncode} {r.stderr[:200]!r}")
     return master, worker
 
 
@@ -922,6 +938,7 @@ def print_tables(res, out=sys.stdout):
                   f"node {fmt(srv, '{:.1f}')} + agent {fmt(sv.get('agent_cpu_us_per_req'), '{:.1f}')} us/req, "
                   f"added {fmt(added, '{:.1f}')} us/req{spans_txt}")
     print_redis(res, out)
+    print_tls(res, out)
     # per-program cost, full pipeline, over every workload
     progs = {}
     for wl, vs in summ.items():
@@ -1010,6 +1027,47 @@ def print_redis(res, out=sys.stdout):
               f"{fmt(s.get('bpf_ns_per_hit'), '{:.0f}'):>6} {fmt(per('spans_produced'), '{:.3f}'):>6} "
               f"{fmt(req, '{:.2f}'):>5} {fmt(exch, '{:.2f}'):>5} {lost:>15}  "
               f"{(pr.get('proto_redis_parse_errors') or 0) if pr else '-'}{' (' + errs + ')' if errs else ''}")
+
+
+def print_tls(res, out=sys.stdout):
+    """TLS workloads (issue 10): what the OpenSSL uprobes cost, per TLS call and per request.
+    Calls: the entry programs' hits (SSL_read/_ex, SSL_write/_ex, SSL_do_handshake,
+    SSL_shutdown, in every process mapping libssl: here nginx and wrk) per request. BPF:
+    the run time of the ws_tls_* programs (entries and the return) per call. The trap cost
+    is not BPF run time: it shows in machine CPU, full minus notls (the same agent without
+    the uprobes), per request and per call."""
+    summ = res["summary"]
+    wls = [w for w in summ if WORKLOADS[w][0] == "nginx-tls"]
+    if not wls:
+        return
+    p = lambda *a: print(*a, file=out)
+    p("")
+    p("== TLS (OpenSSL uprobes in nginx and wrk): cost per TLS call and per request")
+    p("   calls/req: uprobe entry hits per request; bpf ns/call: ws_tls_* run time per call;")
+    p("   machine us/req and its excess over notls (full without uprobes) per request and per call")
+    for wl in wls:
+        p(f"  {wl}:")
+        p(f"    {'variant':8} {'req/s':>8} {'vs none':>16} {'machine':>7} {'+none':>6} {'calls/req':>9} "
+          f"{'bpf ns/call':>11} {'+notls us/req':>13} {'us/call':>7}")
+        base = summ[wl].get("notls", {}).get("machine_cpu_us_per_req")
+        for v, s in summ[wl].items():
+            n = s["requests_total"] or None
+            progs = s.get("bpf_progs") or {}
+            entries = sum(a["run_cnt"] for k, a in progs.items() if k.startswith("ws_tls_") and k != "ws_tls_ret")
+            tls_ns = sum(a["run_time_ns"] for k, a in progs.items() if k.startswith("ws_tls_"))
+            calls = entries / n if n and entries else None
+            ns_call = tls_ns / entries if entries else None
+            extra = (s.get("machine_cpu_us_per_req") - base
+                     if base is not None and s.get("machine_cpu_us_per_req") is not None and v in ("capture", "full", "otlp")
+                     else None)
+            per_call = extra / calls if extra is not None and calls else None
+            s["tls_calls_per_req"], s["tls_bpf_ns_per_call"] = calls, ns_call
+            s["tls_machine_us_per_req_above_notls"], s["tls_machine_us_per_call"] = extra, per_call
+            p(f"    {v:8} {fmt(s['rps'], '{:.0f}'):>8} "
+              f"{fmt(s.get('ratio_vs_none'), '{:.3f}'):>5} {fmt_range(s.get('ratio_vs_none_range')):>10} "
+              f"{fmt(s.get('machine_cpu_us_per_req'), '{:.2f}'):>7} "
+              f"{fmt(s.get('machine_cpu_us_per_req_above_none'), '{:.2f}'):>6} {fmt(calls, '{:.2f}'):>9} "
+              f"{fmt(ns_call, '{:.0f}'):>11} {fmt(extra, '{:.2f}'):>13} {fmt(per_call, '{:.2f}'):>7}")
 
 
 def print_delivery(res, out=sys.stdout):
@@ -1182,6 +1240,9 @@ def main():
             node_port = free_port()
         while redis_port in (nginx_port, node_port):
             redis_port = free_port()
+        tls_port = free_port()
+        while tls_port in (nginx_port, node_port, redis_port):
+            tls_port = free_port()
         sinkf = open(os.path.join(tmp, "sink.out"), "w")
         sink = procs.start("sink", [TOOLS["sink"], "-p", "0"], stdout=sinkf, stderr=sinkf)
         m = wait_file_line(os.path.join(tmp, "sink.out"), r"^listening (\d+)", sink, 10)
@@ -1193,20 +1254,23 @@ def main():
             bs = procs.start("bpfstats", [TOOLS["bpfstats"], "hold"], stdout=bsf, stderr=bsf)
             if not wait_file_line(os.path.join(tmp, "bpfstats.out"), r"^ready", bs, 10):
                 raise RuntimeError("bpfstats hold failed: " + open(os.path.join(tmp, "bpfstats.out")).read())
-        need_nginx = any(WORKLOADS[w][0] == "nginx" for w in workloads)
+        need_tls = any(WORKLOADS[w][0] == "nginx-tls" for w in workloads)
+        need_nginx = need_tls or any(WORKLOADS[w][0] == "nginx" for w in workloads)
         need_node = any(WORKLOADS[w][0] == "node" for w in workloads)
         need_redis = any(WORKLOADS[w][0] == "redis" for w in workloads)
         nginx_master = nginx_worker = redis = None
         if need_nginx:
-            nginx_master, nginx_worker = start_nginx(procs, tmp, nginx_port)
+            nginx_master, nginx_worker = start_nginx(procs, tmp, nginx_port, tls_port)
         if need_redis:
             # Runs for the whole benchmark, like nginx: its data set is one key (SET/GET of
             # redis-benchmark's "key:__rand_int__" and loadgen's REDIS_KEY).
             redis = start_redis(procs, tmp, redis_port)
         # Every agent is scoped to the benchmark's servers' ports (the Redis port only when a
         # Redis workload runs, so runs without one trace exactly what they did before).
-        agent_ports = [nginx_port, node_port] + ([redis_port] if need_redis else [])
-        server_port = {"nginx": nginx_port, "node": node_port, "redis": redis_port}
+        # The TLS port likewise only when a TLS workload runs.
+        agent_ports = ([nginx_port, node_port] + ([redis_port] if need_redis else [])
+                       + ([tls_port] if need_tls else []))
+        server_port = {"nginx": nginx_port, "node": node_port, "redis": redis_port, "nginx-tls": tls_port}
 
         # Calibration: the fixed rates are half of what the server does with nothing attached.
         # Calibration: a fixed rate is half the saturation throughput of the slower of
@@ -1247,7 +1311,9 @@ def main():
         for rnd in range(ctx.mode["rounds"]):
             for v in variants:
                 run_no += 1
-                wls = [w for w in workloads if v != "sdk" or WORKLOADS[w][0] == "node"]
+                # sdk: Node workloads only; notls (full without the TLS uprobes): TLS ones only
+                wls = [w for w in workloads if (v != "sdk" or WORKLOADS[w][0] == "node")
+                       and (v != "notls" or WORKLOADS[w][0] == "nginx-tls")]
                 if not wls:
                     continue
                 log(f"round {rnd + 1}/{ctx.mode['rounds']} variant {v} ({run_no}/{total_runs})")
@@ -1294,7 +1360,7 @@ def main():
                 try:
                     for w in wls:
                         server = WORKLOADS[w][0]
-                        pid = {"nginx": nginx_worker, "node": node.pid if node else None,
+                        pid = {"nginx": nginx_worker, "nginx-tls": nginx_worker, "node": node.pid if node else None,
                                "redis": redis.pid if redis else None}[server]
                         port = server_port[server]
                         rec = measure(ctx, v, w, agent, pid, port)

@@ -16,11 +16,13 @@
  *
  * Which socket: the one the call's own syscalls used (a socket BIO); otherwise the
  * binding SSL* -> socket learned from an earlier call of the same SSL object (a read
- * served from OpenSSL's buffer); otherwise, for reads and handshakes only, the socket
- * of the thread's preceding read when that read began with a TLS record header and no
- * TLS read consumed it yet (a memory BIO: node, Python asyncio feed the ciphertext they
- * have just read into the library on the same thread). Anything else is dropped and
- * counted (WS_CNT_TLS_NO_SOCK): no record lands on a guessed connection.
+ * served from OpenSSL's buffer; its socket must still carry the ports it had when
+ * bound, or the SSL* and the sock were freed and reused: WS_CNT_TLS_BIND_STALE);
+ * otherwise the socket of the thread's preceding read when that read began with a TLS
+ * record header and no TLS read or handshake consumed it yet (a memory BIO: node,
+ * Python asyncio feed the ciphertext they have just read into the library on the same
+ * thread; a write binds that way too, and leaves the read pending). Anything else is
+ * dropped and counted (WS_CNT_TLS_NO_SOCK): no record lands on a guessed connection.
  *
  * Included by wirespan.bpf.c after the record emitters and before data_exit.
  */
@@ -83,8 +85,13 @@ struct ws_tls_key {
 struct ws_tls_bind {
 	__u64 sk;
 	__s32 fd;
-	__u32 _pad;
+	/* The connection's ports when bound (0: its entry was not there). A struct sock's
+	 * address is reused by later connections, of any process: a binding whose socket
+	 * now carries other ports belongs to a freed SSL object and a closed connection. */
+	__u16 sport;
+	__u16 dport;
 };
+
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -92,6 +99,19 @@ struct {
 	__type(key, struct ws_tls_key);
 	__type(value, struct ws_tls_bind);
 } ws_tls_socks SEC(".maps");
+
+/* Bind the call's SSL object to sk, with the ports of sk's connection now. */
+static __always_inline void tls_bind(struct ws_tls_key *key, __u64 sk, __s32 fd)
+{
+	struct ws_tls_bind bind = { .sk = sk, .fd = fd };
+	struct ws_conn *c = bpf_map_lookup_elem(&ws_conns, &sk);
+
+	if (c) {
+		bind.sport = c->tuple.sport;
+		bind.dport = c->tuple.dport;
+	}
+	bpf_map_update_elem(&ws_tls_socks, key, &bind, BPF_ANY);
+}
 
 /* ---- the syscall side (called from data_exit) ------------------------------------- */
 
@@ -242,7 +262,7 @@ static __always_inline __u32 tls_budget(struct ws_conn *c, __u8 dir, __u32 bytes
 __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 {
 	struct ws_tls_key key = {};
-	struct ws_tls_bind bind = {}, *b;
+	struct ws_tls_bind *b;
 	struct ws_emit e = {};
 	struct ws_conn *c = NULL;
 	__u64 sk, n = 0;
@@ -257,26 +277,36 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 	if (sk) {
 		/* learned from the call's own syscalls: the binding, new or changed */
 		b = bpf_map_lookup_elem(&ws_tls_socks, &key);
-		if (!b || b->sk != sk) {
-			bind.sk = sk;
-			bind.fd = fd;
-			bpf_map_update_elem(&ws_tls_socks, &key, &bind, BPF_ANY);
-		}
+		c = bpf_map_lookup_elem(&ws_conns, &sk);
+		if (!b || b->sk != sk || (c && (b->sport != c->tuple.sport || b->dport != c->tuple.dport)))
+			tls_bind(&key, sk, fd);
+		c = NULL;
 	} else {
 		b = bpf_map_lookup_elem(&ws_tls_socks, &key);
 		if (b) {
 			sk = b->sk;
 			fd = b->fd;
 			c = bpf_map_lookup_elem(&ws_conns, &sk);
-			if (!c)
+			if (!c) {
 				sk = 0;   /* its socket is gone: the SSL* was reused */
+			} else if ((b->sport || b->dport) &&
+				   (b->sport != c->tuple.sport || b->dport != c->tuple.dport)) {
+				/* its socket's address now holds another connection (maybe of
+				 * another process): the SSL* was freed and reused */
+				sk = 0;
+				c = NULL;
+				cnt_inc(WS_CNT_TLS_BIND_STALE);
+			}
 		}
-		if (!sk && t->pend_sk && t->kind != WS_TLS_K_WRITE) {
+		/* Writes too: node's TLSWrap cycle after a read is ClearIn (SSL_write of
+		 * what JS queued during the handshake) before ClearOut (SSL_read), so a new
+		 * client connection's first request is written before any read binds it.
+		 * Only an SSL object with no binding, and the read stays pending for the
+		 * read that follows. */
+		if (!sk && t->pend_sk) {
 			sk = t->pend_sk;
 			fd = t->pend_fd;
-			bind.sk = sk;
-			bind.fd = fd;
-			bpf_map_update_elem(&ws_tls_socks, &key, &bind, BPF_ANY);
+			tls_bind(&key, sk, fd);
 			cnt_inc(WS_CNT_TLS_BIND_READ);
 			c = NULL;
 		}

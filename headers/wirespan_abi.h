@@ -152,6 +152,8 @@ enum ws_counter {
 	WS_CNT_WAITS_THR_FULL,    /* ws_waits_thr full: a thread's scheduler times not measured */
 	WS_CNT_WAITS_SK_FULL,     /* ws_waits_sk update failed: a connection's arrivals not measured */
 	WS_CNT_TCP_EVENTS,        /* ws_tcp_event records submitted */
+	WS_CNT_TLS_BIND_STALE,    /* SSL* bindings found stale: the bound socket's address
+				   * holds another connection now (ports differ) */
 	WS_CNT__MAX,
 };
 

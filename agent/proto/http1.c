@@ -527,7 +527,8 @@ static void msg_begin(struct h1_impl *im, struct dstate *d, uint64_t off)
 	m->t.first_tid = im->ch->tid;
 	/* Pipelined messages in one chunk each get the sequence number of their own first byte. */
 	m->t.seq = im->ch->seq + (uint32_t)off;
-	m->t.has_seq = im->ch->has_seq;
+	/* TLS plaintext: the seq is the ciphertext's record's (ws_tls_offset_seq_ok). */
+	m->t.has_seq = im->ch->has_seq && ws_tls_offset_seq_ok(im->ch, (uint32_t)off);
 	touch(im, d);
 	d->st = ST_TOKEN;
 }

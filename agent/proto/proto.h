@@ -72,9 +72,26 @@ struct ws_chunk {
 	bool has_seq;
 	bool datagram;          /* one message per chunk (UDP): no stream continuity */
 	bool tls;               /* plaintext from a TLS library call: seq is the ciphertext's
-				 * and names only the chunk's first byte */
+				 * and names only the chunk's first byte (ws_tls_offset_seq_ok) */
 	uint8_t _pad[5];
 };
+
+/* The most plaintext one TLS record carries. */
+#define WS_TLS_MAX_PLAINTEXT 16384
+
+/*
+ * TLS plaintext: may a message starting at off in the chunk carry seq + off as its key?
+ * At off 0 the seq is the first ciphertext byte of the record that carried it. A chunk
+ * of at most one record's plaintext came in one record on both ends (OpenSSL writes
+ * one record per call up to 16384 bytes, and SSL_read returns one record's data at
+ * most), so seq + off names the same message on both ends; it never equals another
+ * record's seq either, since ciphertext is longer than its plaintext. Pipelined
+ * requests in one write (Redis pipelines, MULTI/EXEC) keep their link that way.
+ */
+static inline bool ws_tls_offset_seq_ok(const struct ws_chunk *ch, uint32_t off)
+{
+	return !ch->tls || off == 0 || ch->len <= WS_TLS_MAX_PLAINTEXT;
+}
 
 /* Where a message starts and ends in time, and who moved its bytes. */
 struct ws_msg_times {

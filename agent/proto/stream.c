@@ -24,7 +24,13 @@ unsigned ws_stream_note(struct ws_stream *s, enum ws_pdir dir, const struct ws_c
 		fl |= WS_STREAM_FLIP;
 	if (ch->captured < ch->len)
 		fl |= WS_STREAM_TRUNC;
-	if (!ch->datagram && ch->has_seq && d->has_next && ch->seq != d->next_seq) {
+	/* TLS plaintext: its seq is the ciphertext's (record headers and tags, session
+	 * tickets, alerts in between), so seq + plaintext length predicts nothing and a
+	 * mismatch is no gap. The library hands over what it decrypted, in order: continuity
+	 * by seq is unknown, not broken. */
+	bool by_seq = !ch->datagram && ch->has_seq && !ch->tls;
+
+	if (by_seq && d->has_next && ch->seq != d->next_seq) {
 		/* Serial-number arithmetic: a chunk from before the expected point is a
 		 * retransmission the kernel would not show a reader; treat any mismatch as
 		 * a gap and count the forward distance only. */
@@ -33,7 +39,7 @@ unsigned ws_stream_note(struct ws_stream *s, enum ws_pdir dir, const struct ws_c
 		fl |= WS_STREAM_GAP;
 		miss = delta > 0 ? (uint32_t)delta : 0;
 	}
-	if (!ch->datagram && ch->has_seq) {
+	if (by_seq) {
 		d->next_seq = ch->seq + ch->len;
 		d->has_next = true;
 	} else if (!ch->datagram) {

@@ -210,6 +210,7 @@ static void test_detect_holds_and_replays(void **state)
 	ws_asm_tick(a, 7 * MS);
 	assert_int_equal(out.n, 1);
 	assert_string_equal(out.spans[0].name, "GET /orders/{id}");
+	assert_null(ws_span_find_attr(&out.spans[0], "wirespan.capture.tls"));   /* cleartext */
 	assert_int_equal(out.spans[0].start_ns, 2 * MS);   /* the held chunk's times survive */
 	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].exchanges, 1);
 	assert_int_equal(pl.n, 0);                           /* HTTP/1 wants the default */
@@ -329,6 +330,10 @@ static void test_tls_plaintext_replaces_ciphertext(void **state)
 	assert_int_equal(out.n, 1);
 	assert_string_equal(out.spans[0].name, "GET /orders/{id}");
 	assert_string_equal(attr_str(&out.spans[0], "url.scheme"), "https");
+	const struct ws_attr *m = ws_span_find_attr(&out.spans[0], "wirespan.capture.tls");
+	assert_non_null(m);
+	assert_int_equal(m->type, WS_ATTR_BOOL);
+	assert_true(m->v.b);
 	assert_int_equal(ws_asm_stats(a)->tls_records, 2);
 	assert_int_equal(ws_asm_stats(a)->tls_cipher_records, 3);
 	assert_int_equal(ws_asm_stats(a)->parse_errors, 0);
@@ -340,18 +345,106 @@ static void test_tls_plaintext_replaces_ciphertext(void **state)
 	ws_asm_free(a, 20 * MS);
 }
 
-/* TLS plaintext's seq is the ciphertext's: it names only a chunk's first byte. */
+/* TLS keep-alive: the plaintext's seq is the ciphertext's, which runs ahead of the
+ * plaintext by every record's header and tag. The second request on the connection is
+ * no gap (it was counted as one: proto_http1_error_gap, a parse error per request after
+ * the first in each direction, found by test_tls_agent.sh). */
+static void test_tls_keepalive_no_gap(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	struct sock srv = mksock(0x6100, 610, WS_ROLE_SERVER, 8443, 50001, 1);
+	uint32_t rq = (uint32_t)strlen(REQ), rs = (uint32_t)strlen(RESP);
+
+	for (uint32_t i = 0; i < 3; i++) {
+		uint32_t in = 700 + i * (rq + 22), outq = 900 + i * (rs + 22 + (i == 0 ? 250 : 0));
+
+		feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_INGRESS, in, (3 + 4 * i) * MS, "", rq + 22);
+		feed_flags(a, &srv, WS_F_TLS, WS_DIR_INGRESS, in, (3 + 4 * i) * MS, REQ, 0);
+		feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_EGRESS, outq, (5 + 4 * i) * MS, "", rs + 22);
+		feed_flags(a, &srv, WS_F_TLS, WS_DIR_EGRESS, outq, (5 + 4 * i) * MS, RESP, 0);
+	}
+	ws_asm_tick(a, 20 * MS);
+	assert_int_equal(out.n, 3);
+	assert_int_equal(ws_asm_stats(a)->parse_errors, 0);
+	assert_int_equal(ws_asm_stats(a)->proto[WS_PROTO_HTTP1].exchanges, 3);
+	ws_asm_free(a, 40 * MS);
+}
+
+/* A memory-BIO client (node): SSL_write's plaintext has no seq, its ciphertext is
+ * written after the call. The connection's next ciphertext write names the request, so
+ * the server's span (its SSL_read reports that seq) is the client span's child. */
+static void test_tls_memory_bio_client_seq_from_cipher(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	struct sock cli = mksock(0x6200, 620, WS_ROLE_CLIENT, 50002, 8443, 0);
+	struct sock srv = mksock(0x6300, 630, WS_ROLE_SERVER, 8443, 50002, 0);
+
+	/* the client: plaintext without seq, then the ciphertext write (seq 4000), a
+	 * second ciphertext write of the same connection names nothing */
+	feed_flags(a, &cli, WS_F_TLS | WS_F_NO_SEQ, WS_DIR_EGRESS, 0, 1 * MS, REQ, 0);
+	feed_flags(a, &cli, WS_F_CIPHER, WS_DIR_EGRESS, 4000, 1 * MS + 5000, "", 90);
+	feed_flags(a, &cli, WS_F_CIPHER, WS_DIR_EGRESS, 4090, 1 * MS + 9000, "", 30);
+	/* the server (socket BIO): its SSL_read reports the ciphertext's seq */
+	feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_INGRESS, 4000, 2 * MS, "", 90);
+	feed_flags(a, &srv, WS_F_TLS, WS_DIR_INGRESS, 4000, 2 * MS, REQ, 0);
+	feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_EGRESS, 9000, 3 * MS, "", 80);
+	feed_flags(a, &srv, WS_F_TLS, WS_DIR_EGRESS, 9000, 3 * MS, RESP, 0);
+	feed_flags(a, &cli, WS_F_CIPHER, WS_DIR_INGRESS, 9000, 4 * MS, "", 80);
+	feed_flags(a, &cli, WS_F_TLS, WS_DIR_INGRESS, 9000, 4 * MS, RESP, 0);
+	ws_asm_tick(a, 10 * MS);
+	ws_asm_free(a, 1000 * MS);
+	assert_int_equal(out.n, 2);
+	const struct ws_span *c = out.spans[0].kind == WS_KIND_CLIENT ? &out.spans[0] : &out.spans[1];
+	const struct ws_span *s = c == &out.spans[0] ? &out.spans[1] : &out.spans[0];
+	assert_int_equal(s->kind, WS_KIND_SERVER);
+	assert_memory_equal(s->parent_span_id, c->span_id, 8);
+	assert_memory_equal(s->trace_id, c->trace_id, 16);
+}
+
+/* The stream's continuity ignores TLS plaintext's seq (cleartext keeps it). */
+static void test_stream_tls_seq_is_no_gap(void **state)
+{
+	struct ws_stream s;
+	struct ws_chunk c;
+
+	ws_stream_init(&s);
+	c = chunk(1000, 100, 100, true);
+	c.tls = true;
+	ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL);
+	c = chunk(1129, 50, 50, true);   /* 1100 + a record's 29 bytes of overhead */
+	c.tls = true;
+	assert_false(ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL) & WS_STREAM_GAP);
+	c.tls = false;
+	ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL);
+	c = chunk(1300, 10, 10, true);   /* cleartext: 1179 expected */
+	assert_true(ws_stream_note(&s, WS_PDIR_INGRESS, &c, NULL) & WS_STREAM_GAP);
+}
+
+/* TLS plaintext's seq is the ciphertext record's: seq + offset is a key both ends share
+ * while the chunk fits one record (a pipeline in one write); beyond that it names
+ * nothing. */
 static void test_tls_seq_only_at_chunk_start(void **state)
 {
-	struct ws_msg_times t1 = { 0 }, t2 = { 0 };
+	struct ws_msg_times t1 = { 0 }, t2 = { 0 }, t3 = { 0 }, t4 = { 0 };
 	struct ws_chunk c = chunk(5000, 100, 100, true);
+	struct ws_chunk big = chunk(9000, WS_TLS_MAX_PLAINTEXT + 1, 100, true);
 
 	c.tls = true;
+	big.tls = true;
 	ws_msg_times_add(&t1, &c, 0);
 	ws_msg_times_add(&t2, &c, 40);
+	ws_msg_times_add(&t3, &big, 0);
+	ws_msg_times_add(&t4, &big, 40);
 	assert_true(t1.has_seq);
 	assert_int_equal(t1.seq, 5000);
-	assert_false(t2.has_seq);
+	assert_true(t2.has_seq);
+	assert_int_equal(t2.seq, 5040);
+	assert_true(t3.has_seq);
+	assert_false(t4.has_seq);
 }
 
 /* One datagram record (WS_F_DGRAM): raw bytes, the peer in the tuple. */
@@ -466,6 +559,9 @@ int main(void)
 		cmocka_unit_test(test_datagrams_keyed_by_peer),
 		cmocka_unit_test(test_tls_plaintext_replaces_ciphertext),
 		cmocka_unit_test(test_tls_seq_only_at_chunk_start),
+		cmocka_unit_test(test_tls_keepalive_no_gap),
+		cmocka_unit_test(test_stream_tls_seq_is_no_gap),
+		cmocka_unit_test(test_tls_memory_bio_client_seq_from_cipher),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

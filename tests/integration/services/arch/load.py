@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -58,7 +59,13 @@ class Worker(threading.Thread):
             self.health[rst] += 1
         path = "/r/%d" % rid
         if self.conn is None:
-            self.conn = http.client.HTTPConnection(a.host, a.port, timeout=TIMEOUT)
+            if a.tls:
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                self.conn = http.client.HTTPSConnection(a.host, a.port, timeout=TIMEOUT, context=ctx)
+            else:
+                self.conn = http.client.HTTPConnection(a.host, a.port, timeout=TIMEOUT)
         t0 = time.time_ns()
         self.conn.request("GET", path, headers={} if self.keepalive else {"Connection": "close"})
         resp = self.conn.getresponse()
@@ -96,6 +103,7 @@ def main():
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--inflight", type=int, default=16)
     ap.add_argument("--fanout", action="store_true", help="the service calls the backend three times")
+    ap.add_argument("--tls", action="store_true", help="https (certificate not verified); health checks stay plain TCP connects")
     ap.add_argument("--manifest", required=True)
     args = ap.parse_args()
 

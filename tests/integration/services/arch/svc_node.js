@@ -7,13 +7,19 @@
 //        fanout:  three backend requests in parallel (/b/<id>/0..2), answer when all
 //                 are done, bodies in that order
 // GET /r/<id> answers 200 with the backend's body (or bodies).
+// With SVC_TLS_DIR set (test_tls_chain.sh) the server is https (key.pem, cert.pem from
+// that directory; OpenSSL linked into node) and the backend is called with https
+// through a keep-alive agent that does not verify the certificate; SVC_PORT fixes the
+// listening port (else the kernel picks one).
 'use strict';
 const fs = require('fs');
-const http = require('http');
+const tlsDir = process.env.SVC_TLS_DIR;
+const http = tlsDir ? require('https') : require('http');
 
 const [mode, portFile, backend] = process.argv.slice(2);
 const [bhost, bport] = [backend.slice(0, backend.lastIndexOf(':')), Number(backend.slice(backend.lastIndexOf(':') + 1))];
-const agent = mode === 'capped' ? new http.Agent({ keepAlive: true, maxSockets: 4 }) : http.globalAgent;
+const agent = mode === 'capped' ? new http.Agent({ keepAlive: true, maxSockets: 4 })
+  : tlsDir ? new http.Agent({ keepAlive: true, rejectUnauthorized: false }) : http.globalAgent;
 
 function get(path) {
   return new Promise((resolve, reject) => {
@@ -28,7 +34,7 @@ function get(path) {
   });
 }
 
-const server = http.createServer(async (req, res) => {
+const handler = async (req, res) => {
   const m = /^\/r\/([0-9]+)$/.exec(req.url);
   if (!m) {
     res.writeHead(400, { 'Content-Type': 'text/plain' });
@@ -46,9 +52,12 @@ const server = http.createServer(async (req, res) => {
     res.writeHead(502, { 'Content-Type': 'text/plain' });
     res.end(`svc: backend failed: ${e.message}\n`);
   }
-});
+};
+const server = tlsDir
+  ? http.createServer({ key: fs.readFileSync(tlsDir + '/key.pem'), cert: fs.readFileSync(tlsDir + '/cert.pem') }, handler)
+  : http.createServer(handler);
 server.keepAliveTimeout = 120000;
-server.listen(0, '127.0.0.1', 511, () => {
+server.listen(Number(process.env.SVC_PORT || 0), '127.0.0.1', 511, () => {
   fs.writeFileSync(portFile + '.tmp', `${server.address().port}\n`);
   fs.renameSync(portFile + '.tmp', portFile);
 });

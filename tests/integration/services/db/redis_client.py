@@ -16,6 +16,7 @@ on the agent.
   select   SELECT 2 sent by hand on a single connection, then SET, GET (namespace 2);
            SELECT 0, GET (namespace 0 again)
   db3      a client opened with db=3: redis-py sends SELECT 3 on connect, then GET
+  --tls    every connection TLS (test_tls_redis.sh)
 """
 import argparse
 import json
@@ -30,7 +31,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--manifest", required=True)
+    ap.add_argument("--tls", action="store_true", help="TLS (rediss), certificate not verified")
     args = ap.parse_args()
+    tls = {"ssl": True, "ssl_cert_reqs": None} if args.tls else {}
     # Made here, not passed on the command line: the agent reports the workload's
     # command line as the resource attribute process.command_line.
     s = "secret-" + os.urandom(8).hex()
@@ -52,7 +55,7 @@ def main():
     t0 = time.time_ns()
 
     # plain: a single connection, one command per request
-    r = redis.Redis(host="127.0.0.1", port=args.port, single_connection_client=True)
+    r = redis.Redis(host="127.0.0.1", port=args.port, single_connection_client=True, **tls)
     want(r.set("%s-key-a" % s, "%s-value-a" % s) is True, "SET")
     expect("plain", "SET")
     want(r.get("%s-key-a" % s) == ("%s-value-a" % s).encode(), "GET")
@@ -96,7 +99,7 @@ def main():
     r.close()
 
     # select: SELECT by hand on its own connection, then back to 0
-    r = redis.Redis(host="127.0.0.1", port=args.port, single_connection_client=True)
+    r = redis.Redis(host="127.0.0.1", port=args.port, single_connection_client=True, **tls)
     want(r.execute_command("SELECT", 2) in (True, b"OK", "OK"), "SELECT 2")
     expect("select", "SELECT", ns="2")
     want(r.set("%s-key-s" % s, "%s-value-s" % s) is True, "SET in db 2")
@@ -110,7 +113,7 @@ def main():
     r.close()
 
     # db3: redis-py selects the database itself when it connects
-    r = redis.Redis(host="127.0.0.1", port=args.port, db=3, single_connection_client=True)
+    r = redis.Redis(host="127.0.0.1", port=args.port, db=3, single_connection_client=True, **tls)
     want(r.get("%s-key-none" % s) is None, "GET in db 3")
     expect("db3", "SELECT", ns="3")
     expect("db3", "GET", ns="3")
