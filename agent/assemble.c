@@ -1133,7 +1133,7 @@ struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn
 	a->emit = emit;
 	a->emit_ctx = emit_ctx;
 	a->ctx = ws_ctx_new(&cfg->ctx);
-	a->waits = ws_waits_new(cfg->max_conns ? cfg->max_conns / 4 : 4096);
+	a->waits = ws_waits_new(cfg->max_conns ? cfg->max_conns / 32 : 4096);
 	a->conns = ws_conn_table_new(cfg->max_conns, cfg->conn_idle_ns, cfg->close_grace_ns, conn_fini, a);
 	a->actors = ws_actors_new(a->cfg.max_threads, a->cfg.max_procs, a->cfg.actor_idle_ns);
 	a->adopt = malloc(sizeof(*a->adopt));

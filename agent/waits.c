@@ -118,8 +118,8 @@ void ws_waits_to_span(const struct ws_waits_out *o, struct ws_span *s, int64_t m
 
 /* ---- per-connection stamps ---------------------------------------------------------- */
 
-#define RING 8
-#define RETRANS_RING 16
+#define RING 4
+#define RETRANS_RING 4
 #define PROBE 8
 
 struct wconn {
