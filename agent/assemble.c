@@ -325,9 +325,11 @@ static void ws_asm_waits(struct ws_asm *a, uint64_t sock_id, bool server, const 
 {
 	struct ws_waits_msg rq = {
 		x->req.first_enter_ns, x->req.last_enter_ns, x->req.last_exit_ns, x->req.first_tid, x->req.last_tid,
+		x->req.seq, x->req.has_seq, { 0 },
 	};
 	struct ws_waits_msg rs = {
 		x->resp.first_enter_ns, x->resp.last_enter_ns, x->resp.last_exit_ns, x->resp.first_tid, x->resp.last_tid,
+		x->resp.seq, x->resp.has_seq, { 0 },
 	};
 
 	ws_waits_span(a->waits, sock_id, server, &rq, x->has_response ? &rs : NULL, start, end, s,

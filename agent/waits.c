@@ -221,6 +221,7 @@ void ws_waits_on_data(struct ws_waits *w, const struct ws_data_event *e)
 	sn = (struct ws_waits_snap){
 		.enter_ns = e->enter_ns, .arrive_ns = e->arrive_ns, .oncpu_ns = e->oncpu_ns,
 		.runq_ns = e->oncpu_ns ? e->runq_ns : 0, .tid = e->tid,
+		.seq = e->seq, .seq_ok = !(e->hdr.flags & WS_F_NO_SEQ),
 	};
 	if (e->dir == WS_DIR_INGRESS) {
 		c->in[c->in_pos++ % RING] = sn;
@@ -293,6 +294,11 @@ void ws_waits_span(struct ws_waits *w, uint64_t sock_id, bool server, const stru
 	if (server) {
 		ok_first = find_snap(c, true, req->first_tid, req->first_enter_ns, &in.first);
 		ok_last = resp && find_snap(c, false, resp->last_tid, resp->last_enter_ns, &in.last);
+		/* The read's arrival stamp is its first byte's. A request that starts later
+		 * in the read (after HTTP/2's preface and SETTINGS, a pipelined one) arrived
+		 * later than that: its arrival is unknown, not the read's. */
+		if (ok_first && (!req->has_seq || !in.first.seq_ok || in.first.seq != req->seq))
+			in.first.arrive_ns = 0;
 		if (c->accept_pending) {
 			in.estab_ns = c->estab_ns;
 			in.accepted_ns = c->accepted_ns;

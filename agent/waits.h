@@ -24,7 +24,9 @@ struct ws_waits_snap {
 	uint64_t oncpu_ns;       /* thread's on-CPU total at entry; 0 unknown */
 	uint64_t runq_ns;        /* thread's run-queue total at entry */
 	uint32_t tid;
-	uint32_t _pad;
+	uint32_t seq;            /* TCP seq of the chunk's first byte (when seq_ok) */
+	uint8_t seq_ok;
+	uint8_t _pad[7];
 };
 
 struct ws_waits_in {
@@ -109,6 +111,9 @@ void ws_waits_on_tcp(struct ws_waits *w, const struct ws_tcp_event *e);
 struct ws_waits_msg {
 	uint64_t first_enter_ns, last_enter_ns, last_exit_ns;
 	uint32_t first_tid, last_tid;
+	uint32_t seq;            /* TCP seq of the message's first byte (when has_seq) */
+	bool has_seq;
+	uint8_t _pad[3];
 };
 
 /* A span of connection sock_id is finished: compute and set its waits; *start_ns may

@@ -40,7 +40,9 @@ N_PORT=$WS_LAST_PORT
 [ "$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_version} %{http_code}' "http://127.0.0.1:$N_PORT/chain/1")" = "2 200" ] ||
 	ws_fail "nginx does not answer h2c on port $N_PORT"
 
-ws_start_agent --port "$G_PORT,$N_PORT"
+# --sdk-spans keep: the client sends traceparents on some calls, which makes it
+# "instrumented" (issue 12); its other calls must still give CLIENT spans here.
+ws_start_agent --port "$G_PORT,$N_PORT" --sdk-spans keep
 
 timeout -k 5 60 "$WS_PY" -u "$WS_SVC/grpc_echo.py" client --port "$G_PORT" --marker-file "$WS_TMP/marker" \
 	--manifest "$WS_TMP/grpc.json" --rounds "${WS_GRPC_ROUNDS:-6}" --settle "${WS_GRPC_SETTLE:-0}" >"$WS_TMP/grpc-client.out" 2>"$WS_TMP/grpc-client.err"

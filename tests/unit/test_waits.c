@@ -176,12 +176,14 @@ static void table_flow(void **state)
 				    .kind = WS_SOCK_OPEN, .role = WS_ROLE_SERVER, .estab_ns = 100 * MS };
 	struct ws_data_event rd = { .hdr = { .type = WS_EV_DATA }, .sock_id = 0x1000, .tid = 5,
 				    .enter_ns = 125 * MS, .exit_ns = 130 * MS, .dir = WS_DIR_INGRESS,
-				    .arrive_ns = 110 * MS, .oncpu_ns = 40 * MS, .runq_ns = 1 * MS };
+				    .arrive_ns = 110 * MS, .oncpu_ns = 40 * MS, .runq_ns = 1 * MS,
+				    .seq = 5000 };
 	struct ws_data_event wr = rd;
 	struct ws_tcp_event rt = { .hdr = { .type = WS_EV_TCP, .ts_ns = 135 * MS }, .sock_id = 0x1000,
 				   .kind = WS_TCP_RETRANS };
-	struct ws_waits_msg req = { .first_enter_ns = 125 * MS, .first_tid = 5 };
+	struct ws_waits_msg req = { .first_enter_ns = 125 * MS, .first_tid = 5, .seq = 5000, .has_seq = true };
 	struct ws_waits_msg resp = { .last_enter_ns = 140 * MS, .last_tid = 5 };
+	struct ws_waits_msg later = req;
 	struct ws_span s;
 	uint64_t start = 130 * MS;
 	const struct ws_attr *a;
@@ -218,6 +220,14 @@ static void table_flow(void **state)
 	ws_waits_span(w, 0x1000, true, &req, &resp, &start, 140 * MS, &s, 0);
 	assert_null(ws_span_find_attr(&s, WS_ATTR_QUEUE_ACCEPT));
 	assert_int_equal(start, 110 * MS);
+	/* a request that starts later in the read (after HTTP/2's preface, a pipelined
+	 * one) did not arrive with the read's first byte: start and receive wait unknown */
+	memset(&s, 0, sizeof(s));
+	start = 130 * MS;
+	later.seq = 5100;
+	ws_waits_span(w, 0x1000, true, &later, &resp, &start, 140 * MS, &s, 0);
+	assert_int_equal(start, 130 * MS);
+	assert_null(ws_span_find_attr(&s, WS_ATTR_QUEUE_RECEIVE));
 	/* an unknown connection gets nothing */
 	memset(&s, 0, sizeof(s));
 	ws_waits_span(w, 0x2000, true, &req, &resp, &start, 140 * MS, &s, 0);
