@@ -20,6 +20,7 @@
 #include "rt_go.h"
 
 #define MAX_LOCAL_ADDRS 64
+#define WS_DG_WATCH 1024
 
 struct ws_asm {
 	struct ws_asm_config cfg;
@@ -35,6 +36,11 @@ struct ws_asm {
 	void *res_ctx;
 	ws_emit_fn emit;
 	void *emit_ctx;
+	/* Datagram pairs with requests pending: no close ever comes for UDP, so time must
+	 * end an unanswered query (ops->expire). Bounded; a full list is counted and those
+	 * pairs wait for the idle expiry instead. */
+	uint64_t dg_watch[WS_DG_WATCH];
+	uint32_t n_dg_watch;
 	uint8_t local[MAX_LOCAL_ADDRS][16];
 	size_t n_local;
 	struct ws_asm_stats st;
@@ -1003,8 +1009,44 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		feed_chunk(a, &f, dir, &ch);
 		track_chunk(a, &f, e->dir == WS_DIR_INGRESS);
 	}
-	if (dgram && c->n_pending == 0)
+	if (dgram && c->n_pending == 0) {
 		ws_conn_mark_closed(a->conns, c, e->exit_ns);
+	} else if (dgram && !c->dg_watched && c->ops && c->ops->expire) {
+		if (a->n_dg_watch < WS_DG_WATCH) {
+			a->dg_watch[a->n_dg_watch++] = c->sock_id;
+			c->dg_watched = true;
+		} else {
+			a->st.dgram_watch_full++;
+		}
+	}
+}
+
+/* Datagram pairs still waiting for answers: let their parser end what timed out. */
+static void dgram_tick(struct ws_asm *a, uint64_t now_ns)
+{
+	uint32_t i = 0;
+
+	while (i < a->n_dg_watch) {
+		struct ws_conn *c = ws_conn_find(a->conns, a->dg_watch[i]);
+
+		if (c && c->n_pending && c->ops && c->pst && c->proto != WS_PROTO_NONE) {
+			/* What ends now ends at the pair's last activity: when the query was
+			 * (last) sent. How long its sender waited is not seen. */
+			struct feed_ctx f = { .a = a, .c = c, .pid = c->pid, .ts = c->last_ns, .enter_ns = c->last_ns,
+					      .last_opened = { WS_NODE_NONE, 0 }, .resp_cause = { WS_NODE_NONE, 0 } };
+
+			c->ops->expire(c->pst, now_ns, on_x, &f);
+		}
+		if (c && c->n_pending) {
+			i++;
+			continue;
+		}
+		if (c) {
+			c->dg_watched = false;
+			ws_conn_mark_closed(a->conns, c, now_ns);
+		}
+		a->dg_watch[i] = a->dg_watch[--a->n_dg_watch];
+	}
 }
 
 static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
@@ -1171,6 +1213,7 @@ void ws_asm_free(struct ws_asm *a, uint64_t now_ns)
 
 void ws_asm_tick(struct ws_asm *a, uint64_t now_ns)
 {
+	dgram_tick(a, now_ns);
 	ws_conn_table_tick(a->conns, now_ns);
 	ws_actors_tick(a->actors, now_ns);
 	ws_ctx_tick(a->ctx, now_ns, a->emit, a->emit_ctx);
@@ -1218,6 +1261,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  connections_undetected %" PRIu64 "\n", a->st.conns_undetected);
 	fprintf(out, "  capture_policy_changes %" PRIu64 "\n", a->st.capture_changes);
 	fprintf(out, "  datagrams %" PRIu64 "\n", a->st.datagrams);
+	fprintf(out, "  datagram_watch_full %" PRIu64 "\n", a->st.dgram_watch_full);
 	fprintf(out, "  tls_records %" PRIu64 "\n", a->st.tls_records);
 	fprintf(out, "  tls_cipher_records %" PRIu64 "\n", a->st.tls_cipher_records);
 	fprintf(out, "  tls_seq_reused %" PRIu64 "\n", a->st.tls_seq_reused);

@@ -76,6 +76,8 @@ struct ws_asm_stats {
 	uint64_t conns_undetected;   /* connections no parser claimed (bytes counted only) */
 	uint64_t capture_changes;    /* capture policies told to the kernel */
 	uint64_t datagrams;          /* UDP data records (WS_F_DGRAM) */
+	uint64_t dgram_watch_full;   /* datagram pairs with requests pending not put on the
+				      * timeout watch (list full): they end at idle expiry */
 	uint64_t tls_records;        /* TLS plaintext records (WS_F_TLS) */
 	uint64_t tls_seq_from_cipher; /* TLS CLIENT requests whose plaintext had no seq, given
 				   * the seq of the connection's next ciphertext write */

@@ -58,6 +58,7 @@ struct ws_conn {
 				   * when none does (or its parser gave up): bytes counted only */
 	bool closing;             /* TCP_CLOSE seen: finalise at close_deadline */
 	uint8_t capture;          /* enum ws_capture the kernel was last told */
+	bool dg_watched;          /* a datagram pair on the centre's timeout watch list */
 	bool tls;                 /* TLS: parsers see only the library's plaintext (WS_F_TLS),
 				   * never the socket's ciphertext */
 	uint8_t tls_seq_set;      /* bit per direction: tls_seq[dir] holds a seq */

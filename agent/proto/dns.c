@@ -511,6 +511,19 @@ static int dns_feed(void *st, enum ws_pdir dir, const struct ws_chunk *ch, ws_x_
 	return feed_tcp(c, dir, ch, fl, lost, &o);
 }
 
+/* No datagram for a while: queries older than the timeout end as timeouts now. */
+static void dns_expire(void *st, uint64_t now_ns, ws_x_emit_fn emit, void *ctx)
+{
+	struct dns_conn *c = st;
+	struct out o = { emit, ctx };
+
+	if (!c || c->closed || c->dead)
+		return;
+	if (now_ns > c->now_ns)
+		c->now_ns = now_ns;
+	expire(c, &o);
+}
+
 static void dns_close(void *st, uint64_t ts_ns, ws_x_emit_fn emit, void *ctx)
 {
 	struct dns_conn *c = st;
@@ -722,6 +735,7 @@ const struct ws_proto_ops ws_proto_dns = {
 	.capture = NULL,
 	.span_request = dns_span_request,
 	.span_response = dns_span_response,
+	.expire = dns_expire,
 	.error_name = dns_error_name,
 	.n_errors = DNS_ERR__MAX,
 	.err_closed = DNS_ERR_CLOSED,

@@ -199,6 +199,10 @@ struct ws_proto_ops {
 	size_t state_size;
 	int (*init_at)(void *mem, enum ws_prole role);   /* 0, or -ENOMEM */
 	void (*fini)(void *st);
+	/* Time passed with no bytes (optional): end what waits past the protocol's own
+	 * timeout as of now_ns (a DNS query nobody answered on a socket that is never
+	 * used again). The centre calls it for datagram pairs with requests pending. */
+	void (*expire)(void *st, uint64_t now_ns, ws_x_emit_fn emit, void *ctx);
 	/* The role the parser settled on (a WS_PROLE_UNKNOWN start may learn it). */
 	enum ws_prole (*role)(const void *st);
 	/* What the kernel should copy for this connection now. NULL: WS_CAPTURE_DEFAULT. */

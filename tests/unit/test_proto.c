@@ -545,6 +545,30 @@ static void test_datagrams_keyed_by_peer(void **state)
 	ws_asm_free(a, 800 * MS);
 }
 
+/* A query nobody answers on a socket never used again: no close comes for UDP, so the
+ * centre's tick lets the parser end it (ops->expire): an error span, not a query held
+ * until the connection's idle expiry. */
+static void test_unanswered_datagram_times_out(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct policy_log pl = { 0 };
+	struct ws_asm *a = new_asm(&out, &pl);
+	uint8_t m[128];
+	size_t n = dns_msg(m, 0x5151, false);
+
+	feed_dgram(a, 0x7000, 700, WS_DIR_EGRESS, 53, 5353, 1 * MS, m, n);
+	ws_asm_tick(a, 1000 * MS);
+	assert_int_equal(out.n, 0);                    /* within the timeout: still waiting */
+	ws_asm_tick(a, 6100 * MS);
+	ws_asm_tick(a, 6200 * MS);                     /* the ended span is emitted */
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.spans[0].status_code, WS_STATUS_ERROR);
+	assert_string_equal(attr_str(&out.spans[0], "error.type"), "timeout");
+	ws_asm_tick(a, 6500 * MS);
+	assert_int_equal(ws_asm_conn_stats(a)->active, 0);   /* and the pair let go */
+	ws_asm_free(a, 7000 * MS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_unclaimed_connection_turns_capture_off),
 		cmocka_unit_test(test_given_up_parser_turns_capture_off),
 		cmocka_unit_test(test_datagrams_keyed_by_peer),
+		cmocka_unit_test(test_unanswered_datagram_times_out),
 		cmocka_unit_test(test_tls_plaintext_replaces_ciphertext),
 		cmocka_unit_test(test_tls_seq_only_at_chunk_start),
 		cmocka_unit_test(test_tls_keepalive_no_gap),
