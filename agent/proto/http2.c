@@ -408,8 +408,9 @@ static void on_field(struct hctx *h, const nghttp2_nv *nv)
 /* Inflate the whole block in hb. 0, or an h2_error. */
 static int inflate_block(struct h2_dir *d, struct hctx *h)
 {
-	const uint8_t *in = d->hb.buf;
-	size_t left = d->hb.len;
+	static const uint8_t none[1];
+	const uint8_t *in = d->hb.buf ? d->hb.buf : none;   /* never arithmetic on NULL */
+	size_t left = d->hb.buf ? d->hb.len : 0;
 
 	for (;;) {
 		nghttp2_nv nv;

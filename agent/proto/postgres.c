@@ -170,8 +170,8 @@ static long cstr_at(const uint8_t *b, uint32_t n, uint32_t off)
 {
 	const uint8_t *z;
 
-	if (off > n)
-		return -1;
+	if (!b || off >= n)
+		return -1;   /* (off == n: nothing left to hold the NUL) */
 	z = memchr(b + off, 0, n - off);
 	return z ? (long)(z - (b + off)) : -1;
 }
