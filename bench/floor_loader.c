@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/vfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,20 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	if (level == LIBBPF_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, args);
+}
+
+/* The cgroup v2 root, as agent/inject.c finds it, or -1. */
+static int cgroup2_root(void)
+{
+	static const char *const paths[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct statfs sf;
+
+		if (statfs(paths[i], &sf) == 0 && sf.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */)
+			return open(paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -87,7 +103,22 @@ int main(int argc, char **argv)
 		if (strncmp(bpf_program__name(prog), "ws_go_", 6) == 0 ||
 		    strncmp(bpf_program__name(prog), "ws_tls_", 7) == 0)
 			continue;
-		l = bpf_program__attach(prog);
+		/* sk_msg runs only for sockets the agent puts in its sockhash (issue 12's
+		 * injection): the floor puts none, so an unattached one costs the same. */
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG)
+			continue;
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SOCK_OPS) {
+			/* Like the agent (agent/inject.c): on the cgroup v2 root, every TCP
+			 * socket's events; without a cgroup v2 mount the agent attaches none. */
+			int cg = cgroup2_root();
+
+			if (cg < 0)
+				continue;
+			l = bpf_program__attach_cgroup(prog, cg);
+			close(cg);
+		} else {
+			l = bpf_program__attach(prog);
+		}
 		if (!l) {
 			err = -errno;
 			fprintf(stderr, "wirespan-floor: failed to attach %s (%s): %s\n",
