@@ -8,6 +8,7 @@
  * also reaches executables in other mount namespaces), and each traced Go process gets
  * its own map entry.
  */
+#include "proc_scope.h"
 #include "rt_go_attach.h"
 
 #include <ctype.h>
@@ -57,29 +58,12 @@ struct ws_go_attach {
 
 static bool in_scope(struct ws_go_attach *g, uint32_t pid)
 {
-	char path[64], comm[WS_COMM_LEN + 2] = "";
-	FILE *f;
+	struct ws_proc_scope sc = {
+		.agent_pid = g->agent_pid, .pids = g->pids, .n_pids = g->n_pids,
+		.comms = g->comms, .n_comms = g->n_comms, .port_scoped = g->port_scoped,
+	};
 
-	if (pid == g->agent_pid)
-		return false;
-	if (!g->n_pids && !g->n_comms)
-		return true;   /* no scoping, or ports only: any process may qualify */
-	for (int i = 0; i < g->n_pids; i++)
-		if (g->pids[i] == pid)
-			return true;
-	if (g->n_comms) {
-		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-		f = fopen(path, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = 0;
-			fclose(f);
-		}
-		for (int i = 0; i < g->n_comms; i++)
-			if (comm[0] && strncmp(comm, g->comms[i], WS_COMM_LEN) == 0)
-				return true;
-	}
-	return g->port_scoped;
+	return ws_proc_in_scope(&sc, pid);
 }
 
 static struct go_exe *exe_lookup(struct ws_go_attach *g, const char *exe_path, uint64_t dev,

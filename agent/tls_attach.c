@@ -10,6 +10,7 @@
  * (libelf, once per file), so that a large executable (node: ~100 MB) is read once,
  * not once per probe as a by-name attach would.
  */
+#include "proc_scope.h"
 #include "tls_attach.h"
 
 #include <ctype.h>
@@ -154,31 +155,12 @@ out:
 
 static bool in_scope(struct ws_tls_attach *t, uint32_t pid)
 {
-	char path[64], comm[WS_COMM_LEN + 2] = "";
-	FILE *f;
+	struct ws_proc_scope sc = {
+		.agent_pid = t->agent_pid, .pids = t->pids, .n_pids = t->n_pids,
+		.comms = t->comms, .n_comms = t->n_comms, .port_scoped = t->port_scoped,
+	};
 
-	if (pid == t->agent_pid)
-		return false;
-	if (!t->n_pids && !t->n_comms)
-		return true;   /* no scoping, or ports only: any process may qualify */
-	for (int i = 0; i < t->n_pids; i++)
-		if (t->pids[i] == pid)
-			return true;
-	if (t->n_comms) {
-		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-		f = fopen(path, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = 0;
-			fclose(f);
-		}
-		for (int i = 0; i < t->n_comms; i++)
-			if (comm[0] && strncmp(comm, t->comms[i], WS_COMM_LEN) == 0)
-				return true;
-	}
-	/* A child of a pid-scoped process is traced by the kernel (ws_pid_filter) but is
-	 * not in the list here: its files are looked at too when its parent's are. */
-	return t->port_scoped;
+	return ws_proc_in_scope(&sc, pid);
 }
 
 static struct tls_obj *obj_lookup(struct ws_tls_attach *t, const char *path, uint64_t dev,
