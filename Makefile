@@ -39,10 +39,8 @@ LDLIBS  := -lbpf -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
 SHELL_SRCS := agent/main.c agent/loader.c agent/rt_go_attach.c agent/tls_attach.c agent/inject.c
 ALL_SRCS   := $(sort $(wildcard agent/*.c agent/proto/*.c exporter/*.c))
 CORE_SRCS  := $(filter-out $(SHELL_SRCS),$(ALL_SRCS))
-HDRS       := $(wildcard headers/*.h agent/*.h agent/proto/*.h exporter/*.h)
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
-BPF_HDRS   := $(wildcard bpf/*.h) headers/wirespan_abi.h headers/ws_go_abi.h
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
@@ -55,6 +53,9 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# Header dependencies from the compiler (-MMD -MP): touching one header rebuilds only
+# what includes it. -MT/-MF name the target even for compile-and-link rules.
+DEPFLAGS    = -MMD -MP -MT $@ -MF $@.d
 
 .PHONY: all deps run test unit fuzz integration bench bench-quick clean check-root
 all: $(BUILD)/wirespan
@@ -67,10 +68,10 @@ $(BUILD)/vmlinux.h:
 	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "error: /sys/kernel/btf/vmlinux missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF)" >&2; exit 1; }
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -I. -Ibpf \
-		-c $< -o $@.tmp
+		$(DEPFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp
 	$(Q)rm -f $@.tmp
 
@@ -79,10 +80,12 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 # ---- agent ------------------------------------------------------------------
-$(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
+# Order-only on the skeletons: they must exist before the first compile (loader.c
+# includes one); after that the .d files say exactly which objects depend on them.
+$(BUILD)/obj/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/wirespan: $(OBJS)
 	$(call msg,LD,$@)
@@ -91,9 +94,9 @@ $(BUILD)/wirespan: $(OBJS)
 # ---- tests ------------------------------------------------------------------
 # Kernel-side harness: the loader plus a printer of every ring-buffer record.
 BPF_DUMP_OBJS := $(addprefix $(BUILD)/obj/agent/,loader.o rt_go_attach.o rt_go_elf.o tls_attach.o inject.o proc_scope.o)
-$(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BPF_DUMP_OBJS) $(HDRS)
+$(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BPF_DUMP_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< $(BPF_DUMP_OBJS) -o $@ -lbpf -ldw -lelf -lz
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $< $(BPF_DUMP_OBJS) -o $@ -lbpf -ldw -lelf -lz
 
 # A small event-loop/hand-off/fork workload for proving the loop and task hooks on other
 # kernels (../shared/tools/kernel-vm carries single binaries, not Python).
@@ -108,34 +111,34 @@ $(BUILD)/udp_ping: tests/integration/udp_ping.c
 	$(Q)mkdir -p $(BUILD)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
-$(BUILD)/san/%.o: %.c $(HDRS)
+$(BUILD)/san/%.o: %.c
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c $(SAN_OBJS) $(HDRS)
+$(BUILD)/unit/%: tests/unit/%.c $(SAN_OBJS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
 
-$(BUILD)/fuzzobj/%.o: %.c $(HDRS)
+$(BUILD)/fuzzobj/%.o: %.c
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@ -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
+	$(Q)$(CLANG) $(filter-out -Werror -Wno-format-truncation,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined $(DEPFLAGS) $< $(FUZZ_OBJS) -o $@ -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
 
 # The OTLP sink's test driver (tests/integration/test_otlp_*.sh). Built from the
 # exporter's own sources only, so it does not wait for the BPF side.
 OTLP_HARNESS_SRCS := tests/integration/otlp_harness.c agent/span.c exporter/buf.c exporter/pb.c \
 	exporter/otlp_proto.c exporter/otlp_json.c exporter/otlp_config.c exporter/otlp_queue.c exporter/otlp_http.c
-$(BUILD)/otlp_harness: $(OTLP_HARNESS_SRCS) $(HDRS)
+$(BUILD)/otlp_harness: $(OTLP_HARNESS_SRCS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(BUILD)
-	$(Q)$(CC) $(ALL_CFLAGS) $(OTLP_HARNESS_SRCS) -o $@ -lcurl -lz -lpthread -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(OTLP_HARNESS_SRCS) -o $@ -lcurl -lz -lpthread -lm
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run_unit.sh $(UNIT_BINS)
@@ -147,17 +150,20 @@ integration: check-root all
 	$(Q)tests/integration/run.sh
 
 # ---- the two commands -------------------------------------------------------
+# Each purpose installs only what it needs (scripts/deps.sh run|test|bench).
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh all
 
 check-root:
 	$(Q)test "$$(id -u)" = 0 || { echo "error: this target needs root (sudo make $(MAKECMDGOALS))" >&2; exit 1; }
 
-run: check-root deps
+run: check-root
+	$(Q)scripts/deps.sh run
 	$(Q)$(MAKE) --no-print-directory all
 	$(BUILD)/wirespan $(RUN_ARGS)
 
-test: check-root deps
+test: check-root
+	$(Q)scripts/deps.sh test
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run_all.sh
 
@@ -187,13 +193,18 @@ $(BUILD)/bench/%: bench/%.c
 BENCH_TOOLS := $(BUILD)/wirespan $(BUILD)/wirespan-floor $(BUILD)/bench/loadgen \
 	$(BUILD)/bench/otlp_sink $(BUILD)/bench/bpfstats
 
-bench: check-root deps
+bench: check-root
+	$(Q)scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory $(BENCH_TOOLS)
 	$(Q)BUILD=$(BUILD) /usr/bin/python3 bench/bench.py --mode full
 
-bench-quick: check-root deps
+bench-quick: check-root
+	$(Q)scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory $(BENCH_TOOLS)
 	$(Q)BUILD=$(BUILD) /usr/bin/python3 bench/bench.py --mode quick
 
 clean:
 	rm -rf $(BUILD)
+
+# Header dependencies written by the compiler; missing on a first build, which builds all.
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

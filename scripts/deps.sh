@@ -1,23 +1,37 @@
 #!/bin/sh
-# Install what wirespan and its tests need, from Debian's packages and npm.
+# Install what wirespan needs, from Debian's packages and npm, for one purpose:
+#   scripts/deps.sh run     build and run the agent (what `make run` needs, nothing more)
+#   scripts/deps.sh test    run + unit tests, fuzzers, integration peers (`make test`)
+#   scripts/deps.sh bench   run + the benchmark's servers, load generators and SDK peer
+#   scripts/deps.sh all     everything (default)
 # Idempotent and quick when everything is present: dpkg is asked first, apt only when
 # something is missing.
 set -eu
 cd "$(dirname "$0")/.."
+mode=${1:-all}
 
 # Build and run
-PKGS="make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcurl4-openssl-dev pkg-config"
+RUN_PKGS="make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcurl4-openssl-dev libnghttp2-dev pkg-config"
 # Unit tests, fuzzers (libFuzzer ships with clang's runtime)
-PKGS="$PKGS libcmocka-dev libclang-rt-14-dev"
+TEST_PKGS="libcmocka-dev libclang-rt-14-dev"
 # Integration tests: real servers and clients on loopback
-PKGS="$PKGS nginx-light python3 curl iproute2 procps"
+TEST_PKGS="$TEST_PKGS nginx-light python3 curl iproute2 procps openssl nodejs npm"
 # Architecture tests (tests/integration/test_arch_*.sh): Go net/http and Java HttpServer services
-PKGS="$PKGS golang-go openjdk-17-jdk-headless"
+TEST_PKGS="$TEST_PKGS golang-go openjdk-17-jdk-headless"
 # Protocol tests (issue 8): real database, cache, gRPC and DNS servers with their clients
-PKGS="$PKGS redis-server postgresql mariadb-server libnghttp2-dev python3-grpcio python3-protobuf"
-PKGS="$PKGS python3-redis python3-psycopg2 python3-psycopg python3-mysqldb dnsmasq-base python3-dnspython"
-# Benchmarks
-PKGS="$PKGS wrk gnuplot-nox nodejs npm"
+TEST_PKGS="$TEST_PKGS redis-server postgresql mariadb-server python3-grpcio python3-protobuf"
+TEST_PKGS="$TEST_PKGS python3-redis python3-psycopg2 python3-psycopg python3-mysqldb dnsmasq-base python3-dnspython"
+# Benchmarks: nginx and Node services, Redis, wrk, the plot, TLS certificates, CPU pinning
+BENCH_PKGS="nginx-light wrk gnuplot-nox nodejs npm redis-server openssl python3 util-linux"
+
+case "$mode" in
+run) PKGS="$RUN_PKGS" ;;
+test) PKGS="$RUN_PKGS $TEST_PKGS" ;;
+bench) PKGS="$RUN_PKGS $BENCH_PKGS" ;;
+all) PKGS="$RUN_PKGS $TEST_PKGS $BENCH_PKGS" ;;
+*) echo "usage: scripts/deps.sh [run|test|bench|all]" >&2; exit 2 ;;
+esac
+PKGS=$(printf '%s\n' $PKGS | sort -u)
 
 missing=""
 for p in $PKGS; do
@@ -43,14 +57,18 @@ if [ -n "$missing" ]; then
 	if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi
 fi
 
-# npm test peers (OTLP decoder judge, OpenTelemetry SDK for benchmarks) live in tests/node.
-if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
-	echo "deps: npm install in tests/node"
-	(cd tests/node && npm install --no-audit --no-fund --loglevel=error)
+# npm test peers (OTLP decoder judge, OpenTelemetry SDK) live in tests/node.
+if [ "$mode" = test ] || [ "$mode" = all ]; then
+	if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
+		echo "deps: npm install in tests/node"
+		(cd tests/node && npm install --no-audit --no-fund --loglevel=error)
+	fi
 fi
 # Benchmark peers (OpenTelemetry SDK for the Node service) live in bench/node, pinned by its lock file.
-if [ -f bench/node/package-lock.json ] && [ ! -d bench/node/node_modules ]; then
-	echo "deps: npm ci in bench/node"
-	(cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
+if [ "$mode" = bench ] || [ "$mode" = all ]; then
+	if [ -f bench/node/package-lock.json ] && [ ! -d bench/node/node_modules ]; then
+		echo "deps: npm ci in bench/node"
+		(cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
+	fi
 fi
 exit 0
