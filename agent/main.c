@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -60,6 +61,9 @@ struct options {
 	uint32_t capture_bytes;
 	uint32_t link_wait_ms;
 	uint32_t ringbuf_mb;
+	uint32_t wakeup_kb;       /* the kernel wakes the agent once this much is pending */
+	int nice;                 /* the agent's own scheduling priority (all its threads) */
+	bool nice_set;
 	uint32_t max_conns;
 	uint32_t max_spans;
 	double duration_s;
@@ -113,6 +117,9 @@ static const char usage_text[] =
 	"                           they can hold passwords) instead of process.command (argv[0])\n"
 	"      --link-wait-ms N     how long a server span waits for its local client (300)\n"
 	"      --ringbuf-mb N       ring buffer size in MiB (8)\n"
+	"      --wakeup-kb N        wake the agent once N KiB of records are pending (256; 0 = every\n"
+	"                           record); the agent also drains every 100 ms whatever is pending\n"
+	"      --nice N             the agent's scheduling priority, -20..19 (unchanged: inherited)\n"
 	"      --max-conns N        connection sides tracked at once, agent and kernel map (131072)\n"
 	"      --max-spans N        spans being assembled at once (16384)\n"
 	"      --duration SEC       exit after SEC seconds\n"
@@ -208,7 +215,7 @@ static int add_comm(struct options *o, const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT, O_CMDLINE,
+	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_WAKEUP, O_NICE, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT, O_CMDLINE,
 	       O_NOTLS, O_INJECT, O_SDKSPANS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -221,6 +228,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "process-command-line", no_argument, NULL, O_CMDLINE },
 		{ "link-wait-ms", required_argument, NULL, O_LINKWAIT },
 		{ "ringbuf-mb", required_argument, NULL, O_RINGBUF },
+		{ "wakeup-kb", required_argument, NULL, O_WAKEUP },
+		{ "nice", required_argument, NULL, O_NICE },
 		{ "max-conns", required_argument, NULL, O_MAXCONNS },
 		{ "max-spans", required_argument, NULL, O_MAXSPANS },
 		{ "duration", required_argument, NULL, O_DURATION },
@@ -240,6 +249,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->capture_bytes = 1024;
 	o->link_wait_ms = 300;
 	o->ringbuf_mb = 8;
+	o->wakeup_kb = 256;
 	o->max_conns = 131072;
 	o->max_spans = 16384;
 	o->udp_ports[0] = 53;
@@ -307,6 +317,26 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			break;
+		case O_WAKEUP:
+			if (parse_u32(optarg, 0, 1u << 20, &o->wakeup_kb)) {
+				fprintf(stderr, "wirespan: --wakeup-kb must be 0..1048576\n");
+				return -EINVAL;
+			}
+			break;
+		case O_NICE: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < -20 || v > 19) {
+				fprintf(stderr, "wirespan: --nice must be -20..19\n");
+				return -EINVAL;
+			}
+			o->nice = (int)v;
+			o->nice_set = true;
+			break;
+		}
 		case O_MAXCONNS:
 			if (parse_u32(optarg, 16, 1u << 22, &o->max_conns)) {
 				fprintf(stderr, "wirespan: --max-conns must be 16..4194304\n");
@@ -748,6 +778,11 @@ int main(int argc, char **argv)
 	memset(&ag, 0, sizeof(ag));
 	if (parse_args(argc, argv, &ag.opt))
 		return 2;
+	/* Before any thread starts: on Linux a nice value is per thread and inherited. */
+	if (ag.opt.nice_set && setpriority(PRIO_PROCESS, 0, ag.opt.nice) != 0) {
+		fprintf(stderr, "wirespan: --nice %d: %s\n", ag.opt.nice, strerror(errno));
+		return 2;
+	}
 
 	/* Signals are read from a signalfd: block them before any thread starts. A shell
 	 * script's background job inherits SIGINT ignored; restore the default first so
@@ -804,7 +839,7 @@ int main(int argc, char **argv)
 	memset(&bcfg, 0, sizeof(bcfg));
 	bcfg.capture_bytes = ag.opt.capture_bytes;
 	bcfg.ringbuf_bytes = ag.opt.ringbuf_mb << 20;
-	bcfg.wakeup_bytes = 256 * 1024;
+	bcfg.wakeup_bytes = ag.opt.wakeup_kb << 10;
 	bcfg.max_conns = ag.opt.max_conns;
 	bcfg.agent_pid = getpid();
 	bcfg.pids = ag.opt.pids;

@@ -53,6 +53,9 @@ SERVER_CPU = 1      # nginx worker, node
 
 ALL_VARIANTS = ["none", "floor", "capture", "notls", "full", "otlp", "sdk"]
 AGENT_VARIANTS = ("capture", "notls", "full", "otlp")
+# Variants made on the command line (--variant NAME=BASE:ARGS): an agent variant run with
+# extra options, measured side by side with the others in the same alternated rounds.
+DERIVED = {}
 
 # name: (server, kind, path, close, description)
 WORKLOADS = {
@@ -301,15 +304,16 @@ class Agent:
             self.p = procs.start("floor", argv, stdout=self.err, stderr=self.err)
         else:
             argv = [TOOLS["wirespan"], "-P", ",".join(str(p) for p in ports)]
-            if variant == "capture":
+            base, derived_args = DERIVED.get(variant, (variant, []))
+            if base == "capture":
                 argv += ["--capture-only", "-o", "null"]
-            elif variant == "full":
+            elif base == "full":
                 argv += ["-o", "null"]
-            elif variant == "notls":
+            elif base == "notls":
                 argv += ["-o", "null", "--no-tls"]   # full, without the TLS uprobes
-            elif variant == "otlp":
+            elif base == "otlp":
                 argv += ["-o", "null", "--otlp-endpoint", f"http://127.0.0.1:{sink_port}"]
-            argv += extra_args
+            argv += derived_args + extra_args
             ready = r"wirespan: ready"
             env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
             self.p = procs.start("agent", argv, stdout=subprocess.DEVNULL, stderr=self.err, env=env)
@@ -1162,6 +1166,9 @@ def main():
     ap.add_argument("--variants", help="comma list (default: all)")
     ap.add_argument("--workloads", help="comma list (default: the mode's)")
     ap.add_argument("--agent-args", default="", help="extra wirespan options, e.g. '--max-spans 262144'")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=BASE:ARGS",
+                    help="an extra agent variant: BASE (capture, notls, full, otlp) with ARGS, "
+                         "e.g. 'nice10=full:--nice 10'; name it in --variants or it runs after the defaults")
     ap.add_argument("--no-bpf-stats", action="store_true", help="do not enable BPF run-time statistics")
     ap.add_argument("--out", default=os.path.join(BUILD, "bench"))
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -1183,6 +1190,15 @@ def main():
     if args.rounds:
         ctx.mode["rounds"] = args.rounds
     workloads = args.workloads.split(",") if args.workloads else ctx.mode["workloads"]
+    global AGENT_VARIANTS
+    for spec in args.variant:
+        name, sep, rest = spec.partition("=")
+        base, sep2, vargs = rest.partition(":")
+        if not sep or not name or base not in AGENT_VARIANTS or name in ALL_VARIANTS:
+            sys.exit(f"bench: --variant {spec!r}: want NAME=BASE:ARGS with BASE one of {', '.join(AGENT_VARIANTS)} and a new NAME")
+        DERIVED[name] = (base, vargs.split())
+    AGENT_VARIANTS = AGENT_VARIANTS + tuple(DERIVED)
+    ALL_VARIANTS.extend(DERIVED)
     variants = args.variants.split(",") if args.variants else list(ALL_VARIANTS)
     for w in workloads:
         if w not in WORKLOADS:
