@@ -116,13 +116,12 @@ void ws_coexist_connect(struct ws_coexist *co, uint32_t pid, uint16_t rport, uin
 {
 	if (rport == OTLP_GRPC_PORT && pid)
 		ws_sdk_note_otlp(&co->sdk, pid, WS_SDK_OTLP_GRPC, ts);
-	/* its open spans are hidden at its next request (no context here) */
+	/* its open spans are hidden at its next request (ws_sdk_take_new: no context here) */
 }
 
 uint32_t ws_coexist_open(struct ws_coexist *co, struct ws_ctx *ctx, struct ws_node_ref ref,
 			 const struct ws_coexist_req *r)
 {
-	bool was = ws_sdk_instrumented(&co->sdk, r->pid);
 	uint8_t tid[16], sid[8], flags;
 	bool has_tp = r->traceparent && ws_traceparent_parse(r->traceparent, tid, sid, &flags) == 0;
 	bool hide = false;
@@ -150,14 +149,15 @@ uint32_t ws_coexist_open(struct ws_coexist *co, struct ws_ctx *ctx, struct ws_no
 		if (inj) {
 			/* The receiver reads our ids: this span must carry them, and it is not
 			 * hidden (what the receiver makes names it as parent) unless it is an
-			 * OTLP export, whose receiving end is hidden too. */
+			 * OTLP export, whose receiving end is hidden too. A span with forced
+			 * ids is never hidden by its owner's recognition (ws_ctx_hide_owner). */
 			ws_ctx_force_ids(ctx, ref, inj->trace_id, inj->span_id);
 			co->st.injected_spans++;
 			shift = inj->len;
-			if (!was && ws_sdk_instrumented(&co->sdk, r->pid))
-				recognised(co, ctx, r->pid);
 			if (hide)
 				ws_ctx_hide(ctx, ref);
+			if (ws_sdk_take_new(&co->sdk, r->pid))
+				recognised(co, ctx, r->pid);
 			return shift;
 		}
 		if (has_tp && !hide) {
@@ -167,14 +167,16 @@ uint32_t ws_coexist_open(struct ws_coexist *co, struct ws_ctx *ctx, struct ws_no
 			hide = true;
 		}
 	}
-	if (!was && ws_sdk_instrumented(&co->sdk, r->pid))
-		recognised(co, ctx, r->pid);
-	if (!hide && ws_sdk_hide(&co->sdk, r->pid)) {
-		co->st.sdk_hidden++;
-		hide = true;
-	}
+	/* Hidden (and counted) for its own reason first, so that the recognition below
+	 * counts only the spans it hides. */
 	if (hide)
 		ws_ctx_hide(ctx, ref);
+	if (ws_sdk_take_new(&co->sdk, r->pid))
+		recognised(co, ctx, r->pid);
+	if (!ws_ctx_is_hidden(ctx, ref) && ws_sdk_hide(&co->sdk, r->pid)) {
+		co->st.sdk_hidden++;
+		ws_ctx_hide(ctx, ref);
+	}
 	return shift;
 }
 

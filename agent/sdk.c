@@ -129,6 +129,16 @@ bool ws_sdk_instrumented(const struct ws_sdk *s, uint32_t pid)
 	return p && p->why != WS_SDK_NONE;
 }
 
+bool ws_sdk_take_new(struct ws_sdk *s, uint32_t pid)
+{
+	struct ws_sdk_proc *p = (struct ws_sdk_proc *)proc_find(s, pid);
+
+	if (!p || p->why == WS_SDK_NONE || p->applied)
+		return false;
+	p->applied = 1;
+	return true;
+}
+
 bool ws_sdk_hide(const struct ws_sdk *s, uint32_t pid)
 {
 	return !s->keep && ws_sdk_instrumented(s, pid);

@@ -34,7 +34,8 @@ struct ws_sdk_proc {
 	uint32_t pid;              /* 0: free */
 	uint8_t why;               /* enum ws_sdk_why; NONE while not recognised */
 	uint8_t seen_next;
-	uint8_t _pad[2];
+	uint8_t applied;           /* the assembler acted on the recognition (ws_sdk_take_new) */
+	uint8_t _pad[1];
 	uint64_t last_ns;
 	uint64_t seen[WS_SDK_SEEN]; /* parent span ids of traceparents it received */
 	uint64_t spans_before;     /* its spans already exported before it was recognised */
@@ -68,6 +69,10 @@ bool ws_sdk_note_sent(struct ws_sdk *s, uint32_t pid, const uint8_t span_id[8], 
 /* pid sends OTLP. */
 void ws_sdk_note_otlp(struct ws_sdk *s, uint32_t pid, enum ws_sdk_why why, uint64_t now_ns);
 
+/* True once per recognised process, the first time it is asked: the caller hides the
+ * process's open spans and selects its ports then. Recognition can come from outside a
+ * request (a connection to 4317), so "recognised during this request" is not enough. */
+bool ws_sdk_take_new(struct ws_sdk *s, uint32_t pid);
 /* Is pid recognised as SDK-instrumented? */
 bool ws_sdk_instrumented(const struct ws_sdk *s, uint32_t pid);
 /* Should wirespan's spans of pid be hidden (recognised, and keep is off)? */
