@@ -182,6 +182,5 @@ void ws_sdk_report(const struct ws_sdk *s, FILE *out)
 	fprintf(out, "  sdk_foreign_traceparents %" PRIu64 "\n", s->st.foreign_traceparents);
 	fprintf(out, "  sdk_forwarded_traceparents %" PRIu64 "\n", s->st.forwarded_traceparents);
 	fprintf(out, "  sdk_otlp_requests %" PRIu64 "\n", s->st.otlp_requests);
-	fprintf(out, "  sdk_spans_hidden %" PRIu64 "\n", s->st.spans_hidden);
 	fprintf(out, "  sdk_table_full %" PRIu64 "\n", s->st.table_full);
 }

@@ -38,7 +38,6 @@ struct ws_sdk_proc {
 	uint8_t _pad[1];
 	uint64_t last_ns;
 	uint64_t seen[WS_SDK_SEEN]; /* parent span ids of traceparents it received */
-	uint64_t spans_before;     /* its spans already exported before it was recognised */
 };
 
 struct ws_sdk_stats {
@@ -47,8 +46,6 @@ struct ws_sdk_stats {
 	uint64_t foreign_traceparents;     /* outgoing requests with a traceparent not ours */
 	uint64_t forwarded_traceparents;   /* ... that only repeated a received one */
 	uint64_t otlp_requests;            /* OTLP export requests seen (their spans hidden) */
-	uint64_t spans_hidden;             /* wirespan spans not exported: the SDK makes them */
-	uint64_t spans_before;             /* spans of such processes exported before recognition */
 	uint64_t table_full;
 };
 
