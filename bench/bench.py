@@ -67,6 +67,9 @@ WORKLOADS = {
     "ka-100B-rate": ("nginx", "rate", "/b100", False, "nginx 100 B, keep-alive, fixed rate ~1/2 saturation"),
     "close-100B-rate": ("nginx", "rate", "/b100", True, "nginx 100 B, new connection per request, fixed rate ~1/2 saturation"),
     "node-small-sat": ("node", "sat", "/small", False, "Node service 100 B, keep-alive, wrk saturation"),
+    "oos-ka-100B-sat": ("nginx-oos", "sat", "/b100", False,
+                        "a second nginx outside the agent's scope (not in -P), 100 B keep-alive, wrk "
+                        "saturation: what a process wirespan does not trace pays"),
     "tls-ka-100B-sat": ("nginx-tls", "sat", "/b100", False,
                         "nginx with TLS (https) 100 B, keep-alive, wrk saturation: OpenSSL uprobes in nginx and wrk"),
     "redis-sat": ("redis", "sat", None, False,
@@ -98,7 +101,7 @@ MODES = {
     # empty without waiting for the previous workload's spans to drain.
     "quick": dict(rounds=2, sat_s=1, rate_s=1.0, warmup_s=0.3, settle_s=0.5, idle_s=0.0, drain_s=0.0,
                   calib_agent=False,
-                  workloads=["node-1ms-rate", "ka-100B-rate", "ka-100B-sat"]),
+                  workloads=["node-1ms-rate", "ka-100B-rate", "ka-100B-sat", "oos-ka-100B-sat"]),
 }
 
 
@@ -455,8 +458,8 @@ def run_saturation(wl, port, seconds):
 
 # ---- servers ------------------------------------------------------------------------
 
-def start_nginx(procs, tmp, port, tls_port):
-    d = os.path.join(tmp, "nginx")
+def start_nginx(procs, tmp, port, tls_port, name="nginx"):
+    d = os.path.join(tmp, name)
     os.makedirs(os.path.join(d, "www"))
     os.makedirs(os.path.join(d, "tmp"))
     # The TLS server's self-signed certificate (the tls-* workloads; wrk does not verify).
@@ -1274,9 +1277,22 @@ def main():
         need_nginx = need_tls or any(WORKLOADS[w][0] == "nginx" for w in workloads)
         need_node = any(WORKLOADS[w][0] == "node" for w in workloads)
         need_redis = any(WORKLOADS[w][0] == "redis" for w in workloads)
-        nginx_master = nginx_worker = redis = None
+        need_oos = any(WORKLOADS[w][0] == "nginx-oos" for w in workloads)
+        nginx_master = nginx_worker = redis = oos_worker = None
+        oos_port = oos_tls_port = None
         if need_nginx:
             nginx_master, nginx_worker = start_nginx(procs, tmp, nginx_port, tls_port)
+        if need_oos:
+            # Its own process, on ports no agent is scoped to: every hook still runs for
+            # its syscalls and must decide "not traced" as cheaply as the floor.
+            taken = {nginx_port, node_port, redis_port, tls_port}
+            oos_port = free_port()
+            while oos_port in taken:
+                oos_port = free_port()
+            oos_tls_port = free_port()
+            while oos_tls_port in taken | {oos_port}:
+                oos_tls_port = free_port()
+            _, oos_worker = start_nginx(procs, tmp, oos_port, oos_tls_port, "nginx-oos")
         if need_redis:
             # Runs for the whole benchmark, like nginx: its data set is one key (SET/GET of
             # redis-benchmark's "key:__rand_int__" and loadgen's REDIS_KEY).
@@ -1286,7 +1302,8 @@ def main():
         # The TLS port likewise only when a TLS workload runs.
         agent_ports = ([nginx_port, node_port] + ([redis_port] if need_redis else [])
                        + ([tls_port] if need_tls else []))
-        server_port = {"nginx": nginx_port, "node": node_port, "redis": redis_port, "nginx-tls": tls_port}
+        server_port = {"nginx": nginx_port, "node": node_port, "redis": redis_port, "nginx-tls": tls_port,
+                       "nginx-oos": oos_port}
 
         # Calibration: the fixed rates are half of what the server does with nothing attached.
         # Calibration: a fixed rate is half the saturation throughput of the slower of
@@ -1376,7 +1393,8 @@ def main():
                 try:
                     for w in wls:
                         server = WORKLOADS[w][0]
-                        pid = {"nginx": nginx_worker, "nginx-tls": nginx_worker, "node": node.pid if node else None,
+                        pid = {"nginx": nginx_worker, "nginx-tls": nginx_worker, "nginx-oos": oos_worker,
+                               "node": node.pid if node else None,
                                "redis": redis.pid if redis else None}[server]
                         port = server_port[server]
                         rec = measure(ctx, v, w, agent, pid, port)

@@ -718,6 +718,8 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 			foreign_enter(sys, fd);
 		return 0;
 	}
+	if (!task_ok && sock_port_excluded(sk))
+		return 0;
 	st = stash_slot();
 	if (!st)
 		return 0;
@@ -745,10 +747,11 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 /* ---- sys_exit ----------------------------------------------------------------- */
 
 /* Returns the thread's slot (for marking it traced) when it held this syscall's entry. */
-static __always_inline struct ws_stash *stash_take(__u16 sys, struct ws_stash *out)
+static __always_inline struct ws_stash *stash_take(__u16 sys, struct ws_stash *out, bool *no_slot)
 {
 	struct ws_stash *sp = bpf_task_storage_get(&ws_stash, bpf_get_current_task_btf(), 0, 0);
 
+	*no_slot = !sp;
 	/* sys must match: a slot left by another syscall (entry seen, exit not) or
 	 * already consumed is ignored. */
 	if (!sp || sp->sys != sys)
@@ -792,14 +795,14 @@ static __always_inline struct ws_stash *stash_recover(__u16 sys, long ret, int f
 						     struct ws_stash *out)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct ws_stash *sp = bpf_task_storage_get(&ws_stash, task, 0, 0);
+	struct ws_stash *sp;
 	struct pt_regs *regs;
 	struct sock *sk;
 	__u64 msg_flags;
 	int task_ok;
 
-	if (sp)
-		return NULL;   /* the thread has a slot: its entry was seen and skipped */
+	/* Called only for a thread without a slot (stash_take's no_slot): one that has a
+	 * slot had its entry seen, and skipped if there is nothing in the slot. */
 	sp = bpf_task_storage_get(&ws_stash, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!sp || ret <= 0)
 		return NULL;
@@ -813,7 +816,7 @@ static __always_inline struct ws_stash *stash_recover(__u16 sys, long ret, int f
 	if (msg_flags & WS_MSG_PEEK)
 		return NULL;
 	sk = fd_to_tcp_sock((int)sys_arg(regs, 0));
-	if (!sk)
+	if (!sk || (!task_ok && sock_port_excluded(sk)))
 		return NULL;
 	__builtin_memset(out, 0, sizeof(*out));
 	out->sk = (__u64)sk;
@@ -1023,8 +1026,10 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	bool fresh = false;
 	__u64 now;
 
-	sp = stash_take(sys, &st);
-	if (!sp)
+	bool no_slot;
+
+	sp = stash_take(sys, &st, &no_slot);
+	if (!sp && no_slot)
 		sp = stash_recover(sys, ret, flags_arg, &st);
 	if (!sp)
 		return 0;
@@ -1204,6 +1209,10 @@ static __always_inline int accept_exit(long ret, __u16 sys)
 	sk = fd_to_tcp_sock((int)ret);
 	if (!sk)
 		return 0;
+	if (!task_ok && sock_port_excluded(sk)) {
+		cnt_inc(WS_CNT_FILTERED);
+		return 0;
+	}
 	c = conn_create(sk, WS_ROLE_SERVER, BPF_ANY);
 	if (!c)
 		return 0;
@@ -1270,8 +1279,9 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	long ret = ctx->ret;
 	struct ws_stash st, *sp;
 	struct ws_conn *c;
+	bool no_slot;
 
-	sp = stash_take(WS_SYS_CONNECT, &st);
+	sp = stash_take(WS_SYS_CONNECT, &st, &no_slot);
 	if (!sp)
 		return 0;
 	/* A non-blocking connect has its tuple set once it returns EINPROGRESS. */
@@ -1308,7 +1318,7 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	if (task_ok < 0)
 		return 0;
 	sk = fd_to_tcp_sock(fd);
-	if (!sk)
+	if (!sk || (!task_ok && sock_port_excluded(sk)))
 		return 0;
 	key = (__u64)sk;
 	c = bpf_map_lookup_elem(&ws_conns, &key);
@@ -1337,6 +1347,8 @@ int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 	struct ws_conn *c;
 	__u64 id = 0;
 
+	if (sock_softirq_excluded(sk))
+		return 0;   /* never in the map */
 	c = bpf_map_lookup_elem(&ws_conns, &key);
 	if (!c)
 		return 0;   /* only TCP socks are ever in the map */

@@ -185,6 +185,39 @@ static __always_inline void read_tuple(struct sock *sk, struct ws_tuple *t)
 	}
 }
 
+/*
+ * Under a port filter a task that is not selected by itself (scope_task() == 0) traces
+ * only connections with a selected port, and a connected socket's ports are known at a
+ * syscall's entry. Deciding there keeps an untraced process at the fd walk: no stash,
+ * no connection entry, no waits bookkeeping, nothing at exit but one storage lookup.
+ * Unconnected sockets (dport 0: TCP fast open's first sendto) are decided at exit.
+ */
+static __always_inline bool sock_port_excluded(struct sock *sk)
+{
+	__u16 sport, dport;
+
+	if (!(filter_mode & WS_FILTER_PORT))
+		return false;
+	if (fast_read) {
+		sport = WS_CAST(struct sock, sk)->__sk_common.skc_num;
+		dport = WS_CAST(struct sock, sk)->__sk_common.skc_dport;
+	} else {
+		sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	}
+	dport = bpf_ntohs(dport);
+	/* Both ports set, or no decision: the local port is already 0 at the TCP_CLOSE of a
+	 * sock whose port went to its time-wait successor. */
+	return sport && dport && !port_selected(sport, dport);
+}
+
+/* In softirq the task is unknown: a sock can be ruled out there only when ports are
+ * the only filter. */
+static __always_inline bool sock_softirq_excluded(struct sock *sk)
+{
+	return filter_mode == WS_FILTER_PORT && sock_port_excluded(sk);
+}
+
 static __always_inline bool tuple_unchanged(struct sock *sk, const struct ws_conn *c)
 {
 	struct ws_tuple t;

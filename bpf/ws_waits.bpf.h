@@ -263,6 +263,8 @@ int waits_sock_state(struct bpf_raw_tracepoint_args *ctx)
 	int old_state = (int)ctx->args[1];
 	int new_state = (int)ctx->args[2];
 
+	if (sock_softirq_excluded((struct sock *)key))
+		return 0;
 	if (new_state == WS_TCP_ESTABLISHED &&
 	    (old_state == WS_TCP_SYN_RECV || old_state == WS_TCP_SYN_SENT)) {
 		struct ws_waits_sk w = { .estab_ns = bpf_ktime_get_ns() };
@@ -287,10 +289,13 @@ int waits_tcp_probe(struct bpf_raw_tracepoint_args *ctx)
 	__u64 key = ctx->args[0];
 	struct sk_buff *skb = (struct sk_buff *)ctx->args[1];
 	struct tcp_sock *tp = (struct tcp_sock *)key;
-	struct ws_waits_sk *w = bpf_map_lookup_elem(&ws_waits_sk, &key);
+	struct ws_waits_sk *w;
 	struct tcp_skb_cb *cb;
 	__u32 rcv_nxt, copied, seq, end_seq;
 
+	if (sock_softirq_excluded((struct sock *)key))
+		return 0;
+	w = bpf_map_lookup_elem(&ws_waits_sk, &key);
 	if (!w)
 		return 0;
 	cb = (struct tcp_skb_cb *)((void *)skb + bpf_core_field_offset(struct sk_buff, cb));
