@@ -70,10 +70,7 @@ static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 
 void ws_addr_str(const uint8_t addr[16], char *out, size_t outlen)
 {
-	if (memcmp(addr, v4mapped_prefix, 12) == 0)
-		inet_ntop(AF_INET, addr + 12, out, (socklen_t)outlen);
-	else
-		inet_ntop(AF_INET6, addr, out, (socklen_t)outlen);
+	ws_proto_addr_str(addr, out, outlen);
 }
 
 static bool addr_is_local(const struct ws_asm *a, const uint8_t addr[16])
