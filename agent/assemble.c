@@ -128,7 +128,7 @@ static void pending_del(struct ws_asm *a, struct ws_conn *c, struct ws_conn_pend
 			pr->open_server--;
 	}
 	*p = c->pending[--c->n_pending];
-	ws_conn_pending_trim(c);
+	ws_conn_pending_trim(a->conns, c);
 }
 
 /* ---- span building ---------------------------------------------------------------- */
@@ -200,7 +200,7 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	if (c->tls)
 		ws_span_set_bool(s, "wirespan.capture.tls", true);
 
-	struct ws_conn_pending *p = ws_conn_pending_add(c);
+	struct ws_conn_pending *p = ws_conn_pending_add(a->conns, c);
 	if (!p) {
 		ws_ctx_abandon(a->ctx, ref);
 		a->st.spans_no_node++;
