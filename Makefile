@@ -185,6 +185,13 @@ $(BUILD)/wirespan-floor: bench/floor_loader.c $(BUILD)/floor.skel.h
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ -lbpf -lelf -lz
 
+# The agent's CPU per request without the kernel (bench/agent_replay.c): synthetic records
+# through the real assembly path, for callgrind.
+$(BUILD)/bench/agent_replay: bench/agent_replay.c $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -70,10 +70,7 @@ static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 
 void ws_addr_str(const uint8_t addr[16], char *out, size_t outlen)
 {
-	if (memcmp(addr, v4mapped_prefix, 12) == 0)
-		inet_ntop(AF_INET, addr + 12, out, (socklen_t)outlen);
-	else
-		inet_ntop(AF_INET6, addr, out, (socklen_t)outlen);
+	ws_proto_addr_str(addr, out, outlen);
 }
 
 static bool addr_is_local(const struct ws_asm *a, const uint8_t addr[16])
@@ -131,7 +128,7 @@ static void pending_del(struct ws_asm *a, struct ws_conn *c, struct ws_conn_pend
 			pr->open_server--;
 	}
 	*p = c->pending[--c->n_pending];
-	ws_conn_pending_trim(c);
+	ws_conn_pending_trim(a->conns, c);
 }
 
 /* ---- span building ---------------------------------------------------------------- */
@@ -203,7 +200,7 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	if (c->tls)
 		ws_span_set_bool(s, "wirespan.capture.tls", true);
 
-	struct ws_conn_pending *p = ws_conn_pending_add(c);
+	struct ws_conn_pending *p = ws_conn_pending_add(a->conns, c);
 	if (!p) {
 		ws_ctx_abandon(a->ctx, ref);
 		a->st.spans_no_node++;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include "conn.h"
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,14 @@ struct ws_conn_table {
 	struct ws_conn *close_head, *close_tail;
 	ws_conn_fini_fn fini;
 	void *fini_ctx;
+	/* single-entry pending arrays (nearly every connection has at most one request
+	 * pending): taken and given back once per request, reused instead of malloc'd */
+	struct ws_pool pend_pool;
 	struct ws_conn_stats st;
 };
+
+/* Free single-entry pending arrays kept for reuse: 1024 x 56 bytes. */
+#define PEND_KEEP_FREE 1024
 
 static uint32_t hash64(uint64_t k)
 {
@@ -48,7 +55,20 @@ struct ws_conn_table *ws_conn_table_new(uint32_t max_conns, uint64_t idle_ns, ui
 	t->close_grace_ns = close_grace_ns;
 	t->fini = fini;
 	t->fini_ctx = fini_ctx;
+	/* no limit of its own: at most one block per connection, and those are bounded */
+	ws_pool_init(&t->pend_pool, sizeof(struct ws_conn_pending), 0, PEND_KEEP_FREE);
 	return t;
+}
+
+/* Give c's pending array back (a pool block when it has one entry). */
+static void pending_release(struct ws_conn_table *t, struct ws_conn *c)
+{
+	if (c->pending_cap == 1)
+		ws_pool_put(&t->pend_pool, c->pending);
+	else
+		free(c->pending);
+	c->pending = NULL;
+	c->pending_cap = 0;
 }
 
 static void lru_unlink(struct ws_conn_table *t, struct ws_conn *c)
@@ -116,7 +136,7 @@ static void unlink_and_free(struct ws_conn_table *t, struct ws_conn *c, uint64_t
 	else if (c->ops && c->pst)
 		c->ops->free(c->pst);
 	free(c->det);
-	free(c->pending);
+	pending_release(t, c);
 	free(c);
 	t->st.active--;
 }
@@ -160,16 +180,20 @@ struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t 
 	return c;
 }
 
-struct ws_conn_pending *ws_conn_pending_add(struct ws_conn *c)
+struct ws_conn_pending *ws_conn_pending_add(struct ws_conn_table *t, struct ws_conn *c)
 {
 	struct ws_conn_pending *p;
 
 	if (c->n_pending == c->pending_cap) {
 		uint32_t cap = c->pending_cap ? c->pending_cap * 2 : 1;
 
-		p = realloc(c->pending, cap * sizeof(*p));
+		/* one entry: a pool block; more (pipelining): malloc'd */
+		p = cap == 1 ? ws_pool_get(&t->pend_pool) : malloc(cap * sizeof(*p));
 		if (!p)
 			return NULL;
+		if (c->n_pending)
+			memcpy(p, c->pending, c->n_pending * sizeof(*p));
+		pending_release(t, c);
 		c->pending = p;
 		c->pending_cap = cap;
 	}
@@ -178,13 +202,16 @@ struct ws_conn_pending *ws_conn_pending_add(struct ws_conn *c)
 	return p;
 }
 
-void ws_conn_pending_trim(struct ws_conn *c)
+void ws_conn_pending_trim(struct ws_conn_table *t, struct ws_conn *c)
 {
 	if (c->n_pending || !c->pending)
 		return;
-	free(c->pending);
-	c->pending = NULL;
-	c->pending_cap = 0;
+	pending_release(t, c);
+}
+
+const struct ws_pool_stats *ws_conn_pending_pool_stats(const struct ws_conn_table *t)
+{
+	return &t->pend_pool.st;
 }
 
 void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns)
@@ -279,6 +306,7 @@ void ws_conn_table_free(struct ws_conn_table *t, uint64_t now_ns)
 		return;
 	while (t->lru_head)
 		unlink_and_free(t, t->lru_head, now_ns);
+	ws_pool_shrink(&t->pend_pool);
 	free(t->buckets);
 	free(t);
 }

@@ -132,9 +132,12 @@ struct ws_conn *ws_conn_get(struct ws_conn_table *t, uint64_t sock_id, uint64_t 
 struct ws_conn *ws_conn_open(struct ws_conn_table *t, uint64_t sock_id, const struct ws_tuple *tuple,
 			     uint16_t syscall, uint64_t now_ns, bool *created);
 /* A new zeroed pending slot (n_pending grows by one), or NULL when no memory. */
-struct ws_conn_pending *ws_conn_pending_add(struct ws_conn *c);
-/* Free the pending array once no request is pending (a connection at rest). */
-void ws_conn_pending_trim(struct ws_conn *c);
+struct ws_conn_pending *ws_conn_pending_add(struct ws_conn_table *t, struct ws_conn *c);
+/* Give the pending array back once no request is pending (a connection at rest). */
+void ws_conn_pending_trim(struct ws_conn_table *t, struct ws_conn *c);
+/* The pool of single-entry pending arrays (conn.c). */
+struct ws_pool_stats;
+const struct ws_pool_stats *ws_conn_pending_pool_stats(const struct ws_conn_table *t);
 
 /* Finalise and remove now (counted as removed). */
 void ws_conn_remove(struct ws_conn_table *t, struct ws_conn *c, uint64_t now_ns);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Parentage graph: see context.h and docs/parentage.md. */
 #include "context.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -58,7 +59,11 @@ struct index_entry {
 };
 
 #define EMIT_BATCH 256
-#define SPAN_POOL_MAX 256
+/* Released spans kept for reuse: at least this many, and up to a quarter of the span
+ * table. Spans go back in bursts (a tick emits every span whose wait ended since the
+ * last one, ~rate x 100 ms of them): a free list shorter than a burst sends most of it
+ * to free() and the next 100 ms of requests to malloc(). */
+#define SPAN_POOL_MIN 256
 #define MAX_DEPTH 64
 
 struct ws_ctx {
@@ -71,8 +76,7 @@ struct ws_ctx {
 	uint32_t *buckets;
 	uint32_t bucket_mask;
 	uint64_t rng[4];
-	struct ws_span *pool[SPAN_POOL_MAX];
-	uint32_t pool_n;
+	struct ws_pool span_pool;
 	struct ws_ctx_stats st;
 };
 
@@ -132,7 +136,7 @@ static struct node *get(struct ws_ctx *c, struct ws_node_ref r)
 
 static struct ws_span *span_alloc(struct ws_ctx *c)
 {
-	struct ws_span *s = c->pool_n ? c->pool[--c->pool_n] : malloc(sizeof(*s));
+	struct ws_span *s = ws_pool_get(&c->span_pool);
 
 	if (s) {
 		/* attrs/arena/events/links are only read up to their counts */
@@ -149,10 +153,7 @@ static void span_release(struct ws_ctx *c, struct ws_span *s)
 		return;
 	ws_resource_unref(s->res);
 	s->res = NULL;
-	if (c->pool_n < SPAN_POOL_MAX)
-		c->pool[c->pool_n++] = s;
-	else
-		free(s);
+	ws_pool_put(&c->span_pool, s);
 }
 
 /* ---- index of client requests (rule 3) ------------------------------------ */
@@ -279,6 +280,9 @@ struct ws_ctx *ws_ctx_new(const struct ws_ctx_config *cfg)
 		c->cfg.index_slots = 4 * c->cfg.max_nodes;
 	while (nb < c->cfg.index_slots)
 		nb <<= 1;
+	/* no limit of its own: a span is always a node's, and nodes are max_nodes */
+	ws_pool_init(&c->span_pool, sizeof(struct ws_span), 0,
+		     c->cfg.max_nodes / 4 > SPAN_POOL_MIN ? c->cfg.max_nodes / 4 : SPAN_POOL_MIN);
 	c->nodes = calloc(c->cfg.max_nodes, sizeof(*c->nodes));
 	c->index = calloc(c->cfg.index_slots, sizeof(*c->index));
 	c->buckets = malloc(nb * sizeof(*c->buckets));
@@ -312,10 +316,9 @@ void ws_ctx_free(struct ws_ctx *c)
 		for (uint32_t i = 0; i < c->cfg.max_nodes; i++)
 			if (c->nodes[i].state != N_FREE && c->nodes[i].span) {
 				ws_resource_unref(c->nodes[i].span->res);
-				free(c->nodes[i].span);
+				ws_pool_put(&c->span_pool, c->nodes[i].span);
 			}
-	for (uint32_t i = 0; i < c->pool_n; i++)
-		free(c->pool[i]);
+	ws_pool_shrink(&c->span_pool);
 	free(c->nodes);
 	free(c->index);
 	free(c->buckets);

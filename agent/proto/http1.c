@@ -112,6 +112,8 @@ struct msg {
 	uint16_t status;
 	uint8_t kind;              /* enum kind, decided by the first token */
 	uint8_t tok_len;
+	bool tok_not_ver;          /* the token so far is no prefix of "HTTP/1.x" */
+	bool tok_not_meth;         /* ... it holds a '/': no method */
 	uint8_t digits;
 	uint8_t version_minor;
 	uint8_t name_len;
@@ -271,11 +273,16 @@ static bool is_alpha(uint8_t c)
 }
 
 /* RFC 9110 5.6.2 token characters. */
+static const bool tchar_tab[256] = {
+	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
+	['!'] = true, ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true, ['\''] = true,
+	['*'] = true, ['+'] = true, ['-'] = true, ['.'] = true, ['^'] = true, ['_'] = true,
+	['`'] = true, ['|'] = true, ['~'] = true,
+};
+
 static bool is_tchar(uint8_t c)
 {
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
-	return is_digit(c) || is_alpha(c) || (c && strchr(extra, c) != NULL);
+	return tchar_tab[c];
 }
 
 static bool is_ctl(uint8_t c)
@@ -993,9 +1000,43 @@ static void name_put(struct msg *m, uint8_t c)
 	}
 }
 
-/* The name of a field line ended at ':'; decide whether its value is kept. */
-static void field_start(struct msg *m)
+/* Does the field name s[0..n) equal lit (lower case, n bytes), ignoring case? */
+static bool name_is(const uint8_t *s, const char *lit, size_t n)
 {
+	for (size_t j = 0; j < n; j++)
+		if (lower(s[j]) != (uint8_t)lit[j])
+			return false;
+	return true;
+}
+
+/* The field a name stands for, if it is one the parser keeps: a switch on the length
+ * first, so most names are rejected without reading them. */
+static uint8_t field_lookup(const uint8_t *s, size_t n)
+{
+	switch (n) {
+	case 4:
+		return name_is(s, "host", 4) ? HF_HOST : HF_NONE;
+	case 10:
+		if (name_is(s, "connection", 10))
+			return HF_CONNECTION;
+		return name_is(s, "tracestate", 10) ? HF_TRACESTATE : HF_NONE;
+	case 11:
+		return name_is(s, "traceparent", 11) ? HF_TRACEPARENT : HF_NONE;
+	case 14:
+		return name_is(s, "content-length", 14) ? HF_CONTENT_LENGTH : HF_NONE;
+	case 17:
+		return name_is(s, "transfer-encoding", 17) ? HF_TRANSFER_ENCODING : HF_NONE;
+	default:
+		return HF_NONE;
+	}
+}
+
+/* The name of a field line (name[0..len), any case) ended at ':'; decide whether its
+ * value is kept. name_long: longer than any name kept. */
+static void field_start(struct msg *m, const uint8_t *name, size_t len, bool name_long)
+{
+	uint8_t hf;
+
 	m->hf = HF_NONE;
 	m->vlen = 0;
 	m->ws_pending = 0;
@@ -1005,36 +1046,33 @@ static void field_start(struct msg *m)
 	m->cl_cur = 0;
 	m->cl_el = 0;
 	memset(&m->ls, 0, sizeof(m->ls));
-	if (m->in_trailers || m->name_long)
+	if (m->in_trailers || name_long)
 		return;  /* trailer fields never change framing or identity */
-	if (m->kind == K_REQ) {
-		/* First occurrence only: a second Host/traceparent is not allowed to override. */
-		if (!strcmp(m->name, "host")) {
-			if (!m->seen_host)
-				m->hf = HF_HOST;
-			m->seen_host = true;
-			return;
-		}
-		if (!strcmp(m->name, "traceparent")) {
-			if (!m->seen_tp)
-				m->hf = HF_TRACEPARENT;
-			m->seen_tp = true;
-			return;
-		}
-		if (!strcmp(m->name, "tracestate")) {
-			if (!m->seen_ts)
-				m->hf = HF_TRACESTATE;
-			m->seen_ts = true;
-			return;
-		}
-	}
-	if (!strcmp(m->name, "content-length")) {
-		m->hf = HF_CONTENT_LENGTH;
-	} else if (!strcmp(m->name, "transfer-encoding")) {
-		m->hf = HF_TRANSFER_ENCODING;
+	hf = field_lookup(name, len);
+	switch (hf) {
+	/* First occurrence only: a second Host/traceparent is not allowed to override.
+	 * Responses keep none of these. */
+	case HF_HOST:
+		if (m->kind == K_REQ && !m->seen_host)
+			m->hf = hf;
+		m->seen_host = true;
+		return;
+	case HF_TRACEPARENT:
+		if (m->kind == K_REQ && !m->seen_tp)
+			m->hf = hf;
+		m->seen_tp = true;
+		return;
+	case HF_TRACESTATE:
+		if (m->kind == K_REQ && !m->seen_ts)
+			m->hf = hf;
+		m->seen_ts = true;
+		return;
+	case HF_TRANSFER_ENCODING:
 		m->te_present = true;
-	} else if (!strcmp(m->name, "connection")) {
-		m->hf = HF_CONNECTION;
+		/* fall through */
+	default:
+		m->hf = hf;
+		return;
 	}
 }
 
@@ -1182,14 +1220,8 @@ static void headers_done(struct h1_impl *im, struct dstate *d)
 
 static bool token_prefix_ok(const struct msg *m, int want)
 {
-	bool ver = m->tok_len <= 8, meth = true;
+	bool ver = !m->tok_not_ver, meth = !m->tok_not_meth;
 
-	for (unsigned j = 0; j < m->tok_len; j++) {
-		if (ver && !ver_char_ok(j, (uint8_t)m->tok[j]))
-			ver = false;
-		if (m->tok[j] == '/')
-			meth = false;
-	}
 	if (want == K_REQ)
 		return meth;
 	if (want == K_RESP)
@@ -1282,6 +1314,11 @@ static void step(struct h1_impl *im, struct dstate *d, uint8_t c)
 			start_fail(im, d);
 			return;
 		}
+		/* what the token can still be: a prefix of HTTP/1.x, a method (no '/') */
+		if (!ver_char_ok(m->tok_len, c))
+			m->tok_not_ver = true;
+		if (c == '/')
+			m->tok_not_meth = true;
 		m->tok[m->tok_len++] = (char)c;
 		/* Fail at the first impossible byte: binary protocols are rejected at once. */
 		if (!token_prefix_ok(m, kind_of(im, d)))
@@ -1395,7 +1432,7 @@ static void step(struct h1_impl *im, struct dstate *d, uint8_t c)
 		return;
 	case ST_HDR_NAME:
 		if (c == ':') {
-			field_start(m);
+			field_start(m, (const uint8_t *)m->name, m->name_len, m->name_long);
 			d->st = ST_HDR_OWS;
 		} else if (is_tchar(c)) {
 			name_put(m, c);
@@ -1516,6 +1553,147 @@ static bool resync_starts(struct h1_impl *im, struct dstate *d, const uint8_t *p
 	return got == 1 || got == 2;
 }
 
+/* ---- the line scanner ----------------------------------------------------------- */
+
+/* Length of the run of field-value text at p (bytes other than controls, HTAB
+ * allowed): the index of the first control byte or DEL, or n. Eight bytes at a time
+ * while none of them can be one. */
+static uint32_t text_run(const uint8_t *p, uint32_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint32_t k = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (n - k >= 8) {
+		uint64_t x, del, hit;
+
+		memcpy(&x, p + k, 8);
+		del = x ^ (0x7f * ones);
+		/* a byte below 0x20, or equal to 0x7f, sets its high bit here (bytes >= 0x80
+		 * are obs-text and never do); a borrow only ever flags bytes after a real
+		 * one, so the lowest flag is a real byte */
+		hit = ((x - 0x20 * ones) & ~x & highs) | ((del - ones) & ~del & highs);
+		if (!hit) {
+			k += 8;
+			continue;
+		}
+		k += (uint32_t)__builtin_ctzll(hit) / 8;
+		if (p[k] != '\t')
+			return k;
+		k++;
+	}
+#else
+	(void)ones;
+	(void)highs;
+#endif
+	for (; k < n; k++) {
+		uint8_t c = p[k];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return k;
+	}
+	return n;
+}
+
+/* Count n header-block bytes of the message in d (what parse() does per byte). */
+static void account_hdr(struct msg *m, uint32_t n)
+{
+	m->wire += n;
+	m->hdr_bytes += n;
+	if (m->in_trailers)
+		m->body += n;
+}
+
+/* Kept string values (Host, traceparent, tracestate) of a whole line: inner whitespace
+ * as one SP per byte, trailing whitespace dropped, cut at the field's size (as
+ * value_char would, byte by byte). v starts after the OWS. */
+static void value_str(struct msg *m, const uint8_t *v, uint32_t n)
+{
+	size_t cap;
+	char *dst = field_dst(m, &cap);
+
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (!dst) {
+		m->v_overflow = n > 0;
+		return;
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		if (m->vlen + 1 >= cap) {
+			m->v_overflow = true;
+			break;
+		}
+		dst[m->vlen++] = v[j] == '\t' ? ' ' : (char)v[j];
+	}
+	dst[m->vlen] = '\0';
+}
+
+/* At the first byte of a line of a header block (or trailer section): take the whole
+ * line at once when it is all in p[0..n) and well formed. Returns the bytes consumed,
+ * or 0: the byte machine takes the line instead (it is cut by the chunk's end, is a
+ * continuation line, is malformed, or would pass H1_HEADER_BLOCK_MAX), and it then
+ * fails or resumes exactly as it always did. */
+static uint32_t scan_line(struct h1_impl *im, struct dstate *d, const uint8_t *p, uint32_t n)
+{
+	struct msg *m = &d->m;
+	uint32_t name_len, vs, ve, len;
+	uint8_t c0 = p[0];
+
+	if (c0 == '\r' || c0 == '\n') {
+		/* the empty line that ends the block */
+		len = c0 == '\n' ? 1 : 2;
+		if (len > n || (len == 2 && p[1] != '\n') || (uint64_t)m->hdr_bytes + len > H1_HEADER_BLOCK_MAX)
+			return 0;
+		account_hdr(m, 1);
+		if (field_finalize(im, d))
+			return 1;
+		account_hdr(m, len - 1);
+		headers_done(im, d);
+		return len;
+	}
+	/* name ':' OWS value OWS CRLF */
+	for (name_len = 0; name_len < n && is_tchar(p[name_len]); name_len++)
+		;
+	if (name_len == 0 || name_len == n || p[name_len] != ':')
+		return 0;
+	vs = name_len + 1;
+	ve = vs + text_run(p + vs, n - vs);
+	if (ve == n)
+		return 0;
+	if (p[ve] == '\n')
+		len = ve + 1;
+	else if (p[ve] == '\r' && ve + 1 < n && p[ve + 1] == '\n')
+		len = ve + 2;
+	else
+		return 0;
+	if ((uint64_t)m->hdr_bytes + len > H1_HEADER_BLOCK_MAX)
+		return 0;
+	/* The previous field is complete now that this line is not its continuation. */
+	account_hdr(m, 1);
+	if (field_finalize(im, d))
+		return 1;
+	account_hdr(m, len - 1);
+	field_start(m, p, name_len, name_len >= NAME_KEPT);
+	while (vs < ve && (p[vs] == ' ' || p[vs] == '\t'))
+		vs++;
+	switch (m->hf) {
+	case HF_NONE:
+		break;
+	case HF_HOST:
+	case HF_TRACEPARENT:
+	case HF_TRACESTATE:
+		value_str(m, p + vs, ve - vs);
+		break;
+	default:
+		for (uint32_t j = vs; j < ve; j++)
+			value_char(m, p[j]);
+		break;
+	}
+	m->line_done = true;
+	d->st = ST_HDR_LINE;
+	return len;
+}
+
 static void parse(struct h1_impl *im, struct dstate *d, const uint8_t *p, uint32_t n)
 {
 	uint32_t i = 0;
@@ -1549,25 +1727,28 @@ static void parse(struct h1_impl *im, struct dstate *d, const uint8_t *p, uint32
 			}
 			im->c->skipped_bytes += n - i;
 			return;
+		case ST_HDR_LINE:
+			/* Whole lines at once; a line the chunk cuts goes byte by byte. */
+			k = scan_line(im, d, p + i, n - i);
+			if (k) {
+				i += (uint32_t)k;
+				continue;
+			}
+			break;
 		case ST_HDR_VALUE:
-			/* A value nobody keeps (Date, User-Agent, ...): only its end and control
-			 * bytes matter, so run to the first byte below 0x20 or DEL and let step()
-			 * see that one. Same accounting as byte by byte; this is most of a header
-			 * block, and the per-byte state machine was the agent's top cost. */
+			/* The rest of a value nobody keeps (Date, User-Agent, ...), in a line
+			 * the previous chunk cut: only its end and control bytes matter, so run
+			 * to the first one and let step() see it. Same accounting as byte by
+			 * byte. */
 			if (m->hf == HF_NONE && m->hdr_bytes < H1_HEADER_BLOCK_MAX) {
-				uint32_t j = i, lim = n;
+				uint32_t lim = n - i;
 
-				if (lim - i > H1_HEADER_BLOCK_MAX - m->hdr_bytes)
-					lim = i + (H1_HEADER_BLOCK_MAX - m->hdr_bytes);
-				while (j < lim && p[j] >= 0x20 && p[j] != 0x7f)
-					j++;
-				if (j > i) {
-					k = j - i;
-					m->wire += k;
-					m->hdr_bytes += (uint32_t)k;
-					if (m->in_trailers)
-						m->body += k;
-					i = j;
+				if (lim > H1_HEADER_BLOCK_MAX - m->hdr_bytes)
+					lim = H1_HEADER_BLOCK_MAX - m->hdr_bytes;
+				k = text_run(p + i, lim);
+				if (k) {
+					account_hdr(m, (uint32_t)k);
+					i += (uint32_t)k;
 					continue;
 				}
 			}

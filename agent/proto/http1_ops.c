@@ -149,14 +149,35 @@ static enum ws_capture h1o_capture(const void *st)
 
 /* ---- span content ------------------------------------------------------------- */
 
-static void addr_str(const uint8_t a[16], char *out, size_t len)
-{
-	static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+/* A bounded string being appended to (snprintf's truncation, without its parsing of a
+ * format for every span). */
+struct sbuf {
+	char *p;
+	size_t cap, len;      /* cap >= 1 */
+};
 
-	if (memcmp(a, v4, 12) == 0)
-		inet_ntop(AF_INET, a + 12, out, (socklen_t)len);
-	else
-		inet_ntop(AF_INET6, a, out, (socklen_t)len);
+static void sb_put(struct sbuf *b, const char *str)
+{
+	size_t n = strlen(str);
+
+	if (n > b->cap - 1 - b->len)
+		n = b->cap - 1 - b->len;
+	memcpy(b->p + b->len, str, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_uint(struct sbuf *b, unsigned v)
+{
+	char t[12];
+	int k = (int)sizeof(t) - 1;
+
+	t[k] = '\0';
+	do {
+		t[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sb_put(b, t + k);
 }
 
 /* Host header "name[:port]" or "[v6]:port" -> name and port (0 when absent). */
@@ -211,7 +232,11 @@ static void h1o_span_request(const struct ws_exchange *x, const struct ws_span_i
 	ws_http_route_guess(path, route, sizeof(route));
 
 	bool known = ws_http_method_known(rq->method);
-	snprintf(s->name, sizeof(s->name), "%s %s", known ? rq->method : "HTTP", route[0] ? route : "/");
+	struct sbuf nb = { s->name, sizeof(s->name), 0 };
+
+	sb_put(&nb, known ? rq->method : "HTTP");
+	sb_put(&nb, " ");
+	sb_put(&nb, route[0] ? route : "/");
 
 	ws_span_set_str(s, "http.request.method", known ? rq->method : "_OTHER");
 	if (!known)
@@ -226,7 +251,7 @@ static void h1o_span_request(const struct ws_exchange *x, const struct ws_span_i
 	ws_span_set_str(s, "url.scheme", si->tls ? "https" : "http");
 	ws_span_set_str(s, "network.protocol.name", "http");
 	ws_span_set_str(s, "network.protocol.version", rq->version_minor ? "1.1" : "1.0");
-	addr_str(t->daddr, peer, sizeof(peer));
+	ws_proto_addr_str(t->daddr, peer, sizeof(peer));
 	ws_span_set_str(s, "network.peer.address", peer);
 	ws_span_set_int(s, "network.peer.port", t->dport);
 
@@ -241,7 +266,7 @@ static void h1o_span_request(const struct ws_exchange *x, const struct ws_span_i
 		if (hostname[0]) {
 			ws_span_set_str(s, "server.address", hostname);
 		} else {
-			addr_str(t->saddr, local, sizeof(local));
+			ws_proto_addr_str(t->saddr, local, sizeof(local));
 			ws_span_set_str(s, "server.address", local);
 		}
 		ws_span_set_int(s, "server.port", hport ? hport : t->sport);
@@ -255,9 +280,16 @@ static void h1o_span_request(const struct ws_exchange *x, const struct ws_span_i
 		 * sensitive query values redacted. */
 		const char *h = hostname[0] ? hostname : peer;
 		bool v6 = strchr(h, ':') != NULL;
-		snprintf(full, sizeof(full), "%s://%s%s%s%s%d%s%s%s", si->tls ? "https" : "http",
-			 v6 ? "[" : "", h, v6 ? "]" : "",
-			 ":", sport, path[0] ? path : "/", redacted[0] ? "?" : "", redacted);
+		struct sbuf fb = { full, sizeof(full), 0 };
+
+		sb_put(&fb, si->tls ? "https://" : "http://");
+		sb_put(&fb, v6 ? "[" : "");
+		sb_put(&fb, h);
+		sb_put(&fb, v6 ? "]:" : ":");
+		sb_uint(&fb, (unsigned)sport);
+		sb_put(&fb, path[0] ? path : "/");
+		sb_put(&fb, redacted[0] ? "?" : "");
+		sb_put(&fb, redacted);
 		ws_span_set_str(s, "url.full", full);
 	}
 }

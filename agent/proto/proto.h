@@ -226,6 +226,9 @@ struct ws_proto_ops {
 	void (*report)(FILE *out);
 };
 
+/* A 16-byte address (v4-mapped for IPv4) as text: dotted quad or RFC 5952 IPv6. */
+void ws_proto_addr_str(const uint8_t a[16], char *out, size_t len);
+
 /* Attributes of the connection's ends, the same for every protocol: network.peer.address
  * and network.peer.port; a CLIENT span gets server.address/server.port (the remote end),
  * a SERVER span client.address/client.port (remote) and server.port (local). A parser

@@ -64,14 +64,35 @@ void ws_msg_times_add(struct ws_msg_times *t, const struct ws_chunk *ch, uint32_
 	t->last_tid = ch->tid;
 }
 
-static void addr_str(const uint8_t a[16], char *out, size_t len)
+static char *put_octet(char *o, uint8_t v)
+{
+	if (v >= 100)
+		*o++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*o++ = (char)('0' + v / 10 % 10);
+	*o++ = (char)('0' + v % 10);
+	return o;
+}
+
+void ws_proto_addr_str(const uint8_t a[16], char *out, size_t len)
 {
 	static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-	if (memcmp(a, v4, 12) == 0)
+	if (memcmp(a, v4, 12) == 0 && len >= INET_ADDRSTRLEN) {
+		/* dotted quad by hand: inet_ntop formats IPv4 with sprintf, and this runs
+		 * for every span (twice for most) */
+		char *o = out;
+
+		for (int k = 12; k < 16; k++) {
+			o = put_octet(o, a[k]);
+			*o++ = '.';
+		}
+		o[-1] = '\0';
+	} else if (memcmp(a, v4, 12) == 0) {
 		inet_ntop(AF_INET, a + 12, out, (socklen_t)len);
-	else
+	} else {
 		inet_ntop(AF_INET6, a, out, (socklen_t)len);
+	}
 }
 
 void ws_proto_set_peer_attrs(const struct ws_span_info *si, struct ws_span *s)
@@ -80,7 +101,7 @@ void ws_proto_set_peer_attrs(const struct ws_span_info *si, struct ws_span *s)
 
 	if (!si || !si->tuple)
 		return;
-	addr_str(si->tuple->daddr, peer, sizeof(peer));
+	ws_proto_addr_str(si->tuple->daddr, peer, sizeof(peer));
 	ws_span_set_str(s, "network.peer.address", peer);
 	ws_span_set_int(s, "network.peer.port", si->tuple->dport);
 	if (si->role == WS_PROLE_SERVER) {

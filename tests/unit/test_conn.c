@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "agent/conn.h"
+#include "agent/pool.h"
 #include "headers/wirespan_abi.h"
 
 #define MAX_SERIALS 256
@@ -332,7 +333,7 @@ static void test_pending_on_demand(void **state)
 	assert_null(c->pending);
 	assert_int_equal(c->n_pending, 0);
 	for (uint32_t i = 0; i < 5; i++) {
-		p = ws_conn_pending_add(c);
+		p = ws_conn_pending_add(t, c);
 		assert_non_null(p);
 		assert_int_equal(p->req_index, 0);   /* zeroed */
 		p->req_index = i + 1;
@@ -341,15 +342,28 @@ static void test_pending_on_demand(void **state)
 	assert_true(c->pending_cap >= 5);
 	for (uint32_t i = 0; i < 5; i++)
 		assert_int_equal(c->pending[i].req_index, i + 1);
-	ws_conn_pending_trim(c);                       /* still pending: kept */
+	ws_conn_pending_trim(t, c);                       /* still pending: kept */
 	assert_non_null(c->pending);
 	c->n_pending = 0;
-	ws_conn_pending_trim(c);                       /* none pending: freed */
+	ws_conn_pending_trim(t, c);                       /* none pending: freed */
 	assert_null(c->pending);
 	assert_int_equal(c->pending_cap, 0);
+	/* One request at a time (keep-alive): the single-entry array is a pool block,
+	 * given back and taken again, never malloc'd per request. */
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_non_null(ws_conn_pending_add(t, c));
+		c->n_pending = 0;
+		ws_conn_pending_trim(t, c);
+		assert_null(c->pending);
+	}
+	const struct ws_pool_stats *ps = ws_conn_pending_pool_stats(t);
+	assert_int_equal(ps->gets, 4);            /* with the first of the five above */
+	assert_int_equal(ps->free_blocks, 1);     /* the same block each time */
+	assert_int_equal(ps->in_use_max, 1);
 	/* An entry removed with requests pending frees its array (ASan checks). */
-	assert_non_null(ws_conn_pending_add(c));
+	assert_non_null(ws_conn_pending_add(t, c));
 	ws_conn_remove(t, c, 1);
+	assert_int_equal(ps->in_use, 0);
 	assert_balanced(t);
 	ws_conn_table_free(t, 2);
 }
