@@ -190,7 +190,7 @@ $(BUILD)/wirespan-floor: bench/floor_loader.c $(BUILD)/floor.skel.h
 $(BUILD)/bench/agent_replay: bench/agent_replay.c $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c
 	$(call msg,LD,$@)
