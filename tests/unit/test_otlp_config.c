@@ -117,6 +117,10 @@ static void test_protocol_and_compression(void **state)
 	expect_error(ENV("OTEL_EXPORTER_OTLP_PROTOCOL=grpc"), "HTTP only");
 	expect_error(ENV("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/proto"), "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
 	expect_error(ENV("OTEL_EXPORTER_OTLP_COMPRESSION=zstd"), "gzip or none");
+	assert_int_equal(ws_otlp_config_from_env(&cfg, ENV("WIRESPAN_OTLP_GZIP_LEVEL=3"), err, sizeof(err)), 0);
+	assert_int_equal(cfg.gzip_level, 3);
+	expect_error(ENV("WIRESPAN_OTLP_GZIP_LEVEL=0"), "WIRESPAN_OTLP_GZIP_LEVEL");
+	expect_error(ENV("WIRESPAN_OTLP_GZIP_LEVEL=10"), "WIRESPAN_OTLP_GZIP_LEVEL");
 }
 
 static void test_numbers(void **state)
