@@ -29,6 +29,7 @@ static void test_defaults(void **state)
 	assert_false(cfg.enabled);
 	assert_int_equal(cfg.protocol, WS_OTLP_PROTO_HTTP_PROTOBUF);
 	assert_int_equal(cfg.compression, WS_OTLP_COMPRESS_NONE);
+	assert_int_equal(cfg.gzip_level, 1);
 	assert_int_equal(cfg.timeout_ms, 10000);
 	assert_int_equal(cfg.schedule_delay_ms, 5000);
 	assert_int_equal(cfg.max_queue_spans, 8192);
