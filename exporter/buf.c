@@ -25,7 +25,7 @@ void ws_buf_reset(struct ws_buf *b)
 	b->err = 0;
 }
 
-int ws_buf_reserve(struct ws_buf *b, size_t extra)
+int ws_buf_grow(struct ws_buf *b, size_t extra)
 {
 	size_t need, ncap;
 	uint8_t *p;
@@ -47,18 +47,6 @@ int ws_buf_reserve(struct ws_buf *b, size_t extra)
 		return b->err = -ENOMEM;
 	b->data = p;
 	b->cap = ncap;
-	return 0;
-}
-
-int ws_buf_append(struct ws_buf *b, const void *p, size_t n)
-{
-	int err = ws_buf_reserve(b, n);
-
-	if (err)
-		return err;
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
 	return 0;
 }
 

@@ -21,8 +21,30 @@ struct ws_buf {
 void ws_buf_init(struct ws_buf *b, size_t max);
 void ws_buf_free(struct ws_buf *b);
 void ws_buf_reset(struct ws_buf *b);                 /* len = 0, err = 0, keeps memory */
-int ws_buf_reserve(struct ws_buf *b, size_t extra);  /* make room for extra more bytes */
-int ws_buf_append(struct ws_buf *b, const void *p, size_t n);
+int ws_buf_grow(struct ws_buf *b, size_t extra);     /* the slow path of ws_buf_reserve */
+
+/* Make room for extra more bytes. Inline: encoders call it for every field, and the
+ * common case (room already there) is two compares (bench/otlp_cost.c measured the
+ * out-of-line call at a fifth of the protobuf encoder's instructions). */
+static inline int ws_buf_reserve(struct ws_buf *b, size_t extra)
+{
+	if (!b->err && extra <= b->cap - b->len)
+		return 0;
+	return ws_buf_grow(b, extra);
+}
+
+static inline int ws_buf_append(struct ws_buf *b, const void *p, size_t n)
+{
+	int err = ws_buf_reserve(b, n);
+
+	if (err)
+		return err;
+	if (n)
+		__builtin_memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
 int ws_buf_putc(struct ws_buf *b, char c);
 int ws_buf_puts(struct ws_buf *b, const char *s);
 int ws_buf_printf(struct ws_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -32,6 +32,9 @@ void ws_otlp_config_init(struct ws_otlp_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->protocol = WS_OTLP_PROTO_HTTP_PROTOBUF;
 	cfg->compression = WS_OTLP_COMPRESS_NONE;
+	/* gzip level 1: half the CPU of zlib's default 6 for 10 % more bytes (bench/otlp_cost,
+	 * table in docs/otlp-export.md); 3 costs the same as 1 for 2 % fewer bytes. */
+	cfg->gzip_level = 1;
 	cfg->timeout_ms = 10000;
 	cfg->schedule_delay_ms = 5000;
 	cfg->export_timeout_ms = 30000;
@@ -337,6 +340,8 @@ int ws_otlp_config_validate(const struct ws_otlp_config *cfg, char *err, size_t 
 		return fail(err, errlen, "OTLP timeouts must be at least 1 ms");
 	if (cfg->retry_initial_ms == 0 || cfg->retry_max_ms < cfg->retry_initial_ms)
 		return fail(err, errlen, "OTLP retry backoff: initial must be >= 1 ms and <= max");
+	if (cfg->gzip_level < 1 || cfg->gzip_level > 9)
+		return fail(err, errlen, "WIRESPAN_OTLP_GZIP_LEVEL=%u: want 1..9", cfg->gzip_level);
 	if (cfg->max_request_bytes < 1024)
 		return fail(err, errlen, "OTLP request size limit below 1 KiB");
 	return 0;
@@ -402,5 +407,8 @@ int ws_otlp_config_from_env(struct ws_otlp_config *cfg, char *const *envp, char 
 			return rc;
 		cfg->max_queue_bytes = u64;
 	}
+	if ((v = env_get(envp, "WIRESPAN_OTLP_GZIP_LEVEL")) &&
+	    (rc = parse_u32("WIRESPAN_OTLP_GZIP_LEVEL", v, 1, 9, &cfg->gzip_level, err, errlen)))
+		return rc;
 	return ws_otlp_config_validate(cfg, err, errlen);
 }

@@ -32,6 +32,8 @@
  *   OTEL_BSP_MAX_EXPORT_BATCH_SIZE      spans per request at most (512, <= queue size)
  *   WIRESPAN_OTLP_MAX_QUEUE_BYTES       memory the queue may use (64 MiB); the span
  *                                       count is lowered to fit it
+ *   WIRESPAN_OTLP_GZIP_LEVEL            zlib level 1..9 for gzip (docs/otlp-export.md
+ *                                       has the measured choice of the default)
  *
  * An endpoint given by either variable or the flag sets cfg.enabled.
  */
@@ -61,6 +63,7 @@ struct ws_otlp_config {
 	char endpoint[WS_OTLP_URL_MAX];      /* the full traces URL that is POSTed to */
 	enum ws_otlp_protocol protocol;
 	enum ws_otlp_compression compression;
+	uint32_t gzip_level;                 /* zlib level 1..9 when compression is gzip */
 	uint32_t timeout_ms;                 /* one HTTP request */
 	uint32_t schedule_delay_ms;          /* a partial batch waits at most this long */
 	uint32_t export_timeout_ms;          /* one batch, all retries included */

@@ -293,7 +293,7 @@ static int gzip_body(struct otlp_http *h)
 	if (!h->zs_ready) {
 		memset(&h->zs, 0, sizeof(h->zs));
 		/* windowBits 15 + 16: a gzip header and trailer, as Content-Encoding: gzip wants */
-		if (deflateInit2(&h->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		if (deflateInit2(&h->zs, (int)h->cfg.gzip_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 			return -ENOMEM;
 		h->zs_ready = true;
 	} else if (deflateReset(&h->zs) != Z_OK) {

@@ -59,6 +59,11 @@ size_t ws_otlp_queue_take(struct ws_otlp_queue *q, struct ws_span *out, size_t m
 		q->head = (q->head + 1) % q->cap;
 	}
 	q->count -= (uint32_t)k;
+	/* Drained: start again at slot 0, so that below saturation only the first slots
+	 * (as many as the deepest the queue got) are ever touched and resident, not the
+	 * whole ring as the head goes round it. */
+	if (!q->count)
+		q->head = 0;
 	q->st.queue_depth = q->count;
 	q->st.in_flight += k;
 	return k;
@@ -100,6 +105,7 @@ size_t ws_otlp_queue_drop_all(struct ws_otlp_queue *q)
 		q->head = (q->head + 1) % q->cap;
 	}
 	q->count = 0;
+	q->head = 0;
 	q->st.queue_depth = 0;
 	q->st.spans_dropped_shutdown += n;
 	return n;

@@ -10,7 +10,8 @@
  * spans are refused and counted (spans_dropped_queue_full): what is queued is never
  * touched again until sent, the worker can hold a batch without a lock, and the count
  * means the same as the SDK batch processors' queue-full drops. docs/otlp-export.md
- * discusses the trade-off against dropping the oldest.
+ * discusses the trade-off against dropping the oldest. A drained ring starts again at
+ * slot 0, so the memory touched is the deepest the queue got, not all of it.
  *
  * Accounting, kept exact at all times:
  *   emitted = spans_queued + spans_dropped_queue_full

@@ -3,6 +3,7 @@
 #include "pb.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 size_t pb_varint_size(uint64_t v)
@@ -16,7 +17,7 @@ size_t pb_varint_size(uint64_t v)
 	return n;
 }
 
-static size_t varint_encode(uint8_t *out, uint64_t v)
+size_t pb_varint_write(uint8_t *out, uint64_t v)
 {
 	size_t n = 0;
 
@@ -30,20 +31,30 @@ static size_t varint_encode(uint8_t *out, uint64_t v)
 
 int pb_put_varint(struct ws_buf *b, uint64_t v)
 {
-	uint8_t tmp[10];
-
-	return ws_buf_append(b, tmp, varint_encode(tmp, v));
+	/* written in place: no staging copy, one room check (exact, so the size limit
+	 * means the same as for any append) */
+	if (ws_buf_reserve(b, pb_varint_size(v)))
+		return b->err;
+	b->len += pb_varint_write(b->data + b->len, v);
+	return 0;
 }
 
-int pb_put_tag(struct ws_buf *b, uint32_t field, enum pb_wire wt)
+static bool bad_field(struct ws_buf *b, uint32_t field)
 {
 	/* A bad field number is a bug in the encoder: make it fail the whole message
 	 * rather than emit bytes no decoder accepts. */
 	if (field == 0 || field > PB_MAX_FIELD) {
 		if (!b->err)
 			b->err = -EINVAL;
-		return b->err;
+		return true;
 	}
+	return false;
+}
+
+int pb_put_tag(struct ws_buf *b, uint32_t field, enum pb_wire wt)
+{
+	if (bad_field(b, field))
+		return b->err;
 	return pb_put_varint(b, ((uint64_t)field << 3) | (uint64_t)wt);
 }
 
@@ -99,9 +110,23 @@ int pb_put_double(struct ws_buf *b, uint32_t field, double v)
 
 int pb_put_bytes(struct ws_buf *b, uint32_t field, const void *p, size_t n)
 {
-	pb_put_tag(b, field, PB_LEN);
-	pb_put_varint(b, n);
-	return ws_buf_append(b, p, n);
+	uint64_t key = ((uint64_t)field << 3) | PB_LEN;
+	uint8_t *o;
+
+	/* tag, length and body with one exact room check */
+	if (bad_field(b, field))
+		return b->err;
+	if (n > SIZE_MAX - 20)
+		return b->err ? b->err : (b->err = -E2BIG);
+	if (ws_buf_reserve(b, pb_varint_size(key) + pb_varint_size(n) + n))
+		return b->err;
+	o = b->data + b->len;
+	o += pb_varint_write(o, key);
+	o += pb_varint_write(o, n);
+	if (n)
+		memcpy(o, p, n);
+	b->len = (size_t)(o - b->data) + n;
+	return 0;
 }
 
 int pb_put_string(struct ws_buf *b, uint32_t field, const char *s)
@@ -141,20 +166,37 @@ size_t pb_utf8_seq(const uint8_t *p, size_t n, size_t *skip)
 	return 0;
 }
 
-int pb_put_utf8(struct ws_buf *b, uint32_t field, const char *s, size_t n)
+bool pb_utf8_valid(const char *s, size_t n)
 {
-	static const uint8_t repl[3] = { 0xef, 0xbf, 0xbd };
 	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0, run = 0, mark, skip;
+	size_t i = 0, skip;
 
+	/* ASCII, most of what is traced, needs no decoding: skip it 8 bytes at a time */
+	while (n - i >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, sizeof(w));
+		if (w & 0x8080808080808080ull)
+			break;
+		i += 8;
+	}
 	while (i < n) {
 		size_t k = pb_utf8_seq(p + i, n - i, &skip);
 
 		if (!k)
-			break;
+			return false;
 		i += k;
 	}
-	if (i == n)
+	return true;
+}
+
+int pb_put_utf8(struct ws_buf *b, uint32_t field, const char *s, size_t n)
+{
+	static const uint8_t repl[3] = { 0xef, 0xbf, 0xbd };
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i, run = 0, mark, skip;
+
+	if (pb_utf8_valid(s, n))
 		return pb_put_bytes(b, field, s, n);   /* the common case: one copy */
 	mark = pb_begin(b, field);
 	for (i = 0; i < n;) {
@@ -176,10 +218,14 @@ int pb_put_utf8(struct ws_buf *b, uint32_t field, const char *s, size_t n)
 
 size_t pb_begin(struct ws_buf *b, uint32_t field)
 {
-	pb_put_tag(b, field, PB_LEN);
+	uint64_t key = ((uint64_t)field << 3) | PB_LEN;
+
 	/* One byte for the length: most nested messages (attributes, values) are short,
 	 * and pb_end() makes room when this one was not. */
-	ws_buf_putc(b, 0);
+	if (!bad_field(b, field) && !ws_buf_reserve(b, pb_varint_size(key) + 1)) {
+		b->len += pb_varint_write(b->data + b->len, key);
+		b->data[b->len++] = 0;
+	}
 	return b->len - 1;
 }
 
@@ -193,7 +239,7 @@ int pb_end(struct ws_buf *b, size_t mark)
 	if (mark >= b->len)
 		return b->err = -EINVAL;
 	body = b->len - mark - 1;
-	k = varint_encode(tmp, body);
+	k = pb_varint_write(tmp, body);
 	if (k > 1) {
 		if (ws_buf_reserve(b, k - 1))
 			return b->err;

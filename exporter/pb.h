@@ -65,6 +65,11 @@ static inline uint64_t pb_zigzag(int64_t v)
 
 /* Bytes a varint of v takes (1..10). */
 size_t pb_varint_size(uint64_t v);
+/* Write the varint of v at out (room for pb_varint_size(v) bytes); returns its size.
+ * For encoders that size a small message first and write it with one room check. */
+size_t pb_varint_write(uint8_t *out, uint64_t v);
+/* Whether s[0..n) is well-formed UTF-8 (ASCII is checked 8 bytes at a time). */
+bool pb_utf8_valid(const char *s, size_t n);
 
 /* ---- reader ---------------------------------------------------------------- */
 

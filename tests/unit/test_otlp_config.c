@@ -29,6 +29,7 @@ static void test_defaults(void **state)
 	assert_false(cfg.enabled);
 	assert_int_equal(cfg.protocol, WS_OTLP_PROTO_HTTP_PROTOBUF);
 	assert_int_equal(cfg.compression, WS_OTLP_COMPRESS_NONE);
+	assert_int_equal(cfg.gzip_level, 1);
 	assert_int_equal(cfg.timeout_ms, 10000);
 	assert_int_equal(cfg.schedule_delay_ms, 5000);
 	assert_int_equal(cfg.max_queue_spans, 8192);
@@ -117,6 +118,10 @@ static void test_protocol_and_compression(void **state)
 	expect_error(ENV("OTEL_EXPORTER_OTLP_PROTOCOL=grpc"), "HTTP only");
 	expect_error(ENV("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/proto"), "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
 	expect_error(ENV("OTEL_EXPORTER_OTLP_COMPRESSION=zstd"), "gzip or none");
+	assert_int_equal(ws_otlp_config_from_env(&cfg, ENV("WIRESPAN_OTLP_GZIP_LEVEL=3"), err, sizeof(err)), 0);
+	assert_int_equal(cfg.gzip_level, 3);
+	expect_error(ENV("WIRESPAN_OTLP_GZIP_LEVEL=0"), "WIRESPAN_OTLP_GZIP_LEVEL");
+	expect_error(ENV("WIRESPAN_OTLP_GZIP_LEVEL=10"), "WIRESPAN_OTLP_GZIP_LEVEL");
 }
 
 static void test_numbers(void **state)

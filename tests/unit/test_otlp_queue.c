@@ -196,6 +196,43 @@ static void test_queue_accounting(void **state)
 	ws_resource_unref(r);
 }
 
+/* A drained queue starts again at slot 0: at rates the sender keeps up with, only the
+ * first slots are ever written, so the ring's pages beyond them are never resident. */
+static void test_queue_reuses_low_slots(void **state)
+{
+	struct ws_otlp_queue q;
+	struct ws_resource *r = ws_resource_new(1);
+	struct ws_span in[3], out[3];
+	const struct ws_span *p[3];
+
+	assert_int_equal(ws_otlp_queue_init(&q, 8), 0);
+	for (int i = 0; i < 3; i++) {
+		mk(&in[i], r, (uint8_t)(i + 1));
+		p[i] = &in[i];
+	}
+	for (int round = 0; round < 5; round++) {
+		assert_int_equal(ws_otlp_queue_push(&q, p, 3), 3);
+		assert_int_equal(ws_otlp_queue_take(&q, out, 3), 3);
+		ws_otlp_queue_done(&q, 3, WS_OTLP_OUT_SENT, 0);
+		for (int i = 0; i < 3; i++)
+			ws_resource_unref(out[i].res);
+		assert_int_equal(q.head, 0);
+	}
+	/* slots 3..7 were never written (calloc'ed zero) */
+	for (int i = 3; i < 8; i++)
+		assert_int_equal(q.slots[i].span_id[0], 0);
+	/* not drained: the ring goes on from where it is */
+	assert_int_equal(ws_otlp_queue_push(&q, p, 3), 3);
+	assert_int_equal(ws_otlp_queue_take(&q, out, 2), 2);
+	assert_int_equal(q.head, 2);
+	for (int i = 0; i < 2; i++)
+		ws_resource_unref(out[i].res);
+	ws_otlp_queue_done(&q, 2, WS_OTLP_OUT_SENT, 0);
+	ws_otlp_queue_free(&q);
+	assert_int_equal(r->refs, 1);
+	ws_resource_unref(r);
+}
+
 static void test_report(void **state)
 {
 	struct ws_otlp_stats st = { .spans_queued = 7, .spans_sent = 5, .retries = 2, .bytes_sent = 99 };
@@ -257,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_retry_after_seconds),
 		cmocka_unit_test(test_retry_after_dates),
 		cmocka_unit_test(test_queue_accounting),
+		cmocka_unit_test(test_queue_reuses_low_slots),
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_json_partial),
 	};
