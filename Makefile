@@ -142,10 +142,10 @@ $(BUILD)/otlp_harness: $(OTLP_HARNESS_SRCS)
 
 # What the exporter costs per span (bench/otlp_cost.sh runs it under callgrind).
 OTLP_COST_SRCS := bench/otlp_cost.c $(filter-out tests/integration/otlp_harness.c,$(OTLP_HARNESS_SRCS))
-$(BUILD)/bench/otlp_cost: $(OTLP_COST_SRCS) $(HDRS)
+$(BUILD)/bench/otlp_cost: $(OTLP_COST_SRCS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(OTLP_COST_SRCS) -o $@ -lcurl -lz -lpthread -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(OTLP_COST_SRCS) -o $@ -lcurl -lz -lpthread -lm
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run_unit.sh $(UNIT_BINS)
