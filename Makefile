@@ -42,7 +42,7 @@ CORE_SRCS  := $(filter-out $(SHELL_SRCS),$(ALL_SRCS))
 HDRS       := $(wildcard headers/*.h agent/*.h agent/proto/*.h exporter/*.h)
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
-BPF_HDRS   := $(wildcard bpf/*.h) headers/wirespan_abi.h headers/ws_go_abi.h
+BPF_HDRS   := $(wildcard bpf/*.h bpf/*/*.h) headers/wirespan_abi.h headers/ws_go_abi.h
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 

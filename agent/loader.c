@@ -37,7 +37,7 @@ _Static_assert(WS_CAPMODE_DEFAULT == (int)WS_CAPTURE_DEFAULT && WS_CAPMODE_OFF =
 #define WS_DEFAULT_RINGBUF (8u << 20)
 #define WS_MAX_RINGBUF (1u << 30)
 #define WS_DEFAULT_MAX_CONNS 131072u
-#define WS_PID_FILTER_MAX 1024   /* max_entries of ws_pid_filter in bpf/ws_common.bpf.h */
+#define WS_PID_FILTER_MAX 1024   /* max_entries of ws_pid_filter in bpf/maps/pid_filter.h */
 #define WS_MAX_LINKS 64
 
 #define TRACEFS_DIR "/sys/kernel/tracing"
@@ -221,7 +221,7 @@ static bool prog_optional(const char *name)
 		"sched_process_exit",
 	};
 
-	/* Waits (ws_waits.bpf.h): without them spans lose their breakdown, not their data. */
+	/* Waits (bpf/hooks/waits.h): without them spans lose their breakdown, not their data. */
 	if (strncmp(name, "waits_", 6) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)

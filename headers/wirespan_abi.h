@@ -59,7 +59,7 @@ enum ws_event_type {
 	WS_EV_RT = 5,         /* struct ws_rt_event: language-runtime context (goroutines, ...) */
 	WS_EV_TCP = 6,        /* struct ws_tcp_event: a TCP-level happening on a reported connection */
 	WS_EV_INJECT = 7,     /* struct ws_inject_event: a traceparent was inserted into an
-			       * outgoing HTTP/1 request (sk_msg, bpf/ws_inject.bpf.h) */
+			       * outgoing HTTP/1 request (sk_msg, bpf/hooks/inject.h) */
 };
 
 enum ws_dir {
@@ -347,7 +347,7 @@ WS_STATIC_ASSERT(sizeof(struct ws_capture_policy) == 8, "ws_capture_policy size"
 #define WS_FILTER_PORT (1u << 2)  /* local or remote port in ws_port_filter[] */
 
 /*
- * traceparent injection (bpf/ws_inject.bpf.h, issue 12). An sk_msg program on client
+ * traceparent injection (bpf/hooks/inject.h, issue 12). An sk_msg program on client
  * sockets inserts "traceparent: 00-<trace>-<span>-01\r\n" after the request line of an
  * outgoing HTTP/1 request whose whole header block is in the message and that carries no
  * traceparent. The kernel chooses the ids (the trace id from ws_inj_hint when the agent

@@ -12,29 +12,17 @@
  * exit reports. Both look the slot up without creating it and stop unless the thread is
  * traced, so a process that never touched a traced connection pays one task-storage
  * lookup (a NULL pointer on its task for threads without any slot).
- * Included once, by wirespan.bpf.c, before the data path (which reports a loop
- * thread's reads from non-TCP descriptors through it).
+ * The loop records the data path emits too (a loop thread's reads from non-TCP
+ * descriptors) are in lib/loop.h.
  */
 #pragma once
 
-#include "ws_common.bpf.h"
+#include "lib/loop.h"
+#include "lib/stash.h"
+#include "maps/scratch.h"
 
 #define WS_FDSET_WORDS 16   /* select: fds below 1024 (FD_SETSIZE) are looked at */
 #define WS_INT_MAX 0x7fffffff
-
-/* The slot of the current thread if it is traced; never creates one. Most threads on a
- * host have no task-local storage at all: a NULL task->bpf_storage, one plain load,
- * says so without the helper call (which in a raw tracepoint also takes a per-CPU
- * recursion guard). */
-static __always_inline struct ws_stash *traced_slot(struct task_struct *task)
-{
-	struct ws_stash *st;
-
-	if (!task->bpf_storage)
-		return NULL;
-	st = bpf_task_storage_get(&ws_stash, task, 0, 0);
-	return st && st->traced ? st : NULL;
-}
 
 /* A timeout in ms given as an int: any negative value waits forever. */
 static __always_inline __s32 ms_arg(__u64 a)
@@ -184,31 +172,6 @@ static __always_inline int loop_enter(__u16 sys, const struct trace_event_raw_sy
 	return 0;
 }
 
-static __always_inline void emit_loop(__u16 sys, long ret, __u64 enter_ns, __s32 timeout_ms)
-{
-	struct ws_loop_event *ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (!ev) {
-		cnt_inc(WS_CNT_RB_DROP);
-		return;
-	}
-	ev->hdr.type = WS_EV_LOOP;
-	ev->hdr.flags = 0;
-	ev->hdr.size = sizeof(*ev);
-	ev->hdr.ts_ns = bpf_ktime_get_ns();
-	ev->pid = id >> 32;
-	ev->tid = (__u32)id;
-	ev->enter_ns = enter_ns;
-	ev->nready = (__s32)ret;
-	ev->timeout_ms = timeout_ms;
-	ev->syscall = sys;
-	ev->_pad0 = 0;
-	ev->_pad1 = 0;
-	rb_submit(ev);
-	cnt_inc(WS_CNT_LOOP_EVENTS);
-}
-
 /*
  * A slot stamped with this syscall holds its entry. Otherwise the call was already in
  * progress when the programs were attached (the thread is traced, and traced threads
@@ -248,26 +211,6 @@ static __always_inline int loop_exit(__u16 sys, long ret)
 	st->loop = 1;
 	emit_loop(sys, ret, enter_ns, timeout);
 	return 0;
-}
-
-/*
- * A loop thread reads from a descriptor that is not a TCP socket: an eventfd or pipe
- * (a thread pool's completion: a DNS lookup, a file read, asyncio's
- * run_in_executor), a UDP socket (a DNS answer), a timerfd. The callback that read
- * runs for whoever queued that work, not for the request the batch read last, so the
- * agent must not let the batch's cause cover what it writes next. Entry marks the slot
- * (sk 0); data_exit reports the read if it returned bytes.
- */
-static __always_inline void foreign_enter(__u16 sys, long fd)
-{
-	struct ws_stash *st = traced_slot(bpf_get_current_task_btf());
-
-	if (!st || !st->loop)
-		return;
-	st->enter_ns = bpf_ktime_get_ns();
-	st->sk = 0;
-	st->fd = (int)fd;
-	st->sys = sys;
 }
 
 #define LOOP_HOOKS(name, SYS)                                                           \
