@@ -12,6 +12,7 @@
 #include "lib/loop.h"
 #include "lib/policy.h"
 #include "lib/read_seq.h"
+#include "lib/seq.h"
 #include "lib/stash.h"
 #include "lib/tls.h"
 #include "lib/waits.h"
@@ -113,15 +114,8 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 			break;
 		total += len;
 	}
-	if (nmsg <= WS_MAX_MMSG && !(e->flags & WS_F_NO_SEQ)) {
-		seq = end_seq - total;
-	} else if (st->seq_ok) {
-		seq = st->seq_enter;
-		e->flags &= ~WS_F_NO_SEQ;
-	} else {
-		seq = 0;
-		e->flags |= WS_F_NO_SEQ;
-	}
+	seq = seq_mmsg_start(nmsg, !(e->flags & WS_F_NO_SEQ), end_seq, total, st->seq_ok,
+			     st->seq_enter, &e->flags);
 
 	for (i = 0; i < WS_MAX_MMSG; i++) {
 		struct mmsghdr mh;
@@ -147,7 +141,7 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 		}
 		e->iov = (__u64)mh.msg_hdr.msg_iov;
 		e->iovcnt = mh.msg_hdr.msg_iovlen;
-		e->want = payload_budget(c, e->dir, mh.msg_len, st->trunc, &e->flags);
+		e->want = payload_budget(c, e->dir, mh.msg_len, st->trunc, capture_bytes, &e->flags);
 		EMIT_IOV(e, c);
 		seq += mh.msg_len;
 	}
@@ -267,7 +261,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		cnt_inc(WS_CNT_READ_FAIL);
 		e.flags |= WS_F_NO_SEQ;
 	} else if (dir == WS_DIR_INGRESS) {
-		waits_exit(&st.sk, end_seq - (__u32)ret, st.enter_ns);
+		waits_exit(&st.sk, seq_start(end_seq, ret), st.enter_ns);
 	}
 	/* TLS: a syscall inside a TLS call of this thread, or any syscall on a connection
 	 * whose plaintext the uprobes have reported, moves ciphertext: no payload. The
@@ -277,10 +271,10 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 			      sys != WS_SYS_RECVMMSG;
 
 		if ((st.tls & WS_TLS_IN_CALL) &&
-		    tls_note_syscall(st.sk, st.fd, dir, end_seq - (__u32)ret, seq_ok))
+		    tls_note_syscall(st.sk, st.fd, dir, seq_start(end_seq, ret), seq_ok))
 			e.flags |= WS_F_CIPHER;
 		else if (dir == WS_DIR_INGRESS)
-			tls_note_read(st.sk, st.fd, sys, st.buf, end_seq - (__u32)ret, seq_ok,
+			tls_note_read(st.sk, st.fd, sys, st.buf, seq_start(end_seq, ret), seq_ok,
 				      (__u32)ret);
 	}
 	if (tls_enabled && (c->flags & WS_CONN_TLS))
@@ -293,17 +287,17 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	case WS_SYS_WRITE:
 	case WS_SYS_RECVFROM:
 	case WS_SYS_SENDTO:
-		e.seq = end_seq - (__u32)ret;
+		e.seq = seq_start(end_seq, ret);
 		e.bytes = ret;
 		e.src = st.buf;
-		e.want = payload_budget(c, dir, ret, st.trunc, &e.flags);
+		e.want = payload_budget(c, dir, ret, st.trunc, capture_bytes, &e.flags);
 		emit_data(&e, c);
 		break;
 	case WS_SYS_READV:
 	case WS_SYS_WRITEV:
 	case WS_SYS_RECVMSG:
 	case WS_SYS_SENDMSG:
-		e.seq = end_seq - (__u32)ret;
+		e.seq = seq_start(end_seq, ret);
 		e.bytes = ret;
 		if (sys == WS_SYS_READV || sys == WS_SYS_WRITEV) {
 			e.iov = st.buf;
@@ -318,7 +312,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 			e.iov = (__u64)mh.msg_iov;
 			e.iovcnt = mh.msg_iovlen;
 		}
-		e.want = payload_budget(c, dir, ret, st.trunc, &e.flags);
+		e.want = payload_budget(c, dir, ret, st.trunc, capture_bytes, &e.flags);
 		EMIT_IOV(&e, c);
 		break;
 	case WS_SYS_SENDMMSG:
@@ -327,7 +321,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		break;
 	case WS_SYS_SENDFILE:
 		/* The bytes come from a file, not from user memory: timing and counts only. */
-		e.seq = end_seq - (__u32)ret;
+		e.seq = seq_start(end_seq, ret);
 		e.bytes = ret;
 		budget_dir(c, dir);
 		emit_data(&e, c);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * How many payload bytes a data event may copy: the per-run capture budget.
+ * How many payload bytes a data event may copy: the per-run capture budget. Pure (the
+ * connection's state entry in, the cap as an argument), so that it runs under
+ * BPF_PROG_TEST_RUN (tests/bpf/); the callers pass the capture_bytes tunable.
  */
 #pragma once
 
-#include "lib/config.h"
+#include "lib/common.h"
 #include "maps/conns.h"
 
 /*
@@ -13,9 +15,9 @@
  * bytes this event may copy and charges them to the run. The connection's policy
  * overrides the budget: OFF copies nothing, ALL everything up to WS_MAX_PAYLOAD.
  */
-static __always_inline __u32 budget_take(struct ws_conn *c, __u8 dir, __u32 bytes, __u16 *flags)
+static __always_inline __u32 budget_take(struct ws_conn *c, __u8 dir, __u32 bytes, __u32 cap,
+					 __u16 *flags)
 {
-	__u32 cap = capture_bytes;
 	__u32 used, avail, n;
 
 	if (cap > WS_MAX_PAYLOAD)
@@ -51,7 +53,7 @@ static __always_inline void budget_dir(struct ws_conn *c, __u8 dir)
 /* Payload bytes this event may copy. A MSG_TRUNC receive did not fill the user buffer:
  * nothing to copy, but the run's direction still counts. */
 static __always_inline __u32 payload_budget(struct ws_conn *c, __u8 dir, __u32 bytes, bool trunc,
-					    __u16 *flags)
+					    __u32 cap, __u16 *flags)
 {
 	/* Ciphertext: no payload, and the run budget is the plaintext's business. */
 	if (*flags & WS_F_CIPHER)
@@ -60,5 +62,5 @@ static __always_inline __u32 payload_budget(struct ws_conn *c, __u8 dir, __u32 b
 		budget_dir(c, dir);
 		return 0;
 	}
-	return budget_take(c, dir, bytes, flags);
+	return budget_take(c, dir, bytes, cap, flags);
 }
