@@ -90,7 +90,7 @@ $(BUILD)/wirespan: $(OBJS)
 
 # ---- tests ------------------------------------------------------------------
 # Kernel-side harness: the loader plus a printer of every ring-buffer record.
-BPF_DUMP_OBJS := $(addprefix $(BUILD)/obj/agent/,loader.o rt_go_attach.o rt_go_elf.o tls_attach.o inject.o proc_scope.o)
+BPF_DUMP_OBJS := $(addprefix $(BUILD)/obj/agent/,loader.o rt_go_attach.o rt_go_elf.o tls_attach.o inject.o proc_scope.o bpf_errors.o)
 $(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BPF_DUMP_OBJS) $(HDRS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(BPF_DUMP_OBJS) -o $@ -lbpf -ldw -lelf -lz

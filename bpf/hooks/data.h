@@ -16,6 +16,10 @@
 #include "lib/stash.h"
 #include "lib/tls.h"
 #include "lib/waits.h"
+#include "lib/errors.h"
+
+/* helper failures here are counted as this file (lib/errors.h) */
+#define WS_FILE_ID WS_ERRF_HOOKS_DATA
 
 /* The argument registers of the current syscall, as saved at its entry. */
 static __always_inline __u64 sys_arg(struct pt_regs *regs, int i)
@@ -79,6 +83,7 @@ static __always_inline struct ws_stash *stash_recover(__u16 sys, long ret, int f
 
 static __always_inline void emit_eof(struct ws_stash *st, struct ws_conn *c, __u64 id, __u64 now)
 {
+	long err;
 	struct ws_emit e = {};
 
 	e.sk = st->sk;
@@ -90,8 +95,9 @@ static __always_inline void emit_eof(struct ws_stash *st, struct ws_conn *c, __u
 	e.dir = WS_DIR_INGRESS;
 	e.flags = WS_F_EOF;
 	/* seq: the FIN's own sequence number, the end of the peer's byte stream. */
-	if (read_seq((struct sock *)st->sk, WS_DIR_INGRESS, &e.seq)) {
-		cnt_inc(WS_CNT_READ_FAIL);
+	err = read_seq((struct sock *)st->sk, WS_DIR_INGRESS, &e.seq);
+	if (err) {
+		ws_err(err);
 		e.flags |= WS_F_NO_SEQ;
 	}
 	emit_data(&e, c);
@@ -101,6 +107,7 @@ static __always_inline void emit_eof(struct ws_stash *st, struct ws_conn *c, __u
 static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, struct ws_stash *st,
 				      __u32 nmsg, __u32 end_seq)
 {
+	long err;
 	const struct mmsghdr *m = (const struct mmsghdr *)st->buf;
 	__u32 total = 0, seq;
 	int i;
@@ -123,8 +130,9 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 
 		if (i >= nmsg)
 			break;
-		if (bpf_probe_read_user(&mh, sizeof(mh), &m[i])) {
-			cnt_inc(WS_CNT_READ_FAIL);
+		err = bpf_probe_read_user(&mh, sizeof(mh), &m[i]);
+		if (err) {
+			ws_err(err);
 			break;
 		}
 		e->flags = base_flags;
@@ -198,6 +206,7 @@ static __always_inline int data_enter(__u16 sys, long fd, __u64 buf, __u64 len, 
 
 static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_arg)
 {
+	long err;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ws_stash st, *sp;
 	struct ws_emit e = {};
@@ -257,8 +266,9 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	e.fd = st.fd;
 	e.sys = sys;
 	e.dir = dir;
-	if (read_seq(sk, dir, &end_seq)) {
-		cnt_inc(WS_CNT_READ_FAIL);
+	err = read_seq(sk, dir, &end_seq);
+	if (err) {
+		ws_err(err);
 		e.flags |= WS_F_NO_SEQ;
 	} else if (dir == WS_DIR_INGRESS) {
 		waits_exit(&st.sk, seq_start(end_seq, ret), st.enter_ns);
@@ -305,8 +315,9 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		} else {
 			struct user_msghdr mh;
 
-			if (bpf_probe_read_user(&mh, sizeof(mh), (const void *)st.buf)) {
-				cnt_inc(WS_CNT_READ_FAIL);
+			err = bpf_probe_read_user(&mh, sizeof(mh), (const void *)st.buf);
+			if (err) {
+				ws_err(err);
 				__builtin_memset(&mh, 0, sizeof(mh));
 			}
 			e.iov = (__u64)mh.msg_iov;
@@ -366,3 +377,5 @@ DATA_HOOKS(sendmmsg, WS_SYS_SENDMMSG, WS_DIR_EGRESS, 0, ctx->args[1], ctx->args[
 DATA_HOOKS(recvmmsg, WS_SYS_RECVMMSG, WS_DIR_INGRESS, 0, ctx->args[1], ctx->args[2], ctx->args[3], 3, 0)
 /* sendfile64(out_fd, in_fd, offset, count): out_fd is the socket */
 DATA_HOOKS(sendfile64, WS_SYS_SENDFILE, WS_DIR_EGRESS, 0, 0, ctx->args[3], 0, -1, 0)
+
+#undef WS_FILE_ID

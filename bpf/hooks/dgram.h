@@ -12,6 +12,10 @@
 #include "lib/stash.h"
 #include "maps/dgram_scratch.h"
 #include "maps/udp_socks.h"
+#include "lib/errors.h"
+
+/* helper failures here are counted as this file (lib/errors.h) */
+#define WS_FILE_ID WS_ERRF_HOOKS_DGRAM
 
 /* The port of a user sockaddr_in/sockaddr_in6 (sin_port and sin6_port share an offset),
  * host order; 0 when absent, unreadable or not inet. */
@@ -168,6 +172,7 @@ static __always_inline void dgram_emit(struct ws_emit *e, struct ws_conn *c, __u
 static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, __u16 sys,
 				      __u8 dir)
 {
+	long err;
 	struct ws_dgram_scratch *d;
 	struct user_msghdr *mh;
 	struct ws_emit *e;
@@ -204,9 +209,11 @@ static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, 
 
 			if (i >= ret)
 				break;
-			if (bpf_probe_read_user(mh, sizeof(*mh), &m[i].msg_hdr) ||
-			    bpf_probe_read_user(&len, sizeof(len), &m[i].msg_len)) {
-				cnt_inc(WS_CNT_READ_FAIL);
+			err = bpf_probe_read_user(mh, sizeof(*mh), &m[i].msg_hdr);
+			if (!err)
+				err = bpf_probe_read_user(&len, sizeof(len), &m[i].msg_len);
+			if (err) {
+				ws_err(err);
 				break;
 			}
 			__builtin_memcpy(c->tuple.daddr, d->daddr, 16);
@@ -229,8 +236,9 @@ static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, 
 		break;
 	case WS_SYS_RECVMSG:
 	case WS_SYS_SENDMSG:
-		if (bpf_probe_read_user(mh, sizeof(*mh), (const void *)st->buf)) {
-			cnt_inc(WS_CNT_READ_FAIL);
+		err = bpf_probe_read_user(mh, sizeof(*mh), (const void *)st->buf);
+		if (err) {
+			ws_err(err);
 			__builtin_memset(mh, 0, sizeof(*mh));
 		}
 		e->iov = (__u64)mh->msg_iov;
@@ -248,3 +256,5 @@ static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, 
 	dgram_emit(e, c, name);
 	return 0;
 }
+
+#undef WS_FILE_ID

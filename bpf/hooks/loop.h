@@ -20,6 +20,10 @@
 #include "lib/loop.h"
 #include "lib/stash.h"
 #include "maps/scratch.h"
+#include "lib/errors.h"
+
+/* helper failures here are counted as this file (lib/errors.h) */
+#define WS_FILE_ID WS_ERRF_HOOKS_LOOP
 
 #define WS_FDSET_WORDS 16   /* select: fds below 1024 (FD_SETSIZE) are looked at */
 #define WS_INT_MAX 0x7fffffff
@@ -51,12 +55,14 @@ static __always_inline __s32 to_ms(__s64 sec, __s64 sub, __u64 sub_per_ms)
  * read of 16 bytes, only for traced threads. */
 static __always_inline __s32 ptr_timeout_ms(__u64 uptr, bool timeval)
 {
+	long err;
 	__s64 t[2];
 
 	if (!uptr)
 		return -1;
-	if (bpf_probe_read_user(t, sizeof(t), (const void *)uptr)) {
-		cnt_inc(WS_CNT_READ_FAIL);
+	err = bpf_probe_read_user(t, sizeof(t), (const void *)uptr);
+	if (err) {
+		ws_err(err);
 		return WS_TIMEOUT_UNKNOWN;
 	}
 	return timeval ? to_ms(t[0], t[1], 1000) : to_ms(t[0], t[1], 1000000);
@@ -69,6 +75,7 @@ static __always_inline __s32 ptr_timeout_ms(__u64 uptr, bool timeval)
  */
 static __always_inline bool fdsets_many(__u64 n, __u64 in, __u64 out, __u64 ex)
 {
+	long err;
 	__u64 acc[WS_FDSET_WORDS] = {};
 	const __u64 sets[3] = { in, out, ex };
 	struct ws_scratch *s;
@@ -91,8 +98,9 @@ static __always_inline bool fdsets_many(__u64 n, __u64 in, __u64 out, __u64 ex)
 		if (sz > sizeof(s->iov))
 			sz = sizeof(s->iov);
 		barrier_var(sz);
-		if (bpf_probe_read_user(w, sz, (const void *)sets[k])) {
-			cnt_inc(WS_CNT_READ_FAIL);
+		err = bpf_probe_read_user(w, sz, (const void *)sets[k]);
+		if (err) {
+			ws_err(err);
 			return true;
 		}
 		for (int i = 0; i < WS_FDSET_WORDS; i++) {
@@ -239,3 +247,5 @@ LOOP_HOOKS(ppoll, WS_SYS_PPOLL)
 LOOP_HOOKS(select, WS_SYS_SELECT)
 /* pselect6(n, inp, outp, exp, const struct __kernel_timespec *, void *sigmask_and_size) */
 LOOP_HOOKS(pselect6, WS_SYS_PSELECT6)
+
+#undef WS_FILE_ID

@@ -35,6 +35,10 @@
 #include "lib/scope.h"
 #include "lib/tls.h"
 #include "maps/stash.h"
+#include "lib/errors.h"
+
+/* helper failures here are counted as this file (lib/errors.h) */
+#define WS_FILE_ID WS_ERRF_HOOKS_TLS
 
 static __always_inline int tls_enter(struct pt_regs *ctx, __u8 kind, bool ex)
 {
@@ -183,8 +187,12 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 		return 0;
 	if (t->n_ptr) {
 		/* SSL_read_ex/SSL_write_ex: 1 on success, the count in *readbytes or *written */
-		if (ret == 1 && bpf_probe_read_user(&n, sizeof(n), (const void *)t->n_ptr))
-			cnt_inc(WS_CNT_READ_FAIL);
+		if (ret == 1) {
+			long err = bpf_probe_read_user(&n, sizeof(n), (const void *)t->n_ptr);
+
+			if (err)
+				ws_err(err);
+		}
 		if (ret != 1)
 			n = 0;
 	} else if ((int)ret > 0) {
@@ -282,3 +290,5 @@ int BPF_KPROBE(ws_tls_other)
 {
 	return tls_enter(ctx, WS_TLS_K_OTHER, false);
 }
+
+#undef WS_FILE_ID

@@ -9,6 +9,10 @@
 #include "lib/submit.h"
 #include "lib/waits.h"
 #include "maps/conns.h"
+#include "lib/errors.h"
+
+/* helper failures here are counted as this file (lib/errors.h) */
+#define WS_FILE_ID WS_ERRF_LIB_EMIT
 
 #define WS_EV_SIZE sizeof(struct ws_data_event)
 
@@ -80,8 +84,9 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 		ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE + (bucket), 0);            \
 		if (!ev)                                                           \
 			goto drop;                                                 \
-		if (copy_in((void *)(ev + 1), n, (bucket), e)) {                   \
-			cnt_inc(WS_CNT_READ_FAIL);                                 \
+		err = copy_in((void *)(ev + 1), n, (bucket), e);                   \
+		if (err) {                                                         \
+			ws_err(err);                                               \
 			n = 0;                                                     \
 		}                                                                  \
 	} while (0)
@@ -90,6 +95,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 static __noinline int emit_data(struct ws_emit *e, struct ws_conn *c)
 {
 	struct ws_data_event *ev;
+	long err;
 	__u64 n = e->want; /* 64-bit: a 32-bit copy would be zero-extended into another
 			    * register and the verifier would lose the bound */
 
@@ -115,3 +121,5 @@ drop:
 	cnt_inc(WS_CNT_RB_DROP);
 	return 0;
 }
+
+#undef WS_FILE_ID

@@ -6,6 +6,10 @@
 
 #include "lib/emit.h"
 #include "maps/scratch.h"
+#include "lib/errors.h"
+
+/* helper failures here are counted as this file (lib/errors.h) */
+#define WS_FILE_ID WS_ERRF_LIB_GATHER
 
 /*
  * Vectored I/O: the pieces are copied straight from each iovec into the record, in
@@ -41,9 +45,10 @@
 			if (len > (bucket))                                         \
 				len = (bucket);                                     \
 			barrier_var(len);                                           \
-			if (bpf_probe_read_user((__u8 *)(ev + 1) + o, len,          \
-						s->iov[i].iov_base)) {              \
-				cnt_inc(WS_CNT_READ_FAIL);                          \
+			err = bpf_probe_read_user((__u8 *)(ev + 1) + o, len,        \
+						  s->iov[i].iov_base);              \
+			if (err) {                                                  \
+				ws_err(err);                                        \
 				break;                                              \
 			}                                                           \
 			off += len;                                                 \
@@ -68,11 +73,13 @@ static long gather_one(__u32 i, void *data)
 	struct ws_scratch *s = ((struct gather_ctx *)data)->s;
 	struct iovec v;
 	__u64 len, o, rem;
+	long err;
 
 	if (!s || s->g_off >= s->g_want || i >= s->g_n_iov)
 		return 1;
-	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(s->g_uiov + (__u64)i * sizeof(struct iovec)))) {
-		s->g_fail = 1;
+	err = bpf_probe_read_user(&v, sizeof(v), (const void *)(s->g_uiov + (__u64)i * sizeof(struct iovec)));
+	if (err) {
+		ws_err(err);
 		return 1;
 	}
 	len = v.iov_len;
@@ -87,8 +94,9 @@ static long gather_one(__u32 i, void *data)
 	if (len > WS_MAX_PAYLOAD)
 		len = WS_MAX_PAYLOAD;
 	barrier_var(len);
-	if (bpf_probe_read_user(s->buf + o, len, v.iov_base)) {
-		s->g_fail = 1;
+	err = bpf_probe_read_user(s->buf + o, len, v.iov_base);
+	if (err) {
+		ws_err(err);
 		return 1;
 	}
 	s->g_off += len;
@@ -115,11 +123,8 @@ __noinline int ws_emit_iov_many(struct ws_emit *e, struct ws_conn *c)
 		s->g_want = want;
 		s->g_off = 0;
 		s->g_n_iov = e->iovcnt < WS_MAX_IOV_LOOP ? e->iovcnt : WS_MAX_IOV_LOOP;
-		s->g_fail = 0;
 		g.s = s;
 		bpf_loop(WS_MAX_IOV_LOOP, gather_one, &g, 0);
-		if (s->g_fail)
-			cnt_inc(WS_CNT_READ_FAIL);
 		n = s->g_off;
 		if (n < want && e->iovcnt > WS_MAX_IOV_LOOP)
 			e->flags |= WS_F_IOV_LIMIT;
@@ -167,6 +172,7 @@ __noinline int ws_emit_iov(struct ws_emit *e, struct ws_conn *c)
 	__u64 want, n_iov, off = 0;
 	__u32 zero = 0;
 	int i = 0;
+	long err;
 
 	if (!e || !c)
 		return 0;
@@ -190,8 +196,9 @@ __noinline int ws_emit_iov(struct ws_emit *e, struct ws_conn *c)
 		if (sz > sizeof(s->iov))
 			sz = sizeof(s->iov);
 		barrier_var(sz);
-		if (bpf_probe_read_user(s->iov, sz, (const void *)e->iov)) {
-			cnt_inc(WS_CNT_READ_FAIL);
+		err = bpf_probe_read_user(s->iov, sz, (const void *)e->iov);
+		if (err) {
+			ws_err(err);
 			want = 0;
 		}
 	}
@@ -221,3 +228,5 @@ drop:
  * sums the stack of every frame in a call chain (512 bytes), and the exit programs
  * leave little. */
 #define EMIT_IOV(e, c) ((e)->iovcnt > WS_MAX_IOV && (e)->want ? ws_emit_iov_many(e, c) : ws_emit_iov(e, c))
+
+#undef WS_FILE_ID

@@ -20,7 +20,6 @@ struct ws_scratch {
 	__u64 g_want;
 	__u64 g_off;
 	__u64 g_n_iov;
-	__u64 g_fail;
 };
 
 struct {
