@@ -4,6 +4,7 @@
 #   sudo make test    install what is missing, build, run every test
 #   make              build build/wirespan (BPF embedded)
 #   make unit         cmocka unit tests under ASan/UBSan (no root)
+#   make unit-bpf     BPF_PROG_TEST_RUN tests of the bpf/lib helpers (root; SKIP otherwise)
 #   make fuzz         run every libFuzzer target for FUZZ_SECONDS each
 #   make integration  root-only tests against real servers on loopback
 #   V=1               show the commands
@@ -56,7 +57,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps run test unit fuzz integration bench bench-quick clean check-root
+.PHONY: all deps run test unit unit-bpf fuzz integration bench bench-quick clean check-root
 all: $(BUILD)/wirespan
 
 # ---- kernel side ------------------------------------------------------------
@@ -108,6 +109,25 @@ $(BUILD)/udp_ping: tests/integration/udp_ping.c
 	$(Q)mkdir -p $(BUILD)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
+# BPF_PROG_TEST_RUN tests of the pure bpf/lib helpers (root): a small object built from
+# the same headers as wirespan.bpf.o, its skeleton, and the cmocka driver.
+$(BUILD)/tests/helpers_test.bpf.o: tests/bpf/helpers_test.bpf.c tests/bpf/helpers_test.h $(BPF_HDRS) headers/ws_err_abi.h $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -I. -Ibpf \
+		-c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(BUILD)/tests/helpers_test.skel.h: $(BUILD)/tests/helpers_test.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name helpers_test_bpf > $@
+
+$(BUILD)/unit-bpf/test_bpf_helpers: tests/unit-bpf/test_bpf_helpers.c $(BUILD)/tests/helpers_test.skel.h $(BUILD)/san/agent/bpf_errors.o $(HDRS)
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes -I$(BUILD)/tests $< $(BUILD)/san/agent/bpf_errors.o -o $@ -lcmocka -lbpf -lelf -lz
+
 $(BUILD)/san/%.o: %.c $(HDRS)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -139,6 +159,10 @@ $(BUILD)/otlp_harness: $(OTLP_HARNESS_SRCS) $(HDRS)
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run_unit.sh $(UNIT_BINS)
+
+# Needs the BPF toolchain and, to run, root (it says SKIP otherwise); tests/run_all.sh runs it.
+unit-bpf: $(BUILD)/unit-bpf/test_bpf_helpers
+	$(Q)tests/run_unit.sh $<
 
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -26,7 +26,7 @@
 	X(WS_ERRF_HOOKS_DGRAM, "hooks/dgram.h") \
 	X(WS_ERRF_HOOKS_LOOP, "hooks/loop.h")   \
 	X(WS_ERRF_HOOKS_TLS, "hooks/tls.h")     \
-	X(WS_ERRF_TEST, "tests/bpf")
+	X(WS_ERRF_TEST, "tests/bpf/helpers_test.bpf.c")
 
 enum ws_err_file {
 	WS_ERRF_NONE = 0,
