@@ -4,6 +4,7 @@
 #   sudo make test    install what is missing, build, run every test
 #   make              build build/wirespan (BPF embedded)
 #   make unit         cmocka unit tests under ASan/UBSan (no root)
+#   make unit-bpf     BPF_PROG_TEST_RUN tests of the bpf/lib helpers (root; SKIP otherwise)
 #   make fuzz         run every libFuzzer target for FUZZ_SECONDS each
 #   make integration  root-only tests against real servers on loopback
 #   V=1               show the commands
@@ -57,7 +58,7 @@ SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 # what includes it. -MT/-MF name the target even for compile-and-link rules.
 DEPFLAGS    = -MMD -MP -MT $@ -MF $@.d
 
-.PHONY: all deps run test unit fuzz integration bench bench-quick clean check-root
+.PHONY: all deps run test unit unit-bpf fuzz integration bench bench-quick clean check-root
 all: $(BUILD)/wirespan
 
 # ---- kernel side ------------------------------------------------------------
@@ -93,7 +94,7 @@ $(BUILD)/wirespan: $(OBJS)
 
 # ---- tests ------------------------------------------------------------------
 # Kernel-side harness: the loader plus a printer of every ring-buffer record.
-BPF_DUMP_OBJS := $(addprefix $(BUILD)/obj/agent/,loader.o rt_go_attach.o rt_go_elf.o tls_attach.o inject.o proc_scope.o)
+BPF_DUMP_OBJS := $(addprefix $(BUILD)/obj/agent/,loader.o rt_go_attach.o rt_go_elf.o tls_attach.o inject.o proc_scope.o bpf_errors.o)
 $(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BPF_DUMP_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $< $(BPF_DUMP_OBJS) -o $@ -lbpf -ldw -lelf -lz
@@ -110,6 +111,25 @@ $(BUILD)/udp_ping: tests/integration/udp_ping.c
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(BUILD)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
+
+# BPF_PROG_TEST_RUN tests of the pure bpf/lib helpers (root): a small object built from
+# the same headers as wirespan.bpf.o, its skeleton, and the cmocka driver.
+$(BUILD)/tests/helpers_test.bpf.o: tests/bpf/helpers_test.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(BUILD) -I. -Ibpf \
+		$(DEPFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(BUILD)/tests/helpers_test.skel.h: $(BUILD)/tests/helpers_test.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name helpers_test_bpf > $@
+
+$(BUILD)/unit-bpf/test_bpf_helpers: tests/unit-bpf/test_bpf_helpers.c $(BUILD)/tests/helpers_test.skel.h $(BUILD)/san/agent/bpf_errors.o
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Wno-missing-prototypes -I$(BUILD)/tests $< $(BUILD)/san/agent/bpf_errors.o -o $@ -lcmocka -lbpf -lelf -lz
 
 $(BUILD)/san/%.o: %.c
 	$(call msg,CC-SAN,$@)
@@ -149,6 +169,10 @@ $(BUILD)/bench/otlp_cost: $(OTLP_COST_SRCS)
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run_unit.sh $(UNIT_BINS)
+
+# Needs the BPF toolchain and, to run, root (it says SKIP otherwise); tests/run_all.sh runs it.
+unit-bpf: $(BUILD)/unit-bpf/test_bpf_helpers
+	$(Q)tests/run_unit.sh $<
 
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

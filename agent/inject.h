@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * traceparent injection, the loader's side (bpf/ws_inject.bpf.h, issue 12): probe, enable
+ * traceparent injection, the loader's side (bpf/hooks/inject.h, issue 12): probe, enable
  * the programs before load, attach the sockops program to the cgroup v2 root and the
  * sk_msg program to the sockhash, and write the destination map. A thin shell.
  */

@@ -37,7 +37,7 @@ _Static_assert(WS_CAPMODE_DEFAULT == (int)WS_CAPTURE_DEFAULT && WS_CAPMODE_OFF =
 #define WS_DEFAULT_RINGBUF (8u << 20)
 #define WS_MAX_RINGBUF (1u << 30)
 #define WS_DEFAULT_MAX_CONNS 131072u
-#define WS_PID_FILTER_MAX 1024   /* max_entries of ws_pid_filter in bpf/ws_common.bpf.h */
+#define WS_PID_FILTER_MAX 1024   /* max_entries of ws_pid_filter in bpf/maps/pid_filter.h */
 #define WS_MAX_LINKS 64
 
 #define TRACEFS_DIR "/sys/kernel/tracing"
@@ -221,7 +221,7 @@ static bool prog_optional(const char *name)
 		"sched_process_exit",
 	};
 
-	/* Waits (ws_waits.bpf.h): without them spans lose their breakdown, not their data. */
+	/* Waits (bpf/hooks/waits.h): without them spans lose their breakdown, not their data. */
 	if (strncmp(name, "waits_", 6) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
@@ -601,6 +601,42 @@ int ws_bpf_read_counters(struct ws_bpf *b, uint64_t out[WS_CNT__MAX])
 	return 0;
 }
 
+int ws_bpf_read_errors(struct ws_bpf *b, struct ws_err_entry *out, size_t max, size_t *n)
+{
+	struct ws_err_key key, next;
+	struct bpf_map *m;
+	uint64_t *vals;
+	void *prev = NULL;
+	int err;
+
+	if (!b || !b->skel || !n || (max && !out))
+		return -EINVAL;
+	*n = 0;
+	m = b->skel->maps.ws_errors;
+	vals = calloc((size_t)b->ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	/* At most WS_ERR_ENTRIES keys; a key deleted meanwhile (never, today) only ends
+	 * the walk early. */
+	while (*n < max && !bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(m, &key, sizeof(key), vals, sizeof(*vals) * (size_t)b->ncpu, 0)) {
+			err = -errno;
+			if (err == -ENOENT)
+				continue;
+			free(vals);
+			return err;
+		}
+		out[*n].key = key;
+		out[*n].count = ws_err_sum(vals, b->ncpu);
+		(*n)++;
+	}
+	free(vals);
+	ws_err_sort(out, *n);
+	return 0;
+}
+
 const char *ws_counter_name(enum ws_counter c)
 {
 	switch (c) {
@@ -610,7 +646,7 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_BYTES_CAPTURED: return "bytes_captured";
 	case WS_CNT_STASH_FULL: return "stash_full";
 	case WS_CNT_CONN_FULL: return "conn_full";
-	case WS_CNT_READ_FAIL: return "read_failures";
+	case WS_CNT_ERR_FULL: return "bpf_error_map_full";
 	case WS_CNT_FILTERED: return "filtered";
 	case WS_CNT_NOT_TCP: return "not_tcp";
 	case WS_CNT_RECOVERED: return "syscalls_recovered_at_exit";

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "../headers/wirespan_abi.h"
+#include "bpf_errors.h"
 
 struct ws_bpf;
 
@@ -56,6 +57,9 @@ int ws_bpf_consume(struct ws_bpf *b);
 /* Sum the per-CPU kernel counters (enum ws_counter). */
 int ws_bpf_read_counters(struct ws_bpf *b, uint64_t out[WS_CNT__MAX]);
 const char *ws_counter_name(enum ws_counter c);
+/* The kernel's helper failures (map ws_errors): up to max entries, summed over CPUs and
+ * sorted (agent/bpf_errors.h), count in *n. Returns 0 or -errno. */
+int ws_bpf_read_errors(struct ws_bpf *b, struct ws_err_entry *out, size_t max, size_t *n);
 /*
  * Per-connection capture policy (agent -> kernel): what the kernel copies from now on
  * for the TCP connection sock_id (ws_data_event.sock_id). mode is enum ws_capture of

@@ -642,6 +642,18 @@ static void report_counters(struct agent *ag, FILE *out)
 		}
 		free(text);
 	}
+	/* The kernel's helper failures, one line per {error, file, line}, after the
+	 * "  name value" lines (their names are not plain words: parsers of the block stop
+	 * at the first of them). None in normal operation. */
+	static struct ws_err_entry errs[WS_ERR_ENTRIES];
+	size_t n_errs = 0;
+	if (ag->bpf && ws_bpf_read_errors(ag->bpf, errs, WS_ERR_ENTRIES, &n_errs) == 0)
+		for (size_t i = 0; i < n_errs; i++) {
+			char line[160];
+
+			ws_err_format(line, sizeof(line), &errs[i]);
+			fprintf(out, "  %s\n", line);
+		}
 	fflush(out);
 }
 

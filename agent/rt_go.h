@@ -3,7 +3,7 @@
  * Goroutine evidence for Go processes, as the assembler needs it (pure: no I/O).
  *
  * Go runs goroutines over a few threads, so the thread rules of parentage say nothing
- * there. What the kernel reports instead (bpf/ws_go.bpf.h):
+ * there. What the kernel reports instead (bpf/hooks/go.h):
  *  - ws_data_event.rt_ctx: the goroutine that made each socket syscall;
  *  - WS_RT_GO_SPAWN: goroutine ctx created goroutine other (ancestry);
  *  - WS_RT_GO_CALL: goroutine ctx asked net/http for the next request on (pid, fd);

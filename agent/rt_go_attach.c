@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Finding Go processes and attaching the goroutine uprobes (bpf/ws_go.bpf.h).
+ * Finding Go processes and attaching the goroutine uprobes (bpf/hooks/go.h).
  *
  * Uprobes are per executable file (inode), not per process: one attach covers every
  * process running it, now and later, and the programs ignore processes that are not

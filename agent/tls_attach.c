@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Finding TLS libraries and attaching the TLS uprobes (bpf/ws_tls.bpf.h).
+ * Finding TLS libraries and attaching the TLS uprobes (bpf/hooks/tls.h).
  *
  * Uprobes belong to a file (inode), not to a process: one attach to libssl.so.3 covers
  * every process mapping it, now and later, and the programs drop what scoping does not

@@ -2,7 +2,7 @@
 /*
  * TLS plaintext, kernel-facing shell: finds the TLS libraries (libssl.so.*) and the
  * executables that carry the OpenSSL/BoringSSL API themselves (node), and attaches the
- * uprobes of bpf/ws_tls.bpf.h once per file (inode). At start the in-scope processes
+ * uprobes of bpf/hooks/tls.h once per file (inode). At start the in-scope processes
  * are scanned (/proc/PID/exe and /proc/PID/maps); later ones one pid at a time
  * (ws_tls_discover, from the record loop and at exec). Enabled by ws_bpf_config.tls;
  * all of it is torn down by ws_bpf_destroy.

@@ -772,7 +772,7 @@ def summarize(runs, variants, workloads):
             s["requests_total"] = sum(reqs)
             for key in ("spans_produced", "requests", "ringbuf_drops", "spans_dropped_table_full",
                         "events_seen", "otlp_spans_sent", "otlp_spans_dropped_queue_full",
-                        "stash_full", "read_failures", "parse_errors", "records_consumed",
+                        "stash_full", "bpf_error_map_full", "parse_errors", "records_consumed",
                         "exchanges", "requests_uncaptured", "spans_dropped_unfinished",
                         "connections_undetected"):
                 vals = [getp(r, "agent_counters." + key) for r in rs]

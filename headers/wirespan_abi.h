@@ -27,8 +27,10 @@
  * ws_sock_event grows estab_ns (104 -> 112), record WS_EV_TCP (struct ws_tcp_event),
  * counters WS_CNT_WAITS_*.
  * 4: traceparent injection (issue 12): record WS_EV_INJECT (struct ws_inject_event),
- * the injection maps and counters. */
-#define WS_ABI_VERSION 4
+ * the injection maps and counters.
+ * 5: helper failures per {error, file, line} in map ws_errors (headers/ws_err_abi.h);
+ * counter WS_CNT_READ_FAIL becomes WS_CNT_ERR_FULL. */
+#define WS_ABI_VERSION 5
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -59,7 +61,7 @@ enum ws_event_type {
 	WS_EV_RT = 5,         /* struct ws_rt_event: language-runtime context (goroutines, ...) */
 	WS_EV_TCP = 6,        /* struct ws_tcp_event: a TCP-level happening on a reported connection */
 	WS_EV_INJECT = 7,     /* struct ws_inject_event: a traceparent was inserted into an
-			       * outgoing HTTP/1 request (sk_msg, bpf/ws_inject.bpf.h) */
+			       * outgoing HTTP/1 request (sk_msg, bpf/hooks/inject.h) */
 };
 
 enum ws_dir {
@@ -133,7 +135,8 @@ enum ws_counter {
 	WS_CNT_BYTES_CAPTURED,    /* payload bytes copied into events */
 	WS_CNT_STASH_FULL,        /* syscall-entry stash map full: syscall not traced */
 	WS_CNT_CONN_FULL,         /* connection state map update failed */
-	WS_CNT_READ_FAIL,         /* bpf_probe_read_* of user/kernel memory failed */
+	WS_CNT_ERR_FULL,          /* a helper failure at a new {error, file, line} not counted:
+				   * ws_errors full (headers/ws_err_abi.h) */
 	WS_CNT_FILTERED,          /* socket syscalls skipped by scoping */
 	WS_CNT_NOT_TCP,           /* syscalls on fds that are not TCP sockets */
 	WS_CNT_RECOVERED,         /* exits of calls in progress at attach, recovered from registers */
@@ -347,7 +350,7 @@ WS_STATIC_ASSERT(sizeof(struct ws_capture_policy) == 8, "ws_capture_policy size"
 #define WS_FILTER_PORT (1u << 2)  /* local or remote port in ws_port_filter[] */
 
 /*
- * traceparent injection (bpf/ws_inject.bpf.h, issue 12). An sk_msg program on client
+ * traceparent injection (bpf/hooks/inject.h, issue 12). An sk_msg program on client
  * sockets inserts "traceparent: 00-<trace>-<span>-01\r\n" after the request line of an
  * outgoing HTTP/1 request whose whole header block is in the message and that carries no
  * traceparent. The kernel chooses the ids (the trace id from ws_inj_hint when the agent

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Every test: unit (make unit), fuzz (make fuzz), then the agent build (make all) and
+# Every test: unit (make unit, make unit-bpf), fuzz (make fuzz), then the agent build (make all) and
 # integration (tests/integration/run.sh; its tests skip when not root).
 #   tests/run_all.sh          FUZZ_SECONDS (default 20) per fuzzer; BUILD as for make
 # Runs every stage even when an earlier one fails and ends with one line
@@ -27,6 +27,8 @@ stage() {
 }
 
 stage unit "$make_cmd" --no-print-directory unit
+# BPF_PROG_TEST_RUN tests of the bpf/lib helpers: needs the BPF toolchain, skips unless root.
+stage unit-bpf "$make_cmd" --no-print-directory unit-bpf
 stage fuzz "$make_cmd" --no-print-directory fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 # The integration tests run the agent binary: build it first so they never judge a stale
 # one. A failed build is one failure and the integration stage is not run.

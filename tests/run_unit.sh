@@ -2,7 +2,7 @@
 # Run cmocka unit-test binaries (built with ASan/UBSan by `make unit`).
 #   tests/run_unit.sh BIN...
 # Prints each binary's output and one result line per binary; exits 1 if any failed.
-# A binary fails when it exits non-zero (cmocka: number of failed tests; sanitizers:
+# A binary that exits 77 is skipped (it printed why). A binary fails when it exits non-zero (cmocka: number of failed tests; sanitizers:
 # an error report), when it is killed, or when it runs longer than WS_UNIT_TIMEOUT
 # seconds (default 300). With WS_RESULTS=FILE, appends "PASS|FAIL unit NAME" lines there
 # (tests/run_all.sh counts them).
@@ -16,7 +16,7 @@ if [ $# = 0 ]; then
 	exit 0
 fi
 
-pass=0 fail=0 failed=()
+pass=0 fail=0 skip=0 failed=()
 for bin in "$@"; do
 	name=$(basename "$bin")
 	echo "==== $name"
@@ -43,7 +43,12 @@ for bin in "$@"; do
 	127) detail="missing" ;;
 	*) [ "$rc" -gt 128 ] && detail="$detail; killed by signal $((rc - 128))" ;;
 	esac
-	if [ "$rc" = 0 ] && [ -n "$npass" ]; then
+	if [ "$rc" = 77 ]; then
+		# The binary cannot run here (tests/unit-bpf: not root) and said why above.
+		echo "SKIP $name"
+		skip=$((skip + 1))
+		res=SKIP
+	elif [ "$rc" = 0 ] && [ -n "$npass" ]; then
 		echo "PASS $name ($detail)"
 		pass=$((pass + 1))
 		res=PASS
@@ -60,5 +65,5 @@ for bin in "$@"; do
 	[ -n "${WS_RESULTS:-}" ] && echo "$res unit $name" >>"$WS_RESULTS"
 	out=
 done
-echo "unit: $pass binaries passed, $fail failed${failed[*]:+ (${failed[*]})}"
+echo "unit: $pass binaries passed, $fail failed${failed[*]:+ (${failed[*]})}$([ "$skip" -gt 0 ] && echo ", $skip skipped")"
 [ "$fail" = 0 ]

@@ -514,6 +514,17 @@ int main(int argc, char **argv)
 			fprintf(stderr, " %s=%" PRIu64, ws_counter_name((enum ws_counter)i), cnt[i]);
 		fprintf(stderr, " records=%lu bad_records=%lu\n", g_records, g_bad);
 	}
+	{
+		static struct ws_err_entry errs[WS_ERR_ENTRIES];
+		size_t n_errs = 0;
+		char line[160];
+
+		if (ws_bpf_read_errors(b, errs, WS_ERR_ENTRIES, &n_errs) == 0)
+			for (size_t i = 0; i < n_errs; i++) {
+				ws_err_format(line, sizeof(line), &errs[i]);
+				fprintf(stderr, "BPF_ERROR %s\n", line);
+			}
+	}
 	fprintf(stderr, "CAPTURE_ENTRIES %d\n", ws_bpf_capture_entries(b));
 	if (g_go) {
 		struct ws_go_attach_stats gs;

@@ -575,6 +575,11 @@ fds = (pollfd * 2)((a.fileno(), 1, 0), (b.fileno(), 1, 0))
 ts = (ctypes.c_long * 2)(0, 20 * 1000 * 1000)
 for _ in range(2):
     libc.ppoll(fds, 2, ts, None)
+# A timeout pointer the kernel rejects (EFAULT, no batch): the entry hook's read of it
+# fails too, and must appear once in the helper-failure report (ws_errors). The raw
+# syscall: glibc's ppoll would read the pointer itself first.
+import platform
+libc.syscall({"x86_64": 271, "aarch64": 73}[platform.machine()], fds, 2, ctypes.c_void_p(8), None, 0)
 b.send(b"x")
 libc.ppoll(fds, 2, None, None)  # infinite timeout, a is ready
 a.recv(1)  # a loop thread reads a socket that is not TCP: reported as foreign input
@@ -766,7 +771,12 @@ stop_dump() { # NAME
 	wait "$DUMP_PID"
 	rc=$?
 	[ "$rc" = 0 ] || fail "bpf_dump ($1) exited with $rc: $(tail -n 3 "$tmp/$1.err" | tr '\n' ' ')"
-	grep '^COUNTERS' "$tmp/$1.err" | sed "s/^/[$name] $1: /" >&2
+	grep '^COUNTERS\|^BPF_ERROR' "$tmp/$1.err" | sed "s/^/[$name] $1: /" >&2
+}
+bpf_errors() { # NAME EXPECTED: the helper-failure lines of dump NAME must be exactly EXPECTED
+	local got
+	got=$(grep '^BPF_ERROR ' "$tmp/$1.err" | sed 's/^BPF_ERROR //')
+	[ "$got" = "$2" ] || fail "$1: helper failures: got '${got:-none}', expected '${2:-none}'"
 }
 client() { # NAME ADDR PORT PLAN [GOFILE [COMM]]: foreground unless GOFILE is given
 	local args=(-u "$tmp/peer.py" client "$2" "$3" "$tmp/$1.json" "${5:-}" "${6:-}" "$4")
@@ -809,6 +819,7 @@ cl() { # LABEL CLIENT SERVER PORT CFAM CADDR SFAM SADDR EXTRA
 	printf '{"label":"%s","info":"%s","server_log":"%s","server_port":%s,"client_fam":"%s","client_addr":"%s","server_addr":"%s","server_fam":"%s","server_addr_local":"%s","client_addr_seen":"%s"%s}' \
 		"$1" "$tmp/$2.json" "$tmp/$3.log" "$4" "$5" "$6" "$8" "$7" "$8" "$6" "${9:-}"
 }
+bpf_errors A ""
 check A "{\"capture\":256,\"only_ports\":[$P4,$P6,$PD],\"clients\":[
 $(cl v4 c4 s4 "$P4" inet "$V4" inet "$V4" ',"big":true,"client_eof":true'),
 $(cl v6 c6 s6 "$P6" inet6 ::1 inet6 ::1 ',"eof":true'),
@@ -819,6 +830,7 @@ $(cl preexisting pre s4 "$P4" inet "$V4" inet "$V4" ',"eof":true,"preexisting":t
 start_dump B -s 128
 client nf 127.0.0.1 "$P4" "nf1:sendto:recvfrom:10:10,nf2:write:read:300:300"
 stop_dump B
+bpf_errors B ""
 check B "{\"capture\":128,\"clients\":[$(cl unscoped nf s4 "$P4" inet "$V4" inet "$V4" ',"eof":true')]}"
 
 # Run C: pid scoping. Only client a's syscalls; the server and client b are not traced.
@@ -829,6 +841,7 @@ touch "$tmp/go.c"
 wait_pid "$PA" pa
 wait_pid "$PB" pb
 stop_dump C
+bpf_errors C ""
 LA=$(jget "$tmp/pa.json" lport) LB=$(jget "$tmp/pb.json" lport)
 check C "{\"capture\":256,\"only_pids\":[$(jget "$tmp/pa.json" pid)],\"present\":[[$LA,$P4]],\"absent\":[[$LB,$P4],[$P4,$LA],[$P4,$LB]]}"
 
@@ -840,6 +853,7 @@ touch "$tmp/go.d"
 wait_pid "$QA" qa
 wait_pid "$QB" qb
 stop_dump D
+bpf_errors D ""
 LA=$(jget "$tmp/qa.json" lport) LB=$(jget "$tmp/qb.json" lport)
 check D "{\"capture\":256,\"only_pids\":[$(jget "$tmp/qa.json" pid)],\"present\":[[$LA,$P4]],\"absent\":[[$LB,$P4],[$P4,$LA],[$P4,$LB]]}"
 
@@ -848,6 +862,7 @@ start_dump E -P "$P6"
 client e4 127.0.0.1 "$P4" "e41:sendto:recvfrom:10:10"
 client e6 ::1 "$P6" "e61:sendto:recvfrom:10:10"
 stop_dump E
+bpf_errors E ""
 L4=$(jget "$tmp/e4.json" lport)
 check E "{\"capture\":256,\"only_ports\":[$P6],\"absent\":[[$L4,$P4],[$P4,$L4]],\"clients\":[$(cl port_v6 e6 s6 "$P6" inet6 ::1 inet6 ::1 ',"eof":true')]}"
 
@@ -865,6 +880,10 @@ touch "$tmp/go.f"
 wait_pid "$LT" lt
 wait_pid "$LU" lu
 stop_dump F
+# The one failure loopapp provokes, in the traced process only (lu's threads are not
+# traced: their ppoll is not looked at).
+line=$(grep -n 'ws_err(err);' "$root/bpf/hooks/loop.h" | head -n 1 | cut -d: -f1)   # ptr_timeout_ms's
+bpf_errors F "bpf_error{err=-14 (EFAULT),file=hooks/loop.h,line=$line} 1"
 "$PY" "$tmp/check_parentage.py" "$tmp/F.out" "$tmp/lt.json" "$tmp/lu.json" >"$tmp/F.check" 2>&1
 rc=$?
 sed "s/^/[$name] F: /" "$tmp/F.check" >&2

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Root-only check of the Go runtime evidence (bpf/ws_go.bpf.h, agent/rt_go_attach.c)
+# Root-only check of the Go runtime evidence (bpf/hooks/go.h, agent/rt_go_attach.c)
 # through build/bpf_dump -G: a Go net/http service (stdlib only, built here offline)
 # whose /one handler calls a Python backend once and whose /fan handler calls it three
 # times from three goroutines. Checked (check_go_runtime.py): the request read carries

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Root-only check of TLS plaintext capture (bpf/ws_tls.bpf.h, agent/tls_attach.c) through
+# Root-only check of TLS plaintext capture (bpf/hooks/tls.h, agent/tls_attach.c) through
 # build/bpf_dump -T, scoped to the ports of the servers started here:
 #   - nginx with TLS (self-signed certificate made here) started before the harness
 #     (libssl.so.3 found by the /proc scan), and a second one started after it; its

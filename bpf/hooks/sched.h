@@ -8,13 +8,14 @@
  * BPF_CORE_READ. Every hook first looks up the current thread's stash slot without
  * creating it and stops unless the thread is traced, so the busy sched_waking hook costs
  * an untraced process one task-storage lookup per wakeup.
- * Included once, by wirespan.bpf.c.
  */
 #pragma once
 
-#include "ws_common.bpf.h"
-#include "ws_sock.bpf.h"
-#include "ws_loop.bpf.h"
+#include "lib/loop.h"
+#include "lib/sock.h"
+#include "lib/stash.h"
+#include "maps/heirs.h"
+#include "maps/pid_filter.h"
 
 /* Kernel stack size (THREAD_SIZE) on x86-64 and arm64 without KASAN. */
 #define WS_THREAD_SIZE 16384

@@ -25,52 +25,15 @@
  */
 #pragma once
 
-#include "ws_common.bpf.h"
-
-#define WS_INJ_SOCK_ENTRIES 65536
-
-/* Set by the loader: every destination (--inject all), not only ws_inj_dst. */
-const volatile __u32 inj_all = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, WS_INJ_SOCK_ENTRIES);
-	__type(key, __u64);   /* socket cookie */
-	__type(value, __u64);
-} ws_inj_socks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct ws_inj_dst_key);
-	__type(value, __u8);
-} ws_inj_dst SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct ws_inj_hint);
-} ws_inj_hint SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WS_INJ__MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} ws_inj_counters SEC(".maps");
-
-struct ws_inj_scratch {
-	char buf[WS_INJ_SCAN];
-	char hdr[WS_INJ_HDR_LEN + 2];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ws_inj_scratch);
-} ws_inj_scratch SEC(".maps");
+#include "lib/config.h"
+#include "lib/counters.h"
+#include "lib/scope.h"
+#include "maps/inj_counters.h"
+#include "maps/inj_dst.h"
+#include "maps/inj_hint.h"
+#include "maps/inj_scratch.h"
+#include "maps/inj_socks.h"
+#include "maps/ringbuf.h"
 
 static __always_inline void inj_cnt(__u32 idx)
 {

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * From a file descriptor of the current task to its struct sock, and the
- * per-connection state kept for it.
+ * From a file descriptor of the current task to its struct sock, and reads of the
+ * sock (tuple, state, owner).
  */
 #pragma once
 
-#include "ws_common.bpf.h"
+#include "lib/config.h"
+#include "lib/counters.h"
+#include "lib/scope.h"
+#include "maps/conns.h"
 
 /*
  * Reading kernel objects. A probe-read helper call costs tens of ns here, a plain
@@ -205,10 +208,8 @@ static __always_inline bool sock_port_excluded(struct sock *sk)
 		sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 		dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
 	}
-	dport = bpf_ntohs(dport);
-	/* Both ports set, or no decision: the local port is already 0 at the TCP_CLOSE of a
-	 * sock whose port went to its time-wait successor. */
-	return sport && dport && !port_selected(sport, dport);
+	return ports_exclude(port_filter, n_port_filters, WS_MAX_PORT_FILTERS, sport,
+			     bpf_ntohs(dport));
 }
 
 /* In softirq the task is unknown: a sock can be ruled out there only when ports are
@@ -225,41 +226,6 @@ static __always_inline bool tuple_unchanged(struct sock *sk, const struct ws_con
 
 	read_tuple(sk, &t);
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4];
-}
-
-/* Build a fresh state entry for sk (overwriting any stale one) and return it. */
-static __always_inline struct ws_conn *conn_create(struct sock *sk, __u8 role, __u64 flags)
-{
-	__u64 key = (__u64)sk;
-	struct ws_conn c = {};
-	struct ws_conn *p;
-
-	read_tuple(sk, &c.tuple);
-	c.role = role;
-	c.run_dir = WS_DIR_EGRESS;
-	/* cap_gen 0: the policy is looked up on first use. accept and connect make a new
-	 * sock: a policy left at its address (set by the agent after the old sock's
-	 * TCP_CLOSE, or whose close was missed) is not its own. */
-	if (role != WS_ROLE_UNKNOWN)
-		bpf_map_delete_elem(&ws_capture, &key);
-	if ((filter_mode & WS_FILTER_PORT) && port_selected(c.tuple.sport, c.tuple.dport))
-		c.flags |= WS_CONN_PORT_OK;
-	/* BPF_NOEXIST loses a race with another CPU creating the same entry: then the
-	 * winner's entry is used. */
-	if (bpf_map_update_elem(&ws_conns, &key, &c, flags) && flags != BPF_NOEXIST) {
-		cnt_inc(WS_CNT_CONN_FULL);
-		return NULL;
-	}
-	p = bpf_map_lookup_elem(&ws_conns, &key);
-	if (!p)
-		cnt_inc(WS_CNT_CONN_FULL);
-	return p;
-}
-
-/* Is this syscall on this connection traced? task_ok comes from scope_task(). */
-static __always_inline bool conn_traced(const struct ws_conn *c, __u8 task_ok)
-{
-	return task_ok || (c->flags & WS_CONN_PORT_OK);
 }
 
 /*

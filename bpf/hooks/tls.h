@@ -24,165 +24,21 @@
  * thread; a write binds that way too, and leaves the read pending). Anything else is
  * dropped and counted (WS_CNT_TLS_NO_SOCK): no record lands on a guessed connection.
  *
- * Included by wirespan.bpf.c after the record emitters and before data_exit.
+ * The syscall side (what the data exits do inside a TLS call) is lib/tls.h.
  */
 #pragma once
 
-#include "ws_common.bpf.h"
+#include "lib/budget.h"
+#include "lib/conn.h"
+#include "lib/emit.h"
+#include "lib/policy.h"
+#include "lib/scope.h"
+#include "lib/tls.h"
+#include "maps/stash.h"
+#include "lib/errors.h"
 
-/* Set by the loader (ws_bpf_config.tls). When 0 the verifier drops every TLS check
- * from the syscall programs. */
-const volatile __u32 tls_enabled = 0;
-
-/* ws_stash.tls */
-#define WS_TLS_IN_CALL (1u << 0)
-#define WS_TLS_SEEN (1u << 1)
-
-/* ws_tls_call.kind */
-#define WS_TLS_K_READ 1
-#define WS_TLS_K_WRITE 2
-#define WS_TLS_K_OTHER 3   /* SSL_do_handshake, SSL_shutdown: ciphertext only */
-
-/* The thread's TLS call in progress, and the read that may feed its next one. */
-struct ws_tls_call {
-	__u64 ssl;
-	__u64 buf;        /* plaintext buffer */
-	__u64 n_ptr;      /* _ex calls: size_t *readbytes or *written; 0 otherwise */
-	__u64 enter_ns;
-	__u64 sp;         /* stack pointer at entry: matches its return, tells nesting */
-	__u64 sk;         /* the first socket a syscall inside the call used; 0: none yet */
-	__u64 pend_sk;    /* the thread's last read outside TLS calls that began with a TLS
-			   * record header, until a TLS read or handshake consumes it */
-	__s32 fd;
-	__s32 pend_fd;
-	__u32 seq;        /* TCP seq of the first ciphertext byte moved in the call's direction */
-	__u32 pend_seq;   /* seq of pend_sk's read: its first byte began a TLS record */
-	__u8 active;
-	__u8 kind;        /* WS_TLS_K_* */
-	__u8 has_seq;
-	__u8 task_ok;     /* scope_task() at entry */
-	__u8 pend_seq_ok;
-	__u8 _pad[3];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct ws_tls_call);
-} ws_tls_stash SEC(".maps");
-
-/* SSL* -> socket, per process: forked workers (nginx) share heap layouts, so the same
- * SSL* address names different objects in different processes. LRU: SSL objects are
- * freed without a hook; a stale binding is only used while its socket is still tracked
- * and is replaced by the next call that makes a syscall. */
-struct ws_tls_key {
-	__u64 ssl;
-	__u32 tgid;
-	__u32 _pad;
-};
-
-struct ws_tls_bind {
-	__u64 sk;
-	__s32 fd;
-	/* The connection's ports when bound (0: its entry was not there). A struct sock's
-	 * address is reused by later connections, of any process: a binding whose socket
-	 * now carries other ports belongs to a freed SSL object and a closed connection. */
-	__u16 sport;
-	__u16 dport;
-};
-
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536); /* the loader sets max_conns */
-	__type(key, struct ws_tls_key);
-	__type(value, struct ws_tls_bind);
-} ws_tls_socks SEC(".maps");
-
-/* Bind the call's SSL object to sk, with the ports of sk's connection now. */
-static __always_inline void tls_bind(struct ws_tls_key *key, __u64 sk, __s32 fd)
-{
-	struct ws_tls_bind bind = { .sk = sk, .fd = fd };
-	struct ws_conn *c = bpf_map_lookup_elem(&ws_conns, &sk);
-
-	if (c) {
-		bind.sport = c->tuple.sport;
-		bind.dport = c->tuple.dport;
-	}
-	bpf_map_update_elem(&ws_tls_socks, key, &bind, BPF_ANY);
-}
-
-/* ---- the syscall side (called from data_exit) ------------------------------------- */
-
-/*
- * A data syscall that ran inside a TLS call of this thread: note its socket, and the
- * sequence number of its first byte when it moved bytes in the call's direction and
- * the call has none yet. Returns true when the syscall is ciphertext (report it with
- * WS_F_CIPHER, no payload).
- */
-static __always_inline bool tls_note_syscall(__u64 sk, __s32 fd, __u8 dir, __u32 seq, bool seq_ok)
-{
-	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
-	__u8 want;
-
-	if (!t || !t->active)
-		return false;
-	if (!t->sk) {
-		t->sk = sk;
-		t->fd = fd;
-	}
-	want = t->kind == WS_TLS_K_READ ? WS_DIR_INGRESS :
-	       t->kind == WS_TLS_K_WRITE ? WS_DIR_EGRESS : 0xff;
-	if (!t->has_seq && seq_ok && dir == want && t->sk == sk) {
-		t->seq = seq;
-		t->has_seq = 1;
-	}
-	return true;
-}
-
-/*
- * A read outside TLS calls by a thread that uses the TLS library: remembered when its
- * bytes begin with a TLS record header (content type 20..23, version major 3), the
- * ciphertext a memory-BIO library is about to be fed. Only plain read/recvfrom, whose
- * buffer is one contiguous block (libuv, Python asyncio).
- */
-static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 buf, __u32 seq,
-					  bool seq_ok, __u32 n)
-{
-	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
-	__u8 h[5];
-	__u32 off;
-
-	if (!t)
-		return;
-	t->pend_sk = 0;
-	if (sys != WS_SYS_READ && sys != WS_SYS_RECVFROM)
-		return;
-	if (bpf_probe_read_user(h, sizeof(h), (const void *)buf) || h[0] < 20 || h[0] > 23 || h[1] != 3)
-		return;
-	t->pend_sk = sk;
-	t->pend_fd = fd;
-	t->pend_seq = seq;
-	t->pend_seq_ok = seq_ok;
-	/* A read that begins with ChangeCipherSpec (20) ends a handshake: the peer's
-	 * Finished record follows, then its first data. The data's record is the one the
-	 * peer's write began with (TLS 1.2, and 1.3 in the middlebox-compatible mode
-	 * OpenSSL uses by default). */
-	if (h[0] != 20)
-		return;
-	off = 5 + ((__u32)h[3] << 8 | h[4]);
-	if (off + 5 > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off))) {
-		t->pend_seq_ok = 0;
-		return;
-	}
-	off += 5 + ((__u32)h[3] << 8 | h[4]);
-	if (off >= n)
-		t->pend_seq_ok = 0;
-	t->pend_seq = seq + off;
-}
-
-/* ---- the uprobes ------------------------------------------------------------------ */
+/* helper failures here are counted as this file (lib/errors.h) */
+#define WS_FILE_ID WS_ERRF_HOOKS_TLS
 
 static __always_inline int tls_enter(struct pt_regs *ctx, __u8 kind, bool ex)
 {
@@ -331,8 +187,12 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 		return 0;
 	if (t->n_ptr) {
 		/* SSL_read_ex/SSL_write_ex: 1 on success, the count in *readbytes or *written */
-		if (ret == 1 && bpf_probe_read_user(&n, sizeof(n), (const void *)t->n_ptr))
-			cnt_inc(WS_CNT_READ_FAIL);
+		if (ret == 1) {
+			long err = bpf_probe_read_user(&n, sizeof(n), (const void *)t->n_ptr);
+
+			if (err)
+				ws_err(err);
+		}
 		if (ret != 1)
 			n = 0;
 	} else if ((int)ret > 0) {
@@ -430,3 +290,5 @@ int BPF_KPROBE(ws_tls_other)
 {
 	return tls_enter(ctx, WS_TLS_K_OTHER, false);
 }
+
+#undef WS_FILE_ID

@@ -12,29 +12,21 @@
  * exit reports. Both look the slot up without creating it and stop unless the thread is
  * traced, so a process that never touched a traced connection pays one task-storage
  * lookup (a NULL pointer on its task for threads without any slot).
- * Included once, by wirespan.bpf.c, before the data path (which reports a loop
- * thread's reads from non-TCP descriptors through it).
+ * The loop records the data path emits too (a loop thread's reads from non-TCP
+ * descriptors) are in lib/loop.h.
  */
 #pragma once
 
-#include "ws_common.bpf.h"
+#include "lib/loop.h"
+#include "lib/stash.h"
+#include "maps/scratch.h"
+#include "lib/errors.h"
+
+/* helper failures here are counted as this file (lib/errors.h) */
+#define WS_FILE_ID WS_ERRF_HOOKS_LOOP
 
 #define WS_FDSET_WORDS 16   /* select: fds below 1024 (FD_SETSIZE) are looked at */
 #define WS_INT_MAX 0x7fffffff
-
-/* The slot of the current thread if it is traced; never creates one. Most threads on a
- * host have no task-local storage at all: a NULL task->bpf_storage, one plain load,
- * says so without the helper call (which in a raw tracepoint also takes a per-CPU
- * recursion guard). */
-static __always_inline struct ws_stash *traced_slot(struct task_struct *task)
-{
-	struct ws_stash *st;
-
-	if (!task->bpf_storage)
-		return NULL;
-	st = bpf_task_storage_get(&ws_stash, task, 0, 0);
-	return st && st->traced ? st : NULL;
-}
 
 /* A timeout in ms given as an int: any negative value waits forever. */
 static __always_inline __s32 ms_arg(__u64 a)
@@ -63,12 +55,14 @@ static __always_inline __s32 to_ms(__s64 sec, __s64 sub, __u64 sub_per_ms)
  * read of 16 bytes, only for traced threads. */
 static __always_inline __s32 ptr_timeout_ms(__u64 uptr, bool timeval)
 {
+	long err;
 	__s64 t[2];
 
 	if (!uptr)
 		return -1;
-	if (bpf_probe_read_user(t, sizeof(t), (const void *)uptr)) {
-		cnt_inc(WS_CNT_READ_FAIL);
+	err = bpf_probe_read_user(t, sizeof(t), (const void *)uptr);
+	if (err) {
+		ws_err(err);
 		return WS_TIMEOUT_UNKNOWN;
 	}
 	return timeval ? to_ms(t[0], t[1], 1000) : to_ms(t[0], t[1], 1000000);
@@ -81,6 +75,7 @@ static __always_inline __s32 ptr_timeout_ms(__u64 uptr, bool timeval)
  */
 static __always_inline bool fdsets_many(__u64 n, __u64 in, __u64 out, __u64 ex)
 {
+	long err;
 	__u64 acc[WS_FDSET_WORDS] = {};
 	const __u64 sets[3] = { in, out, ex };
 	struct ws_scratch *s;
@@ -103,8 +98,9 @@ static __always_inline bool fdsets_many(__u64 n, __u64 in, __u64 out, __u64 ex)
 		if (sz > sizeof(s->iov))
 			sz = sizeof(s->iov);
 		barrier_var(sz);
-		if (bpf_probe_read_user(w, sz, (const void *)sets[k])) {
-			cnt_inc(WS_CNT_READ_FAIL);
+		err = bpf_probe_read_user(w, sz, (const void *)sets[k]);
+		if (err) {
+			ws_err(err);
 			return true;
 		}
 		for (int i = 0; i < WS_FDSET_WORDS; i++) {
@@ -184,31 +180,6 @@ static __always_inline int loop_enter(__u16 sys, const struct trace_event_raw_sy
 	return 0;
 }
 
-static __always_inline void emit_loop(__u16 sys, long ret, __u64 enter_ns, __s32 timeout_ms)
-{
-	struct ws_loop_event *ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (!ev) {
-		cnt_inc(WS_CNT_RB_DROP);
-		return;
-	}
-	ev->hdr.type = WS_EV_LOOP;
-	ev->hdr.flags = 0;
-	ev->hdr.size = sizeof(*ev);
-	ev->hdr.ts_ns = bpf_ktime_get_ns();
-	ev->pid = id >> 32;
-	ev->tid = (__u32)id;
-	ev->enter_ns = enter_ns;
-	ev->nready = (__s32)ret;
-	ev->timeout_ms = timeout_ms;
-	ev->syscall = sys;
-	ev->_pad0 = 0;
-	ev->_pad1 = 0;
-	rb_submit(ev);
-	cnt_inc(WS_CNT_LOOP_EVENTS);
-}
-
 /*
  * A slot stamped with this syscall holds its entry. Otherwise the call was already in
  * progress when the programs were attached (the thread is traced, and traced threads
@@ -250,26 +221,6 @@ static __always_inline int loop_exit(__u16 sys, long ret)
 	return 0;
 }
 
-/*
- * A loop thread reads from a descriptor that is not a TCP socket: an eventfd or pipe
- * (a thread pool's completion: a DNS lookup, a file read, asyncio's
- * run_in_executor), a UDP socket (a DNS answer), a timerfd. The callback that read
- * runs for whoever queued that work, not for the request the batch read last, so the
- * agent must not let the batch's cause cover what it writes next. Entry marks the slot
- * (sk 0); data_exit reports the read if it returned bytes.
- */
-static __always_inline void foreign_enter(__u16 sys, long fd)
-{
-	struct ws_stash *st = traced_slot(bpf_get_current_task_btf());
-
-	if (!st || !st->loop)
-		return;
-	st->enter_ns = bpf_ktime_get_ns();
-	st->sk = 0;
-	st->fd = (int)fd;
-	st->sys = sys;
-}
-
 #define LOOP_HOOKS(name, SYS)                                                           \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                    \
 	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                    \
@@ -296,3 +247,5 @@ LOOP_HOOKS(ppoll, WS_SYS_PPOLL)
 LOOP_HOOKS(select, WS_SYS_SELECT)
 /* pselect6(n, inp, outp, exp, const struct __kernel_timespec *, void *sigmask_and_size) */
 LOOP_HOOKS(pselect6, WS_SYS_PSELECT6)
+
+#undef WS_FILE_ID

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * One data event, gathered on the stack before its record is reserved.
+ */
+#pragma once
+
+#include "lib/common.h"
+
+/* One data event, gathered on the stack before its record is reserved. */
+struct ws_emit {
+	__u64 sk;
+	__u64 pid_tgid;
+	__u64 enter_ns;
+	__u64 exit_ns;
+	__u64 src;         /* payload source: user buffer */
+	__u64 iov;         /* vectored I/O: user iovec array */
+	__u64 iovcnt;
+	__u32 seq;
+	__u32 bytes;
+	__u32 want;        /* payload bytes to copy, budget already applied */
+	__s32 fd;
+	__u16 sys;
+	__u16 flags;
+	__u8 dir;
+	__u8 _pad[3];
+};

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The syscall side of TLS tracking, called from the data exits (hooks/tls.h has the
+ * uprobes and says how a call is followed).
+ */
+#pragma once
+
+#include "lib/config.h"
+#include "maps/conns.h"
+#include "maps/tls_socks.h"
+#include "maps/tls_stash.h"
+
+/* ws_stash.tls */
+#define WS_TLS_IN_CALL (1u << 0)
+#define WS_TLS_SEEN (1u << 1)
+
+/* Bind the call's SSL object to sk, with the ports of sk's connection now. */
+static __always_inline void tls_bind(struct ws_tls_key *key, __u64 sk, __s32 fd)
+{
+	struct ws_tls_bind bind = { .sk = sk, .fd = fd };
+	struct ws_conn *c = bpf_map_lookup_elem(&ws_conns, &sk);
+
+	if (c) {
+		bind.sport = c->tuple.sport;
+		bind.dport = c->tuple.dport;
+	}
+	bpf_map_update_elem(&ws_tls_socks, key, &bind, BPF_ANY);
+}
+
+/* ---- the syscall side (called from data_exit) ------------------------------------- */
+
+/*
+ * A data syscall that ran inside a TLS call of this thread: note its socket, and the
+ * sequence number of its first byte when it moved bytes in the call's direction and
+ * the call has none yet. Returns true when the syscall is ciphertext (report it with
+ * WS_F_CIPHER, no payload).
+ */
+static __always_inline bool tls_note_syscall(__u64 sk, __s32 fd, __u8 dir, __u32 seq, bool seq_ok)
+{
+	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
+	__u8 want;
+
+	if (!t || !t->active)
+		return false;
+	if (!t->sk) {
+		t->sk = sk;
+		t->fd = fd;
+	}
+	want = t->kind == WS_TLS_K_READ ? WS_DIR_INGRESS :
+	       t->kind == WS_TLS_K_WRITE ? WS_DIR_EGRESS : 0xff;
+	if (!t->has_seq && seq_ok && dir == want && t->sk == sk) {
+		t->seq = seq;
+		t->has_seq = 1;
+	}
+	return true;
+}
+
+/*
+ * A read outside TLS calls by a thread that uses the TLS library: remembered when its
+ * bytes begin with a TLS record header (content type 20..23, version major 3), the
+ * ciphertext a memory-BIO library is about to be fed. Only plain read/recvfrom, whose
+ * buffer is one contiguous block (libuv, Python asyncio).
+ */
+static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 buf, __u32 seq,
+					  bool seq_ok, __u32 n)
+{
+	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
+	__u8 h[5];
+	__u32 off;
+
+	if (!t)
+		return;
+	t->pend_sk = 0;
+	if (sys != WS_SYS_READ && sys != WS_SYS_RECVFROM)
+		return;
+	if (bpf_probe_read_user(h, sizeof(h), (const void *)buf) || h[0] < 20 || h[0] > 23 || h[1] != 3)
+		return;
+	t->pend_sk = sk;
+	t->pend_fd = fd;
+	t->pend_seq = seq;
+	t->pend_seq_ok = seq_ok;
+	/* A read that begins with ChangeCipherSpec (20) ends a handshake: the peer's
+	 * Finished record follows, then its first data. The data's record is the one the
+	 * peer's write began with (TLS 1.2, and 1.3 in the middlebox-compatible mode
+	 * OpenSSL uses by default). */
+	if (h[0] != 20)
+		return;
+	off = 5 + ((__u32)h[3] << 8 | h[4]);
+	if (off + 5 > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off))) {
+		t->pend_seq_ok = 0;
+		return;
+	}
+	off += 5 + ((__u32)h[3] << 8 | h[4]);
+	if (off >= n)
+		t->pend_seq_ok = 0;
+	t->pend_seq = seq + off;
+}
