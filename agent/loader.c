@@ -262,6 +262,8 @@ static int attach_all(struct ws_bpf *b)
 
 			if (prog_is_exit(name) != (pass == 0))
 				continue;
+			if (!bpf_program__autoload(prog))
+				continue;   /* not loaded: turned off before load (--no-waits) */
 			/* Go uprobes attach per executable, when one is found (rt_go_attach.c). */
 			if (strncmp(name, "ws_go_", 6) == 0)
 				continue;
@@ -406,6 +408,7 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 	}
 	skel->rodata->go_enabled = cfg->go_runtime;
 	skel->rodata->tls_enabled = cfg->tls;
+	skel->rodata->waits_enabled = cfg->waits;
 	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
 	for (int i = 0; i < cfg->n_ports; i++)
 		skel->rodata->port_filter[i] = cfg->ports[i];
@@ -446,6 +449,14 @@ static int open_and_load(struct ws_bpf *b, const struct ws_bpf_config *cfg, bool
 		return err;
 	}
 	configure(b->skel, cfg);
+	if (!cfg->waits) {
+		struct bpf_program *prog;
+
+		/* --no-waits: the waits programs are not even loaded. */
+		bpf_object__for_each_program(prog, b->skel->obj)
+			if (strncmp(bpf_program__name(prog), "waits_", 6) == 0)
+				bpf_program__set_autoload(prog, false);
+	}
 	b->inj_loaded = ws_inject_configure(b->skel, (enum ws_inject_mode)cfg->inject);
 	b->skel->rodata->fast_read = fast_read;
 	if (cfg->verbose)

@@ -37,6 +37,7 @@ struct ws_bpf_config {
 	uint8_t inject;                /* enum ws_inject_mode (agent/inject.h) */
 	bool go_runtime;               /* Go goroutine evidence (agent/rt_go_attach.h): WS_EV_RT
 					* records and ws_data_event.rt_ctx for Go processes */
+	bool waits;                    /* queue/scheduler/network waits (docs/waits.md) */
 	bool tls;                      /* TLS plaintext (agent/tls_attach.h): WS_F_TLS records
 					* from SSL_read/SSL_write uprobes, WS_F_CIPHER syscalls */
 };

@@ -71,6 +71,7 @@ struct options {
 	bool verbose;
 	bool capture_only;        /* drain the ring buffer, discard records (benchmarks) */
 	bool no_go_runtime;       /* no goroutine evidence (uprobes in Go processes) */
+	bool no_waits;            /* no queue/scheduler/network breakdown (docs/waits.md) */
 	uint8_t inject;           /* enum ws_inject_mode: --inject off|sdk|all */
 	bool keep_sdk_spans;      /* --sdk-spans keep */
 	bool no_tls;              /* no TLS plaintext (uprobes on SSL_read/SSL_write) */
@@ -132,6 +133,8 @@ static const char usage_text[] =
 	"                           their own (an OpenTelemetry SDK); keep: make them anyway\n"
 	"      --no-tls             attach nothing to TLS libraries (libssl, node): encrypted\n"
 	"                           connections then give no spans\n"
+	"      --no-waits           no queue/run-queue/CPU/network breakdown of spans: the\n"
+	"                           scheduler and TCP hooks are not loaded (docs/waits.md)\n"
 	"      --capture-only       drain the ring buffer and discard records (measures the\n"
 	"                           kernel side and ring transport alone)\n"
 	"  -v, --verbose            libbpf and loader details\n"
@@ -215,7 +218,7 @@ static int add_comm(struct options *o, const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_WAKEUP, O_NICE, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT, O_CMDLINE,
+	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_WAKEUP, O_NICE, O_NOWAITS, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT, O_CMDLINE,
 	       O_NOTLS, O_INJECT, O_SDKSPANS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -239,6 +242,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "inject", required_argument, NULL, O_INJECT },
 		{ "sdk-spans", required_argument, NULL, O_SDKSPANS },
 		{ "no-tls", no_argument, NULL, O_NOTLS },
+		{ "no-waits", no_argument, NULL, O_NOWAITS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -388,6 +392,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_NOTLS:
 			o->no_tls = true;
+			break;
+		case O_NOWAITS:
+			o->no_waits = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -866,6 +873,7 @@ int main(int argc, char **argv)
 	bcfg.go_runtime = !ag.opt.no_go_runtime;
 	bcfg.inject = ag.opt.inject;
 	bcfg.tls = !ag.opt.no_tls;
+	bcfg.waits = !ag.opt.no_waits;
 	err = ws_bpf_start(&bcfg, on_record, &ag, &ag.bpf);
 	if (err)
 		goto fail;

@@ -51,11 +51,12 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 LOAD_CPU = "0"      # wrk / loadgen
 SERVER_CPU = 1      # nginx worker, node
 
-ALL_VARIANTS = ["none", "floor", "capture", "notls", "full", "otlp", "sdk"]
-AGENT_VARIANTS = ("capture", "notls", "full", "otlp")
+ALL_VARIANTS = ["none", "floor", "capture", "notls", "nowaits", "full", "otlp", "sdk"]
+BASE_VARIANTS = ("capture", "notls", "full", "otlp")   # agent variants with argv of their own
+AGENT_VARIANTS = BASE_VARIANTS + ("nowaits",)
 # Variants made on the command line (--variant NAME=BASE:ARGS): an agent variant run with
 # extra options, measured side by side with the others in the same alternated rounds.
-DERIVED = {}
+DERIVED = {"nowaits": ("full", ["--no-waits"])}   # full without the waits hooks (issue 11)
 
 # name: (server, kind, path, close, description)
 WORKLOADS = {
@@ -1197,10 +1198,10 @@ def main():
     for spec in args.variant:
         name, sep, rest = spec.partition("=")
         base, sep2, vargs = rest.partition(":")
-        if not sep or not name or base not in AGENT_VARIANTS or name in ALL_VARIANTS:
-            sys.exit(f"bench: --variant {spec!r}: want NAME=BASE:ARGS with BASE one of {', '.join(AGENT_VARIANTS)} and a new NAME")
+        if not sep or not name or base not in BASE_VARIANTS or name in ALL_VARIANTS:
+            sys.exit(f"bench: --variant {spec!r}: want NAME=BASE:ARGS with BASE one of {', '.join(BASE_VARIANTS)} and a new NAME")
         DERIVED[name] = (base, vargs.split())
-    AGENT_VARIANTS = AGENT_VARIANTS + tuple(DERIVED)
+    AGENT_VARIANTS = AGENT_VARIANTS + tuple(d for d in DERIVED if d not in AGENT_VARIANTS)
     ALL_VARIANTS.extend(DERIVED)
     variants = args.variants.split(",") if args.variants else list(ALL_VARIANTS)
     for w in workloads:

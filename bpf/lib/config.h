@@ -44,5 +44,10 @@ const volatile __u32 go_enabled = 0;
  * from the syscall programs. */
 const volatile __u32 tls_enabled = 0;
 
+/* Set by the loader (ws_bpf_config.waits; --no-waits clears it). When 0 the verifier
+ * drops the waits bookkeeping from the data path and the waits_* programs are not
+ * loaded: records carry no on-CPU/run-queue/arrival stamps. */
+const volatile __u32 waits_enabled = 1;
+
 /* Set by the loader: every destination (--inject all), not only ws_inj_dst. */
 const volatile __u32 inj_all = 0;

@@ -47,10 +47,14 @@ static __always_inline void waits_enter(__u64 now)
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 zero = 0;
-	struct ws_cpu_run *r = bpf_map_lookup_elem(&ws_cpu_run, &zero);
+	struct ws_cpu_run *r;
 	struct ws_waits_task *wt;
-	__u64 oncpu = waits_oncpu(r, tid, now, task->se.sum_exec_runtime);
+	__u64 oncpu;
 
+	if (!waits_enabled)
+		return;
+	r = bpf_map_lookup_elem(&ws_cpu_run, &zero);
+	oncpu = waits_oncpu(r, tid, now, task->se.sum_exec_runtime);
 	if (oncpu && !bpf_core_field_exists(task->sched_info.run_delay))
 		oncpu = 0;
 	wt = bpf_task_storage_get(&ws_waits_task, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -76,7 +80,7 @@ static __always_inline void waits_fill(struct ws_data_event *ev, __u64 enter_ns)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct ws_waits_task *wt = NULL;
 
-	if (task->bpf_storage)
+	if (waits_enabled && task->bpf_storage)
 		wt = bpf_task_storage_get(&ws_waits_task, task, 0, 0);
 	if (wt && wt->enter_ns == enter_ns) {
 		ev->oncpu_ns = wt->oncpu_ns;
@@ -99,7 +103,7 @@ static __always_inline void waits_exit(const __u64 *sk, __u32 seq, __u64 enter_n
 	struct ws_waits_task *wt;
 	struct ws_waits_sk *w;
 
-	if (!task->bpf_storage)
+	if (!waits_enabled || !task->bpf_storage)
 		return;
 	wt = bpf_task_storage_get(&ws_waits_task, task, 0, 0);
 	if (!wt || wt->enter_ns != enter_ns)
@@ -111,7 +115,10 @@ static __always_inline void waits_exit(const __u64 *sk, __u32 seq, __u64 enter_n
 /* When an accepted sock's handshake completed, or 0. Its entry stays for arrivals. */
 static __always_inline __u64 waits_estab(__u64 sk)
 {
-	struct ws_waits_sk *w = bpf_map_lookup_elem(&ws_waits_sk, &sk);
+	struct ws_waits_sk *w;
 
+	if (!waits_enabled)
+		return 0;
+	w = bpf_map_lookup_elem(&ws_waits_sk, &sk);
 	return w ? w->estab_ns : 0;
 }

@@ -459,6 +459,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		goto bad;
+	cfg.waits = true;   /* as the agent runs by default */
 	cfg.agent_pid = getpid();
 	cfg.pids = pids;
 	cfg.n_pids = n_pids;
