@@ -52,7 +52,7 @@ static __always_inline struct ws_stash *stash_recover(__u16 sys, long ret, int f
 	__u64 msg_flags;
 	int task_ok;
 
-	/* Called only for a thread without a slot (stash_take's no_slot): one that has a
+	/* Called only for a thread without a slot (stash_thread() NULL): one that has a
 	 * slot had its entry seen, and skipped if there is nothing in the slot. */
 	sp = bpf_task_storage_get(&ws_stash, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!sp || ret <= 0)
@@ -218,13 +218,17 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	bool fresh = false;
 	__u64 now;
 
-	bool no_slot;
-
-	sp = stash_take(sys, &st, &no_slot);
-	if (!sp && no_slot)
+	/* A thread without a slot may be ending a call that began before attach; one
+	 * with a slot had its entry seen (and written unless it was ruled out). */
+	sp = stash_thread();
+	if (sp) {
+		if (!stash_take_from(sp, sys, &st))
+			return 0;
+	} else {
 		sp = stash_recover(sys, ret, flags_arg, &st);
-	if (!sp)
-		return 0;
+		if (!sp)
+			return 0;
+	}
 	if (ret < 0)
 		return 0;
 	if (!st.sk) {

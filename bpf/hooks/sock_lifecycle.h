@@ -100,9 +100,7 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	long ret = ctx->ret;
 	struct ws_stash st, *sp;
 	struct ws_conn *c;
-	bool no_slot;
-
-	sp = stash_take(WS_SYS_CONNECT, &st, &no_slot);
+	sp = stash_take(WS_SYS_CONNECT, &st);
 	if (!sp)
 		return 0;
 	/* A non-blocking connect has its tuple set once it returns EINPROGRESS. */

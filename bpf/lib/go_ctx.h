@@ -72,7 +72,7 @@ static __always_inline __u64 go_goid(const struct ws_go_proc *p, __u64 g)
  * from the task: Go sets it with arch_prctl(ARCH_SET_FS), which updates
  * thread.fsbase, and does not use wrfsbase. 0 when not a Go process or unreadable.
  */
-static __always_inline __u64 ws_go_ctx(__u32 tgid)
+static __noinline __u64 ws_go_ctx(__u32 tgid)
 {
 #if defined(__TARGET_ARCH_x86)
 	struct ws_go_proc *p;

@@ -18,19 +18,30 @@ static __always_inline struct ws_stash *stash_slot(void)
 	return st;
 }
 
-/* Returns the thread's slot (for marking it traced) when it held this syscall's entry. */
-static __always_inline struct ws_stash *stash_take(__u16 sys, struct ws_stash *out, bool *no_slot)
+/* The thread's slot, or NULL when it has none yet (no traced entry since attach). */
+static __always_inline struct ws_stash *stash_thread(void)
 {
-	struct ws_stash *sp = bpf_task_storage_get(&ws_stash, bpf_get_current_task_btf(), 0, 0);
+	return bpf_task_storage_get(&ws_stash, bpf_get_current_task_btf(), 0, 0);
+}
 
-	*no_slot = !sp;
-	/* sys must match: a slot left by another syscall (entry seen, exit not) or
-	 * already consumed is ignored. */
-	if (!sp || sp->sys != sys)
-		return NULL;
+/* Take this syscall's entry out of the thread's slot. sys must match: a slot left by
+ * another syscall (entry seen, exit not), consumed already, or not written because the
+ * entry was ruled out (out-of-scope fast path) is ignored. */
+static __always_inline bool stash_take_from(struct ws_stash *sp, __u16 sys, struct ws_stash *out)
+{
+	if (sp->sys != sys)
+		return false;
 	*out = *sp;
 	sp->sys = 0;
-	return sp;
+	return true;
+}
+
+/* Returns the thread's slot (for marking it traced) when it held this syscall's entry. */
+static __always_inline struct ws_stash *stash_take(__u16 sys, struct ws_stash *out)
+{
+	struct ws_stash *sp = stash_thread();
+
+	return sp && stash_take_from(sp, sys, out) ? sp : NULL;
 }
 
 /* The thread took part in a traced connection: from now on its event loop, hand-offs,
