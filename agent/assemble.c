@@ -184,6 +184,8 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		a->st.spans_no_node++;
 		return;
 	}
+	/* Records consumed in a burst: emit what is ready before the table fills. */
+	ws_ctx_reclaim(a->ctx, f->ts, a->emit, a->emit_ctx);
 	struct ws_node_ref ref = ws_ctx_open(a->ctx, f->ts, &s);
 	if (!ws_node_ref_valid(ref))
 		return;   /* counted by the context (nodes_full) */
@@ -1216,6 +1218,11 @@ void ws_asm_tick(struct ws_asm *a, uint64_t now_ns)
 	ws_ctx_tick(a->ctx, now_ns, a->emit, a->emit_ctx);
 }
 
+void ws_asm_trim(struct ws_asm *a)
+{
+	ws_ctx_trim(a->ctx);
+}
+
 void ws_asm_flush(struct ws_asm *a, uint64_t now_ns)
 {
 	/* Connections still open keep their in-flight requests open: those are not
@@ -1289,6 +1296,9 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 		fprintf(out, "  parent_%s %" PRIu64 "\n", ws_parent_rule_name((enum ws_parent_rule)r), cs->rule[r]);
 	fprintf(out, "  parent_index_collisions %" PRIu64 "\n", cs->index_collisions);
 	fprintf(out, "  spans_in_flight %" PRIu64 "\n", cs->nodes_in_use);
+	fprintf(out, "  spans_in_flight_max %" PRIu64 "\n", cs->nodes_in_use_max);
+	fprintf(out, "  span_table_pressure_walks %" PRIu64 "\n", cs->pressure_reclaims);
+	fprintf(out, "  span_free_list %" PRIu64 "\n", ws_ctx_spans_cached(a->ctx));
 	fprintf(out, "  connections_tracked %" PRIu64 "\n", ns->active);
 	fprintf(out, "  connections_opened %" PRIu64 "\n", ns->opened);
 	fprintf(out, "  connections_closed %" PRIu64 "\n", ns->closed);

@@ -111,6 +111,8 @@ void ws_asm_set_local_addrs(struct ws_asm *a, const uint8_t (*addrs)[16], size_t
 void ws_asm_tick(struct ws_asm *a, uint64_t now_ns);
 /* Shutdown: finalise what is complete and emit it. */
 void ws_asm_flush(struct ws_asm *a, uint64_t now_ns);
+/* Every few seconds, before the heap is trimmed: caches that held a burst shrink. */
+void ws_asm_trim(struct ws_asm *a);
 
 const struct ws_asm_stats *ws_asm_stats(const struct ws_asm *a);
 struct ws_conn_stats;

@@ -60,7 +60,7 @@ struct index_entry {
 
 #define EMIT_BATCH 256
 /* Released spans kept for reuse: at least this many, and up to a quarter of the span
- * table. Spans go back in bursts (a tick emits every span whose wait ended since the
+ * table (less after a quiet spell: ws_ctx_trim). Spans go back in bursts (a tick emits every span whose wait ended since the
  * last one, ~rate x 100 ms of them): a free list shorter than a burst sends most of it
  * to free() and the next 100 ms of requests to malloc(). */
 #define SPAN_POOL_MIN 256
@@ -77,8 +77,15 @@ struct ws_ctx {
 	uint32_t bucket_mask;
 	uint64_t rng[4];
 	struct ws_pool span_pool;
+	uint64_t reclaim_at_opened;     /* no pressure walk before opens tried reach this */
+	uint64_t last_walk_ns;          /* time of the last walk (tick or reclaim) */
 	struct ws_ctx_stats st;
 };
+
+static uint64_t span_pool_max(const struct ws_ctx *c)
+{
+	return c->cfg.max_nodes / 4 > SPAN_POOL_MIN ? c->cfg.max_nodes / 4 : SPAN_POOL_MIN;
+}
 
 /* ---- ids ---------------------------------------------------------------- */
 
@@ -274,6 +281,8 @@ struct ws_ctx *ws_ctx_new(const struct ws_ctx_config *cfg)
 	if (!c)
 		return NULL;
 	c->cfg = *cfg;
+	if (c->cfg.tick_ns == 0)
+		c->cfg.tick_ns = 100 * 1000000ULL;
 	if (c->cfg.max_nodes == 0 || c->cfg.max_nodes >= WS_NODE_NONE)
 		c->cfg.max_nodes = 16384;
 	if (c->cfg.index_slots == 0 || c->cfg.index_slots >= WS_NODE_NONE)
@@ -281,8 +290,7 @@ struct ws_ctx *ws_ctx_new(const struct ws_ctx_config *cfg)
 	while (nb < c->cfg.index_slots)
 		nb <<= 1;
 	/* no limit of its own: a span is always a node's, and nodes are max_nodes */
-	ws_pool_init(&c->span_pool, sizeof(struct ws_span), 0,
-		     c->cfg.max_nodes / 4 > SPAN_POOL_MIN ? c->cfg.max_nodes / 4 : SPAN_POOL_MIN);
+	ws_pool_init(&c->span_pool, sizeof(struct ws_span), 0, span_pool_max(c));
 	c->nodes = calloc(c->cfg.max_nodes, sizeof(*c->nodes));
 	c->index = calloc(c->cfg.index_slots, sizeof(*c->index));
 	c->buckets = malloc(nb * sizeof(*c->buckets));
@@ -360,6 +368,8 @@ struct ws_node_ref ws_ctx_open(struct ws_ctx *c, uint64_t now_ns, struct ws_span
 	memcpy(s->span_id, n->span_id, sizeof(n->span_id));
 	c->st.nodes_opened++;
 	c->st.nodes_in_use++;
+	if (c->st.nodes_in_use > c->st.nodes_in_use_max)
+		c->st.nodes_in_use_max = c->st.nodes_in_use;
 	*span = s;
 	return (struct ws_node_ref){ idx, gen };
 }
@@ -782,7 +792,41 @@ static void run(struct ws_ctx *c, uint64_t now_ns, bool final, ws_emit_fn emit, 
 
 void ws_ctx_tick(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx)
 {
+	if (now_ns > c->last_walk_ns)
+		c->last_walk_ns = now_ns;
 	run(c, now_ns, false, emit, emit_ctx);
+}
+
+void ws_ctx_trim(struct ws_ctx *c)
+{
+	/* Under steady load a tick releases about as many spans as are in flight; twice
+	 * that is kept. A burst that is over keeps nothing beyond the floor. */
+	uint64_t keep = 2 * c->st.nodes_in_use, max = span_pool_max(c);
+
+	if (keep < SPAN_POOL_MIN)
+		keep = SPAN_POOL_MIN;
+	if (keep > max)
+		keep = max;
+	ws_pool_set_limits(&c->span_pool, 0, keep);
+}
+
+bool ws_ctx_reclaim(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx)
+{
+	uint32_t max = c->cfg.max_nodes;
+	bool due = now_ns >= c->last_walk_ns + c->cfg.tick_ns;
+
+	/* Opens tried, not only those that got a node: a full table is walked again after
+	 * max_nodes/16 more refusals, not never. */
+	uint64_t tried = c->st.nodes_opened + c->st.nodes_full;
+
+	if (!due) {
+		if (c->st.nodes_in_use < max - max / 8 || tried < c->reclaim_at_opened)
+			return false;
+		c->reclaim_at_opened = tried + (max / 16 ? max / 16 : 1);
+		c->st.pressure_reclaims++;
+	}
+	ws_ctx_tick(c, now_ns, emit, emit_ctx);
+	return true;
 }
 
 void ws_ctx_flush(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx)
@@ -795,6 +839,11 @@ void ws_ctx_flush(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit
 		resolve(c, i, now_ns, 0);
 	run(c, now_ns, true, emit, emit_ctx);
 	run(c, now_ns, true, emit, emit_ctx);   /* nodes whose last waiter went in the first pass */
+}
+
+uint64_t ws_ctx_spans_cached(const struct ws_ctx *c)
+{
+	return c->span_pool.st.free_blocks;
 }
 
 const struct ws_ctx_stats *ws_ctx_stats(const struct ws_ctx *c)

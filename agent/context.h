@@ -75,6 +75,8 @@ struct ws_ctx_stats {
 	uint64_t spans_hidden;        /* decided but not exported (ws_ctx_hide) */
 	uint64_t through_hidden;      /* children that took a hidden node's own parent */
 	uint64_t forced_mismatch;     /* forced ids in another trace than the parent's: roots */
+	uint64_t pressure_reclaims;   /* walks between ticks because the table was nearly full */
+	uint64_t nodes_in_use_max;
 };
 
 struct ws_ctx_config {
@@ -82,6 +84,7 @@ struct ws_ctx_config {
 	uint32_t index_slots;         /* recent client requests findable by rule 3 (ring) */
 	uint64_t link_wait_ns;        /* how long a server span waits for its local client */
 	uint64_t max_open_ns;         /* a span never finished after this is dropped (counted) */
+	uint64_t tick_ns;             /* record time between walks in ws_ctx_reclaim (0: 100 ms) */
 	uint64_t rng_seed;            /* 0: seed from getrandom() */
 	int64_t mono_to_unix_ns;      /* added to monotonic times to get unix epoch times */
 };
@@ -137,10 +140,24 @@ bool ws_ctx_trace_id(struct ws_ctx *c, struct ws_node_ref r, uint8_t out[16]);
 
 /* Decide what can be decided, time out waits, emit ready spans, free what is done. */
 void ws_ctx_tick(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx);
+/* Between ticks, called with each record's time: a backlog of records consumed at once
+ * (the ring buffer filled while the agent was busy) spans seconds of record time but
+ * no timer tick, and its finished, decided spans would wait in the table for the next
+ * one. This walks as a tick does once record time passed tick_ns since the last walk,
+ * or when more than 7/8 of the nodes are in use (then at most once per max_nodes/16
+ * nodes opened, so a table full of spans that cannot go yet costs no walk per record).
+ * Returns whether it walked (walks under pressure: pressure_reclaims). */
+bool ws_ctx_reclaim(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx);
+/* Every few seconds (the agent's heap trim): the free list of spans kept for reuse
+ * shrinks to twice the spans in flight now (at least SPAN_POOL_MIN): a burst that is
+ * over gives its spans back to the heap; steady load keeps what a tick releases. */
+void ws_ctx_trim(struct ws_ctx *c);
 /* Shutdown: every wait ends now; finished spans are emitted; open ones are dropped (counted). */
 void ws_ctx_flush(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit_ctx);
 
 const struct ws_ctx_stats *ws_ctx_stats(const struct ws_ctx *c);
+/* Released spans on the free list now (memory held for reuse, see ws_ctx_trim). */
+uint64_t ws_ctx_spans_cached(const struct ws_ctx *c);
 const char *ws_parent_rule_name(enum ws_parent_rule r);
 
 /* Random ids from the context's generator (never all-zero). */

@@ -679,6 +679,7 @@ static void maybe_trim(struct agent *ag)
 
 	if (!ag->asm_)
 		return;
+	ws_asm_trim(ag->asm_);
 	cs = ws_asm_conn_stats(ag->asm_);
 	gone = cs->closed + cs->evicted + cs->expired + cs->removed;
 	mi = mallinfo2();

@@ -392,6 +392,105 @@ static void test_throughput_small_table_no_drops(void **state)
 	ws_ctx_free(c);
 }
 
+/* A backlog consumed at once: record time moves on but no timer tick comes. The spans
+ * that are ready go out as record time passes tick_ns, so a small table never fills. */
+static void test_backlog_reclaimed_in_record_time(void **state)
+{
+	struct ws_ctx *c = new_ctx(64);
+	struct captured out = { .n = 0 };
+
+	for (uint32_t i = 0; i < 2000; i++) {
+		uint64_t ts = (uint64_t)i * 4 * MS;   /* 250 spans a second of record time */
+		struct ws_span *s;
+		struct ws_node_ref r;
+
+		ws_ctx_reclaim(c, ts, capture, &out);
+		out.n = 0;
+		r = ws_ctx_open(c, ts, &s);
+		assert_true(ws_node_ref_valid(r));
+		ws_ctx_make_root(c, r, WS_RULE_ROOT);
+		ws_ctx_finish(c, r, ts, ts + 1);
+	}
+	assert_int_equal(ws_ctx_stats(c)->nodes_full, 0);
+	assert_true(ws_ctx_stats(c)->spans_emitted >= 2000 - 64);
+	assert_true(ws_ctx_stats(c)->nodes_in_use_max <= 64);
+	assert_int_equal(ws_ctx_stats(c)->pressure_reclaims, 0);   /* time alone was enough */
+	ws_ctx_free(c);
+}
+
+/* All at one instant (no record time passes): a nearly full table is walked, but at
+ * most once per max_nodes/16 opens, and a table of spans that cannot go yet fills and
+ * counts it. */
+static void test_pressure_walk_bounded(void **state)
+{
+	struct ws_ctx *c = new_ctx(64);
+	struct captured out = { .n = 0 };
+	struct ws_span *s;
+	struct ws_node_ref open[64];
+
+	ws_ctx_tick(c, 5 * MS, capture, &out);
+	for (int i = 0; i < 64; i++) {
+		ws_ctx_reclaim(c, 5 * MS, capture, &out);
+		open[i] = ws_ctx_open(c, 5 * MS, &s);
+		assert_true(ws_node_ref_valid(open[i]));
+	}
+	/* 56 in use first reached at the 57th open; then every 4 opens: 57, 61 */
+	assert_int_equal(ws_ctx_stats(c)->pressure_reclaims, 2);
+	for (int i = 0; i < 100; i++)
+		ws_ctx_reclaim(c, 5 * MS, capture, &out);
+	/* the 64th open reached the next step: one walk, then none without opens */
+	assert_int_equal(ws_ctx_stats(c)->pressure_reclaims, 3);
+	assert_false(ws_node_ref_valid(ws_ctx_open(c, 5 * MS, &s)));
+	assert_int_equal(ws_ctx_stats(c)->nodes_full, 1);
+	/* Half of them finish. Refused opens count as tries: after 4 of them (max/16) the
+	 * next pressure walk emits the finished half and frees their nodes. */
+	for (int i = 0; i < 32; i++) {
+		ws_ctx_make_root(c, open[i], WS_RULE_ROOT);
+		ws_ctx_finish(c, open[i], 5 * MS, 5 * MS);
+	}
+	for (int i = 0; i < 3; i++) {
+		ws_ctx_reclaim(c, 5 * MS, capture, &out);
+		assert_false(ws_node_ref_valid(ws_ctx_open(c, 5 * MS, &s)));
+	}
+	assert_int_equal(ws_ctx_stats(c)->nodes_full, 4);
+	ws_ctx_reclaim(c, 5 * MS, capture, &out);
+	assert_int_equal(ws_ctx_stats(c)->pressure_reclaims, 4);
+	assert_int_equal(ws_ctx_stats(c)->nodes_in_use, 32);
+	assert_true(ws_node_ref_valid(ws_ctx_open(c, 5 * MS, &s)));
+	ws_ctx_free(c);
+}
+
+/* After a burst the free list of spans shrinks back; under load it keeps twice the
+ * spans in flight. */
+static void test_trim_follows_load(void **state)
+{
+	struct ws_ctx *c = new_ctx(8192);   /* free list up to 2048 spans */
+	struct captured out = { .n = 0 };
+	struct ws_node_ref r[1500];
+	struct ws_span *s;
+
+	for (int i = 0; i < 1500; i++) {
+		r[i] = ws_ctx_open(c, 0, &s);
+		ws_ctx_make_root(c, r[i], WS_RULE_ROOT);
+		ws_ctx_finish(c, r[i], 0, 1);
+	}
+	ws_ctx_tick(c, 1 * MS, capture, &out);
+	assert_int_equal(ws_ctx_spans_cached(c), 1500);   /* kept for the next burst */
+	for (int i = 0; i < 300; i++)
+		r[i] = ws_ctx_open(c, 2 * MS, &s);          /* 300 in flight */
+	assert_int_equal(ws_ctx_spans_cached(c), 1200);
+	ws_ctx_trim(c);
+	assert_int_equal(ws_ctx_spans_cached(c), 600);
+	for (int i = 0; i < 300; i++) {
+		ws_ctx_make_root(c, r[i], WS_RULE_ROOT);
+		ws_ctx_finish(c, r[i], 2 * MS, 3 * MS);
+	}
+	ws_ctx_tick(c, 4 * MS, capture, &out);
+	ws_ctx_trim(c);                                     /* quiet: down to the floor */
+	assert_int_equal(ws_ctx_spans_cached(c), 256);
+	ws_ctx_free(c);
+}
+
 static void test_ids_random_and_nonzero(void **state)
 {
 	struct ws_ctx *c = new_ctx(4);
@@ -420,6 +519,9 @@ int main(void)
 		cmocka_unit_test(test_seq_client_gone_before_server_seen),
 		cmocka_unit_test(test_parent_kept_while_child_waits),
 		cmocka_unit_test(test_throughput_small_table_no_drops),
+		cmocka_unit_test(test_backlog_reclaimed_in_record_time),
+		cmocka_unit_test(test_pressure_walk_bounded),
+		cmocka_unit_test(test_trim_follows_load),
 		cmocka_unit_test(test_ids_random_and_nonzero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
