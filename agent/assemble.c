@@ -729,7 +729,16 @@ static void feed_chunk(struct ws_asm *a, struct feed_ctx *f, enum ws_pdir dir, c
 {
 	struct ws_conn *c = f->c;
 
-	if (c->ops->feed(c->pst, dir, ch, on_x, f) < 0) {
+	int r = c->ops->feed(c->pst, dir, ch, on_x, f);
+
+	if (r == WS_FEED_TLS) {
+		/* Ciphertext follows; the TLS library's plaintext, when a hooked library
+		 * carries it, restarts detection (conn_to_tls). */
+		pstats(a, c)->tls_upgrades++;
+		conn_unparsed(a, c);
+		return;
+	}
+	if (r < 0) {
 		pstats(a, c)->given_up++;
 		conn_unparsed(a, c);
 		return;
@@ -1282,6 +1291,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 		fprintf(out, "  proto_%s_no_response %" PRIu64 "\n", o->name, ps->no_response);
 		fprintf(out, "  proto_%s_requests_uncaptured %" PRIu64 "\n", o->name, ps->uncaptured);
 		fprintf(out, "  proto_%s_given_up %" PRIu64 "\n", o->name, ps->given_up);
+		fprintf(out, "  proto_%s_tls_upgrades %" PRIu64 "\n", o->name, ps->tls_upgrades);
 		for (unsigned r = 1; r < o->n_errors && r < WS_PROTO_MAX_ERRORS; r++)
 			if (ps->error_reason[r])
 				fprintf(out, "  proto_%s_error_%s %" PRIu64 "\n", o->name,

@@ -58,6 +58,7 @@ struct ws_proto_stats {
 	uint64_t no_response;        /* requests whose connection ended before the reply */
 	uint64_t uncaptured;         /* request start not captured: no span (counted) */
 	uint64_t given_up;           /* connections whose parsing was abandoned */
+	uint64_t tls_upgrades;       /* connections the protocol switched to TLS (WS_FEED_TLS) */
 	uint64_t error_reason[WS_PROTO_MAX_ERRORS];
 };
 

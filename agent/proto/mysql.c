@@ -250,6 +250,7 @@ struct my_conn {
 	bool srv_caps_known;
 	bool mariadb;
 	bool dead;
+	bool tls_upgrade;        /* dead because an SSLRequest switched it to TLS (WS_FEED_TLS) */
 	bool closed;
 	bool rlost;              /* the reply cannot be followed: it ends at the next flip */
 	bool trail_eof;          /* an optional EOF may follow the last reply (see RS_PREP_EOF) */
@@ -775,12 +776,22 @@ static void on_hs_response(struct my_conn *c, struct my_dir *d, ws_x_emit_fn emi
 	if (!(caps & CAP_PROTOCOL_41))
 		return;   /* HandshakeResponse320 (pre-4.1): capabilities and db not read */
 	if ((caps & CAP_SSL) && d->msg_len <= 32) {
-		give_up(c, MYSQL_ERR_TLS, emit, ctx);
+		/* SSLRequest: TLS from the next byte. Not a loss: the TLS library's
+		 * plaintext, if it is hooked, comes back to a new parser (WS_FEED_TLS). */
+		fail_all(c, MYSQL_ERR_TLS, false, emit, ctx);
+		c->dead = true;
+		c->dead_reason = MYSQL_ERR_TLS;
+		c->tls_upgrade = true;
 		return;
 	}
+	/* Inside TLS the greeting (and its "-MariaDB" version) went by before this parser
+	 * started. A MariaDB server leaves CLIENT_MYSQL (bit 0) out of its capabilities and
+	 * only then does a MariaDB client write its own in the filler's last 4 bytes. */
+	if (!c->srv_caps_known && !(caps & 1) && n >= 32 && le32(p + 28) != 0)
+		c->mariadb = true;
 	c->caps = c->srv_caps_known ? caps & c->srv_caps : caps;
 	c->caps_known = true;
-	c->deprecate_eof = (c->caps & CAP_DEPRECATE_EOF) ? 1 : 0;
+	c->deprecate_eof = !c->srv_caps_known ? -1 : (c->caps & CAP_DEPRECATE_EOF) ? 1 : 0;
 	if (c->caps & (CAP_COMPRESS | CAP_ZSTD)) {
 		give_up(c, MYSQL_ERR_COMPRESSED, emit, ctx);
 		return;
@@ -1516,7 +1527,25 @@ static bool looks_greeting(const struct ws_chunk *ch)
 	return p && cap >= 5 && p[3] == 0 && p[4] == 10 && (p[0] | p[1] | p[2]) != 0;
 }
 
-/* The first chunks: a greeting (handshake seen) or a command (connection seen mid-way).
+static int tls_hs_response(const uint8_t *p, uint32_t n);
+
+/* The first packet of TLS plaintext after an SSLRequest: the HandshakeResponse, whole or
+ * its header alone (a server reads the 4-byte header first; detection has seen the
+ * rest, and a command is never sequence 2). */
+static bool looks_tls_hs_response(const struct ws_chunk *ch)
+{
+	const uint8_t *p = ch->data;
+	uint32_t cap = ch->captured < ch->len ? ch->captured : ch->len;
+
+	if (!p || cap < 4 || p[3] != 2)
+		return false;
+	if (ch->len == 4)
+		return ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16) >= 33;
+	return tls_hs_response(p, cap) == WS_DETECT_YES;
+}
+
+/* The first chunks: a greeting (handshake seen), a command (connection seen mid-way) or
+ * the HandshakeResponse of a connection that went on in TLS.
  * Returns true once parsing starts (both framers synced at this chunk). */
 static bool start(struct my_conn *c, enum ws_pdir dir, const struct ws_chunk *ch)
 {
@@ -1527,6 +1556,13 @@ static bool start(struct my_conn *c, enum ws_pdir dir, const struct ws_chunk *ch
 		if (c->role == WS_PROLE_UNKNOWN)
 			c->role = dir == WS_PDIR_EGRESS ? WS_PROLE_SERVER : WS_PROLE_CLIENT;
 		c->phase = PH_GREETING;
+	} else if (cli_dir && looks_tls_hs_response(ch)) {
+		/* TLS plaintext: the greeting went by in clear to the parser before. The
+		 * server's capabilities are unknown, so whether EOF packets are deprecated
+		 * is learnt from the replies (as for a connection seen mid-way). */
+		if (c->role == WS_PROLE_UNKNOWN)
+			c->role = dir == WS_PDIR_EGRESS ? WS_PROLE_CLIENT : WS_PROLE_SERVER;
+		c->phase = PH_HS_RESP;
 	} else if (cli_dir && looks_command(ch)) {
 		if (c->role == WS_PROLE_UNKNOWN)
 			c->role = dir == WS_PDIR_EGRESS ? WS_PROLE_CLIENT : WS_PROLE_SERVER;
@@ -1580,7 +1616,7 @@ static int my_feed(void *st, enum ws_pdir dir, const struct ws_chunk *ch, ws_x_e
 	if (!c || !ch)
 		return -EINVAL;
 	if (c->dead)
-		return -(int)c->dead_reason;
+		return c->tls_upgrade ? WS_FEED_TLS : -(int)c->dead_reason;
 	if (c->closed || ch->len == 0)
 		return 0;
 	dir = (enum ws_pdir)(dir & 1);
@@ -1628,7 +1664,9 @@ static int my_feed(void *st, enum ws_pdir dir, const struct ws_chunk *ch, ws_x_e
 		frame(c, dir, ch, emit, ctx);
 	if (dir == resp_dir(c) && c->rlost)
 		ws_msg_times_add(&c->r.t, ch, 0);
-	return c->dead ? -(int)c->dead_reason : 0;
+	if (c->dead)
+		return c->tls_upgrade ? WS_FEED_TLS : -(int)c->dead_reason;
+	return 0;
 }
 
 static void my_close(void *st, uint64_t ts_ns, ws_x_emit_fn emit, void *ctx)
@@ -1729,6 +1767,27 @@ static int sql_start(const uint8_t *q, uint32_t n, uint32_t plen)
 	return 0;
 }
 
+/* The HandshakeResponse41 a client sends inside TLS, after its SSLRequest: sequence 2,
+ * PROTOCOL_41 and SSL among its capabilities, then max packet size, charset and a
+ * filler of zeros (MariaDB keeps its own capabilities in the filler's last 4 bytes).
+ * n bytes of p are known (at least the 4-byte header). Returns WS_DETECT_*. */
+static int tls_hs_response(const uint8_t *p, uint32_t n)
+{
+	uint32_t plen = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16, caps;
+
+	if (p[3] != 2 || plen < 33)
+		return WS_DETECT_NO;
+	if (n < 4 + 32)
+		return WS_DETECT_MORE;
+	caps = le32(p + 4);
+	if (!(caps & CAP_PROTOCOL_41) || !(caps & CAP_SSL))
+		return WS_DETECT_NO;
+	for (uint32_t i = 4 + 9; i < 4 + 28; i++)
+		if (p[i])
+			return WS_DETECT_NO;
+	return WS_DETECT_YES;
+}
+
 static int my_detect(const uint8_t *p, uint32_t n, enum ws_pdir dir, enum ws_prole role, uint16_t server_port)
 {
 	bool srv_dir = role == WS_PROLE_UNKNOWN || (role == WS_PROLE_CLIENT) == (dir == WS_PDIR_INGRESS);
@@ -1738,6 +1797,8 @@ static int my_detect(const uint8_t *p, uint32_t n, enum ws_pdir dir, enum ws_pro
 	if (!p || n < 5)
 		return n >= 4 && p && p[3] != 0 ? WS_DETECT_NO : WS_DETECT_MORE;
 	plen = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+	if (p[3] == 2 && cli_dir)
+		return tls_hs_response(p, n);   /* TLS plaintext after an SSLRequest */
 	if (p[3] != 0 || plen == 0)
 		return WS_DETECT_NO;
 	if (p[4] == 10 && srv_dir) {

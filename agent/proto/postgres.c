@@ -107,6 +107,7 @@ struct pg_conn {
 	bool fe_expect_startup;     /* the next frontend packet may be untyped */
 	bool be_ssl_answer;         /* the next backend byte answers SSL/GSSENC request */
 	uint8_t enc_req;            /* WS_PG_ERR_TLS or WS_PG_ERR_GSSENC: what was asked */
+	bool tls_upgrade;           /* SSLRequest answered 'S': TLS from here (WS_FEED_TLS) */
 	bool be_discard;            /* ignore backend messages until its next ReadyForQuery */
 	bool batch_failed;          /* the backend's current batch hit an ErrorResponse */
 	bool be_lost_pending;       /* backend framing lost with requests pending */
@@ -914,7 +915,14 @@ static int begin_message(struct pg_conn *c, int side, const struct ws_chunk *ch,
 			d->hdr_len = 0;
 			return 0;
 		}
+		if (a == 'S' && c->enc_req != WS_PG_ERR_GSSENC) {
+			/* TLS from the next byte: the TLS library's plaintext, if it is
+			 * hooked, comes back to a new parser (WS_FEED_TLS). */
+			c->tls_upgrade = true;
+			return -1;
+		}
 		if (a == 'S' || a == 'G') {
+			/* GSSAPI encryption: nothing after this can be read */
 			emit_loss(c, c->enc_req ? c->enc_req : WS_PG_ERR_TLS, emit, ctx);
 			return -1;
 		}
@@ -1273,7 +1281,7 @@ static int pg_feed(void *st, enum ws_pdir dir, const struct ws_chunk *ch, ws_x_e
 	if (!c || !ch || ch->len == 0)
 		return 0;
 	if (c->dead)
-		return -1;
+		return c->tls_upgrade ? WS_FEED_TLS : -1;
 	fl = ws_stream_note(&c->stream, dir, ch, &lost);
 	if (c->fe_dir < 0) {
 		learn_role(c, dir, ch);
@@ -1312,7 +1320,7 @@ static int pg_feed(void *st, enum ws_pdir dir, const struct ws_chunk *ch, ws_x_e
 dead:
 	c->dead = true;
 	fail_all(c, WS_PG_ERR_CLOSED, false, emit, ctx);
-	return -1;
+	return c->tls_upgrade ? WS_FEED_TLS : -1;
 }
 
 static void pg_close(void *st, uint64_t ts_ns, ws_x_emit_fn emit, void *ctx)

@@ -117,6 +117,9 @@ enum ws_x_type {
 	WS_X_ERROR = 3,         /* the exchange was abandoned; err says why */
 };
 
+/* ops->feed's answer when the connection continues in TLS (see feed). */
+#define WS_FEED_TLS (-0x10000)
+
 /* The protocol-neutral exchange record. */
 struct ws_exchange {
 	uint8_t type;           /* enum ws_x_type */
@@ -184,6 +187,10 @@ struct ws_proto_ops {
 	 * One chunk in direction dir. Emits records through emit. Returns 0, or a negative
 	 * value once the connection's parsing is abandoned for good (the centre stops
 	 * feeding it, counts it and sets WS_CAPTURE_OFF). len == 0 is ignored.
+	 * WS_FEED_TLS instead: the protocol upgraded the connection to TLS in band (a
+	 * PostgreSQL or MySQL SSLRequest that was accepted). Not an error: the centre drops
+	 * the parser (counted proto_<name>_tls_upgrades), the ciphertext that follows is
+	 * never parsed, and the TLS library's plaintext restarts detection.
 	 */
 	int (*feed)(void *st, enum ws_pdir dir, const struct ws_chunk *ch, ws_x_emit_fn emit, void *ctx);
 	/* The connection ended at ts: end or fail whatever is pending. Final. */

@@ -34,6 +34,7 @@ ws_start_redis() {
 # we hold is the postmaster's), listening on 127.0.0.1 only, unix socket in the temp dir;
 # trust on the socket, a clear-text password over TCP (the password, a secret, is in
 # $PG_PWFILE). Creates DBNAME through the socket. Sets PG_PORT, PG_PID, PG_PWFILE, PGBIN.
+# WS_PG_OPTS: more server options (words: "-c name=value ..."), e.g. TLS.
 ws_start_postgres() {
 	local db=$1 pg=$WS_TMP/pg try i
 	PGBIN=${WS_PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
@@ -54,7 +55,7 @@ ws_start_postgres() {
 		ws_spawn postgres "${WS_PG_AS[@]}" "$PGBIN/postgres" -D "$pg/data" -p "$PG_PORT" \
 			-c listen_addresses=127.0.0.1 -c unix_socket_directories="$pg/sock" \
 			-c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-			-c shared_buffers=16MB -c max_connections=40 -c logging_collector=off
+			-c shared_buffers=16MB -c max_connections=40 -c logging_collector=off ${WS_PG_OPTS:-}
 		PG_PID=$WS_LAST_PID
 		for ((i = 0; i < 300; i++)); do
 			ws_alive "$PG_PID" || break
@@ -98,7 +99,7 @@ ws_check_db() {
 # ws_start_mariadb DBNAME: mariadb-install-db + mariadbd (--no-defaults, as the mysql
 # user, listening on 127.0.0.1 only, socket/pid/log in the temp dir), DBNAME and a user
 # ws@127.0.0.1 with a password (a secret, in $MY_PWFILE) made through the socket as
-# root. Sets MY_PORT, MY_PID, MY_PWFILE.
+# root. Sets MY_PORT, MY_PID, MY_PWFILE. WS_MY_OPTS: more server options (words), e.g. TLS.
 ws_start_mariadb() {
 	local db=$1 my=$WS_TMP/my try i bin inst
 	bin=$(command -v mariadbd || echo /usr/sbin/mariadbd)
@@ -119,7 +120,7 @@ ws_start_mariadb() {
 			--port="$MY_PORT" --bind-address=127.0.0.1 --user=mysql --pid-file="$my/pid" \
 			--tmpdir="$my/tmp" --log-error="$WS_TMP/mariadbd.log" --skip-name-resolve --skip-log-bin \
 			--innodb-buffer-pool-size=16M --innodb-log-file-size=8M --performance-schema=OFF \
-			--max-connections=60
+			--max-connections=60 ${WS_MY_OPTS:-}
 		MY_PID=$WS_LAST_PID
 		for ((i = 0; i < 400; i++)); do
 			ws_alive "$MY_PID" || break

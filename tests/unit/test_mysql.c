@@ -938,12 +938,13 @@ static void test_give_up(void **state)
 	bb_reset(&b);
 	pkt(&b, 1, ssl, sizeof(ssl));
 	feed(u, 'c', b.b, b.n);
-	assert_int_equal(u->rc, -MYSQL_ERR_TLS);
+	/* not a loss: the connection continues in TLS, whose plaintext a new parser gets */
+	assert_int_equal(u->rc, WS_FEED_TLS);
 	assert_int_equal(ops->capture(u->st), WS_CAPTURE_OFF);
 	feed(u, 'c', "\x16\x03\x01\x02\x00", 5);
-	assert_int_equal(u->rc, -MYSQL_ERR_TLS);
+	assert_int_equal(u->rc, WS_FEED_TLS);
 	run_close(u);
-	assert_string_equal(summary(u), "E!tls");
+	assert_string_equal(summary(u), "");
 	run_free(u);
 
 	/* compression negotiated */
@@ -1457,6 +1458,81 @@ static void test_header_only_reads(void **state)
 	run_free(u);
 }
 
+/* The HandshakeResponse41 a MariaDB client sends inside TLS after its SSLRequest
+ * (sequence 2): CLIENT_MYSQL (bit 0) left out as a MariaDB server asks, MariaDB's own
+ * capabilities in the filler's last 4 bytes, user "ws", 20 bytes of auth data, db
+ * "shop". ssl=false: the same without CLIENT_SSL (not a TLS response). */
+static uint32_t tls_hs_resp(uint8_t *out, bool ssl)
+{
+	/* PROTOCOL_41 | SSL | SECURE_CONNECTION | CONNECT_WITH_DB | PLUGIN_AUTH */
+	uint32_t caps = 0x200u | (ssl ? 0x800u : 0) | 0x8000u | 0x8u | 0x80000u, n = 0;
+
+	memset(out, 0, 128);
+	memcpy(out, &caps, 4);                       /* little-endian here */
+	out[4] = 0, out[5] = 0, out[6] = 0, out[7] = 1;   /* max packet */
+	out[8] = 33;                                 /* charset */
+	out[28] = 0x0d;                              /* MariaDB capabilities */
+	n = 32;
+	memcpy(out + n, "ws", 3), n += 3;
+	out[n++] = 20;
+	memset(out + n, 0x5a, 20), n += 20;          /* auth data: skipped, never kept */
+	memcpy(out + n, "shop", 5), n += 5;
+	memcpy(out + n, "mysql_native_password", 22), n += 22;
+	return n;
+}
+
+/* A connection that went on in TLS (PostgreSQL-style in-band upgrade, issue 10): the
+ * parser that saw the greeting and the SSLRequest returned WS_FEED_TLS; a new one gets
+ * the TLS library's plaintext, which begins with the HandshakeResponse (sequence 2).
+ * Detected, started there (whole, or its header read alone as mariadbd reads it), the
+ * namespace and MariaDB read from it; the same bytes without CLIENT_SSL are not. */
+static void test_tls_plaintext_start(void **state)
+{
+	uint8_t payload[128];
+	struct bb b = { .n = 0 };
+	uint32_t n = tls_hs_resp(payload, true);
+
+	(void)state;
+	pkt(&b, 2, payload, n);
+	assert_int_equal(ops->detect(b.b, b.n, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306), WS_DETECT_YES);
+	assert_int_equal(ops->detect(b.b, b.n, WS_PDIR_INGRESS, WS_PROLE_SERVER, 3306), WS_DETECT_YES);
+	assert_int_equal(ops->detect(b.b, 20, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306), WS_DETECT_MORE);
+	assert_int_equal(ops->detect(b.b, b.n, WS_PDIR_INGRESS, WS_PROLE_CLIENT, 3306), WS_DETECT_NO);
+	bb_reset(&b);
+	pkt(&b, 2, payload, tls_hs_resp(payload, false));
+	assert_int_equal(ops->detect(b.b, b.n, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 3306), WS_DETECT_NO);
+
+	for (int split = 0; split < 2; split++) {
+		for (int client = 0; client < 2; client++) {
+			struct run *u = run_new(client, client ? WS_PROLE_CLIENT : WS_PROLE_SERVER);
+
+			bb_reset(&b);
+			pkt(&b, 2, payload, tls_hs_resp(payload, true));
+			if (split) {
+				feed(u, 'c', b.b, 4);
+				feed(u, 'c', b.b + 4, b.n - 4);
+			} else {
+				feed(u, 'c', b.b, b.n);
+			}
+			bb_reset(&b);
+			PKT(&b, 3, OK_PKT);
+			feed(u, 's', b.b, b.n);
+			bb_reset(&b);
+			query(&b, 3, "SELECT 1");
+			feed(u, 'c', b.b, b.n);
+			bb_reset(&b);
+			PKT(&b, 1, OK_PKT);
+			feed(u, 's', b.b, b.n);
+			assert_int_equal(u->rc, 0);
+			run_close(u);
+			assert_string_equal(summary(u), "R1 X1");
+			assert_attr(u, 1, "db.namespace", "shop");
+			assert_attr(u, 1, "db.system.name", "mariadb");
+			run_free(u);
+		}
+	}
+}
+
 /* A connection the agent found already open (role unknown) where the traced process is
  * the server and reads each header and payload in two calls (mariadbd does): the first
  * chunk is a header alone, which a client reading a greeting would see too. The payload
@@ -1631,6 +1707,7 @@ int main(void)
 		cmocka_unit_test(test_uncaptured_command),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_namespace),
+		cmocka_unit_test(test_tls_plaintext_start),
 		cmocka_unit_test(test_traceparent_and_text),
 		cmocka_unit_test(test_cursor_and_multi_error),
 		cmocka_unit_test(test_no_metadata_long_data),

@@ -371,9 +371,9 @@ static const struct tcase cases[] = {
 	{ "SSLRequest refused, then startup", WS_PROLE_CLIENT,
 	  { F("!{4:80877103}"), B("=N"), F(STARTUP), B(AUTH_OK), F("QSELECT 1~"), B("CSELECT 1~|ZI") },
 	  "R1:SELECT X1:SELECT#1" },
-	{ "SSLRequest accepted: gives up", WS_PROLE_CLIENT,
+	{ "SSLRequest accepted: TLS follows, no error (WS_FEED_TLS)", WS_PROLE_CLIENT,
 	  { F("!{4:80877103}"), B("=S"), F("=\x16\x03\x01"), F("QSELECT 1~") },
-	  "E0:tls" },
+	  "" },
 	{ "GSSENCRequest accepted: gives up", WS_PROLE_CLIENT,
 	  { F("!{4:80877104}"), B("=G") },
 	  "E0:gssenc" },
@@ -931,7 +931,9 @@ static void test_role_learning(void **state)
 	ws_proto_postgres.free(st);
 }
 
-/* TLS: capture goes off and feed refuses more. */
+/* TLS accepted: the parser is done with the connection (capture off, feed refuses
+ * more) and says the connection continues in TLS, which is not a loss: no record. A
+ * GSSAPI-encrypted connection is a loss (nothing after it can be read). */
 static void test_tls_capture_off(void **state)
 {
 	static struct sink k;
@@ -944,8 +946,18 @@ static void test_tls_capture_off(void **state)
 	assert_int_equal(ws_proto_postgres.capture(u.st), WS_CAPTURE_DEFAULT);
 	build(&b, "=S");
 	feed_chunk(&u, 0, b.b, (uint32_t)b.n, (uint32_t)b.n, 0, 0);
-	assert_true(u.rc < 0);
+	assert_int_equal(u.rc, WS_FEED_TLS);
+	assert_int_equal(k.n, 0);
 	assert_int_equal(ws_proto_postgres.capture(u.st), WS_CAPTURE_OFF);
+	runner_close(&u);
+
+	runner_init(&u, WS_PROLE_CLIENT, &k);
+	build(&b, "!{4:80877104}");
+	feed_chunk(&u, 1, b.b, (uint32_t)b.n, (uint32_t)b.n, 0, 0);
+	build(&b, "=G");
+	feed_chunk(&u, 0, b.b, (uint32_t)b.n, (uint32_t)b.n, 0, 0);
+	assert_int_equal(u.rc, -1);
+	assert_int_equal(k.n, 1);
 	runner_close(&u);
 }
 

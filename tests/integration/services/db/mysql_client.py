@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--system", default="mariadb")
     ap.add_argument("--password-file", required=True)
     ap.add_argument("--manifest", required=True)
+    ap.add_argument("--tls-ca", default="",
+                    help="connect over TLS (SSLRequest), trusting this CA certificate")
     args = ap.parse_args()
     with open(args.password_file) as f:
         password = f.read().strip()
@@ -52,8 +54,17 @@ def main():
             "db.response.returned_rows": rows}})
 
     t0 = time.time_ns()
+    tls = {"ssl": {"ca": args.tls_ca}} if args.tls_ca else {}
     c = MySQLdb.connect(host="127.0.0.1", port=args.port, user="ws", password=password,
-                        database=args.db, autocommit=True)
+                        database=args.db, autocommit=True, **tls)
+    if args.tls_ca:
+        cur = c.cursor()
+        # The session's TLS version: proof that the connection is encrypted.
+        cur.execute("SHOW STATUS LIKE 'Ssl_version'")
+        ver = cur.fetchone()
+        if not ver or not ver[1]:
+            sys.exit("--tls-ca given but the connection is not encrypted")
+        expect("SHOW", "SHOW", "SHOW STATUS LIKE ?", rows=1)
     # (mysqlclient sends no SET autocommit: the server's default already is on)
     cur = c.cursor()
     cur.execute("CREATE TABLE ws_items (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, qty INT)")

@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--db", required=True)
     ap.add_argument("--password-file", required=True)
     ap.add_argument("--manifest", required=True)
+    ap.add_argument("--sslmode", default="disable",
+                    help="libpq sslmode for both drivers (require: TLS, the certificate not verified)")
     args = ap.parse_args()
     with open(args.password_file) as f:
         password = f.read().strip()
@@ -62,7 +64,7 @@ def main():
     t0 = time.time_ns()
     # ---- simple query protocol (psycopg2) ----
     c = psycopg2.connect(host="127.0.0.1", port=args.port, dbname=args.db, user="postgres",
-                         password=password, sslmode="disable")
+                         password=password, sslmode=args.sslmode)
     c.autocommit = True  # no BEGIN/COMMIT around each statement
     cur = c.cursor()
     cur.execute("CREATE TABLE ws_items (id integer PRIMARY KEY, name text NOT NULL, qty integer)")
@@ -90,7 +92,7 @@ def main():
 
     # ---- extended protocol (psycopg 3) ----
     c = psycopg.connect(host="127.0.0.1", port=args.port, dbname=args.db, user="postgres",
-                        password=password, sslmode="disable", autocommit=True)
+                        password=password, sslmode=args.sslmode, autocommit=True)
     q = "SELECT qty FROM ws_items WHERE id = %s AND name <> 'secret-literal' AND qty >= 0"
     qtext = "SELECT qty FROM ws_items WHERE id = $1 AND name <> ? AND qty >= ?"
     for i in range(6):
