@@ -330,8 +330,9 @@ def check_span_attrs(sp, st, tiers, req, p):
         p.add("%s: name %r is not 'GET' or 'GET <route>'", label, sp.name)
     elif re.search(r"/%d(/|$)" % req["id"], sp.name):
         p.add("%s: name %r holds the raw path (high cardinality), expected a template or just the method", label, sp.name)
-    if a.get("url.scheme", "http") != "http":
-        p.add("%s: url.scheme is %r, expected 'http'", label, a.get("url.scheme"))
+    scheme = req.get("scheme", "http")   # a manifest's request may say https (TLS)
+    if a.get("url.scheme", "http") != scheme:
+        p.add("%s: url.scheme is %r, expected %r", label, a.get("url.scheme"), scheme)
 
     if st.kind == CLIENT:
         nxt = tiers[st.idx + 1]
@@ -340,7 +341,7 @@ def check_span_attrs(sp, st, tiers, req, p):
         if nxt.port is not None and a.get("server.port") != nxt.port:
             p.add("%s: server.port is %r, expected %d", label, a.get("server.port"), nxt.port)
         if nxt.addr is not None and nxt.port is not None:
-            want = "http://%s:%d%s" % (host_in_url(nxt.addr), nxt.port, req["path"])
+            want = "%s://%s:%d%s" % (scheme, host_in_url(nxt.addr), nxt.port, req["path"])
             if a.get("url.full") != want:
                 p.add("%s: url.full is %r, expected %r", label, a.get("url.full"), want)
         if "network.peer.address" in a and nxt.addr is not None and a["network.peer.address"] != nxt.addr:

@@ -23,6 +23,8 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--count", type=int, default=12)
 ap.add_argument("--manifest", required=True)
+ap.add_argument("--tls", action="store_true",
+                help="https with HTTP/2 chosen by ALPN (curl -k --http2) instead of h2c")
 args = ap.parse_args()
 
 reqs, errors = [], []
@@ -35,15 +37,16 @@ for i in range(1, args.count + 1):
         path, status = path + "/notfound", 404
     elif i % 5 == 0:
         path, status = path + "/fail", 500
-    url = "http://127.0.0.1:%d%s" % (args.port, path)
+    url = "%s://127.0.0.1:%d%s" % ("https" if args.tls else "http", args.port, path)
     t0 = time.time_ns()
-    r = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w",
+    mode = ["-k", "--http2"] if args.tls else ["--http2-prior-knowledge"]
+    r = subprocess.run(["curl", "-s"] + mode + ["-o", "/dev/null", "-w",
                         "%{http_code} %{http_version}", url],
                        stdout=subprocess.PIPE, text=True, timeout=20)
     t1 = time.time_ns()
     code, ver = (r.stdout.split() + ["0", "?"])[:2]
     reqs.append({"id": rid, "path": path, "status": status, "got": int(code), "phase": "traced",
-                 "conn": "new", "thread": "curl",
+                 "conn": "new", "thread": "curl", "scheme": "https" if args.tls else "http",
                  "start_ns": t0, "end_ns": t1})
     if r.returncode != 0 or int(code) != status or ver != "2":
         errors.append("%s: curl exit %d, got %s over HTTP/%s, expected %d over HTTP/2"
