@@ -49,20 +49,5 @@ done
 ws_check --manifest "$WS_TMP/h2.json" \
 	--tier "name=curl,kinds=client" \
 	--tier "name=nginx,pid=$WS_NGINX_WORKER,addr=127.0.0.1,port=$PORT,kinds=server"
-n=$("$WS_PY" - "$WS_SPANS" <<'PY'
-import json, sys
-bad = total = 0
-for line in open(sys.argv[1]):
-    for rs in json.loads(line)["resourceSpans"]:
-        for ss in rs["scopeSpans"]:
-            for s in ss["spans"]:
-                total += 1
-                a = {x["key"]: x["value"] for x in s.get("attributes", [])}
-                if a.get("wirespan.capture.tls") != {"boolValue": True}:
-                    bad += 1
-print(bad, total)
-PY
-)
-ws_log "spans without wirespan.capture.tls=true: ${n% *} of ${n#* }"
-[ "${n% *}" = 0 ] && [ "${n#* }" -gt 0 ] || ws_soft_fail "spans without the TLS marker: $n"
+tls_check_marker
 ws_finish

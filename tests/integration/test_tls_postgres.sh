@@ -46,20 +46,5 @@ up=$(ws_counter proto_postgresql_tls_upgrades)
 ws_log "proto_postgresql_tls_upgrades ${up:-missing}"
 [ "${up:-0}" -ge 4 ] || ws_soft_fail "proto_postgresql_tls_upgrades is ${up:-missing}, expected >= 4"
 ws_check_db postgresql postgresql "$PORT" --server-spans yes
-n=$("$WS_PY" - "$WS_SPANS" <<'PY'
-import json, sys
-bad = total = 0
-for line in open(sys.argv[1]):
-    for rs in json.loads(line)["resourceSpans"]:
-        for ss in rs["scopeSpans"]:
-            for s in ss["spans"]:
-                total += 1
-                a = {x["key"]: x["value"] for x in s.get("attributes", [])}
-                if a.get("wirespan.capture.tls") != {"boolValue": True}:
-                    bad += 1
-print(bad, total)
-PY
-)
-ws_log "spans without wirespan.capture.tls=true: ${n% *} of ${n#* }"
-[ "${n% *}" = 0 ] && [ "${n#* }" -gt 0 ] || ws_soft_fail "spans without the TLS marker: $n"
+tls_check_marker
 ws_finish

@@ -104,3 +104,25 @@ tls_check_only_proto() {
 	[ -z "$other" ] || ws_soft_fail "another protocol detected on TLS connections: $other"
 	[ "$(ws_counter "proto_$1_connections")" -gt 0 ] 2>/dev/null || ws_soft_fail "no $1 connection parsed"
 }
+
+# tls_check_marker: every span in $WS_SPANS carries wirespan.capture.tls=true (its parser
+# saw TLS plaintext only), and there is at least one span. Soft failure.
+tls_check_marker() {
+	local n
+	n=$("$WS_PY" - "$WS_SPANS" <<'PY'
+import json, sys
+bad = total = 0
+for line in open(sys.argv[1]):
+    for rs in json.loads(line)["resourceSpans"]:
+        for ss in rs["scopeSpans"]:
+            for s in ss["spans"]:
+                total += 1
+                a = {x["key"]: x["value"] for x in s.get("attributes", [])}
+                if a.get("wirespan.capture.tls") != {"boolValue": True}:
+                    bad += 1
+print(bad, total)
+PY
+)
+	ws_log "spans without wirespan.capture.tls=true: ${n% *} of ${n#* }"
+	[ "${n% *}" = 0 ] && [ "${n#* }" -gt 0 ] || ws_soft_fail "spans without the TLS marker: $n"
+}
