@@ -64,8 +64,10 @@ if [ "$mode" = test ] || [ "$mode" = all ]; then
 		(cd tests/node && npm install --no-audit --no-fund --loglevel=error)
 	fi
 fi
-# Benchmark peers (OpenTelemetry SDK for the Node service) live in bench/node, pinned by its lock file.
-if [ "$mode" = bench ] || [ "$mode" = all ]; then
+# Benchmark peers (OpenTelemetry SDK for the Node service) live in bench/node, pinned by its
+# lock file; test_sdk_coexist runs the same SDK, so make test needs them too (without
+# them that test skips: it did in every clean-clone run since deps.sh was split).
+if [ "$mode" = bench ] || [ "$mode" = test ] || [ "$mode" = all ]; then
 	if [ -f bench/node/package-lock.json ] && [ ! -d bench/node/node_modules ]; then
 		echo "deps: npm ci in bench/node"
 		(cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
