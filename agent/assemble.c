@@ -161,6 +161,7 @@ static struct ws_proto_stats *pstats(struct ws_asm *a, const struct ws_conn *c)
 }
 
 static void set_capture(struct ws_asm *a, struct ws_conn *c, enum ws_capture m);
+static void tell_server_role(struct ws_asm *a, struct ws_conn *c);
 
 static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 {
@@ -261,9 +262,18 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		key.cport = c->tuple.sport;
 		key.sport = c->tuple.dport;
 	}
-	key.seq = x->req.seq - seq_shift;   /* the receiver counts the inserted bytes */
+	/* The receiver numbers bytes counting the traceparents the kernel inserted before
+	 * this request (its own goes after its first byte). */
+	key.seq = x->req.seq;
+	if (!server && c->inj_out)
+		key.seq += c->inj_out - (seq_shift && x->req.seq == c->inj_last_start ? c->inj_last_len : 0);
+	/* A root's trace id comes from its request's first byte, as the kernel's injected
+	 * traceparents continue it (ws_ctx_derive_from). */
+	if (x->req.has_seq)
+		ws_ctx_derive_from(a->ctx, ref, &key);
 
 	if (server) {
+		tell_server_role(a, c);
 		/* The actor that read the end of its header block serves it (in Go the
 		 * serve goroutine, even when a background read took the first byte). */
 		struct ws_actor *act = actor_of(a, f->pid, f->tid, f->goid, f->ts, true);
@@ -696,7 +706,19 @@ static void set_capture(struct ws_asm *a, struct ws_conn *c, enum ws_capture m)
 	c->capture = (uint8_t)m;
 	a->st.capture_changes++;
 	if (a->cfg.capture_fn)
-		a->cfg.capture_fn(a->cfg.capture_ctx, c->sock_id, m);
+		a->cfg.capture_fn(a->cfg.capture_ctx, c->sock_id, m, c->role_told ? WS_ROLE_SERVER : 0);
+}
+
+/* A server connection the kernel found open (no accept seen): tell it the role, so
+ * that it follows which request each thread serves for injection (bpf/lib/inj_srv.h). */
+static void tell_server_role(struct ws_asm *a, struct ws_conn *c)
+{
+	if (c->role != WS_ROLE_UNKNOWN || c->role_told || (c->sock_id & 1) || !a->cfg.inject_adopt_fn)
+		return;
+	c->role_told = true;
+	a->st.roles_told++;
+	if (a->cfg.capture_fn)
+		a->cfg.capture_fn(a->cfg.capture_ctx, c->sock_id, (enum ws_capture)c->capture, WS_ROLE_SERVER);
 }
 
 /* Tell the kernel what this connection's parser needs copied (proto.h enum ws_capture):
@@ -1005,6 +1027,29 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	};
 	enum ws_pdir dir = e->dir == WS_DIR_INGRESS ? WS_PDIR_INGRESS : WS_PDIR_EGRESS;
 
+	if (dir == WS_PDIR_EGRESS && !dgram && !tls && !c->inj_known && a->cfg.inject_adopt_fn &&
+	    c->role != WS_ROLE_SERVER && (a->cfg.inject_all || addr_is_local(a, c->tuple.daddr))) {
+		/* Open before the agent: the injection never saw it established. From its
+		 * next write on it is a candidate too, as the sockops program makes every new
+		 * connection to this host one (the destination is checked per message). */
+		c->inj_known = true;
+		a->cfg.inject_adopt_fn(a->cfg.inject_adopt_ctx, e->pid, e->fd, &c->tuple);
+	}
+	if (dir == WS_PDIR_EGRESS && has_seq && !dgram) {
+		/* The record's seq counts every traceparent the kernel inserted into this
+		 * connection, this write's included (seq = end - bytes written): the parser
+		 * gets a stream without them (conn.h inj_out). */
+		uint32_t ins = ws_coexist_inserted(a->co, e->pid, e->tid, c->tuple.sport, c->tuple.dport,
+						   e->enter_ns, e->exit_ns);
+
+		ch.seq = e->seq - c->inj_out - ins;
+		if (ins) {
+			c->inj_last_start = ch.seq;
+			c->inj_last_len = ins;
+			c->inj_out += ins;
+		}
+	}
+
 	if (dgram) {
 		a->st.datagrams++;
 		if (c->closing)
@@ -1076,6 +1121,9 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 			 * request is for (pools that connect for one caller). */
 			if (e->syscall == WS_SYS_CONNECT)
 				ws_coexist_connect(a->co, e->pid, e->tuple.dport, e->hdr.ts_ns);
+			/* connected (sockops saw it established) or accepted (never a client) */
+			if (e->syscall == WS_SYS_CONNECT || e->role == WS_ROLE_SERVER)
+				c->inj_known = true;
 			if (e->syscall == WS_SYS_CONNECT && c->requests == 0) {
 				struct ws_actor *act;
 
@@ -1168,6 +1216,11 @@ bad:
 static size_t go_lineage(void *ctx, uint32_t pid, uint64_t goid, uint64_t *out, size_t max)
 {
 	return ws_go_lineage(ctx, pid, goid, out, max);
+}
+
+void ws_asm_derive_key(const struct ws_asm *a, uint64_t out[2])
+{
+	ws_ctx_derive_key(a->ctx, out);
 }
 
 struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn, void *res_ctx,
@@ -1273,6 +1326,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  requests_uncaptured %" PRIu64 "\n", a->st.requests_uncaptured);
 	fprintf(out, "  connections_undetected %" PRIu64 "\n", a->st.conns_undetected);
 	fprintf(out, "  capture_policy_changes %" PRIu64 "\n", a->st.capture_changes);
+	fprintf(out, "  conn_roles_told %" PRIu64 "\n", a->st.roles_told);
 	fprintf(out, "  datagrams %" PRIu64 "\n", a->st.datagrams);
 	fprintf(out, "  datagram_watch_full %" PRIu64 "\n", a->st.dgram_watch_full);
 	fprintf(out, "  tls_records %" PRIu64 "\n", a->st.tls_records);
@@ -1305,6 +1359,8 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	for (int r = WS_RULE_TRACEPARENT; r < WS_RULE__MAX; r++)
 		fprintf(out, "  parent_%s %" PRIu64 "\n", ws_parent_rule_name((enum ws_parent_rule)r), cs->rule[r]);
 	fprintf(out, "  parent_index_collisions %" PRIu64 "\n", cs->index_collisions);
+	fprintf(out, "  parent_root_injected_other_trace %" PRIu64 "\n", cs->forced_mismatch);
+	fprintf(out, "  parent_through_hidden %" PRIu64 "\n", cs->through_hidden);
 	fprintf(out, "  spans_in_flight %" PRIu64 "\n", cs->nodes_in_use);
 	fprintf(out, "  spans_in_flight_max %" PRIu64 "\n", cs->nodes_in_use_max);
 	fprintf(out, "  span_table_pressure_walks %" PRIu64 "\n", cs->pressure_reclaims);

@@ -21,7 +21,8 @@
 
 /* Tell the kernel what to copy of a connection's payload (proto.h enum ws_capture):
  * WS_CAPTURE_DEFAULT forgets what was set before. */
-typedef void (*ws_capture_fn)(void *ctx, uint64_t sock_id, enum ws_capture mode);
+/* role: enum ws_role the agent learned for a connection the kernel found open (0: none) */
+typedef void (*ws_capture_fn)(void *ctx, uint64_t sock_id, enum ws_capture mode, uint8_t role);
 
 /* Returns the resource of a process (borrowed; the assembler takes its own ref), or NULL.
  * comm: the kernel's name for a task that used the connection (may be empty), for
@@ -46,6 +47,11 @@ struct ws_asm_config {
 	FILE *sdk_log;               /* one line per recognised process; NULL: silent */
 	void (*inject_dst_fn)(void *ctx, uint16_t port, bool on); /* injection destinations; NULL: none */
 	void *inject_dst_ctx;
+	/* A client connection the kernel's injection cannot know (open before the agent):
+	 * called once, at its first write to an injection destination. NULL: never. */
+	void (*inject_adopt_fn)(void *ctx, uint32_t pid, int32_t fd, const struct ws_tuple *t);
+	void *inject_adopt_ctx;
+	bool inject_all;             /* --inject all: every destination is one */
 };
 
 #define WS_PROTO_MAX_ERRORS 32
@@ -76,6 +82,7 @@ struct ws_asm_stats {
 	uint64_t requests_uncaptured;
 	uint64_t conns_undetected;   /* connections no parser claimed (bytes counted only) */
 	uint64_t capture_changes;    /* capture policies told to the kernel */
+	uint64_t roles_told;         /* server roles told to the kernel for connections found open */
 	uint64_t datagrams;          /* UDP data records (WS_F_DGRAM) */
 	uint64_t dgram_watch_full;   /* datagram pairs with requests pending not put on the
 				      * timeout watch (list full): they end at idle expiry */
@@ -99,6 +106,9 @@ struct ws_asm;
 
 struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn, void *res_ctx,
 			  ws_emit_fn emit, void *emit_ctx);
+/* The key of derived root trace ids (context.h ws_ctx_derive_from), for the kernel's
+ * injection (ws_bpf_config.inj_key). */
+void ws_asm_derive_key(const struct ws_asm *a, uint64_t out[2]);
 void ws_asm_free(struct ws_asm *a, uint64_t now_ns);
 
 /* One ring-buffer record (struct ws_data_event + payload or struct ws_sock_event).

@@ -9,6 +9,7 @@
 #include "proto/http_util.h"
 
 #define INJ_MAX_AGE_NS (5ull * 1000000000ull)
+#define INJ_LOOKBACK_NS (50ull * 1000000ull)
 #define OTLP_GRPC_PORT 4317
 
 struct ws_coexist *ws_coexist_new(bool keep_sdk_spans, FILE *log, ws_inject_dst_fn dst_fn, void *dst_ctx)
@@ -45,6 +46,7 @@ void ws_coexist_inject_record(struct ws_coexist *co, const struct ws_inject_even
 	s->ts = e->hdr.ts_ns;
 	memcpy(s->trace_id, e->trace_id, 16);
 	memcpy(s->span_id, e->span_id, 8);
+	s->flags = e->hdr.flags;
 }
 
 /* The injection the kernel made into this request: the newest unclaimed one of the same
@@ -66,6 +68,27 @@ static struct ws_coexist_inj *inj_take(struct ws_coexist *co, const struct ws_co
 		return s;
 	}
 	return NULL;
+}
+
+uint32_t ws_coexist_inserted(struct ws_coexist *co, uint32_t pid, uint32_t tid, uint16_t lport,
+			     uint16_t rport, uint64_t enter_ns, uint64_t exit_ns)
+{
+	if (!co->st.inject_records)
+		return 0;
+	/* Newest first; records are in time order but for CPU interleaving, so a short
+	 * look back past the write's start suffices. */
+	for (uint32_t k = 1; k <= WS_COEXIST_INJ_SLOTS; k++) {
+		struct ws_coexist_inj *s = &co->inj[(co->inj_next + WS_COEXIST_INJ_SLOTS - k) % WS_COEXIST_INJ_SLOTS];
+
+		if (!s->pid || s->ts + INJ_LOOKBACK_NS < enter_ns)
+			break;
+		if (s->written || s->pid != pid || s->tid != tid || s->lport != lport || s->rport != rport ||
+		    s->ts < enter_ns || s->ts > exit_ns)
+			continue;
+		s->written = true;
+		return s->len;
+	}
+	return 0;
 }
 
 static void port_select(struct ws_coexist *co, uint32_t pid, uint16_t port)
@@ -153,6 +176,8 @@ uint32_t ws_coexist_open(struct ws_coexist *co, struct ws_ctx *ctx, struct ws_no
 			 * ids is never hidden by its owner's recognition (ws_ctx_hide_owner). */
 			ws_ctx_force_ids(ctx, ref, inj->trace_id, inj->span_id);
 			co->st.injected_spans++;
+			co->st.inject_trace_received += !!(inj->flags & WS_INJ_F_TRACE_RECEIVED);
+			co->st.inject_trace_derived += !!(inj->flags & WS_INJ_F_TRACE_DERIVED);
 			shift = inj->len;
 			if (hide)
 				ws_ctx_hide(ctx, ref);
@@ -185,6 +210,8 @@ void ws_coexist_report(const struct ws_coexist *co, FILE *out)
 	ws_sdk_report(&co->sdk, out);
 	fprintf(out, "  inject_records %" PRIu64 "\n", co->st.inject_records);
 	fprintf(out, "  injected_spans %" PRIu64 "\n", co->st.injected_spans);
+	fprintf(out, "  injected_trace_received %" PRIu64 "\n", co->st.inject_trace_received);
+	fprintf(out, "  injected_trace_derived %" PRIu64 "\n", co->st.inject_trace_derived);
 	fprintf(out, "  inject_unmatched %" PRIu64 "\n", co->st.inject_unmatched);
 	fprintf(out, "  inject_dst_selected %" PRIu64 "\n", co->st.dst_selected);
 	fprintf(out, "  spans_hidden_client_traceparent %" PRIu64 "\n", co->st.client_tp_hidden);

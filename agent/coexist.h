@@ -32,6 +32,9 @@ typedef void (*ws_inject_dst_fn)(void *ctx, uint16_t port, bool on);
 struct ws_coexist_stats {
 	uint64_t inject_records;      /* ws_inject_event seen */
 	uint64_t injected_spans;      /* CLIENT spans that took injected ids */
+	uint64_t inject_trace_received; /* ... whose trace the kernel took from the request its
+				       * thread served (its traceparent) */
+	uint64_t inject_trace_derived;  /* ... derived from that request's first byte */
 	uint64_t inject_unmatched;    /* records no CLIENT request claimed within 5 s */
 	uint64_t client_tp_hidden;    /* CLIENT spans hidden: the request had its own traceparent */
 	uint64_t sdk_hidden;          /* spans hidden: their process is instrumented */
@@ -47,7 +50,9 @@ struct ws_coexist_inj {
 	uint64_t ts;
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
+	uint16_t flags;           /* WS_INJ_F_TRACE_* */
 	bool used;
+	bool written;             /* its write's data record was matched (ws_coexist_inserted) */
 };
 
 struct ws_coexist_port {
@@ -86,10 +91,17 @@ void ws_coexist_free(struct ws_coexist *co);
 void ws_coexist_inject_record(struct ws_coexist *co, const struct ws_inject_event *e);
 
 /* The request's node was just opened. Hides it or gives it injected ids as above.
- * Returns how many bytes the receiver's sequence numbers are ahead of the sender's for
- * this request's first byte (to subtract from a CLIENT rule-3 key), 0 normally. */
+ * Returns how many bytes the kernel inserted into this request (after its request
+ * line), 0 normally. */
 uint32_t ws_coexist_open(struct ws_coexist *co, struct ws_ctx *ctx, struct ws_node_ref ref,
 			 const struct ws_coexist_req *r);
+
+/* How many bytes the kernel inserted into the write (pid/tid, local and remote port,
+ * between enter and exit) whose data record this is, 0 when none. Each injection is
+ * matched to one write once. The sender's records count only the bytes it wrote; the
+ * connection's sequence numbers count the inserted ones too (conn.h inj_out). */
+uint32_t ws_coexist_inserted(struct ws_coexist *co, uint32_t pid, uint32_t tid, uint16_t lport,
+			     uint16_t rport, uint64_t enter_ns, uint64_t exit_ns);
 
 /* A CLIENT connection to this port was opened by pid (OTLP/gRPC's 4317). */
 void ws_coexist_connect(struct ws_coexist *co, uint32_t pid, uint16_t rport, uint64_t ts);

@@ -68,7 +68,17 @@ struct ws_conn {
 	uint64_t last_ns;
 	uint64_t close_deadline;
 	uint32_t requests;        /* requests opened on it (its first one may inherit connect_cause) */
-	uint32_t _pad;
+	/* traceparents the kernel inserted into its requests (issue 12): the sender's
+	 * records count only what it wrote, the TCP sequence space counts these too. Egress
+	 * seqs are given to the parser without them (a contiguous stream) and added back for
+	 * rule 3 (the receiver's numbering). */
+	uint32_t inj_out;         /* bytes inserted so far */
+	uint32_t inj_last_start;  /* parser seq of the last injected write's first byte */
+	uint32_t inj_last_len;    /* ... and what was inserted into it (after that byte) */
+	bool inj_known;           /* in the kernel's injection sockhash, or tried: its connect
+				   * was seen (sockops adds it then) or it was adopted */
+	bool role_told;           /* the kernel was told it is a server connection */
+	uint8_t _pad[2];
 	struct ws_cause connect_cause; /* what the connecting thread was handling (client role) */
 	const struct ws_proto_ops *ops;   /* the connection's parser, once detected */
 	void *pst;                /* its state (ops->free) */

@@ -2,6 +2,7 @@
 /* Parentage graph: see context.h and docs/parentage.md. */
 #include "context.h"
 #include "pool.h"
+#include "../headers/ws_derive.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +27,9 @@ struct node {
 				 * it to its own parent (ws_ctx_hide) */
 	uint32_t owner;         /* process of the span (ws_ctx_set_owner), 0 unknown */
 	bool forced;            /* forced_trace is the trace its span must be in (ws_ctx_force_ids) */
+	bool derived;           /* derived_trace is its trace id if it becomes a root */
 	uint8_t forced_trace[16];
+	uint8_t derived_trace[16];
 	uint32_t waiters;       /* children waiting on this node's decision */
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
@@ -76,6 +79,7 @@ struct ws_ctx {
 	uint32_t *buckets;
 	uint32_t bucket_mask;
 	uint64_t rng[4];
+	uint64_t derive_key[2];         /* headers/ws_derive.h, shared with the kernel */
 	struct ws_pool span_pool;
 	uint64_t reclaim_at_opened;     /* no pressure walk before opens tried reach this */
 	uint64_t last_walk_ns;          /* time of the last walk (tick or reclaim) */
@@ -313,6 +317,8 @@ struct ws_ctx *ws_ctx_new(const struct ws_ctx_config *cfg)
 		seed = (uint64_t)(uintptr_t)c ^ 0x5851f42d4c957f2dULL;
 	for (int i = 0; i < 4; i++)
 		c->rng[i] = splitmix(&seed);
+	c->derive_key[0] = cfg->derive_key[0] ? cfg->derive_key[0] : rng_next(c);
+	c->derive_key[1] = cfg->derive_key[1] ? cfg->derive_key[1] : rng_next(c);
 	return c;
 }
 
@@ -410,6 +416,8 @@ void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rul
 		return;
 	if (n->forced)
 		memcpy(n->trace_id, n->forced_trace, 16);
+	else if (n->derived)
+		memcpy(n->trace_id, n->derived_trace, 16);
 	else
 		ws_ctx_random_id(c, n->trace_id, sizeof(n->trace_id));
 	memset(n->parent_span_id, 0, sizeof(n->parent_span_id));
@@ -605,6 +613,23 @@ void ws_ctx_force_ids(struct ws_ctx *c, struct ws_node_ref r, const uint8_t trac
 			n->rule = WS_RULE_ROOT;
 		}
 	}
+}
+
+void ws_ctx_derive_from(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key)
+{
+	struct node *n = get(c, r);
+
+	if (!n || n->rule)
+		return;
+	ws_derive_trace((const __u64 *)c->derive_key, key->caddr, key->saddr, key->cport, key->sport, key->seq,
+			n->derived_trace);
+	n->derived = true;
+}
+
+void ws_ctx_derive_key(const struct ws_ctx *c, uint64_t out[2])
+{
+	out[0] = c->derive_key[0];
+	out[1] = c->derive_key[1];
 }
 
 bool ws_ctx_trace_id(struct ws_ctx *c, struct ws_node_ref r, uint8_t out[16])

@@ -86,6 +86,7 @@ struct ws_ctx_config {
 	uint64_t max_open_ns;         /* a span never finished after this is dropped (counted) */
 	uint64_t tick_ns;             /* record time between walks in ws_ctx_reclaim (0: 100 ms) */
 	uint64_t rng_seed;            /* 0: seed from getrandom() */
+	uint64_t derive_key[2];       /* for derived root trace ids; 0: from the rng */
 	int64_t mono_to_unix_ns;      /* added to monotonic times to get unix epoch times */
 };
 
@@ -110,6 +111,13 @@ void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_
 bool ws_ctx_is_open(struct ws_ctx *c, struct ws_node_ref r);
 void ws_ctx_await_peer(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key, uint64_t now_ns);
 void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rule why);
+/* If r becomes a root (and its ids were not forced), its trace id is derived from the
+ * first byte of its request, key (headers/ws_derive.h): the kernel gives a call the
+ * thread serving that request makes the same one, before the agent has decided
+ * anything (bpf/lib/inj_srv.h). */
+void ws_ctx_derive_from(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key);
+/* The key of ws_ctx_derive_from, for the kernel. */
+void ws_ctx_derive_key(const struct ws_ctx *c, uint64_t out[2]);
 /* Register r as the client that wrote the request named by key (for rule 3). */
 void ws_ctx_index_client(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key);
 

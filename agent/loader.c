@@ -457,7 +457,7 @@ static int open_and_load(struct ws_bpf *b, const struct ws_bpf_config *cfg, bool
 			if (strncmp(bpf_program__name(prog), "waits_", 6) == 0)
 				bpf_program__set_autoload(prog, false);
 	}
-	b->inj_loaded = ws_inject_configure(b->skel, (enum ws_inject_mode)cfg->inject);
+	b->inj_loaded = ws_inject_configure(b->skel, (enum ws_inject_mode)cfg->inject, cfg->inj_key);
 	b->skel->rodata->fast_read = fast_read;
 	if (cfg->verbose)
 		fprintf(stderr, "wirespan: kernel objects read %s\n", fast_read ?
@@ -681,15 +681,15 @@ const char *ws_counter_name(enum ws_counter c)
 	return "unknown";
 }
 
-int ws_bpf_set_capture(struct ws_bpf *b, uint64_t sock_id, uint8_t mode)
+int ws_bpf_set_capture(struct ws_bpf *b, uint64_t sock_id, uint8_t mode, uint8_t role)
 {
-	struct ws_capture_policy v = { .mode = mode };
+	struct ws_capture_policy v = { .mode = mode, .role = role };
 	uint32_t *gen;
 	int err = 0;
 
 	if (!b || !b->skel || mode >= WS_CAPMODE__MAX)
 		return -EINVAL;
-	if (mode == WS_CAPMODE_DEFAULT) {
+	if (mode == WS_CAPMODE_DEFAULT && !role) {
 		if (bpf_map__delete_elem(b->skel->maps.ws_capture, &sock_id, sizeof(sock_id), 0))
 			err = errno == ENOENT ? 1 : -errno;
 		if (err)

@@ -35,6 +35,7 @@ struct ws_bpf_config {
 	const uint16_t *udp_ports; int n_udp_ports;
 	bool verbose;                  /* libbpf debug output */
 	uint8_t inject;                /* enum ws_inject_mode (agent/inject.h) */
+	uint64_t inj_key[2];           /* key of derived trace ids (ws_asm_derive_key) */
 	bool go_runtime;               /* Go goroutine evidence (agent/rt_go_attach.h): WS_EV_RT
 					* records and ws_data_event.rt_ctx for Go processes */
 	bool waits;                    /* queue/scheduler/network waits (docs/waits.md) */
@@ -75,7 +76,7 @@ int ws_bpf_read_errors(struct ws_bpf *b, struct ws_err_entry *out, size_t max, s
  * Not for datagram records: the sock id of an unconnected UDP socket is shared by
  * all its peers, and datagrams are captured per datagram anyway.
  */
-int ws_bpf_set_capture(struct ws_bpf *b, uint64_t sock_id, uint8_t mode);
+int ws_bpf_set_capture(struct ws_bpf *b, uint64_t sock_id, uint8_t mode, uint8_t role);
 /* Entries in the kernel's capture policy map (tests). */
 int ws_bpf_capture_entries(struct ws_bpf *b);
 /* Number of programs attached / list them. */

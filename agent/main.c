@@ -533,11 +533,11 @@ static void forget_exited(struct agent *ag, const void *data, size_t size)
 }
 
 /* A parser's capture needs (proto.h enum ws_capture), told to the kernel per socket. */
-static void set_capture(void *ctx, uint64_t sock_id, enum ws_capture mode)
+static void set_capture(void *ctx, uint64_t sock_id, enum ws_capture mode, uint8_t role)
 {
 	struct agent *ag = ctx;
 
-	if (ag->bpf && ws_bpf_set_capture(ag->bpf, sock_id, (uint8_t)mode) != 0)
+	if (ag->bpf && ws_bpf_set_capture(ag->bpf, sock_id, (uint8_t)mode, role) != 0)
 		ag->capture_set_failures++;
 }
 
@@ -547,6 +547,14 @@ static void set_inject_dst(void *ctx, uint16_t port, bool on)
 
 	if (ag->bpf)
 		ws_inject_set_dst(ws_bpf_inject(ag->bpf), port, on);
+}
+
+static void adopt_conn(void *ctx, uint32_t pid, int32_t fd, const struct ws_tuple *t)
+{
+	struct agent *ag = ctx;
+
+	if (ag->bpf && fd >= 0)
+		ws_inject_adopt(ws_bpf_inject(ag->bpf), pid, fd, t->sport, t->dport);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -615,6 +623,15 @@ static void report_counters(struct agent *ag, FILE *out)
 	if (ag->bpf && ws_inject_read_counters(ws_bpf_inject(ag->bpf), ik) == 0)
 		for (int i = 0; i < WS_INJ__MAX; i++)
 			fprintf(out, "  %s %" PRIu64 "\n", ws_inject_counter_name((enum ws_inj_counter)i), ik[i]);
+	if (ag->bpf && ws_bpf_inject(ag->bpf)) {
+		struct ws_inject_adopt_stats as;
+
+		ws_inject_adopt_stats(ws_bpf_inject(ag->bpf), &as);
+		fprintf(out, "  inject_conns_adopted %" PRIu64 "\n", as.adopted);
+		fprintf(out, "  inject_conns_adopt_present %" PRIu64 "\n", as.present);
+		fprintf(out, "  inject_conns_adopt_gone %" PRIu64 "\n", as.gone);
+		fprintf(out, "  inject_conns_adopt_failed %" PRIu64 "\n", as.failed);
+	}
 	struct ws_tls_attach_stats ts;
 	if (ag->bpf && ws_tls_read_stats(ag->bpf, &ts) == 0) {
 		fprintf(out, "  tls_pids_checked %" PRIu64 "\n", ts.pids_checked);
@@ -849,6 +866,9 @@ int main(int argc, char **argv)
 	acfg.sdk_log = stderr;
 	acfg.inject_dst_fn = set_inject_dst;
 	acfg.inject_dst_ctx = &ag;
+	acfg.inject_adopt_fn = adopt_conn;
+	acfg.inject_adopt_ctx = &ag;
+	acfg.inject_all = ag.opt.inject == WS_INJECT_ALL;
 	ag.asm_ = ws_asm_new(&acfg, resource_of, &ag, emit_to_sinks, &ag);
 	if (!ag.asm_) {
 		fprintf(stderr, "wirespan: out of memory\n");
@@ -873,6 +893,7 @@ int main(int argc, char **argv)
 	bcfg.verbose = ag.opt.verbose;
 	bcfg.go_runtime = !ag.opt.no_go_runtime;
 	bcfg.inject = ag.opt.inject;
+	ws_asm_derive_key(ag.asm_, bcfg.inj_key);
 	bcfg.tls = !ag.opt.no_tls;
 	bcfg.waits = !ag.opt.no_waits;
 	err = ws_bpf_start(&bcfg, on_record, &ag, &ag.bpf);

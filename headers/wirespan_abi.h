@@ -29,8 +29,11 @@
  * 4: traceparent injection (issue 12): record WS_EV_INJECT (struct ws_inject_event),
  * the injection maps and counters.
  * 5: helper failures per {error, file, line} in map ws_errors (headers/ws_err_abi.h);
- * counter WS_CNT_READ_FAIL becomes WS_CNT_ERR_FULL. */
-#define WS_ABI_VERSION 5
+ * counter WS_CNT_READ_FAIL becomes WS_CNT_ERR_FULL.
+ * 6: the injected trace id continues the sending thread's request (WS_INJ_F_TRACE_*
+ * in ws_inject_event.hdr.flags, headers/ws_derive.h); map ws_inj_hint gives way to the
+ * kernel-only ws_inj_srv; counters WS_INJ_TRACE_*; ws_capture_policy.role. */
+#define WS_ABI_VERSION 6
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -338,7 +341,9 @@ enum ws_capture_mode {
 
 struct ws_capture_policy {
 	__u8 mode;        /* enum ws_capture_mode */
-	__u8 _pad[7];
+	__u8 role;        /* enum ws_role the agent learned for a connection the kernel found
+			   * open (WS_ROLE_UNKNOWN there); 0: none */
+	__u8 _pad[6];
 };
 WS_STATIC_ASSERT(sizeof(struct ws_capture_policy) == 8, "ws_capture_policy size");
 
@@ -353,8 +358,9 @@ WS_STATIC_ASSERT(sizeof(struct ws_capture_policy) == 8, "ws_capture_policy size"
  * traceparent injection (bpf/hooks/inject.h, issue 12). An sk_msg program on client
  * sockets inserts "traceparent: 00-<trace>-<span>-01\r\n" after the request line of an
  * outgoing HTTP/1 request whose whole header block is in the message and that carries no
- * traceparent. The kernel chooses the ids (the trace id from ws_inj_hint when the agent
- * left one for the sending thread) and reports them before the syscall's data record:
+ * traceparent. The kernel chooses the ids (the trace id of the request the sending
+ * thread is serving, when it serves exactly one: WS_INJ_F_TRACE_*) and reports them
+ * before the syscall's data record:
  * the agent gives the CLIENT span exactly these ids. The sender's data record still
  * holds the bytes it wrote (not the inserted ones); the TCP sequence space the receiver
  * sees is longer by len from offset on.
@@ -384,13 +390,10 @@ struct ws_inj_dst_key {
 };
 WS_STATIC_ASSERT(sizeof(struct ws_inj_dst_key) == 4, "ws_inj_dst_key size");
 
-/* Map ws_inj_hint: key tid (__u32); the trace the thread's current request is in, when
- * the agent knows it, so the injected context continues it. */
-struct ws_inj_hint {
-	__u8 trace_id[16];
-	__u64 until_ns;   /* not used after this (bpf_ktime_get_ns clock) */
-};
-WS_STATIC_ASSERT(sizeof(struct ws_inj_hint) == 24, "ws_inj_hint size");
+/* ws_inject_event.hdr.flags: where the injected trace id came from. Neither: random
+ * (the sending thread was serving no request, or several at once). */
+#define WS_INJ_F_TRACE_RECEIVED (1u << 0) /* the traceparent of the request the thread serves */
+#define WS_INJ_F_TRACE_DERIVED (1u << 1)  /* ws_derive_trace() of that request's first byte */
 
 /* Counters of the injection program (per-CPU array ws_inj_counters). */
 enum ws_inj_counter {
@@ -403,6 +406,11 @@ enum ws_inj_counter {
 	WS_INJ_SKIP_HELPER,       /* bpf_msg_pull_data/push_data failed */
 	WS_INJ_RB_DROP,           /* injected, but its record was lost: no span will use its ids */
 	WS_INJ_SOCKS,             /* client sockets added to the sockhash */
+	WS_INJ_TRACE_RECEIVED,    /* injected with the trace of the request the thread serves */
+	WS_INJ_TRACE_DERIVED,     /* ... that request had none: derived from its first byte */
+	WS_INJ_TRACE_IDLE,        /* the thread served no request: a new trace */
+	WS_INJ_TRACE_SEVERAL,     /* it had read several requests not yet answered: a new trace */
+	WS_INJ_SRV_FULL,          /* a server thread could not be given a slot in ws_inj_srv */
 	WS_INJ__MAX,
 };
 

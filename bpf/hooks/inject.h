@@ -16,32 +16,28 @@
  * header goes right after the request line; Content-Length counts the body only, so
  * the body and its length stay as they are.
  *
- * The ids: span id random, trace id from ws_inj_hint[tid] (the agent's word on the
- * trace the thread's request is in) or random. They are reported in a ws_inject_event
- * reserved before anything is changed, so no injected id goes unreported.
+ * The ids: span id random; trace id that of the request the sending thread serves
+ * (lib/inj_srv.h): the traceparent it came with, else derived from its first byte as
+ * the agent derives its root's (headers/ws_derive.h), else (no request, or several)
+ * random. They are reported in a ws_inject_event reserved before anything is changed,
+ * so no injected id goes unreported.
  *
  * Programs are autoloaded only when the agent enables injection (agent/inject.c) and
  * the kernel has sk_msg and bpf_msg_push_data (probed first).
  */
 #pragma once
 
+#include "headers/ws_derive.h"
 #include "lib/config.h"
 #include "lib/counters.h"
+#include "lib/inj_srv.h"
 #include "lib/scope.h"
+#include "maps/conns.h"
 #include "maps/inj_counters.h"
 #include "maps/inj_dst.h"
-#include "maps/inj_hint.h"
 #include "maps/inj_scratch.h"
 #include "maps/inj_socks.h"
 #include "maps/ringbuf.h"
-
-static __always_inline void inj_cnt(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&ws_inj_counters, &idx);
-
-	if (v)
-		*v += 1;
-}
 
 static __always_inline bool inj_loopback4(__u32 a_be)
 {
@@ -140,9 +136,8 @@ static long inj_step(__u32 idx, void *ctx)
 			return 1;
 		}
 		sc->line_end = i + 1;
-		return 0;
-	}
-	if (INJ_B(sc, i - 1) == '\r' && INJ_B(sc, i - 2) == '\n') {
+		/* the first header line is looked at below like every other */
+	} else if (INJ_B(sc, i - 1) == '\r' && INJ_B(sc, i - 2) == '\n') {
 		sc->hdr_end = i + 1;
 		return 1;
 	}
@@ -190,6 +185,133 @@ static __always_inline int inj_parse(const char *b, __u32 n, struct inj_scan *sc
 	return sc->hdr_end ? 0 : 1;
 }
 
+/* Looking for the traceparent header in a served request's first bytes. */
+struct inj_tp_scan {
+	const char *b;
+	__u32 n;
+	__u32 i;
+	__u32 at;         /* offset of its value, 0: none */
+};
+
+#define INJ_S(sc, k) ((sc)->b[(k) & (WS_INJ_SRV_BYTES - 1)])
+
+static long inj_tp_step(__u32 idx, void *ctx)
+{
+	struct inj_tp_scan *sc = ctx;
+	__u32 i = sc->i++;
+
+	if (i + 14 >= sc->n)
+		return 1;
+	if (INJ_S(sc, i) != '\n')
+		return 0;
+	if (INJ_S(sc, i + 1) == '\r')
+		return 1;   /* the end of the header block */
+	/* "traceparent:" (no string constant: BTF of a static in .rodata trips the kernel) */
+	if (inj_lower(INJ_S(sc, i + 1)) != 't' || inj_lower(INJ_S(sc, i + 2)) != 'r' ||
+	    inj_lower(INJ_S(sc, i + 3)) != 'a' || inj_lower(INJ_S(sc, i + 4)) != 'c' ||
+	    inj_lower(INJ_S(sc, i + 5)) != 'e' || inj_lower(INJ_S(sc, i + 6)) != 'p' ||
+	    inj_lower(INJ_S(sc, i + 7)) != 'a' || inj_lower(INJ_S(sc, i + 8)) != 'r' ||
+	    inj_lower(INJ_S(sc, i + 9)) != 'e' || inj_lower(INJ_S(sc, i + 10)) != 'n' ||
+	    inj_lower(INJ_S(sc, i + 11)) != 't' || INJ_S(sc, i + 12) != ':')
+		return 0;
+	sc->at = i + 13;
+	return 1;
+}
+
+static __always_inline int inj_unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The trace id of a traceparent value at b[at..] (masked reads), checked as the agent's
+ * parser checks it (agent/proto/http_util.c): lower-case hex, version not ff, version
+ * 00 exactly 55 characters, trace and span id not zero. 0 when valid. */
+static __always_inline int inj_tp_value(const struct inj_tp_scan *sc, __u32 at, __u8 out[16])
+{
+	__u8 any_t = 0, any_s = 0;
+	int v, w, ver;
+
+	for (int k = 0; k < 4; k++)
+		if (INJ_S(sc, at) == ' ' || INJ_S(sc, at) == '\t')
+			at++;
+	if (at + 56 > sc->n || INJ_S(sc, at + 2) != '-' || INJ_S(sc, at + 35) != '-' ||
+	    INJ_S(sc, at + 52) != '-')
+		return -1;
+	v = inj_unhex(INJ_S(sc, at));
+	w = inj_unhex(INJ_S(sc, at + 1));
+	if (v < 0 || w < 0)
+		return -1;
+	ver = v << 4 | w;
+	if (ver == 0xff)
+		return -1;
+	for (int k = 0; k < 16; k++) {
+		v = inj_unhex(INJ_S(sc, at + 3 + 2 * k));
+		w = inj_unhex(INJ_S(sc, at + 4 + 2 * k));
+		if (v < 0 || w < 0)
+			return -1;
+		out[k] = (__u8)(v << 4 | w);
+		any_t |= out[k];
+	}
+	for (int k = 0; k < 17; k++) {
+		char c = INJ_S(sc, at + 36 + k);
+
+		if (k == 16 ? c != '-' : inj_unhex(c) < 0)
+			return -1;
+		any_s |= c != '0';
+	}
+	if (inj_unhex(INJ_S(sc, at + 53)) < 0 || inj_unhex(INJ_S(sc, at + 54)) < 0)
+		return -1;
+	w = INJ_S(sc, at + 55);
+	if (!(w == '\r' || w == '\n' || w == ' ' || w == '\t' || (ver != 0 && w == '-')))
+		return -1;
+	return any_t && any_s ? 0 : -1;
+}
+
+/* The trace id the call continues (lib/inj_srv.h): returns WS_INJ_F_TRACE_* with out
+ * set, or 0 (out untouched) when the thread serves no request or several. */
+static __always_inline __u16 inj_trace(__u32 tid, __u8 out[16])
+{
+	struct ws_inj_srv *t = bpf_map_lookup_elem(&ws_inj_srv, &tid);
+	__u64 key[2] = { inj_key[0], inj_key[1] };   /* volatile reads: set by the loader */
+	struct inj_tp_scan sc;
+	struct ws_conn *c;
+	__u64 sk;
+
+	if (!t || !t->open) {
+		inj_cnt(WS_INJ_TRACE_IDLE);
+		return 0;
+	}
+	sk = t->sk;
+	c = bpf_map_lookup_elem(&ws_conns, &sk);
+	/* The one open request must be the newest it read (whose bytes are kept). */
+	if (t->open != 1 || !c || !(c->flags & WS_CONN_SRV_OPEN) || c->srv_tid != tid) {
+		inj_cnt(WS_INJ_TRACE_SEVERAL);
+		return 0;
+	}
+	sc.b = t->buf;
+	sc.n = t->n < WS_INJ_SRV_BYTES ? t->n : WS_INJ_SRV_BYTES;
+	sc.i = 0;
+	sc.at = 0;
+	bpf_loop(WS_INJ_SRV_BYTES, inj_tp_step, &sc, 0);
+	if (sc.at && inj_tp_value(&sc, sc.at, out) == 0) {
+		inj_cnt(WS_INJ_TRACE_RECEIVED);
+		return WS_INJ_F_TRACE_RECEIVED;
+	}
+	if (!t->has_seq) {
+		inj_cnt(WS_INJ_TRACE_IDLE);
+		return 0;
+	}
+	/* The request's first byte as its client names it (rule 3's key). */
+	ws_derive_trace(key, t->tuple.daddr, t->tuple.saddr, t->tuple.dport,
+			t->tuple.sport, t->seq, out);
+	inj_cnt(WS_INJ_TRACE_DERIVED);
+	return WS_INJ_F_TRACE_DERIVED;
+}
+
 static __always_inline void inj_hex(char *out, const __u8 *in, __u32 n)
 {
 	const char digits[] = "0123456789abcdef";
@@ -210,7 +332,6 @@ int ws_inj_msg(struct sk_msg_md *msg)
 	__u16 rport = bpf_ntohs((__u16)(msg->remote_port >> 16));
 	struct ws_inj_scratch *sc;
 	struct ws_inject_event *ev;
-	struct ws_inj_hint *hint;
 	struct inj_scan scan;
 	__u32 n = msg->size, r6[4];
 	void *data, *end;
@@ -279,20 +400,18 @@ int ws_inj_msg(struct sk_msg_md *msg)
 		return SK_PASS;
 	}
 	ev->hdr.type = WS_EV_INJECT;
-	ev->hdr.flags = 0;
+	ev->hdr.flags = inj_trace(tid, ev->trace_id);
 	ev->hdr.size = sizeof(*ev);
 	ev->hdr.ts_ns = bpf_ktime_get_ns();
 	ev->pid = tgid;
 	ev->tid = tid;
-	hint = bpf_map_lookup_elem(&ws_inj_hint, &tid);
-	if (hint && hint->until_ns >= ev->hdr.ts_ns) {
-		__builtin_memcpy(ev->trace_id, hint->trace_id, 16);
-	} else {
+	if (!ev->hdr.flags) {
 		for (int i = 0; i < 16; i += 4) {
 			__u32 v = bpf_get_prandom_u32();
 
 			__builtin_memcpy(ev->trace_id + i, &v, 4);
 		}
+		ev->trace_id[0] |= 1;   /* never all zero */
 	}
 	for (int i = 0; i < 8; i += 4) {
 		__u32 v = bpf_get_prandom_u32();
@@ -300,7 +419,6 @@ int ws_inj_msg(struct sk_msg_md *msg)
 		__builtin_memcpy(ev->span_id + i, &v, 4);
 	}
 	ev->span_id[0] |= 1;   /* never all zero */
-	ev->trace_id[0] |= hint ? 0 : 1;
 	ev->offset = scan.line_end;
 	ev->len = WS_INJ_HDR_LEN;
 	ev->msg_size = msg->size;

@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include "lib/inj_srv.h"
 #include "lib/loop.h"
 #include "lib/sock.h"
 #include "lib/stash.h"
@@ -216,6 +217,11 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 			if (v && *v == WS_PID_CHILD)
 				bpf_map_delete_elem(&ws_pid_filter, &tgid);
 		}
+	}
+	if (inj_enabled) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&ws_inj_srv, &tid);
 	}
 	if (!traced_slot(task))
 		return 0;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "lib/conn.h"
+#include "lib/inj_srv.h"
 #include "lib/scope.h"
 #include "lib/sock.h"
 #include "lib/stash.h"
@@ -180,6 +181,8 @@ int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 	/* The sock is about to be freed and its address reused: its state and any capture
 	 * policy the agent gave it go. */
 	if (new_state == WS_TCP_CLOSE) {
+		if (inj_enabled)
+			inj_srv_end(c);
 		bpf_map_delete_elem(&ws_conns, &key);
 		bpf_map_delete_elem(&ws_capture, &key);
 	}

@@ -6,6 +6,7 @@
 
 #include "lib/emit_args.h"
 #include "lib/go_ctx.h"
+#include "lib/inj_srv.h"
 #include "lib/submit.h"
 #include "lib/waits.h"
 #include "maps/conns.h"
@@ -73,6 +74,11 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->rt_ctx = ws_go_ctx(ev->pid);
 	ev->tuple = c->tuple;
 	waits_fill(ev, e->enter_ns);
+	/* Which request this thread serves, for injected traceparents (lib/inj_srv.h):
+	 * plain TCP only (a TLS connection's requests are in its plaintext records). */
+	if (inj_enabled && ws_inj_track && c->role == WS_ROLE_SERVER &&
+	    !(flags & (WS_F_TLS | WS_F_CIPHER | WS_F_DGRAM | WS_F_EOF)))
+		inj_srv_note(e, c, ev + 1, n);
 	rb_submit(ev);
 	cnt_add(WS_CNT_BYTES_CAPTURED, n);
 }

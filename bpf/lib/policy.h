@@ -24,4 +24,8 @@ static __always_inline void policy_refresh(__u64 key, struct ws_conn *c)
 	p = bpf_map_lookup_elem(&ws_capture, &key);
 	c->cap_mode = p ? p->mode : WS_CAPMODE_DEFAULT;
 	c->cap_gen = gen;
+	/* A connection found open (no accept or connect seen): the agent's parser knows
+	 * which end it is (lib/inj_srv.h follows server requests). */
+	if (p && p->role && c->role == WS_ROLE_UNKNOWN)
+		c->role = p->role;
 }

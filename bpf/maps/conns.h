@@ -18,6 +18,8 @@
 				     * possibly after writing its own SETTINGS): copy every
 				     * byte (as policy ALL) before the agent has had time to
 				     * say so; HPACK state needs every header block */
+#define WS_CONN_SRV_OPEN (1u << 6)  /* server side: a request was read and not yet
+				     * answered, by thread srv_tid (bpf/lib/inj_srv.h) */
 
 /* Per-connection state, keyed by struct sock address. */
 struct ws_conn {
@@ -30,7 +32,8 @@ struct ws_conn {
 	__u32 cap_gen;       /* ws_capture_gen when cap_mode was read; 0: never */
 	__u32 tls_run_captured; /* plaintext (WS_F_TLS) bytes captured in the current run */
 	__u8 tls_run_dir;    /* enum ws_dir of the current plaintext run */
-	__u8 _pad[7];
+	__u8 _pad[3];
+	__u32 srv_tid;       /* with WS_CONN_SRV_OPEN: the thread that read the request */
 };
 
 struct {

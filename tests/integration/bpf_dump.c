@@ -70,7 +70,7 @@ static void policy_decide(const struct ws_data_event *e)
 				return;
 		if (n_done < sizeof(done) / sizeof(done[0]))
 			done[n_done++] = e->sock_id;
-		err = ws_bpf_set_capture(g_b, e->sock_id, g_pol_mode[i]);
+		err = ws_bpf_set_capture(g_b, e->sock_id, g_pol_mode[i], 0);
 		printf("POLICY sock=0x%" PRIx64 " mode=%s err=%d\n", (uint64_t)e->sock_id,
 		       g_pol_mode[i] == WS_CAPMODE_ALL ? "all" : "off", err);
 		return;

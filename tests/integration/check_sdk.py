@@ -61,6 +61,14 @@ for s in spans:
     if m and lo <= int(m.group(1)) <= hi:
         by_id[int(m.group(1))].append(s)
 
+# Misattribution: a trace holding spans of two requests (a call injected with another
+# request's trace). A root is acceptable, this never is.
+req_of_trace = collections.defaultdict(set)
+for i, ss in by_id.items():
+    for s in ss:
+        req_of_trace[s["trace"]].add(i)
+mixed = sorted(t for t, r in req_of_trace.items() if len(r) > 1)
+
 dups = whole = 0
 bad = []
 for i in range(lo, hi + 1):
@@ -76,9 +84,11 @@ for i in range(lo, hi + 1):
     if not ok and len(bad) < 3:
         bad.append((i, [(s["src"], s["svc"], s["kind"], s["trace"][:8], s["span"][:8], s["parent"][:8]) for s in ss]))
 n = hi - lo + 1
-print("%s: requests %d, whole traces %d, duplicates %d, otlp export spans in output %d, spans %d"
-      % (a.name, n, whole, dups, len(noise), sum(len(v) for v in by_id.values())))
+print("%s: requests %d, whole traces %d, duplicates %d, traces mixing requests %d, otlp export spans in output %d, spans %d"
+      % (a.name, n, whole, dups, len(mixed), len(noise), sum(len(v) for v in by_id.values())))
+for t in mixed[:3]:
+    print("  mixed: trace %s holds requests %s" % (t[:8], sorted(req_of_trace[t])))
 for i, ss in bad:
     print("  not whole: id %d: %s" % (i, ss))
 need = n if a.min_whole is None else a.min_whole
-sys.exit(0 if dups == 0 and not noise and whole >= need else 1)
+sys.exit(0 if dups == 0 and not mixed and not noise and whole >= need else 1)

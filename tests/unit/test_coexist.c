@@ -406,6 +406,35 @@ static void test_injected_ids(void **state)
 	fx_free(f);
 }
 
+/* Each injection is matched to the one write it was made in (same thread and ports,
+ * inside the syscall), once: the assembler takes its bytes out of the sender's stream.
+ * The trace's origin is counted. */
+static void test_inserted_matches_its_write(void **state)
+{
+	struct fixture *f = fx_new(false);
+	struct ws_inject_event e;
+
+	(void)state;
+	assert_int_equal(ws_coexist_inserted(f->co, 50, 50, 40000, 8080, 0, 10 * MS), 0);
+	inj_event(&e, 50, 5 * MS, 0xab);
+	e.hdr.flags = WS_INJ_F_TRACE_RECEIVED;
+	ws_coexist_inject_record(f->co, &e);
+	/* another write: other thread, other port, or a syscall that ended before it */
+	assert_int_equal(ws_coexist_inserted(f->co, 50, 51, 40000, 8080, 4 * MS, 6 * MS), 0);
+	assert_int_equal(ws_coexist_inserted(f->co, 50, 50, 40001, 8080, 4 * MS, 6 * MS), 0);
+	assert_int_equal(ws_coexist_inserted(f->co, 50, 50, 40000, 8080, 1 * MS, 4 * MS), 0);
+	assert_int_equal(ws_coexist_inserted(f->co, 50, 50, 40000, 8080, 6 * MS, 7 * MS), 0);
+	/* its write, once */
+	assert_int_equal(ws_coexist_inserted(f->co, 50, 50, 40000, 8080, 4 * MS, 6 * MS), 70);
+	assert_int_equal(ws_coexist_inserted(f->co, 50, 50, 40000, 8080, 4 * MS, 6 * MS), 0);
+	/* its span still takes the ids, and the trace's origin is counted */
+	req(f, 50, false, NULL, "GET", "/down", 6 * MS, NULL);
+	assert_int_equal(f->co->st.injected_spans, 1);
+	assert_int_equal(f->co->st.inject_trace_received, 1);
+	assert_int_equal(f->co->st.inject_trace_derived, 0);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_otlp_export_hidden),
 		cmocka_unit_test(test_keep_mode),
 		cmocka_unit_test(test_injected_ids),
+		cmocka_unit_test(test_inserted_matches_its_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

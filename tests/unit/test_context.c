@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "agent/context.h"
+#include "headers/ws_derive.h"
 
 #define MS 1000000ULL
 
@@ -491,6 +492,66 @@ static void test_trim_follows_load(void **state)
 	ws_ctx_free(c);
 }
 
+/* A root's trace id comes from its request's first byte (ws_ctx_derive_from): what the
+ * kernel computes for the server thread's call (bpf/hooks/inject.h) from the server's
+ * own view of the connection. Ids that were forced (injected) win; a span that gets a
+ * parent keeps the parent's trace. */
+static void test_derived_root_trace(void **state)
+{
+	struct ws_ctx *c = new_ctx(16);
+	struct captured out = { .n = 0 };
+	struct ws_seq_key k = key(777), k2 = key(778);
+	uint64_t dk[2];
+	uint8_t want[16], other[16], forced[16], sid[8];
+
+	ws_ctx_derive_key(c, dk);
+	assert_true(dk[0] != 0 || dk[1] != 0);
+	/* The kernel's side: the server sees saddr = its own, daddr = the client. */
+	ws_derive_trace((const __u64 *)dk, k.caddr, k.saddr, k.cport, k.sport, k.seq, want);
+	ws_derive_trace((const __u64 *)dk, k2.caddr, k2.saddr, k2.cport, k2.sport, k2.seq, other);
+	assert_memory_not_equal(want, other, 16);   /* the next byte names another trace */
+
+	struct ws_node_ref root = open_named(c, 0, "root");
+	ws_ctx_derive_from(c, root, &k);
+	ws_ctx_make_root(c, root, WS_RULE_ROOT);
+	ws_ctx_finish(c, root, 1, 9);
+
+	/* a child of it keeps the parent's trace, not its own derived one */
+	struct ws_node_ref child = open_named(c, 1 * MS, "child");
+	ws_ctx_derive_from(c, child, &k2);
+	ws_ctx_parent_local(c, child, root, WS_RULE_THREAD);
+	ws_ctx_finish(c, child, 2, 3);
+
+	/* forced ids win over the derived trace */
+	struct ws_node_ref inj = open_named(c, 2 * MS, "inj");
+	memset(forced, 0x5a, 16);
+	memset(sid, 0x33, 8);
+	ws_ctx_derive_from(c, inj, &k2);
+	ws_ctx_force_ids(c, inj, forced, sid);
+	ws_ctx_make_root(c, inj, WS_RULE_ROOT);
+	ws_ctx_finish(c, inj, 2, 3);
+
+	/* a different key (another run) gives another trace for the same byte */
+	struct ws_ctx_config cfg = { .max_nodes = 4, .rng_seed = 7, .derive_key = { 1, 2 } };
+	struct ws_ctx *c2 = ws_ctx_new(&cfg);
+	uint64_t dk2[2];
+	ws_ctx_derive_key(c2, dk2);
+	assert_int_equal(dk2[0], 1);
+	assert_int_equal(dk2[1], 2);
+	ws_derive_trace((const __u64 *)dk2, k.caddr, k.saddr, k.cport, k.sport, k.seq, other);
+	assert_memory_not_equal(want, other, 16);
+	ws_ctx_free(c2);
+
+	ws_ctx_tick(c, 10 * MS, capture, &out);
+	assert_int_equal(out.n, 3);
+	assert_memory_equal(find(&out, "root")->trace_id, want, 16);
+	assert_memory_equal(find(&out, "child")->trace_id, want, 16);
+	assert_memory_equal(find(&out, "inj")->trace_id, forced, 16);
+	assert_memory_equal(find(&out, "inj")->span_id, sid, 8);
+	assert_true(want[0] & 1);   /* never all zero */
+	ws_ctx_free(c);
+}
+
 static void test_ids_random_and_nonzero(void **state)
 {
 	struct ws_ctx *c = new_ctx(4);
@@ -523,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_pressure_walk_bounded),
 		cmocka_unit_test(test_trim_follows_load),
 		cmocka_unit_test(test_ids_random_and_nonzero),
+		cmocka_unit_test(test_derived_root_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,8 +169,9 @@ struct policy_log {
 	int mode[16];
 };
 
-static void log_policy(void *ctx, uint64_t sock_id, enum ws_capture mode)
+static void log_policy(void *ctx, uint64_t sock_id, enum ws_capture mode, uint8_t role)
 {
+	(void)role;
 	struct policy_log *l = ctx;
 
 	if (l->n < 16) {

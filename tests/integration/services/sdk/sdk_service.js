@@ -6,6 +6,7 @@
 //   server: node sdk_service.js server PORT_FILE NAME OTLP_URL [DOWN_URL]
 //     GET /x/<id> -> (GET DOWN_URL/x/<id>, its body) -> 200 "<NAME>:<id>[ <down body>]"
 //   client: node sdk_service.js client URL FIRST LAST NAME OTLP_URL -> GET URL/c/<i>, checks bodies
+// NO_SDK=1: the same service without the SDK (an uninstrumented event loop).
 const [mode, a1, a2, a3, a4, a5] = process.argv.slice(2);
 const name = mode === 'server' ? a2 : (a4 || 'sdkclient');
 const otlpUrl = mode === 'server' ? a3 : (a5 || process.env.OTLP_URL);
@@ -15,13 +16,16 @@ const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto'
 const { registerInstrumentations } = require('@opentelemetry/instrumentation');
 const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
-const provider = new NodeTracerProvider({
+const sdk = process.env.NO_SDK !== '1';
+const provider = sdk ? new NodeTracerProvider({
   resource: resourceFromAttributes({ 'service.name': name }),
   // short delay: the test waits for the export rather than 5 s
   spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl }), { scheduledDelayMillis: 200 })],
-});
-provider.register();
-registerInstrumentations({ instrumentations: [new HttpInstrumentation()] });
+}) : { shutdown: async () => {} };
+if (sdk) {
+  provider.register();
+  registerInstrumentations({ instrumentations: [new HttpInstrumentation()] });
+}
 const http = require('http');
 const fs = require('fs');
 const agent = new http.Agent({ keepAlive: true });
