@@ -124,6 +124,61 @@ static void test_traceparent_adopted(void **state)
 	ws_asm_free(a, 10 * MS);
 }
 
+static void inject_rec(struct ws_asm *a, const struct sock *s, uint32_t tid, uint64_t ts, uint8_t tag)
+{
+	struct ws_inject_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.type = WS_EV_INJECT;
+	e.hdr.size = sizeof(e);
+	e.hdr.ts_ns = ts;
+	e.pid = s->pid;
+	e.tid = tid;
+	memset(e.trace_id, tag, 16);
+	memset(e.span_id, tag, 8);
+	e.offset = 16;
+	e.len = WS_INJ_HDR_LEN;
+	e.lport = s->t.sport;
+	e.rport = s->t.dport;
+	assert_int_equal(ws_asm_record(a, &e, sizeof(e)), 0);
+}
+
+/* Two requests on one keep-alive connection, each with a traceparent the kernel inserted:
+ * the sender's record seq counts every inserted byte so far (its own write's too), its
+ * bytes only what it wrote. Both requests parse (no gap) and keep the injected ids. */
+static void test_injected_keepalive_stream(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock cli = mksock(0x21, 100, WS_ROLE_CLIENT, 40000, 8080, 0);
+	const char *r1 = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *r2 = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t n1 = (uint32_t)strlen(r1), n2 = (uint32_t)strlen(r2);
+	uint32_t rs = (uint32_t)strlen(RESP_OK);
+	uint8_t want[16];
+
+	inject_rec(a, &cli, 101, 1 * MS + 500, 0xa1);
+	feed(a, &cli, 101, WS_DIR_EGRESS, 1000 + WS_INJ_HDR_LEN, 1 * MS, 2 * MS, r1);
+	feed(a, &cli, 101, WS_DIR_INGRESS, 5000, 3 * MS, 4 * MS, RESP_OK);
+	inject_rec(a, &cli, 101, 5 * MS + 500, 0xb2);
+	feed(a, &cli, 101, WS_DIR_EGRESS, 1000 + n1 + 2 * WS_INJ_HDR_LEN, 5 * MS, 6 * MS, r2);
+	feed(a, &cli, 101, WS_DIR_INGRESS, 5000 + rs, 7 * MS, 8 * MS, RESP_OK);
+	ws_asm_tick(a, 10 * MS);
+	assert_int_equal(out.n, 2);
+	const struct ws_span *sa = strcmp(attr_str(&out.spans[0], "url.path"), "/a") == 0 ? &out.spans[0] : &out.spans[1];
+	const struct ws_span *sb = sa == &out.spans[0] ? &out.spans[1] : &out.spans[0];
+	assert_string_equal(attr_str(sa, "url.path"), "/a");
+	assert_string_equal(attr_str(sb, "url.path"), "/b");
+	memset(want, 0xa1, 16);
+	assert_memory_equal(sa->span_id, want, 8);
+	assert_memory_equal(sa->trace_id, want, 16);
+	memset(want, 0xb2, 16);
+	assert_memory_equal(sb->span_id, want, 8);
+	assert_memory_equal(sb->trace_id, want, 16);
+	(void)n2;
+	ws_asm_free(a, 20 * MS);
+}
+
 /* A thread that has read two requests and answered neither writes a client request:
  * which one caused it is unknowable, so it becomes a root, not a guess. */
 static void test_ambiguous_thread_gives_root(void **state)
@@ -458,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_close_finishes_pending_after_grace),
 		cmocka_unit_test(test_malformed_records_counted),
 		cmocka_unit_test(test_addr_str),
+		cmocka_unit_test(test_injected_keepalive_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
