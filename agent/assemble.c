@@ -953,6 +953,52 @@ static void cipher_names_request(struct ws_asm *a, struct ws_conn *c, uint32_t s
 	}
 }
 
+/*
+ * The ciphertext position of a TLS plaintext record (rule 3 keys requests by it). The
+ * library names it when the call read from the socket; a record served from what an
+ * earlier read brought (HTTP/2: the preface's record and the HEADERS' in one read) has
+ * none, or repeats the previous one's (memory BIO). Its position is then the previous
+ * record's end: previous seq + plaintext + the connection's record overhead (header,
+ * explicit nonce, tag: 29 bytes for TLS 1.2 AES-GCM, 22 for TLS 1.3), learnt from the
+ * connection's own writes (an SSL_write of p bytes that was one write of c bytes; a
+ * later write that disagrees, CBC padding, drops it for good). Used only
+ * inside what the ciphertext reads brought so far. A previous read that returned part
+ * of a record gives a position inside a record, where no request starts: no link, never
+ * a wrong one. Returns whether the record has a seq, *seq set.
+ */
+static bool tls_record_seq(struct ws_asm *a, struct ws_conn *c, const struct ws_data_event *e, bool has_seq,
+			   uint32_t *seq)
+{
+	unsigned d = e->dir & 1;
+
+	if (e->dir == WS_DIR_EGRESS && has_seq && c->tls_cout_seq == e->seq && e->bytes &&
+	    e->bytes <= 16384 && c->tls_cout_len > e->bytes && c->tls_cout_len - e->bytes <= 64) {
+		uint8_t ov = (uint8_t)(c->tls_cout_len - e->bytes);
+
+		/* A second measurement that disagrees (CBC padding varies) ends the guess. */
+		c->tls_ov = !c->tls_ov_seen || ov == c->tls_ov_seen ? ov : 0;
+		c->tls_ov_seen = c->tls_ov ? ov : 0xff;
+	}
+	if (has_seq) {
+		c->tls_rec_end[d] = *seq + e->bytes;
+		c->tls_pos_set |= (uint8_t)(1u << d);
+		return true;
+	}
+	if (e->dir != WS_DIR_INGRESS || !c->tls_ov || (c->tls_pos_set & (5u << d)) != (5u << d))
+		return false;
+	uint32_t cand = c->tls_rec_end[d] + c->tls_ov;
+
+	if ((int32_t)(c->tls_cipher_end[d] - cand) <= 0) {
+		c->tls_pos_set &= (uint8_t)~(1u << d);   /* beyond what was read: lost track */
+		return false;
+	}
+	*seq = cand;
+	c->tls_rec_end[d] = cand + e->bytes;
+	c->tls_seq[d] = cand;
+	a->st.tls_seq_from_record++;
+	return true;
+}
+
 static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8_t *payload)
 {
 	bool dgram = e->hdr.flags & WS_F_DGRAM;
@@ -972,6 +1018,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 			conn_to_tls(a, c, e->exit_ns);
 	}
 	bool has_seq = !dgram && !(e->hdr.flags & WS_F_NO_SEQ);
+	uint32_t seq = e->seq;
 	if (tls && has_seq) {
 		/* A library read served from what an earlier call's ciphertext read brought
 		 * (Node's memory BIO binds to the preceding read) can name a position another
@@ -986,6 +1033,8 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 			c->tls_seq_set |= (uint8_t)(1u << d);
 		}
 	}
+	if (tls && !dgram)
+		has_seq = tls_record_seq(a, c, e, has_seq, &seq);
 	struct feed_ctx f = {
 		.a = a, .c = c, .pid = e->pid, .tid = e->tid, .fd = e->fd, .ts = e->exit_ns, .enter_ns = e->enter_ns,
 		.tls_noseq = tls && (e->hdr.flags & WS_F_NO_SEQ) && e->dir == WS_DIR_EGRESS,
@@ -1003,8 +1052,17 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	if ((e->hdr.flags & WS_F_CIPHER) || (c->tls && !tls)) {
 		/* Ciphertext moved by the TLS library's own syscalls: counted, never parsed. */
 		a->st.tls_cipher_records++;
-		if (e->dir == WS_DIR_EGRESS && !(e->hdr.flags & WS_F_NO_SEQ))
-			cipher_names_request(a, c, e->seq);
+		if (!(e->hdr.flags & WS_F_NO_SEQ)) {
+			unsigned d = e->dir & 1;
+
+			c->tls_cipher_end[d] = e->seq + e->bytes;
+			c->tls_pos_set |= (uint8_t)(4u << d);
+			if (e->dir == WS_DIR_EGRESS) {
+				c->tls_cout_seq = e->seq;
+				c->tls_cout_len = e->bytes;
+				cipher_names_request(a, c, e->seq);
+			}
+		}
 		return;
 	}
 	if (c->proto == WS_PROTO_NONE) {
@@ -1017,7 +1075,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		.data = payload,
 		.captured = e->captured,
 		.len = e->bytes,
-		.seq = e->seq,
+		.seq = seq,
 		.tid = e->tid,
 		.enter_ns = e->enter_ns,
 		.exit_ns = e->exit_ns,
@@ -1042,7 +1100,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		uint32_t ins = ws_coexist_inserted(a->co, e->pid, e->tid, c->tuple.sport, c->tuple.dport,
 						   e->enter_ns, e->exit_ns);
 
-		ch.seq = e->seq - c->inj_out - ins;
+		ch.seq = seq - c->inj_out - ins;
 		if (ins) {
 			c->inj_last_start = ch.seq;
 			c->inj_last_len = ins;
@@ -1333,6 +1391,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  tls_cipher_records %" PRIu64 "\n", a->st.tls_cipher_records);
 	fprintf(out, "  tls_seq_reused %" PRIu64 "\n", a->st.tls_seq_reused);
 	fprintf(out, "  tls_seq_from_cipher %" PRIu64 "\n", a->st.tls_seq_from_cipher);
+	fprintf(out, "  tls_seq_from_record_length %" PRIu64 "\n", a->st.tls_seq_from_record);
 	fprintf(out, "  connections_tls %" PRIu64 "\n", a->st.conns_tls);
 	for (size_t i = 0; i < ws_proto_count(); i++) {
 		const struct ws_proto_ops *o = ws_proto_at(i);

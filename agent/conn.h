@@ -62,6 +62,15 @@ struct ws_conn {
 	bool tls;                 /* TLS: parsers see only the library's plaintext (WS_F_TLS),
 				   * never the socket's ciphertext */
 	uint8_t tls_seq_set;      /* bit per direction: tls_seq[dir] holds a seq */
+	/* A plaintext record the library served from what an earlier read brought has no
+	 * ciphertext position of its own: it is the previous record's end plus the
+	 * connection's record overhead (assemble.c tls_record_seq). */
+	uint8_t tls_ov;           /* ciphertext bytes a record adds to its plaintext, 0 unknown */
+	uint8_t tls_ov_seen;      /* the overhead measured first; 0xff: measurements disagreed */
+	uint8_t tls_pos_set;      /* bits per direction: tls_rec_end[d], tls_cipher_end[d] valid */
+	uint32_t tls_rec_end[2];  /* previous plaintext record's seq + its length */
+	uint32_t tls_cipher_end[2]; /* end of the last ciphertext syscall */
+	uint32_t tls_cout_seq, tls_cout_len; /* the last ciphertext write (learns tls_ov) */
 	uint32_t tls_seq[2];      /* the seq the last plaintext record of each direction
 				   * carried: a second record naming the same ciphertext
 				   * position gets none (docs/protocols.md) */
