@@ -179,6 +179,100 @@ static void test_injected_keepalive_stream(void **state)
 	ws_asm_free(a, 20 * MS);
 }
 
+/* A TLS record (WS_F_TLS plaintext, or WS_F_CIPHER ciphertext of bytes length) */
+static void feed_tls(struct ws_asm *a, const struct sock *s, uint32_t tid, uint8_t dir, uint32_t seq,
+		     uint16_t flags, uint32_t bytes, uint64_t t, const char *payload)
+{
+	uint8_t buf[sizeof(struct ws_data_event) + 512];
+	struct ws_data_event *e = (void *)buf;
+	size_t n = payload ? strlen(payload) : 0;
+
+	memset(e, 0, sizeof(*e));
+	e->hdr.type = WS_EV_DATA;
+	e->hdr.flags = flags;
+	e->hdr.size = (uint32_t)(sizeof(*e) + n);
+	e->hdr.ts_ns = t + 1000;
+	e->sock_id = s->id;
+	e->pid = s->pid;
+	e->tid = tid;
+	e->enter_ns = t;
+	e->exit_ns = t + 1000;
+	e->seq = seq;
+	e->bytes = payload ? (uint32_t)n : bytes;
+	e->captured = (uint32_t)n;
+	e->fd = 5;
+	e->dir = dir;
+	e->role = s->role;
+	e->syscall = (flags & WS_F_TLS) ? (dir == WS_DIR_INGRESS ? WS_SYS_SSL_READ : WS_SYS_SSL_WRITE) : WS_SYS_WRITE;
+	e->tuple = s->t;
+	memcpy(buf + sizeof(*e), payload ? payload : "", n);
+	assert_int_equal(ws_asm_record(a, buf, e->hdr.size), 0);
+}
+
+/* Two TLS records in one ciphertext read: the library serves the second from its buffer,
+ * with no position of its own. It is placed after the first (seq + plaintext + the record
+ * overhead the server's own write showed, 29), and its SERVER span links to the CLIENT
+ * span that wrote it (rule 3). */
+static void test_tls_record_from_buffer_placed(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock cli = mksock(0x31, 100, WS_ROLE_CLIENT, 40000, 8080, 0);
+	struct sock srv = mksock(0x32, 200, WS_ROLE_SERVER, 8080, 40000, 0);
+	const char *r1 = "GET /one HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *r2 = "GET /two HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *r3 = "GET /three HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t n1 = (uint32_t)strlen(r1), n2 = (uint32_t)strlen(r2), n3 = (uint32_t)strlen(r3);
+	uint32_t rs = (uint32_t)strlen(RESP_OK), ov = 29;
+	uint32_t s1 = 1000, s2 = s1 + n1 + ov, s3 = s2 + n2 + ov, o1 = 7000;
+
+	/* request 1 and its answer: the server's write shows the overhead */
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s1, WS_F_CIPHER, n1 + ov, 1 * MS, NULL);
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s1, WS_F_TLS, 0, 1 * MS, r1);
+	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s1, WS_F_CIPHER, n1 + ov, 2 * MS, NULL);
+	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s1, WS_F_TLS, 0, 2 * MS, r1);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o1, WS_F_CIPHER, rs + ov, 3 * MS, NULL);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o1, WS_F_TLS, 0, 3 * MS, RESP_OK);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o1, WS_F_CIPHER, rs + ov, 4 * MS, NULL);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o1, WS_F_TLS, 0, 4 * MS, RESP_OK);
+	/* requests 2 and 3 written apart, read in one read; the second record from the buffer */
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s2, WS_F_CIPHER, n2 + ov, 5 * MS, NULL);
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s2, WS_F_TLS, 0, 5 * MS, r2);
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s3, WS_F_CIPHER, n3 + ov, 6 * MS, NULL);
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s3, WS_F_TLS, 0, 6 * MS, r3);
+	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s2, WS_F_CIPHER, n2 + ov + n3 + ov, 7 * MS, NULL);
+	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s2, WS_F_TLS, 0, 7 * MS, r2);
+	feed_tls(a, &srv, 201, WS_DIR_INGRESS, 0, WS_F_TLS | WS_F_NO_SEQ, 0, 8 * MS, r3);
+	uint32_t o2 = o1 + rs + ov, o3 = o2 + rs + ov;
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o2, WS_F_CIPHER, rs + ov, 9 * MS, NULL);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o2, WS_F_TLS, 0, 9 * MS, RESP_OK);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o3, WS_F_CIPHER, rs + ov, 10 * MS, NULL);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o3, WS_F_TLS, 0, 10 * MS, RESP_OK);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o2, WS_F_CIPHER, 2 * (rs + ov), 11 * MS, NULL);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o2, WS_F_TLS, 0, 11 * MS, RESP_OK);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o3, WS_F_TLS, 0, 12 * MS, RESP_OK);
+	ws_asm_tick(a, 20 * MS);
+	assert_int_equal(out.n, 6);
+
+	const struct ws_span *c3 = NULL, *s3p = NULL;
+	for (int i = 0; i < out.n; i++) {
+		const char *p = attr_str(&out.spans[i], "url.path");
+
+		if (p && strcmp(p, "/three") == 0) {
+			if (out.spans[i].kind == WS_KIND_CLIENT)
+				c3 = &out.spans[i];
+			else
+				s3p = &out.spans[i];
+		}
+	}
+	assert_non_null(c3);
+	assert_non_null(s3p);
+	assert_memory_equal(s3p->parent_span_id, c3->span_id, 8);
+	assert_memory_equal(s3p->trace_id, c3->trace_id, 16);
+	(void)n3;
+	ws_asm_free(a, 30 * MS);
+}
+
 /* A thread that has read two requests and answered neither writes a client request:
  * which one caused it is unknowable, so it becomes a root, not a guess. */
 static void test_ambiguous_thread_gives_root(void **state)
@@ -514,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_records_counted),
 		cmocka_unit_test(test_addr_str),
 		cmocka_unit_test(test_injected_keepalive_stream),
+		cmocka_unit_test(test_tls_record_from_buffer_placed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
