@@ -162,6 +162,7 @@ static struct ws_proto_stats *pstats(struct ws_asm *a, const struct ws_conn *c)
 
 static void set_capture(struct ws_asm *a, struct ws_conn *c, enum ws_capture m);
 static void tell_server_role(struct ws_asm *a, struct ws_conn *c);
+static void adopt_each(void *ctx, struct ws_conn *c);
 
 static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 {
@@ -233,6 +234,10 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		.ts = f->ts,
 	});
 
+	/* A destination was just selected: the connections to it already open. */
+	if (ws_coexist_take_dst_change(a->co))
+		ws_conn_for_each(a->conns, adopt_each, a);
+
 	/* Rule 1: a valid traceparent wins, within the adoption bound. */
 	bool adopted = false;
 	if (x->traceparent && ws_traceparent_parse(x->traceparent, tid, sid, &flags) == 0) {
@@ -265,8 +270,9 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	/* The receiver numbers bytes counting the traceparents the kernel inserted before
 	 * this request (its own goes after its first byte). */
 	key.seq = x->req.seq;
-	if (!server && c->inj_out)
-		key.seq += c->inj_out - (seq_shift && x->req.seq == c->inj_last_start ? c->inj_last_len : 0);
+	if (!server && c->pos && c->pos->inj_out)
+		key.seq += c->pos->inj_out -
+			   (seq_shift && x->req.seq == c->pos->inj_last_start ? c->pos->inj_last_len : 0);
 	/* A root's trace id comes from its request's first byte, as the kernel's injected
 	 * traceparents continue it (ws_ctx_derive_from). */
 	if (x->req.has_seq)
@@ -966,37 +972,57 @@ static void cipher_names_request(struct ws_asm *a, struct ws_conn *c, uint32_t s
  * of a record gives a position inside a record, where no request starts: no link, never
  * a wrong one. Returns whether the record has a seq, *seq set.
  */
-static bool tls_record_seq(struct ws_asm *a, struct ws_conn *c, const struct ws_data_event *e, bool has_seq,
+static bool tls_record_seq(struct ws_asm *a, struct ws_conn_pos *p, const struct ws_data_event *e, bool has_seq,
 			   uint32_t *seq)
 {
 	unsigned d = e->dir & 1;
 
-	if (e->dir == WS_DIR_EGRESS && has_seq && c->tls_cout_seq == e->seq && e->bytes &&
-	    e->bytes <= 16384 && c->tls_cout_len > e->bytes && c->tls_cout_len - e->bytes <= 64) {
-		uint8_t ov = (uint8_t)(c->tls_cout_len - e->bytes);
+	if (e->dir == WS_DIR_EGRESS && has_seq && p->tls_cout_seq == e->seq && e->bytes &&
+	    e->bytes <= 16384 && p->tls_cout_len > e->bytes && p->tls_cout_len - e->bytes <= 64) {
+		uint8_t ov = (uint8_t)(p->tls_cout_len - e->bytes);
 
 		/* A second measurement that disagrees (CBC padding varies) ends the guess. */
-		c->tls_ov = !c->tls_ov_seen || ov == c->tls_ov_seen ? ov : 0;
-		c->tls_ov_seen = c->tls_ov ? ov : 0xff;
+		p->tls_ov = !p->tls_ov_seen || ov == p->tls_ov_seen ? ov : 0;
+		p->tls_ov_seen = p->tls_ov ? ov : 0xff;
 	}
 	if (has_seq) {
-		c->tls_rec_end[d] = *seq + e->bytes;
-		c->tls_pos_set |= (uint8_t)(1u << d);
+		p->tls_rec_end[d] = *seq + e->bytes;
+		p->tls_pos_set |= (uint8_t)(1u << d);
 		return true;
 	}
-	if (e->dir != WS_DIR_INGRESS || !c->tls_ov || (c->tls_pos_set & (5u << d)) != (5u << d))
+	if (e->dir != WS_DIR_INGRESS || !p->tls_ov || (p->tls_pos_set & (5u << d)) != (5u << d))
 		return false;
-	uint32_t cand = c->tls_rec_end[d] + c->tls_ov;
+	uint32_t cand = p->tls_rec_end[d] + p->tls_ov;
 
-	if ((int32_t)(c->tls_cipher_end[d] - cand) <= 0) {
-		c->tls_pos_set &= (uint8_t)~(1u << d);   /* beyond what was read: lost track */
+	if ((int32_t)(p->tls_cipher_end[d] - cand) <= 0) {
+		p->tls_pos_set &= (uint8_t)~(1u << d);   /* beyond what was read: lost track */
 		return false;
 	}
 	*seq = cand;
-	c->tls_rec_end[d] = cand + e->bytes;
-	c->tls_seq[d] = cand;
+	p->tls_rec_end[d] = cand + e->bytes;
+	p->tls_seq[d] = cand;
 	a->st.tls_seq_from_record++;
 	return true;
+}
+
+/* A client connection to an injection destination that the kernel's sockhash may not
+ * hold (open before the agent, or before its destination was selected): hand it over
+ * once, so that its next requests are injected too. */
+static void maybe_adopt(struct ws_asm *a, struct ws_conn *c)
+{
+	if (c->inj_known || !a->cfg.inject_adopt_fn || c->role == WS_ROLE_SERVER || !c->fd1 || !c->pid ||
+	    (c->sock_id & 1))
+		return;
+	if (!a->cfg.inject_all &&
+	    (!addr_is_local(a, c->tuple.daddr) || !ws_coexist_dst_selected(a->co, c->tuple.dport)))
+		return;
+	c->inj_known = true;
+	a->cfg.inject_adopt_fn(a->cfg.inject_adopt_ctx, c->pid, c->fd1 - 1, &c->tuple);
+}
+
+static void adopt_each(void *ctx, struct ws_conn *c)
+{
+	maybe_adopt(ctx, c);
 }
 
 static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8_t *payload)
@@ -1019,22 +1045,25 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	}
 	bool has_seq = !dgram && !(e->hdr.flags & WS_F_NO_SEQ);
 	uint32_t seq = e->seq;
-	if (tls && has_seq) {
+	struct ws_conn_pos *pos = tls && !dgram ? ws_conn_pos_get(c) : NULL;
+	if (pos && has_seq) {
 		/* A library read served from what an earlier call's ciphertext read brought
 		 * (Node's memory BIO binds to the preceding read) can name a position another
 		 * plaintext record already named: that seq is not this message's start. */
 		unsigned d = e->dir & 1;
 
-		if ((c->tls_seq_set & (1u << d)) && c->tls_seq[d] == e->seq) {
+		if ((pos->tls_seq_set & (1u << d)) && pos->tls_seq[d] == e->seq) {
 			has_seq = false;
 			a->st.tls_seq_reused++;
 		} else {
-			c->tls_seq[d] = e->seq;
-			c->tls_seq_set |= (uint8_t)(1u << d);
+			pos->tls_seq[d] = e->seq;
+			pos->tls_seq_set |= (uint8_t)(1u << d);
 		}
 	}
-	if (tls && !dgram)
-		has_seq = tls_record_seq(a, c, e, has_seq, &seq);
+	if (pos)
+		has_seq = tls_record_seq(a, pos, e, has_seq, &seq);
+	else if (tls && !dgram)
+		has_seq = false;   /* out of memory: no position rather than a wrong one */
 	struct feed_ctx f = {
 		.a = a, .c = c, .pid = e->pid, .tid = e->tid, .fd = e->fd, .ts = e->exit_ns, .enter_ns = e->enter_ns,
 		.tls_noseq = tls && (e->hdr.flags & WS_F_NO_SEQ) && e->dir == WS_DIR_EGRESS,
@@ -1052,14 +1081,20 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	if ((e->hdr.flags & WS_F_CIPHER) || (c->tls && !tls)) {
 		/* Ciphertext moved by the TLS library's own syscalls: counted, never parsed. */
 		a->st.tls_cipher_records++;
+		struct ws_conn_pos *cp = ws_conn_pos_get(c);
+
 		if (!(e->hdr.flags & WS_F_NO_SEQ)) {
 			unsigned d = e->dir & 1;
 
-			c->tls_cipher_end[d] = e->seq + e->bytes;
-			c->tls_pos_set |= (uint8_t)(4u << d);
+			if (cp) {
+				cp->tls_cipher_end[d] = e->seq + e->bytes;
+				cp->tls_pos_set |= (uint8_t)(4u << d);
+			}
 			if (e->dir == WS_DIR_EGRESS) {
-				c->tls_cout_seq = e->seq;
-				c->tls_cout_len = e->bytes;
+				if (cp) {
+					cp->tls_cout_seq = e->seq;
+					cp->tls_cout_len = e->bytes;
+				}
 				cipher_names_request(a, c, e->seq);
 			}
 		}
@@ -1085,26 +1120,25 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 	};
 	enum ws_pdir dir = e->dir == WS_DIR_INGRESS ? WS_PDIR_INGRESS : WS_PDIR_EGRESS;
 
-	if (dir == WS_PDIR_EGRESS && !dgram && !tls && !c->inj_known && a->cfg.inject_adopt_fn &&
-	    c->role != WS_ROLE_SERVER && (a->cfg.inject_all || addr_is_local(a, c->tuple.daddr))) {
-		/* Open before the agent: the injection never saw it established. From its
-		 * next write on it is a candidate too, as the sockops program makes every new
-		 * connection to this host one (the destination is checked per message). */
-		c->inj_known = true;
-		a->cfg.inject_adopt_fn(a->cfg.inject_adopt_ctx, e->pid, e->fd, &c->tuple);
-	}
+	if (e->fd >= 0)
+		c->fd1 = e->fd + 1;
+	if (dir == WS_PDIR_EGRESS && !dgram && !tls)
+		maybe_adopt(a, c);
 	if (dir == WS_PDIR_EGRESS && has_seq && !dgram) {
 		/* The record's seq counts every traceparent the kernel inserted into this
 		 * connection, this write's included (seq = end - bytes written): the parser
-		 * gets a stream without them (conn.h inj_out). */
+		 * gets a stream without them (conn.h ws_conn_pos.inj_out). */
 		uint32_t ins = ws_coexist_inserted(a->co, e->pid, e->tid, c->tuple.sport, c->tuple.dport,
 						   e->enter_ns, e->exit_ns);
+		struct ws_conn_pos *ip = ins ? ws_conn_pos_get(c) : c->pos;
 
-		ch.seq = seq - c->inj_out - ins;
-		if (ins) {
-			c->inj_last_start = ch.seq;
-			c->inj_last_len = ins;
-			c->inj_out += ins;
+		if (ip) {
+			ch.seq = seq - ip->inj_out - ins;
+			if (ins) {
+				ip->inj_last_start = ch.seq;
+				ip->inj_last_len = ins;
+				ip->inj_out += ins;
+			}
 		}
 	}
 
@@ -1179,8 +1213,11 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 			 * request is for (pools that connect for one caller). */
 			if (e->syscall == WS_SYS_CONNECT)
 				ws_coexist_connect(a->co, e->pid, e->tuple.dport, e->hdr.ts_ns);
-			/* connected (sockops saw it established) or accepted (never a client) */
-			if (e->syscall == WS_SYS_CONNECT || e->role == WS_ROLE_SERVER)
+			/* accepted (never a client), or connected when the kernel already took
+			 * its destination (the sockops program put it in the sockhash then) */
+			if (e->role == WS_ROLE_SERVER ||
+			    (e->syscall == WS_SYS_CONNECT &&
+			     (a->cfg.inject_all || ws_coexist_dst_known_at(a->co, e->tuple.dport, e->hdr.ts_ns))))
 				c->inj_known = true;
 			if (e->syscall == WS_SYS_CONNECT && c->requests == 0) {
 				struct ws_actor *act;

@@ -91,6 +91,35 @@ uint32_t ws_coexist_inserted(struct ws_coexist *co, uint32_t pid, uint32_t tid, 
 	return 0;
 }
 
+bool ws_coexist_dst_selected(const struct ws_coexist *co, uint16_t port)
+{
+	return co->dst_bits[port / 64] & (1ull << (port % 64));
+}
+
+/* The agent reads records a little behind the kernel: a connection established shortly
+ * before a selection was processed may have missed it. A second of margin. */
+#define DST_MARGIN_NS 1000000000ull
+
+bool ws_coexist_dst_known_at(const struct ws_coexist *co, uint16_t port, uint64_t ts)
+{
+	return ws_coexist_dst_selected(co, port) && ts > co->dst_changed_ns + DST_MARGIN_NS;
+}
+
+static void dst_mark(struct ws_coexist *co, uint16_t port)
+{
+	co->dst_bits[port / 64] |= 1ull << (port % 64);
+	co->dst_changed_ns = co->now_ns;
+	co->dst_changed = true;
+}
+
+bool ws_coexist_take_dst_change(struct ws_coexist *co)
+{
+	bool c = co->dst_changed;
+
+	co->dst_changed = false;
+	return c;
+}
+
 static void port_select(struct ws_coexist *co, uint32_t pid, uint16_t port)
 {
 	struct ws_coexist_port *free_slot = NULL;
@@ -101,6 +130,7 @@ static void port_select(struct ws_coexist *co, uint32_t pid, uint16_t port)
 		if (p->pid == pid && p->port == port) {
 			if (!p->selected && co->dst_fn && ws_sdk_instrumented(&co->sdk, pid)) {
 				co->dst_fn(co->dst_ctx, port, true);
+				dst_mark(co, port);
 				p->selected = true;
 				co->st.dst_selected++;
 			}
@@ -116,6 +146,7 @@ static void port_select(struct ws_coexist *co, uint32_t pid, uint16_t port)
 	free_slot->selected = false;
 	if (co->dst_fn && ws_sdk_instrumented(&co->sdk, pid)) {
 		co->dst_fn(co->dst_ctx, port, true);
+		dst_mark(co, port);
 		free_slot->selected = true;
 		co->st.dst_selected++;
 	}
@@ -137,6 +168,8 @@ static void recognised(struct ws_coexist *co, struct ws_ctx *ctx, uint32_t pid)
 
 void ws_coexist_connect(struct ws_coexist *co, uint32_t pid, uint16_t rport, uint64_t ts)
 {
+	if (ts > co->now_ns)
+		co->now_ns = ts;
 	if (rport == OTLP_GRPC_PORT && pid)
 		ws_sdk_note_otlp(&co->sdk, pid, WS_SDK_OTLP_GRPC, ts);
 	/* its open spans are hidden at its next request (ws_sdk_take_new: no context here) */
@@ -150,6 +183,8 @@ uint32_t ws_coexist_open(struct ws_coexist *co, struct ws_ctx *ctx, struct ws_no
 	bool hide = false;
 	uint32_t shift = 0;
 
+	if (r->ts > co->now_ns)
+		co->now_ns = r->ts;
 	ws_ctx_set_owner(ctx, ref, r->pid);
 	if (r->server) {
 		port_select(co, r->pid, r->lport);

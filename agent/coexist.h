@@ -68,6 +68,10 @@ struct ws_coexist {
 	struct ws_coexist_inj inj[WS_COEXIST_INJ_SLOTS];
 	uint32_t inj_next;
 	struct ws_coexist_port ports[256];
+	uint64_t dst_bits[65536 / 64];   /* ports handed to the kernel as destinations */
+	uint64_t dst_changed_ns;         /* when the last one was */
+	bool dst_changed;                /* ... not yet taken (ws_coexist_take_dst_change) */
+	uint64_t now_ns;                 /* time of the newest request or connect seen */
 	struct ws_coexist_stats st;
 };
 
@@ -102,6 +106,15 @@ uint32_t ws_coexist_open(struct ws_coexist *co, struct ws_ctx *ctx, struct ws_no
  * connection's sequence numbers count the inserted ones too (conn.h inj_out). */
 uint32_t ws_coexist_inserted(struct ws_coexist *co, uint32_t pid, uint32_t tid, uint16_t lport,
 			     uint16_t rport, uint64_t enter_ns, uint64_t exit_ns);
+
+/* Was this port handed to the kernel as an injection destination? */
+bool ws_coexist_dst_selected(const struct ws_coexist *co, uint16_t port);
+/* True once after new destinations were selected: the caller adopts the open
+ * connections to them that the kernel's sockhash does not hold. */
+bool ws_coexist_take_dst_change(struct ws_coexist *co);
+/* Did the kernel certainly know port as a destination when a connection to it was
+ * established at ts (the sockops program added it to the sockhash then)? */
+bool ws_coexist_dst_known_at(const struct ws_coexist *co, uint16_t port, uint64_t ts);
 
 /* A CLIENT connection to this port was opened by pid (OTLP/gRPC's 4317). */
 void ws_coexist_connect(struct ws_coexist *co, uint32_t pid, uint16_t rport, uint64_t ts);

@@ -136,6 +136,7 @@ static void unlink_and_free(struct ws_conn_table *t, struct ws_conn *c, uint64_t
 	else if (c->ops && c->pst)
 		c->ops->free(c->pst);
 	free(c->det);
+	free(c->pos);
 	pending_release(t, c);
 	free(c);
 	t->st.active--;
@@ -314,4 +315,17 @@ void ws_conn_table_free(struct ws_conn_table *t, uint64_t now_ns)
 const struct ws_conn_stats *ws_conn_table_stats(const struct ws_conn_table *t)
 {
 	return &t->st;
+}
+
+void ws_conn_for_each(struct ws_conn_table *t, void (*fn)(void *ctx, struct ws_conn *c), void *ctx)
+{
+	for (struct ws_conn *c = t->lru_head; c; c = c->lru_next)
+		fn(ctx, c);
+}
+
+struct ws_conn_pos *ws_conn_pos_get(struct ws_conn *c)
+{
+	if (!c->pos)
+		c->pos = calloc(1, sizeof(*c->pos));
+	return c->pos;
 }

@@ -48,6 +48,32 @@ struct ws_conn_pending {
 	struct ws_node_ref cause; /* CLIENT: the local request that caused it, if one did */
 };
 
+/* Where a connection's bytes are in its TCP sequence space when the records do not say
+ * it plainly: TLS records served from the library's buffer, traceparents the kernel
+ * inserted. Only TLS and injected connections have one (ws_conn_pos_get). */
+struct ws_conn_pos {
+	uint32_t tls_seq[2];      /* the seq the last plaintext record of each direction
+				   * carried: a second record naming the same ciphertext
+				   * position gets none (docs/protocols.md) */
+	uint8_t tls_seq_set;      /* bit per direction: tls_seq[dir] holds a seq */
+	/* A plaintext record the library served from what an earlier read brought has no
+	 * ciphertext position of its own: it is the previous record's end plus the
+	 * connection's record overhead (assemble.c tls_record_seq). */
+	uint8_t tls_ov;           /* ciphertext bytes a record adds to its plaintext, 0 unknown */
+	uint8_t tls_ov_seen;      /* the overhead measured first; 0xff: measurements disagreed */
+	uint8_t tls_pos_set;      /* bits per direction: tls_rec_end[d] (d), tls_cipher_end[d] (2+d) */
+	uint32_t tls_rec_end[2];  /* previous plaintext record's seq + its length */
+	uint32_t tls_cipher_end[2]; /* end of the last ciphertext syscall */
+	uint32_t tls_cout_seq, tls_cout_len; /* the last ciphertext write (learns tls_ov) */
+	/* traceparents the kernel inserted into its requests (issue 12): the sender's
+	 * records count only what it wrote, the TCP sequence space counts these too. Egress
+	 * seqs are given to the parser without them (a contiguous stream) and added back for
+	 * rule 3 (the receiver's numbering). */
+	uint32_t inj_out;         /* bytes inserted so far */
+	uint32_t inj_last_start;  /* parser seq of the last injected write's first byte */
+	uint32_t inj_last_len;    /* ... and what was inserted into it (after that byte) */
+};
+
 struct ws_conn {
 	uint64_t sock_id;
 	struct ws_tuple tuple;
@@ -61,33 +87,16 @@ struct ws_conn {
 	bool dg_watched;          /* a datagram pair on the centre's timeout watch list */
 	bool tls;                 /* TLS: parsers see only the library's plaintext (WS_F_TLS),
 				   * never the socket's ciphertext */
-	uint8_t tls_seq_set;      /* bit per direction: tls_seq[dir] holds a seq */
-	/* A plaintext record the library served from what an earlier read brought has no
-	 * ciphertext position of its own: it is the previous record's end plus the
-	 * connection's record overhead (assemble.c tls_record_seq). */
-	uint8_t tls_ov;           /* ciphertext bytes a record adds to its plaintext, 0 unknown */
-	uint8_t tls_ov_seen;      /* the overhead measured first; 0xff: measurements disagreed */
-	uint8_t tls_pos_set;      /* bits per direction: tls_rec_end[d], tls_cipher_end[d] valid */
-	uint32_t tls_rec_end[2];  /* previous plaintext record's seq + its length */
-	uint32_t tls_cipher_end[2]; /* end of the last ciphertext syscall */
-	uint32_t tls_cout_seq, tls_cout_len; /* the last ciphertext write (learns tls_ov) */
-	uint32_t tls_seq[2];      /* the seq the last plaintext record of each direction
-				   * carried: a second record naming the same ciphertext
-				   * position gets none (docs/protocols.md) */
+	bool inj_known;           /* in the kernel's injection sockhash, or needs not be: its
+				   * connect was seen with its destination selected, it was
+				   * accepted, or it was adopted (assemble.c maybe_adopt) */
+	bool role_told;           /* the kernel was told it is a server connection */
+	struct ws_conn_pos *pos;  /* sequence bookkeeping of TLS and injected connections,
+				   * NULL on the others (most): allocated on first need */
 	uint64_t last_ns;
 	uint64_t close_deadline;
 	uint32_t requests;        /* requests opened on it (its first one may inherit connect_cause) */
-	/* traceparents the kernel inserted into its requests (issue 12): the sender's
-	 * records count only what it wrote, the TCP sequence space counts these too. Egress
-	 * seqs are given to the parser without them (a contiguous stream) and added back for
-	 * rule 3 (the receiver's numbering). */
-	uint32_t inj_out;         /* bytes inserted so far */
-	uint32_t inj_last_start;  /* parser seq of the last injected write's first byte */
-	uint32_t inj_last_len;    /* ... and what was inserted into it (after that byte) */
-	bool inj_known;           /* in the kernel's injection sockhash, or tried: its connect
-				   * was seen (sockops adds it then) or it was adopted */
-	bool role_told;           /* the kernel was told it is a server connection */
-	uint8_t _pad[2];
+	int32_t fd1;              /* fd + 1 of its last data record in process pid; 0 unknown */
 	struct ws_cause connect_cause; /* what the connecting thread was handling (client role) */
 	const struct ws_proto_ops *ops;   /* the connection's parser, once detected */
 	void *pst;                /* its state (ops->free) */
@@ -167,6 +176,11 @@ void ws_conn_mark_closed(struct ws_conn_table *t, struct ws_conn *c, uint64_t no
 void ws_conn_unmark_closed(struct ws_conn_table *t, struct ws_conn *c);
 /* Expire idle and closed entries. */
 void ws_conn_table_tick(struct ws_conn_table *t, uint64_t now_ns);
+/* The connection's sequence bookkeeping, allocated on first use; NULL when out of memory. */
+struct ws_conn_pos *ws_conn_pos_get(struct ws_conn *c);
+
+/* Every connection in the table, most recently used first; fn must not add or remove. */
+void ws_conn_for_each(struct ws_conn_table *t, void (*fn)(void *ctx, struct ws_conn *c), void *ctx);
 const struct ws_conn_stats *ws_conn_table_stats(const struct ws_conn_table *t);
 
 #endif /* WS_CONN_H */

@@ -70,8 +70,15 @@ int ws_inj_sockops(struct bpf_sock_ops *skops)
 	r6[1] = skops->remote_ip6[1];
 	r6[2] = skops->remote_ip6[2];
 	r6[3] = skops->remote_ip6[3];
-	if (!inj_all && !inj_local(skops->family, skops->remote_ip4, r6))
-		return 1;
+	if (!inj_all) {
+		/* Only connections to a selected destination: every socket in the sockhash
+		 * pays the sk_msg send path on each message. One opened before its
+		 * destination was selected is adopted by the agent (agent/inject.c). */
+		struct ws_inj_dst_key k = { .port = bpf_ntohs((__u16)(skops->remote_port >> 16)) };
+
+		if (!inj_local(skops->family, skops->remote_ip4, r6) || !bpf_map_lookup_elem(&ws_inj_dst, &k))
+			return 1;
+	}
 	cookie = bpf_get_socket_cookie(skops);
 	if (bpf_sock_hash_update(skops, &ws_inj_socks, &cookie, BPF_NOEXIST) == 0)
 		inj_cnt(WS_INJ_SOCKS);

@@ -435,6 +435,30 @@ static void test_inserted_matches_its_write(void **state)
 	fx_free(f);
 }
 
+/* A server port of a recognised process becomes a destination: the change is taken
+ * once (the assembler then adopts the open connections to it), and a connection
+ * established less than a second after the selection may have missed the kernel's
+ * sockhash (it is adopted, not assumed). */
+static void test_destination_selection(void **state)
+{
+	struct fixture *f = fx_new(false);
+
+	(void)state;
+	req(f, 60, true, NULL, "GET", "/x", 1 * S, NULL);   /* pid 60 serves port 8080 */
+	assert_false(ws_coexist_dst_selected(f->co, 8080));
+	assert_false(ws_coexist_take_dst_change(f->co));
+	/* it exports OTLP: recognised at its next request, its port selected */
+	req(f, 60, false, NULL, "POST", "/v1/traces", 2 * S, NULL);
+	assert_true(ws_coexist_dst_selected(f->co, 8080));
+	assert_false(ws_coexist_dst_selected(f->co, 8081));
+	assert_true(ws_coexist_take_dst_change(f->co));
+	assert_false(ws_coexist_take_dst_change(f->co));
+	assert_false(ws_coexist_dst_known_at(f->co, 8080, 2 * S + 500 * MS));
+	assert_true(ws_coexist_dst_known_at(f->co, 8080, 4 * S));
+	assert_false(ws_coexist_dst_known_at(f->co, 8081, 4 * S));
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_keep_mode),
 		cmocka_unit_test(test_injected_ids),
 		cmocka_unit_test(test_inserted_matches_its_write),
+		cmocka_unit_test(test_destination_selection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
