@@ -78,7 +78,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	 * plain TCP only (a TLS connection's requests are in its plaintext records). */
 	if (inj_enabled && ws_inj_track && c->role == WS_ROLE_SERVER &&
 	    !(flags & (WS_F_TLS | WS_F_CIPHER | WS_F_DGRAM | WS_F_EOF)))
-		inj_srv_note(e, c, ev + 1, n);
+		inj_srv_note(e, c, ev + 1, n, ev->rt_ctx != 0);
 	rb_submit(ev);
 	cnt_add(WS_CNT_BYTES_CAPTURED, n);
 }

@@ -49,18 +49,23 @@ static __always_inline void inj_srv_end(struct ws_conn *c)
 	struct ws_inj_srv *t;
 	__u32 tid;
 
+	int w;
+
 	if (!(c->flags & WS_CONN_SRV_OPEN))
 		return;
-	c->flags &= ~WS_CONN_SRV_OPEN;
+	w = (c->flags & WS_CONN_SRV_MANY) ? 2 : 1;
+	c->flags &= ~(WS_CONN_SRV_OPEN | WS_CONN_SRV_MANY);
 	tid = c->srv_tid;
 	t = bpf_map_lookup_elem(&ws_inj_srv, &tid);
-	if (t && t->open)
-		__sync_fetch_and_add(&t->open, -1);   /* xadd: no fetch_sub before cpu v3 */
+	if (t && t->open >= (__u32)w)
+		__sync_fetch_and_add(&t->open, -w);   /* xadd: no fetch_sub before cpu v3 */
 }
 
 /* A server-side read (INGRESS) or write (EGRESS) of a plain TCP connection, n payload
- * bytes of it at p (ring-buffer memory). */
-static __noinline void inj_srv_note(const struct ws_emit *e, struct ws_conn *c, const void *p, __u32 n)
+ * bytes of it at p (ring-buffer memory). go: the process runs Go (its goroutines share
+ * threads: a thread that read one request may write another's call). */
+static __noinline void inj_srv_note(const struct ws_emit *e, struct ws_conn *c, const void *p, __u32 n,
+				    bool go)
 {
 	__u32 tid = (__u32)e->pid_tgid;
 	struct ws_inj_srv *t, *zv;
@@ -89,7 +94,15 @@ static __noinline void inj_srv_note(const struct ws_emit *e, struct ws_conn *c, 
 	}
 	c->flags |= WS_CONN_SRV_OPEN;
 	c->srv_tid = tid;
-	__sync_fetch_and_add(&t->open, 1);
+	/* Several requests may be open behind one read (HTTP/2 streams), or the thread is
+	 * not the request's (Go): it counts twice, so the thread's calls get new traces
+	 * while it is open, never one of these requests' by a guess. */
+	if (go || (c->flags & WS_CONN_H2)) {
+		c->flags |= WS_CONN_SRV_MANY;
+		__sync_fetch_and_add(&t->open, 2);
+	} else {
+		__sync_fetch_and_add(&t->open, 1);
+	}
 	t->sk = e->sk;
 	t->ts = e->exit_ns;
 	t->tuple = c->tuple;

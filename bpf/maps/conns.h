@@ -20,6 +20,8 @@
 				     * say so; HPACK state needs every header block */
 #define WS_CONN_SRV_OPEN (1u << 6)  /* server side: a request was read and not yet
 				     * answered, by thread srv_tid (bpf/lib/inj_srv.h) */
+#define WS_CONN_SRV_MANY (1u << 7)  /* ... and it counts as several for that thread: HTTP/2
+				     * (streams), or a Go process (goroutines share threads) */
 
 /* Per-connection state, keyed by struct sock address. */
 struct ws_conn {
