@@ -59,11 +59,16 @@ uint32_t ws_waits_compute(const struct ws_waits_in *in, struct ws_waits_out *o)
 			ready = arr;
 			if (in->estab_ns && in->accepted_ns && in->estab_ns <= in->accepted_ns &&
 			    arr <= in->accepted_ns) {
-				/* The request waited with its connection in the accept queue, from
-				 * its arrival (not from the handshake: the client had not sent it
-				 * yet, and the span would start before the CLIENT span that caused
-				 * it). */
-				o->accept_ns = in->accepted_ns - arr;
+				/* The request waited with its connection in the accept queue. A
+				 * connection opened for it (the request followed the handshake
+				 * at once) waited from the handshake: the span starts there, as
+				 * the client's span starts at its connect() entry. A connection
+				 * that sat idle before its request only delayed the request
+				 * from its arrival. */
+				uint64_t from_q = arr - in->estab_ns <= WS_WAITS_OPENED_FOR_NS ? in->estab_ns : arr;
+
+				o->start_ns = from_q;
+				o->accept_ns = in->accepted_ns - from_q;
 				o->have |= WS_W_ACCEPT;
 				ready = in->accepted_ns;
 			}
@@ -82,6 +87,14 @@ uint32_t ws_waits_compute(const struct ws_waits_in *in, struct ws_waits_out *o)
 		if (in->resp_arrive_ns && in->req_sent_ns) {
 			o->net_ns = sub0(in->resp_arrive_ns, in->req_sent_ns);
 			o->have |= WS_W_NET;
+		}
+		/* The first request of a connection opened for it: the connect was part of
+		 * the call (the SERVER span may start at the handshake, inside it). */
+		if (in->connect_ns && in->connected_ns && in->connect_ns <= in->connected_ns &&
+		    in->connect_ns <= in->start_ns && in->connected_ns <= in->start_ns &&
+		    in->start_ns - in->connected_ns <= WS_WAITS_OPENED_FOR_NS) {
+			o->start_ns = in->connect_ns;
+			o->have |= WS_W_CONNECT;
 		}
 		/* The calling thread from its first request write to its last response
 		 * read's entry (that read's own few µs stay outside). */
@@ -125,8 +138,11 @@ void ws_waits_to_span(const struct ws_waits_out *o, struct ws_span *s, int64_t m
 struct wconn {
 	uint64_t sock_id;            /* 0: free */
 	uint64_t last_used;
-	uint64_t estab_ns, accepted_ns;
+	uint64_t estab_ns, accepted_ns;        /* server: handshake, accept exit */
+	uint64_t connect_ns, connected_ns;     /* client: connect() entry and exit */
+	uint64_t first_out_enter_ns;           /* client: the connection's first write */
 	bool accept_pending;         /* the first request has not used the accept stamps yet */
+	bool connect_pending;        /* the first request has not used the connect stamps yet */
 	uint8_t in_pos, out_pos;
 	uint8_t _pad[5];
 	uint32_t n_retrans;          /* retransmits seen (the ring keeps the last RETRANS_RING) */
@@ -228,6 +244,8 @@ void ws_waits_on_data(struct ws_waits *w, const struct ws_data_event *e)
 		if (sn.arrive_ns)
 			c->arrival = sn;
 	} else {
+		if (c->connect_pending && !c->first_out_enter_ns)
+			c->first_out_enter_ns = sn.enter_ns;
 		c->out[c->out_pos++ % RING] = sn;
 	}
 }
@@ -247,6 +265,12 @@ void ws_waits_on_sock(struct ws_waits *w, const struct ws_sock_event *e)
 		c->estab_ns = e->estab_ns;
 		c->accepted_ns = e->hdr.ts_ns;
 		c->accept_pending = true;
+	}
+	if (e->role == WS_ROLE_CLIENT && e->syscall == WS_SYS_CONNECT && e->estab_ns &&
+	    e->estab_ns <= e->hdr.ts_ns) {
+		c->connect_ns = e->estab_ns;
+		c->connected_ns = e->hdr.ts_ns;
+		c->connect_pending = true;
 	}
 }
 
@@ -310,6 +334,15 @@ void ws_waits_span(struct ws_waits *w, uint64_t sock_id, bool server, const stru
 		ok_first = find_snap(c, false, req->first_tid, req->first_enter_ns, &in.first);
 		ok_last = resp && find_snap(c, true, resp->last_tid, resp->last_enter_ns, &in.last);
 		in.req_sent_ns = req->last_exit_ns;
+		/* Only the request that wrote the connection's first bytes (not an HTTP/2
+		 * stream after the preface, not the second request of a pipeline). */
+		if (c->connect_pending && c->first_out_enter_ns) {
+			if (req->first_enter_ns == c->first_out_enter_ns) {
+				in.connect_ns = c->connect_ns;
+				in.connected_ns = c->connected_ns;
+			}
+			c->connect_pending = false;
+		}
 		if (resp && find_snap(c, true, resp->first_tid, resp->first_enter_ns, &rf))
 			in.resp_arrive_ns = rf.arrive_ns;
 	}

@@ -38,6 +38,9 @@ struct ws_waits_in {
 	/* SERVER, first request of an accepted connection only (else 0). */
 	uint64_t estab_ns;       /* handshake completed */
 	uint64_t accepted_ns;    /* accept returned it */
+	/* CLIENT, first request of a connection this host connected (else 0). */
+	uint64_t connect_ns;     /* connect() entry */
+	uint64_t connected_ns;   /* connect() exit (EINPROGRESS for a non-blocking one) */
 	struct ws_waits_snap first;  /* the chunk with the request's first byte */
 	struct ws_waits_snap last;   /* SERVER: the response's last chunk; CLIENT: the response's last */
 	/* CLIENT */
@@ -55,9 +58,18 @@ struct ws_waits_in {
 #define WS_W_SCHED (1u << 2)     /* runq, oncpu, blocked */
 #define WS_W_NET (1u << 3)
 #define WS_W_RETRANS (1u << 4)
+#define WS_W_CONNECT (1u << 5)   /* CLIENT: the span starts at the connect() entry */
+
+/* A connection is taken as opened for its first request when that request followed the
+ * connect (client: first write after connect() returned; server: arrival after the
+ * handshake) within this: its SERVER span then starts at the handshake and its CLIENT
+ * span at the connect() entry. A pool's connection opened ahead and used later is not:
+ * its spans start at the request. */
+#define WS_WAITS_OPENED_FOR_NS 1000000000ull
 
 struct ws_waits_out {
-	uint64_t start_ns;       /* the span's start: moved back to the arrival for SERVER */
+	uint64_t start_ns;       /* the span's start: moved back to the arrival or handshake
+				  * (SERVER), to the connect() entry (CLIENT) */
 	uint64_t pickup_ns;      /* SERVER: the application picked the request up (0: no event) */
 	uint32_t have;           /* WS_W_*: what was measured */
 	uint32_t retransmits;

@@ -231,7 +231,9 @@ struct ws_sock_event {
 				 * is gone before the agent reads its /proc entry (curl, fork-per-
 				 * connection servers) */
 	__u64 estab_ns;   /* WS_SOCK_OPEN from accept: when the kernel completed the
-			   * handshake (SYN_RECV -> ESTABLISHED); 0 unknown (ABI 3) */
+			   * handshake (SYN_RECV -> ESTABLISHED) (ABI 3); from connect: the
+			   * connect() entry (0 from programs before 2026-12-02: same ABI,
+			   * read as unknown); 0 unknown */
 };
 WS_STATIC_ASSERT(sizeof(struct ws_sock_event) == 112, "ws_sock_event size");
 

@@ -264,7 +264,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		return 0;
 	}
 	mark_traced(sp);
-	conn_announce(st.sk, c, sys, st.fd, id);
+	conn_announce(st.sk, c, sys, st.fd, id, 0);
 	policy_refresh(st.sk, c);
 
 	e.sk = st.sk;

@@ -48,7 +48,7 @@ static __always_inline int accept_exit(long ret, __u16 sys)
 		mark_traced(st);
 	else
 		cnt_inc(WS_CNT_STASH_FULL);
-	conn_announce((__u64)sk, c, sys, (int)ret, id);
+	conn_announce((__u64)sk, c, sys, (int)ret, id, 0);
 	/* The peer connected and reset before the accept (health checks do this): the
 	 * child sock reached TCP_CLOSE in the accept queue, unknown to us. A peer that
 	 * only sent its FIN leaves it in CLOSE_WAIT: its LAST_ACK and CLOSE transitions
@@ -119,7 +119,7 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	}
 	mark_traced(sp);
-	conn_announce(st.sk, c, WS_SYS_CONNECT, st.fd, id);
+	conn_announce(st.sk, c, WS_SYS_CONNECT, st.fd, id, st.enter_ns);
 	return 0;
 }
 
@@ -144,7 +144,7 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	c = bpf_map_lookup_elem(&ws_conns, &key);
 	if (!c || !(c->flags & WS_CONN_REPORTED) || !conn_traced(c, task_ok))
 		return 0;
-	emit_sock(key, c, WS_SOCK_FD_CLOSE, WS_SYS_CLOSE, fd, id, 0, 0);
+	emit_sock(key, c, WS_SOCK_FD_CLOSE, WS_SYS_CLOSE, fd, id, 0, 0, 0);
 	return 0;
 }
 
@@ -176,7 +176,7 @@ int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 	if ((c->flags & WS_CONN_REPORTED) && old_state != new_state) {
 		if (sock_owned_by_task(sk))
 			id = bpf_get_current_pid_tgid();
-		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, id, (__u8)old_state, (__u8)new_state);
+		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, id, (__u8)old_state, (__u8)new_state, 0);
 	}
 	/* The sock is about to be freed and its address reused: its state and any capture
 	 * policy the agent gave it go. */

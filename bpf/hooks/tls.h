@@ -214,7 +214,7 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 	}
 	e.sys = t->kind == WS_TLS_K_READ ? WS_SYS_SSL_READ : WS_SYS_SSL_WRITE;
 	e.dir = t->kind == WS_TLS_K_READ ? WS_DIR_INGRESS : WS_DIR_EGRESS;
-	conn_announce(sk, c, e.sys, fd, id);
+	conn_announce(sk, c, e.sys, fd, id, 0);
 	policy_refresh(sk, c);
 	e.sk = sk;
 	e.pid_tgid = id;

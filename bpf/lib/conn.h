@@ -48,12 +48,12 @@ static __always_inline bool conn_traced(const struct ws_conn *c, __u8 task_ok)
 
 /* The first traced syscall on a connection announces it to userspace. */
 static __always_inline void conn_announce(__u64 sk, struct ws_conn *c, __u16 sys, __s32 fd,
-					  __u64 pid_tgid)
+					  __u64 pid_tgid, __u64 t0)
 {
 	if (c->flags & WS_CONN_REPORTED)
 		return;
 	c->flags |= WS_CONN_REPORTED;
-	emit_sock(sk, c, WS_SOCK_OPEN, sys, fd, pid_tgid, 0, 0);
+	emit_sock(sk, c, WS_SOCK_OPEN, sys, fd, pid_tgid, 0, 0, t0);
 }
 
 /*
@@ -68,6 +68,6 @@ static __always_inline void conn_end_if_closed(__u64 key, struct ws_conn *c)
 	if (sock_state((struct sock *)key) != WS_TCP_CLOSE)
 		return;
 	if (c->flags & WS_CONN_REPORTED)
-		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, 0, WS_TCP_CLOSE, WS_TCP_CLOSE);
+		emit_sock(key, c, WS_SOCK_STATE, WS_SYS_STATE, -1, 0, WS_TCP_CLOSE, WS_TCP_CLOSE, 0);
 	bpf_map_delete_elem(&ws_conns, &key);
 }

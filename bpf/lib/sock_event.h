@@ -9,7 +9,8 @@
 #include "maps/conns.h"
 
 static __always_inline void emit_sock(__u64 sk, const struct ws_conn *c, __u8 kind, __u16 sys,
-				      __s32 fd, __u64 pid_tgid, __u8 old_state, __u8 new_state)
+				      __s32 fd, __u64 pid_tgid, __u8 old_state, __u8 new_state,
+				      __u64 t0)
 {
 	struct ws_sock_event *ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
 
@@ -33,8 +34,11 @@ static __always_inline void emit_sock(__u64 sk, const struct ws_conn *c, __u8 ki
 	ev->_pad0 = 0;
 	ev->_pad1 = 0;
 	ev->tuple = c->tuple;
-	ev->estab_ns = kind == WS_SOCK_OPEN && (sys == WS_SYS_ACCEPT || sys == WS_SYS_ACCEPT4) ?
-		       waits_estab(sk) : 0;
+	/* OPEN from accept: the handshake's completion; from connect: the connect() entry
+	 * (t0), where the first request's CLIENT span begins (docs/waits.md). */
+	ev->estab_ns = kind != WS_SOCK_OPEN ? 0 :
+		       (sys == WS_SYS_ACCEPT || sys == WS_SYS_ACCEPT4) ? waits_estab(sk) :
+		       sys == WS_SYS_CONNECT ? t0 : 0;
 	if (pid_tgid)
 		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	else

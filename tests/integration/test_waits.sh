@@ -1,8 +1,10 @@
 #!/bin/bash
 # Where the time went (issue 11, docs/waits.md): each wait attribute against a real,
 # controlled cause, with the cause named in every check (waits/check_waits.py):
-#   accept    single-threaded server, 5 connections at once, 30 ms per request:
-#             wirespan.queue.accept_ns grows request by request
+#   accept    single-threaded server, 5 connections at once, each request sent 40 ms
+#             after its connect, 30 ms per request: wirespan.queue.accept_ns grows
+#             request by request and counts from the handshake; SERVER spans start at
+#             the handshake, inside CLIENT spans that start at connect()
 #   receive   the server reads 50 ms after the request arrived: queue.receive_ns
 #   burn-*    a handler burning 30 ms of CPU on CPU 0, alone and then with two busy
 #             processes on CPU 0: sched.oncpu_ns vs sched.runqueue_ns
@@ -65,7 +67,7 @@ ws_start_agent --port "$P_ACC,$P_RCV,$P_BA,$P_BS,$P_PX,$P_REL,$P_REL0"
 # Threads become measured at their first traced syscall: warm every server up once.
 for p in "$P_ACC" "$P_RCV" "$P_BA" "$P_BS"; do "$WS_PY" "$W/waits_svc.py" keepalive 127.0.0.1 "$p" 1; done
 
-"$WS_PY" "$W/waits_svc.py" burst "$P_ACC" 5 || ws_fail "burst client"
+"$WS_PY" "$W/waits_svc.py" burst "$P_ACC" 5 0.04 || ws_fail "burst client"
 "$WS_PY" "$W/waits_svc.py" keepalive 127.0.0.1 "$P_RCV" 3 0 || ws_fail "receive client"
 "$WS_PY" "$W/waits_svc.py" keepalive 127.0.0.1 "$P_BA" 3 || ws_fail "burn-alone client"
 ws_spawn hog1 taskset -c 0 "$WS_PY" -c 'while 1: pass'

@@ -25,9 +25,9 @@ static uint64_t parts(const struct ws_waits_out *o)
 	return o->accept_ns + o->receive_ns + o->runq_ns + o->oncpu_ns + o->blocked_ns;
 }
 
-/* First request of a connection that waited in the accept queue: the span starts at the
- * request's arrival (after the handshake), the accept wait counts from there, and the
- * parts add up to its duration. */
+/* First request of a connection that waited in the accept queue, sent right after the
+ * handshake: the span starts at the handshake, the accept wait counts from there, and
+ * the parts add up to its duration. */
 static void server_accept_queue(void **state)
 {
 	(void)state;
@@ -44,13 +44,34 @@ static void server_accept_queue(void **state)
 	assert_true(have & WS_W_RECEIVE);
 	assert_true(have & WS_W_SCHED);
 	assert_false(have & WS_W_NET);
-	assert_int_equal(o.start_ns, 101 * MS);
-	assert_int_equal(o.accept_ns, 19 * MS);
+	assert_int_equal(o.start_ns, 100 * MS);
+	assert_int_equal(o.accept_ns, 20 * MS);
 	assert_int_equal(o.receive_ns, 5 * MS);      /* accepted at 120, read at 125 */
 	assert_int_equal(o.oncpu_ns, 4 * MS);
 	assert_int_equal(o.runq_ns, 1 * MS);
 	assert_int_equal(o.blocked_ns, 25 * MS - 5 * MS);
 	assert_int_equal(o.pickup_ns, 130 * MS + 20 * US);
+	assert_int_equal(parts(&o), in.end_ns - o.start_ns);
+}
+
+/* A connection that sat in the accept queue with no request (a pool opening connections
+ * ahead) was not opened for the request that came 5 s later: the request waited from
+ * its arrival, and the span starts there. */
+static void server_accept_idle_connection(void **state)
+{
+	(void)state;
+	struct ws_waits_in in = {
+		.server = true, .start_ns = 5130 * MS, .end_ns = 5150 * MS,
+		.estab_ns = 100 * MS, .accepted_ns = 5120 * MS,
+		.first = snap(7, 5125 * MS, 5101 * MS, 1000 * MS, 50 * MS),
+		.last = snap(7, 5150 * MS, 0, 1004 * MS, 51 * MS),
+	};
+	struct ws_waits_out o;
+
+	ws_waits_compute(&in, &o);
+	assert_true(o.have & WS_W_ACCEPT);
+	assert_int_equal(o.start_ns, 5101 * MS);
+	assert_int_equal(o.accept_ns, 19 * MS);
 	assert_int_equal(parts(&o), in.end_ns - o.start_ns);
 }
 
@@ -167,6 +188,74 @@ static void client_net_wait(void **state)
 	assert_false(o.have & WS_W_RECEIVE);
 }
 
+/* CLIENT: the first request of a connection opened for it starts at the connect()
+ * entry (the server's span may start at the handshake); a connection opened ahead and
+ * used more than WS_WAITS_OPENED_FOR_NS later does not. */
+static void client_from_connect(void **state)
+{
+	(void)state;
+	struct ws_waits_in in = {
+		.server = false, .start_ns = 10 * MS, .end_ns = 30 * MS,
+		.connect_ns = 8 * MS, .connected_ns = 9 * MS,
+	};
+	struct ws_waits_out o;
+
+	assert_true(ws_waits_compute(&in, &o) & WS_W_CONNECT);
+	assert_int_equal(o.start_ns, 8 * MS);
+	in.connected_ns = 10 * MS - WS_WAITS_OPENED_FOR_NS - 1;
+	in.connect_ns = in.connected_ns - 1 * MS;
+	assert_false(ws_waits_compute(&in, &o) & WS_W_CONNECT);
+	assert_int_equal(o.start_ns, 10 * MS);
+	in.connect_ns = 11 * MS;   /* stamps after the write: not this request's connect */
+	in.connected_ns = 12 * MS;
+	ws_waits_compute(&in, &o);
+	assert_int_equal(o.start_ns, 10 * MS);
+}
+
+/* The side table, client side: only the request that wrote the connection's first bytes
+ * takes the connect stamps, once. */
+static void table_client_connect(void **state)
+{
+	(void)state;
+	struct ws_waits *w = ws_waits_new(64);
+	struct ws_sock_event so = { .hdr = { .type = WS_EV_SOCK, .ts_ns = 9 * MS }, .sock_id = 0x3000,
+				    .kind = WS_SOCK_OPEN, .role = WS_ROLE_CLIENT,
+				    .syscall = WS_SYS_CONNECT, .estab_ns = 8 * MS };
+	struct ws_data_event wr = { .hdr = { .type = WS_EV_DATA }, .sock_id = 0x3000, .tid = 5,
+				    .enter_ns = 10 * MS, .exit_ns = 10 * MS + 5 * US, .dir = WS_DIR_EGRESS };
+	struct ws_waits_msg first = { .first_enter_ns = 10 * MS, .first_tid = 5 };
+	struct ws_waits_msg second = { .first_enter_ns = 20 * MS, .first_tid = 5 };
+	struct ws_span s;
+	uint64_t start;
+
+	assert_non_null(w);
+	ws_waits_on_sock(w, &so);
+	ws_waits_on_data(w, &wr);
+	wr.enter_ns = 20 * MS;
+	ws_waits_on_data(w, &wr);
+	/* the second request's span finishing first (HTTP/2 streams) does not take them */
+	memset(&s, 0, sizeof(s));
+	start = 20 * MS;
+	ws_waits_span(w, 0x3000, false, &second, NULL, &start, 25 * MS, &s, 0);
+	assert_int_equal(start, 20 * MS);
+	memset(&s, 0, sizeof(s));
+	start = 10 * MS;
+	ws_waits_span(w, 0x3000, false, &first, NULL, &start, 30 * MS, &s, 0);
+	assert_int_equal(start, 10 * MS);   /* consumed by the first span that finished */
+	/* a new connection at the same sock: its first request starts at its connect */
+	so.hdr.ts_ns = 40 * MS;
+	so.estab_ns = 39 * MS;
+	ws_waits_on_sock(w, &so);
+	wr.enter_ns = 41 * MS;
+	ws_waits_on_data(w, &wr);
+	first.first_enter_ns = 41 * MS;
+	memset(&s, 0, sizeof(s));
+	start = 41 * MS;
+	ws_waits_span(w, 0x3000, false, &first, NULL, &start, 50 * MS, &s, 0);
+	assert_int_equal(start, 39 * MS);
+	ws_waits_free(w);
+}
+
 /* The side table: records in, a finished span out with its attributes and event. */
 static void table_flow(void **state)
 {
@@ -201,10 +290,10 @@ static void table_flow(void **state)
 	ws_waits_on_data(w, &wr);
 	memset(&s, 0, sizeof(s));
 	ws_waits_span(w, 0x1000, true, &req, &resp, &start, 140 * MS, &s, 1000);
-	assert_int_equal(start, 110 * MS);
+	assert_int_equal(start, 100 * MS);   /* the handshake: the request followed it */
 	a = ws_span_find_attr(&s, WS_ATTR_QUEUE_ACCEPT);
 	assert_non_null(a);
-	assert_int_equal(a->v.i, 10 * MS);
+	assert_int_equal(a->v.i, 20 * MS);
 	assert_int_equal(ws_span_find_attr(&s, WS_ATTR_QUEUE_RECEIVE)->v.i, 5 * MS);
 	assert_int_equal(ws_span_find_attr(&s, WS_ATTR_SCHED_ONCPU)->v.i, 3 * MS);
 	assert_int_equal(ws_span_find_attr(&s, WS_ATTR_SCHED_RUNQ)->v.i, 2 * MS);
@@ -269,11 +358,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(server_accept_queue),
+		cmocka_unit_test(server_accept_idle_connection),
 		cmocka_unit_test(server_arrival_after_accept),
 		cmocka_unit_test(server_reader_waiting),
 		cmocka_unit_test(server_no_arrival),
 		cmocka_unit_test(server_sched_left_out),
 		cmocka_unit_test(client_net_wait),
+		cmocka_unit_test(client_from_connect),
+		cmocka_unit_test(table_client_connect),
 		cmocka_unit_test(table_flow),
 		cmocka_unit_test(bar),
 	};

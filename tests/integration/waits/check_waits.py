@@ -77,6 +77,21 @@ def main():
             a = s["a"]
             if "wirespan.queue.accept_ns" in a and a["wirespan.queue.accept_ns"] > 50e6:
                 check(a["wirespan.queue.accept_ns"] >= max(a.get(k, 0) for k in W[1:]), "accept: accept queue is the largest part")
+        # The burst client sends 40 ms after connecting. A connection opened for its
+        # request waited from the handshake: accept_ns counts those 40 ms (from the
+        # arrival it would be ~30 ms for the first queued one), the SERVER span starts
+        # at the handshake and its CLIENT parent at the connect() entry, around it.
+        check(acc and min(acc) >= 55_000_000, "accept: accept_ns counts from the handshake, 40 ms before the request was sent (lowest %.1f ms)" % (min(acc or [0]) / 1e6))
+        bsrv = [s for s in srv if s["a"].get("url.path") == "/burst"]
+        bcli = [s for s in cli if s["a"].get("url.path") == "/burst"]
+        check(len(bcli) == 5 and all(c["dur"] >= 65_000_000 for c in bcli), "accept: the 5 CLIENT spans start at connect(): each >= 65 ms (40 ms before sending + 30 ms handler): %s" % [round(c["dur"] / 1e6, 1) for c in bcli])
+        byid = {c["spanId"]: c for c in bcli}
+        for s in bsrv:
+            c = byid.get(s.get("parentSpanId"))
+            check(c is not None, "accept: SERVER span has its CLIENT span as parent")
+            if c is not None:
+                end = lambda x: x["start"] + x["dur"]
+                check(c["start"] <= s["start"] and end(s) <= end(c), "accept: SERVER span [%d, +%.2f ms] inside its CLIENT span [%d, +%.2f ms]" % (s["start"], s["dur"] / 1e6, c["start"], c["dur"] / 1e6))
     elif scen == "receive":
         check(len(srv) >= 3, "receive: >= 3 server spans")
         for s in srv:

@@ -8,7 +8,7 @@ server PORT MODE [DOWNSTREAM]   single-threaded HTTP/1.1 keep-alive server; MODE
     proxy     calls http://DOWNSTREAM/ per request (blocked on a downstream)
 relay LISTEN_ADDR PORT TARGET_PORT DELAY_MS   forwards to 127.0.0.1:TARGET_PORT, holding
     every chunk DELAY_MS before passing it on (a slow network path)
-burst PORT N       N connections at once, one request each
+burst PORT N [D]   N connections at once, one request each, sent D s after connecting
 keepalive HOST PORT N [GAP_S]   N requests on one connection, GAP_S apart
 """
 import socket
@@ -93,8 +93,9 @@ def relay(addr, port, target, delay_ms):
         threading.Thread(target=pump, args=(u, c), daemon=True).start()
 
 
-def burst(port, n):
+def burst(port, n, delay=0.0):
     socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    time.sleep(delay)  # connected, not sent yet: the handshake is inside both spans
     for s in socks:
         s.sendall(b"GET /burst HTTP/1.1\r\nHost: x\r\n\r\n")
     for s in socks:
@@ -128,6 +129,6 @@ if __name__ == "__main__":
     elif cmd == "relay":
         relay(a[0], int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "burst":
-        burst(int(a[0]), int(a[1]))
+        burst(int(a[0]), int(a[1]), float(a[2]) if len(a) > 2 else 0.0)
     elif cmd == "keepalive":
         keepalive(a[0], int(a[1]), int(a[2]), float(a[3]) if len(a) > 3 else 0.0)
