@@ -597,38 +597,54 @@ static bool is_go(struct ws_asm *a, uint32_t pid, uint64_t ts)
 }
 
 /*
- * A readiness batch began: what the loop reads from now on is what it acts on. A loop
- * that waits without blocking (timeout 0) still has work queued by the batch before
- * (asyncio runs the handlers a batch's reads woke in the next round, before that
- * round's reads): until this batch reads something, its writes are the batch before's.
- * A blocking wait means nothing was queued: nothing is carried.
+ * Readiness batches began (struct ws_loop_batch: the thread's batches since its
+ * previous record, reported before the record they ride on): what the loop reads from
+ * now on is what it acts on. A loop that waits without blocking (timeout 0) still has
+ * work queued by the batch before (asyncio runs the handlers a batch's reads woke in
+ * the next round, before that round's reads): until this batch reads something, its
+ * writes are the batch before's. A blocking wait means nothing was queued: nothing is
+ * carried. Over several batches with no record between, nothing was read in between:
+ * whatever the kinds, both causes end empty, and only the latest blocking wait's
+ * deadline is still of use.
  */
+static void on_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t ts, const struct ws_loop_batch *b)
+{
+	struct ws_actor *act;
+
+	if (!b->count)
+		return;
+	a->st.loop_events += b->count;
+	if (!pid || is_go(a, pid, ts))
+		return;   /* Go's netpoller waits on whatever thread is free */
+	act = ws_actor_get(a->actors, pid, tid, 0, ts, true, NULL);
+	if (!act)
+		return;
+	act->loop = true;
+	if (b->count == 1 && (b->flags & WS_BATCH_LAST_NONBLOCKING))
+		act->loop_carried = act->loop_cause;
+	else
+		ws_cause_clear(&act->loop_carried);
+	ws_cause_clear(&act->loop_cause);
+	if (b->flags & WS_BATCH_BLOCKING) {
+		act->batch_enter_ns = b->blk_enter_ns;
+		act->batch_timeout_ms = b->blk_timeout_ms;
+	}
+}
+
+/* A loop record: batches sent ahead of a record of another kind, and/or a foreign read
+ * (the loop read an eventfd, a pipe, a UDP socket: the callback that runs now is for
+ * whoever queued that work, not for what the batch read). */
 static void on_loop(struct ws_asm *a, const struct ws_loop_event *e)
 {
 	struct ws_actor *act;
 
-	a->st.loop_events++;
-	if (!e->pid || is_go(a, e->pid, e->hdr.ts_ns))
-		return;   /* Go's netpoller waits on whatever thread is free */
+	a->st.loop_records++;
+	on_batches(a, e->pid, e->tid, e->hdr.ts_ns, &e->batch);
+	if (e->nready != WS_LOOP_FOREIGN || !e->pid || is_go(a, e->pid, e->hdr.ts_ns))
+		return;
 	act = ws_actor_get(a->actors, e->pid, e->tid, 0, e->hdr.ts_ns, true, NULL);
-	if (!act)
-		return;
-	if (e->nready == WS_LOOP_FOREIGN) {
-		/* The loop read an eventfd, a pipe, a UDP socket: the callback that runs now
-		 * is for whoever queued that work, not for what the batch read. */
+	if (act)
 		ws_cause_read(&act->loop_cause, (struct ws_node_ref){ WS_NODE_NONE, 0 }, 0);
-		return;
-	}
-	act->loop = true;
-	if (e->timeout_ms == 0) {
-		act->loop_carried = act->loop_cause;
-		ws_cause_clear(&act->loop_cause);
-		return;
-	}
-	ws_cause_clear(&act->loop_carried);
-	ws_cause_clear(&act->loop_cause);
-	act->batch_enter_ns = e->enter_ns;
-	act->batch_timeout_ms = e->timeout_ms;
 }
 
 /* Hand a thread's cause to another thread. A wakeup names no work item, so a thread
@@ -1029,8 +1045,11 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 {
 	bool dgram = e->hdr.flags & WS_F_DGRAM;
 	bool tls = e->hdr.flags & WS_F_TLS;
-	struct ws_conn *c = conn_for(a, dgram ? dgram_key(e) : e->sock_id, &e->tuple, e->role, e->exit_ns);
+	struct ws_conn *c;
 
+	/* The thread's readiness batches since its previous record came before this one. */
+	on_batches(a, e->pid, e->tid, e->enter_ns ? e->enter_ns : e->exit_ns, &e->batch);
+	c = conn_for(a, dgram ? dgram_key(e) : e->sock_id, &e->tuple, e->role, e->exit_ns);
 	ws_waits_on_data(a->waits, e);
 	a->st.data_events++;
 	a->st.bytes_seen += e->bytes;
@@ -1472,7 +1491,8 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	ws_parentage_report(&a->par, out);
 	fprintf(out, "  parent_traceparent_bounded %" PRIu64 "\n", a->adopt->bounded);
 	ws_coexist_report(a->co, out);
-	fprintf(out, "  loop_records_seen %" PRIu64 "\n", a->st.loop_events);
+	fprintf(out, "  loop_batches_seen %" PRIu64 "\n", a->st.loop_events);
+	fprintf(out, "  loop_records_seen %" PRIu64 "\n", a->st.loop_records);
 	fprintf(out, "  task_records_seen %" PRIu64 "\n", a->st.task_events);
 	fprintf(out, "  runtime_records_seen %" PRIu64 "\n", a->st.rt_events);
 	struct ws_go_stats gs;

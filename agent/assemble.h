@@ -98,7 +98,8 @@ struct ws_asm_stats {
 				      * earlier one named: their seq is dropped */
 	struct ws_proto_stats proto[WS_PROTO__COUNT];
 	uint64_t spans_no_node;      /* requests seen while the span table was full */
-	uint64_t loop_events;
+	uint64_t loop_events;            /* readiness batches (ws_loop_batch counts) */
+	uint64_t loop_records;           /* WS_EV_LOOP records */
 	uint64_t task_events;
 	uint64_t rt_events;
 	uint64_t conn_alloc_fail;

@@ -661,7 +661,7 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_FILTERED: return "filtered";
 	case WS_CNT_NOT_TCP: return "not_tcp";
 	case WS_CNT_RECOVERED: return "syscalls_recovered_at_exit";
-	case WS_CNT_LOOP_EVENTS: return "loop_events";
+	case WS_CNT_LOOP_EVENTS: return "loop_batches";
 	case WS_CNT_TASK_EVENTS: return "task_events";
 	case WS_CNT_WAKE_IRQ: return "wakeups_in_interrupt_skipped";
 	case WS_CNT_PID_INHERIT_FAIL: return "pid_filter_inherit_failures";
@@ -676,6 +676,8 @@ const char *ws_counter_name(enum ws_counter c)
 	case WS_CNT_WAITS_SK_FULL: return "waits_socks_full";
 	case WS_CNT_TCP_EVENTS: return "tcp_events";
 	case WS_CNT_TLS_BIND_STALE: return "tls_binding_stale";
+	case WS_CNT_LOOP_RECORDS: return "loop_records";
+	case WS_CNT_BATCH_FULL: return "loop_batch_slot_full";
 	case WS_CNT__MAX: break;
 	}
 	return "unknown";

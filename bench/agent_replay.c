@@ -136,8 +136,10 @@ static void put(const void *r, size_t size)
 	}
 }
 
+/* batches: the readiness batches (nginx: one blocking epoll_wait) the thread began
+ * before this syscall, riding on its record as the kernel sends them (ABI 7). */
 static void data(struct side *s, uint8_t dir, uint16_t sys, uint64_t t, const char *payload, uint32_t bytes,
-		 uint32_t captured)
+		 uint32_t captured, uint16_t batches)
 {
 	struct ws_data_event *e = (void *)rec;
 
@@ -159,6 +161,12 @@ static void data(struct side *s, uint8_t dir, uint16_t sys, uint64_t t, const ch
 	e->role = s->role;
 	e->syscall = sys;
 	e->tuple = s->t;
+	if (batches) {
+		e->batch.count = batches;
+		e->batch.flags = WS_BATCH_BLOCKING;
+		e->batch.blk_enter_ns = t - 10 * US;
+		e->batch.blk_timeout_ms = -1;
+	}
 	memcpy(rec + sizeof(*e), payload, captured);
 	if (dir == WS_DIR_EGRESS)
 		s->wseq += bytes;
@@ -167,22 +175,6 @@ static void data(struct side *s, uint8_t dir, uint16_t sys, uint64_t t, const ch
 	put(rec, e->hdr.size);
 }
 
-static void loop_batch(const struct side *s, uint64_t t)
-{
-	struct ws_loop_event l;
-
-	memset(&l, 0, sizeof(l));
-	l.hdr.type = WS_EV_LOOP;
-	l.hdr.size = sizeof(l);
-	l.hdr.ts_ns = t;
-	l.pid = s->pid;
-	l.tid = s->tid;
-	l.enter_ns = t - 10 * US;
-	l.nready = 1;
-	l.timeout_ms = -1;
-	l.syscall = WS_SYS_EPOLL_WAIT;
-	put(&l, sizeof(l));
-}
 
 static void sock_open(const struct side *s, uint16_t sys, uint64_t t)
 {
@@ -244,12 +236,11 @@ static void exchange(struct conn *c, uint64_t t)
 		memcpy(resp, response_headers, hl);
 		memset(resp + hl, 'x', BODY);
 	}
-	data(&c->cli, WS_DIR_EGRESS, WS_SYS_WRITE, t, request, rl, rl);
-	loop_batch(&c->srv, t + 3 * US);
-	data(&c->srv, WS_DIR_INGRESS, WS_SYS_READ, t + 5 * US, request, rl, rl);
-	data(&c->srv, WS_DIR_EGRESS, WS_SYS_WRITEV, t + 10 * US, resp, hl, hl);
-	data(&c->srv, WS_DIR_EGRESS, WS_SYS_SENDFILE, t + 12 * US, "", BODY, 0);
-	data(&c->cli, WS_DIR_INGRESS, WS_SYS_READ, t + 15 * US, resp, hl + BODY, hl + BODY);
+	data(&c->cli, WS_DIR_EGRESS, WS_SYS_WRITE, t, request, rl, rl, 0);
+	data(&c->srv, WS_DIR_INGRESS, WS_SYS_READ, t + 5 * US, request, rl, rl, 1);
+	data(&c->srv, WS_DIR_EGRESS, WS_SYS_WRITEV, t + 10 * US, resp, hl, hl, 0);
+	data(&c->srv, WS_DIR_EGRESS, WS_SYS_SENDFILE, t + 12 * US, "", BODY, 0, 0);
+	data(&c->cli, WS_DIR_INGRESS, WS_SYS_READ, t + 15 * US, resp, hl + BODY, hl + BODY, 0);
 }
 
 /* ---- the agent's side ------------------------------------------------------------ */

@@ -32,8 +32,12 @@
  * counter WS_CNT_READ_FAIL becomes WS_CNT_ERR_FULL.
  * 6: the injected trace id continues the sending thread's request (WS_INJ_F_TRACE_*
  * in ws_inject_event.hdr.flags, headers/ws_derive.h); map ws_inj_hint gives way to the
- * kernel-only ws_inj_srv; counters WS_INJ_TRACE_*; ws_capture_policy.role. */
-#define WS_ABI_VERSION 6
+ * kernel-only ws_inj_srv; counters WS_INJ_TRACE_*; ws_capture_policy.role.
+ * 7: readiness batches cost no record of their own (issue 9): their summary (struct
+ * ws_loop_batch) rides on the thread's next data record (ws_data_event 144 -> 160) or
+ * on a WS_EV_LOOP record before its next record of another kind (ws_loop_event 48 ->
+ * 64, nready WS_LOOP_BATCHES). */
+#define WS_ABI_VERSION 7
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -59,7 +63,7 @@
 enum ws_event_type {
 	WS_EV_DATA = 1,       /* struct ws_data_event (+ payload) */
 	WS_EV_SOCK = 2,       /* struct ws_sock_event */
-	WS_EV_LOOP = 3,       /* struct ws_loop_event: an event loop's readiness batch began */
+	WS_EV_LOOP = 3,       /* struct ws_loop_event: an event loop's batches, or a foreign read */
 	WS_EV_TASK = 4,       /* struct ws_task_event: wakeup, fork, clone, exec, exit of a traced task */
 	WS_EV_RT = 5,         /* struct ws_rt_event: language-runtime context (goroutines, ...) */
 	WS_EV_TCP = 6,        /* struct ws_tcp_event: a TCP-level happening on a reported connection */
@@ -143,7 +147,7 @@ enum ws_counter {
 	WS_CNT_FILTERED,          /* socket syscalls skipped by scoping */
 	WS_CNT_NOT_TCP,           /* syscalls on fds that are not TCP sockets */
 	WS_CNT_RECOVERED,         /* exits of calls in progress at attach, recovered from registers */
-	WS_CNT_LOOP_EVENTS,       /* ws_loop_event records submitted */
+	WS_CNT_LOOP_EVENTS,       /* readiness batches of traced loop threads (ABI 7: not records) */
 	WS_CNT_TASK_EVENTS,       /* ws_task_event records submitted */
 	WS_CNT_WAKE_IRQ,          /* wakeups by a traced thread's CPU in interrupt context: not reported */
 	WS_CNT_PID_INHERIT_FAIL,  /* child of a pid-scoped process not added to ws_pid_filter (full) */
@@ -160,6 +164,10 @@ enum ws_counter {
 	WS_CNT_TCP_EVENTS,        /* ws_tcp_event records submitted */
 	WS_CNT_TLS_BIND_STALE,    /* SSL* bindings found stale: the bound socket's address
 				   * holds another connection now (ports differ) */
+	WS_CNT_LOOP_RECORDS,      /* ws_loop_event records: batches sent ahead of a record of
+				   * another kind, foreign reads (ABI 7) */
+	WS_CNT_BATCH_FULL,        /* a loop thread's batch slot not created: its batches not
+				   * reported (its cause stays the previous batch's) */
 	WS_CNT__MAX,
 };
 
@@ -184,6 +192,33 @@ struct ws_event_header {
 WS_STATIC_ASSERT(sizeof(struct ws_event_header) == 16, "ws_event_header size");
 
 /* One data syscall (or one message of sendmmsg/recvmmsg) on a TCP socket. */
+/*
+ * The readiness batches an event-loop thread began since its previous record: the
+ * return of epoll_wait/epoll_pwait/epoll_pwait2, or of poll/ppoll/select/pselect6 over
+ * more than one descriptor (a wait on a single fd is a blocking call with a timeout,
+ * not a loop). Only for threads the kernel already traces. What the thread reads next,
+ * within a batch, is what its next writes are caused by (docs/parentage.md).
+ *
+ * A batch costs no record of its own (ABI 7): the kernel counts it in the thread's task
+ * storage, and the summary rides on the thread's next data record, or on a WS_EV_LOOP
+ * record emitted just before the thread's next record of another kind (a connect, a
+ * wakeup, a foreign read): everything the agent reads a thread's cause for. How the
+ * cause evolves over several batches with no record between depends only on how many
+ * there were, whether the last one did not block, and the last blocking one's wait
+ * (agent/assemble.c on_batches).
+ */
+struct ws_loop_batch {
+	__u64 blk_enter_ns;    /* WS_BATCH_BLOCKING: entry of the latest blocking wait among
+				* them; 0 when it began before the programs attached */
+	__s32 blk_timeout_ms;  /* ... and its timeout: -1 infinite, >0 ms, WS_TIMEOUT_UNKNOWN */
+	__u16 count;           /* batches begun (saturates at 0xffff); 0: none */
+	__u8 flags;            /* WS_BATCH_* */
+	__u8 _pad;
+};
+WS_STATIC_ASSERT(sizeof(struct ws_loop_batch) == 16, "ws_loop_batch size");
+#define WS_BATCH_LAST_NONBLOCKING 0x1  /* the latest wait had timeout 0 */
+#define WS_BATCH_BLOCKING 0x2          /* blk_* hold the latest blocking wait */
+
 struct ws_data_event {
 	struct ws_event_header hdr;
 	__u64 sock_id;    /* kernel address of struct sock: the connection's identity */
@@ -208,9 +243,11 @@ struct ws_data_event {
 	__u64 oncpu_ns;   /* the calling thread's total on-CPU ns at the syscall's entry */
 	__u64 runq_ns;    /* ... and its total run-queue wait ns at the entry (sched_info
 			   * run_delay); meaningful only when oncpu_ns != 0 */
+	struct ws_loop_batch batch;  /* batches the thread began since its previous record,
+				      * before this syscall (ABI 7) */
 	/* __u8 payload[captured] follows; the record is reserved with a bucket size */
 };
-WS_STATIC_ASSERT(sizeof(struct ws_data_event) == 144, "ws_data_event size");
+WS_STATIC_ASSERT(sizeof(struct ws_data_event) == 160, "ws_data_event size");
 
 /* Connection lifecycle. */
 struct ws_sock_event {
@@ -238,31 +275,28 @@ struct ws_sock_event {
 WS_STATIC_ASSERT(sizeof(struct ws_sock_event) == 112, "ws_sock_event size");
 
 /*
- * A readiness batch of an event loop: epoll_wait/epoll_pwait/epoll_pwait2 returned, or
- * poll/ppoll/select/pselect6 over more than one descriptor (a wait on a single fd is a
- * blocking call with a timeout, not a loop, and is not reported). Only for threads the
- * kernel already traces (they moved bytes on a traced connection). What the thread
- * reads next, within this batch, is what its next writes are caused by
- * (docs/parentage.md).
+ * An event-loop thread's batches (struct ws_loop_batch), sent on their own because the
+ * thread's next record is not a data record, or a foreign read: the loop thread read
+ * from a descriptor that is not a TCP socket (eventfd, pipe, UDP, timerfd): the
+ * callback that runs now is for whoever queued that work. The batches, if any, come
+ * before the foreign read.
  */
 struct ws_loop_event {
-	struct ws_event_header hdr;  /* ts_ns: the syscall's exit */
+	struct ws_event_header hdr;  /* ts_ns: when it was emitted */
 	__u32 pid;
 	__u32 tid;
-	__u64 enter_ns;   /* syscall entry; 0 when the call began before the programs attached */
-	__s32 nready;     /* the syscall's return value: ready descriptors (>= 0), or
-			   * WS_LOOP_FOREIGN: not a batch, the loop thread read from a
-			   * descriptor that is not a TCP socket (eventfd, pipe, UDP, timerfd;
-			   * syscall says which read) */
-	__s32 timeout_ms; /* timeout argument: -1 infinite, 0 non-blocking, >0 ms;
-			   * WS_TIMEOUT_UNKNOWN when passed by pointer (select, ppoll, epoll_pwait2) */
-	__u16 syscall;    /* enum ws_syscall */
+	__u64 enter_ns;   /* WS_LOOP_FOREIGN: the read's entry */
+	__s32 nready;     /* WS_LOOP_FOREIGN or WS_LOOP_BATCHES (only the batches) */
+	__s32 timeout_ms; /* unused (0) */
+	__u16 syscall;    /* WS_LOOP_FOREIGN: the read (enum ws_syscall) */
 	__u16 _pad0;
 	__u32 _pad1;
+	struct ws_loop_batch batch;
 };
-WS_STATIC_ASSERT(sizeof(struct ws_loop_event) == 48, "ws_loop_event size");
+WS_STATIC_ASSERT(sizeof(struct ws_loop_event) == 64, "ws_loop_event size");
 #define WS_TIMEOUT_UNKNOWN (-2)
 #define WS_LOOP_FOREIGN (-1)
+#define WS_LOOP_BATCHES (-3)
 
 /* ws_task_event.kind */
 enum ws_task_kind {

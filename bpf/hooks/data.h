@@ -94,6 +94,7 @@ static __always_inline void emit_eof(struct ws_stash *st, struct ws_conn *c, __u
 	e.sys = st->sys;
 	e.dir = WS_DIR_INGRESS;
 	e.flags = WS_F_EOF;
+	e.loop = st->loop;
 	/* seq: the FIN's own sequence number, the end of the peer's byte stream. */
 	err = read_seq((struct sock *)st->sk, WS_DIR_INGRESS, &e.seq);
 	if (err) {
@@ -234,7 +235,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	if (!st.sk) {
 		/* a loop thread's read from a descriptor that is not a TCP socket */
 		if (ret > 0)
-			emit_loop(sys, WS_LOOP_FOREIGN, st.enter_ns, WS_TIMEOUT_UNKNOWN);
+			emit_foreign(sys, st.enter_ns);
 		return 0;
 	}
 	if (st.dgram)
@@ -274,6 +275,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	e.fd = st.fd;
 	e.sys = sys;
 	e.dir = dir;
+	e.loop = st.loop;
 	err = read_seq(sk, dir, &end_seq);
 	if (err) {
 		ws_err(err);

@@ -181,7 +181,7 @@ static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, 
 	__u32 zero = 0;
 
 	if (dir == WS_DIR_INGRESS && loop)
-		emit_loop(sys, WS_LOOP_FOREIGN, st->enter_ns, WS_TIMEOUT_UNKNOWN);
+		emit_foreign(sys, st->enter_ns);
 	d = bpf_map_lookup_elem(&ws_dgram_scratch, &zero);
 	if (!d)
 		return 0;
@@ -199,6 +199,7 @@ static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, 
 	e->sys = sys;
 	e->dir = dir;
 	e->flags = WS_F_DGRAM | WS_F_NO_SEQ;
+	e->loop = st->loop;
 	if (sys == WS_SYS_SENDMMSG || sys == WS_SYS_RECVMMSG) {
 		const struct mmsghdr *m = (const struct mmsghdr *)st->buf;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Readiness batches of event loops (WS_EV_LOOP): epoll_wait, epoll_pwait, epoll_pwait2,
- * poll, ppoll, select, pselect6 of traced threads.
+ * Readiness batches of event loops: epoll_wait, epoll_pwait, epoll_pwait2, poll, ppoll,
+ * select, pselect6 of traced threads. Counted in the thread's batch slot and reported
+ * with its next record (struct ws_loop_batch), not as records of their own.
  *
  * Why: a thread that serves many connections from one loop reads request B right after
  * the wait that reported it ready; what it writes next belongs to B, not to whatever it
@@ -9,7 +10,7 @@
  *
  * Where: the syscall tracepoints, as for the data path (nothing cheaper exists on the
  * baseline kernel). Entry keeps the entry time and timeout in the thread's stash slot,
- * exit reports. Both look the slot up without creating it and stop unless the thread is
+ * exit counts. Both look the slot up without creating it and stop unless the thread is
  * traced, so a process that never touched a traced connection pays one task-storage
  * lookup (a NULL pointer on its task for threads without any slot).
  * The loop records the data path emits too (a loop thread's reads from non-TCP
@@ -217,7 +218,7 @@ static __always_inline int loop_exit(__u16 sys, long ret)
 	if (ret < 0)
 		return 0;
 	st->loop = 1;
-	emit_loop(sys, ret, enter_ns, timeout);
+	batch_note(task, enter_ns, timeout);
 	return 0;
 }
 

@@ -23,9 +23,11 @@
 
 static __always_inline void emit_task(__u8 kind, __u32 other_pid, __u32 other_tid)
 {
-	struct ws_task_event *ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
+	struct ws_task_event *ev;
 	__u64 id = bpf_get_current_pid_tgid();
 
+	batch_flush();   /* the agent reads the waking/forking thread's cause */
+	ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
 	if (!ev) {
 		cnt_inc(WS_CNT_RB_DROP);
 		return;

@@ -225,6 +225,7 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 	e.bytes = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
 	e.seq = t->seq;
 	e.flags = WS_F_TLS | (t->has_seq ? 0 : WS_F_NO_SEQ);
+	e.loop = 1;   /* the thread's stash is not at hand: look its batches up */
 	e.want = tls_budget(c, e.dir, e.bytes, &e.flags);
 	emit_data(&e, c);
 	cnt_inc(WS_CNT_TLS_DATA);

@@ -7,6 +7,7 @@
 #include "lib/emit_args.h"
 #include "lib/go_ctx.h"
 #include "lib/inj_srv.h"
+#include "lib/loop.h"
 #include "lib/submit.h"
 #include "lib/waits.h"
 #include "maps/conns.h"
@@ -74,6 +75,10 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->rt_ctx = ws_go_ctx(ev->pid);
 	ev->tuple = c->tuple;
 	waits_fill(ev, e->enter_ns);
+	if (e->loop)
+		batch_take(&ev->batch);
+	else
+		__builtin_memset(&ev->batch, 0, sizeof(ev->batch));
 	/* Which request this thread serves, for injected traceparents (lib/inj_srv.h):
 	 * plain TCP only (a TLS connection's requests are in its plaintext records). */
 	if (inj_enabled && ws_inj_track && c->role == WS_ROLE_SERVER &&

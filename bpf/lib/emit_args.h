@@ -22,5 +22,6 @@ struct ws_emit {
 	__u16 sys;
 	__u16 flags;
 	__u8 dir;
-	__u8 _pad[3];
+	__u8 loop;         /* the thread is an event loop: its pending batches ride on the record */
+	__u8 _pad[2];
 };

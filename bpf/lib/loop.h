@@ -1,13 +1,52 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Loop records the data path emits too (a loop thread's foreign reads).
+ * Readiness batches: counted per thread, reported with the thread's next record
+ * (struct ws_loop_batch); a loop thread's foreign reads.
  */
 #pragma once
 
 #include "lib/stash.h"
 #include "lib/submit.h"
+#include "maps/loop_batch.h"
 
-static __always_inline void emit_loop(__u16 sys, long ret, __u64 enter_ns, __s32 timeout_ms)
+/* A readiness batch began (loop_exit): counted in the thread's batch slot, reported
+ * with the thread's next record. */
+static __always_inline void batch_note(struct task_struct *task, __u64 enter_ns, __s32 timeout_ms)
+{
+	struct ws_loop_batch *b = bpf_task_storage_get(&ws_loop_batch, task, 0,
+						       BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	cnt_inc(WS_CNT_LOOP_EVENTS);
+	if (!b) {
+		cnt_inc(WS_CNT_BATCH_FULL);
+		return;
+	}
+	if (b->count != 0xffff)
+		b->count++;
+	if (timeout_ms == 0) {
+		b->flags |= WS_BATCH_LAST_NONBLOCKING;
+		return;
+	}
+	b->flags = WS_BATCH_BLOCKING;
+	b->blk_enter_ns = enter_ns;
+	b->blk_timeout_ms = timeout_ms;
+}
+
+/* Move the thread's unreported batches into a record being filled (zeroes when none):
+ * they come before it. */
+static __always_inline void batch_take(struct ws_loop_batch *out)
+{
+	struct ws_loop_batch *b = bpf_task_storage_get(&ws_loop_batch, bpf_get_current_task_btf(), 0, 0);
+
+	if (!b || !b->count) {
+		__builtin_memset(out, 0, sizeof(*out));
+		return;
+	}
+	*out = *b;
+	__builtin_memset(b, 0, sizeof(*b));
+}
+
+static __always_inline void emit_loop(__s32 nready, __u16 sys, __u64 enter_ns, const struct ws_loop_batch *b)
 {
 	struct ws_loop_event *ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
 	__u64 id = bpf_get_current_pid_tgid();
@@ -23,13 +62,35 @@ static __always_inline void emit_loop(__u16 sys, long ret, __u64 enter_ns, __s32
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
 	ev->enter_ns = enter_ns;
-	ev->nready = (__s32)ret;
-	ev->timeout_ms = timeout_ms;
+	ev->nready = nready;
+	ev->timeout_ms = 0;
 	ev->syscall = sys;
 	ev->_pad0 = 0;
 	ev->_pad1 = 0;
+	ev->batch = *b;
 	rb_submit(ev);
-	cnt_inc(WS_CNT_LOOP_EVENTS);
+	cnt_inc(WS_CNT_LOOP_RECORDS);
+}
+
+/* A loop thread's foreign read, after its pending batches. */
+static __always_inline void emit_foreign(__u16 sys, __u64 enter_ns)
+{
+	struct ws_loop_batch b;
+
+	batch_take(&b);
+	emit_loop(WS_LOOP_FOREIGN, sys, enter_ns, &b);
+}
+
+/* Before a record of another kind from this thread (a connect, a wakeup, a fork): the
+ * agent reads the thread's cause for it, so its batches go first. One task-storage
+ * lookup; a record only when batches are pending. */
+static __always_inline void batch_flush(void)
+{
+	struct ws_loop_batch b;
+
+	batch_take(&b);
+	if (b.count)
+		emit_loop(WS_LOOP_BATCHES, 0, 0, &b);
 }
 
 /*

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "lib/loop.h"
 #include "lib/submit.h"
 #include "lib/waits.h"
 #include "maps/conns.h"
@@ -12,8 +13,13 @@ static __always_inline void emit_sock(__u64 sk, const struct ws_conn *c, __u8 ki
 				      __s32 fd, __u64 pid_tgid, __u8 old_state, __u8 new_state,
 				      __u64 t0)
 {
-	struct ws_sock_event *ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
+	struct ws_sock_event *ev;
 
+	/* In the thread's context (not softirq), its readiness batches come first: the
+	 * agent reads the thread's cause for a connect. */
+	if (pid_tgid)
+		batch_flush();
+	ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
 	if (!ev) {
 		cnt_inc(WS_CNT_RB_DROP);
 		return;

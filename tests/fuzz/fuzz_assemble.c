@@ -104,8 +104,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				l->pid = 10 + (misc & 1);
 				l->tid = 20 + (misc & 3);
 				l->enter_ns = now - (misc & 0x1f) * 100;
-				l->nready = misc & 0x10 ? 0 : misc & 3;
-				l->timeout_ms = misc & 0x20 ? 0 : (int32_t)(misc & 7) - 2;
+				l->nready = misc & 0x10 ? WS_LOOP_FOREIGN : WS_LOOP_BATCHES;
+				l->batch.count = (uint16_t)(misc & 3);
+				l->batch.flags = (uint8_t)((misc >> 5) & 3);
+				l->batch.blk_enter_ns = now - (misc & 0x1f) * 100;
+				l->batch.blk_timeout_ms = (int32_t)(misc & 7) - 2;
 				ws_asm_record(a, rec, sizeof(*l));
 			} else if (op < 212) {
 				t->hdr.type = WS_EV_TASK;

@@ -529,8 +529,11 @@ sel = selectors.DefaultSelector()
 sel.register(lst, selectors.EVENT_READ)
 conns, done, zero_done = 0, False, False
 idle_until = None
+nsel = 0   # epoll_wait calls: every one is a batch
 while True:
+    traced = conns > 0   # the thread is traced from its first accept: batches before are not its
     ev = sel.select(0.05)
+    nsel += traced
     for key, _ in ev:
         if key.fileobj is lst:
             c, _ = lst.accept()
@@ -542,6 +545,7 @@ while True:
             q.put((key.fileobj, d))   # the hand-off: this thread wakes the worker
             if not zero_done:
                 sel.select(0)         # a non-blocking batch
+                nsel += 1
                 zero_done = True
         else:
             sel.unregister(key.fileobj)
@@ -562,6 +566,10 @@ for _ in range(3):
     p.poll(0)
 for _ in range(3):
     select.select([a, b], [], [], 0.03)
+# Batches cost no record: they ride on the thread's next one. A read of the socketpair
+# (not TCP: a foreign read, a loop record) sends them: latest blocking one select's 30 ms.
+b.send(b"s")
+a.recv(1)
 a.settimeout(0.01)
 for _ in range(3):
     try:
@@ -575,6 +583,8 @@ fds = (pollfd * 2)((a.fileno(), 1, 0), (b.fileno(), 1, 0))
 ts = (ctypes.c_long * 2)(0, 20 * 1000 * 1000)
 for _ in range(2):
     libc.ppoll(fds, 2, ts, None)
+b.send(b"p")
+a.recv(1)   # the two ppolls: 20 ms
 # A timeout pointer the kernel rejects (EFAULT, no batch): the entry hook's read of it
 # fails too, and must appear once in the helper-failure report (ws_errors). The raw
 # syscall: glibc's ppoll would read the pointer itself first.
@@ -583,6 +593,10 @@ libc.syscall({"x86_64": 271, "aarch64": 73}[platform.machine()], fds, 2, ctypes.
 b.send(b"x")
 libc.ppoll(fds, 2, None, None)  # infinite timeout, a is ready
 a.recv(1)  # a loop thread reads a socket that is not TCP: reported as foreign input
+b.send(b"y")
+p.poll(0)   # a non-blocking batch alone: it carries the previous batch's work
+a.recv(1)
+info["batches"] = nsel + 3 + 3 + 2 + 1 + 1
 
 # Children: one exec'd program, and one that talks TCP to us (traced because its
 # parent is: with --pid scoping its pid was added to the filter at fork). Its first
@@ -662,25 +676,31 @@ for r in recs:
     check(r.get("pid") not in upids and r.get("other_pid") not in upids,
           "record of the untraced process: %s" % r)
 
-# (a) readiness batches of the loop thread
+# (a) readiness batches of the loop thread: no record of their own, a summary on the
+# thread's next data or loop record (ABI 7)
+mine = [r for r in recs if r["rec"] in ("DATA", "LOOP") and r.get("tid") == main]
+total = sum(r.get("batches", 0) for r in mine)
+check(total == t["batches"], "batches reported for the loop thread: %d, the workload made %d" % (total, t["batches"]))
 ml = [r for r in loops if r["tid"] == main]
 for r in loops:
-    check(0 < r["enter"] <= r["exit"], "loop times %s" % r)
-ep = [r for r in ml if r["sys"] == "epoll_wait"]
-check(any(r["nready"] >= 1 and r["timeout"] == 50 for r in ep), "no epoll_wait batch with ready fds")
-check(any(r["nready"] == 0 and r["timeout"] == 0 for r in ep), "no non-blocking epoll_wait batch (timeout 0)")
-check(any(r["nready"] == 0 and r["timeout"] == 50 for r in ep), "no timer batch (nothing ready after 50 ms)")
-polls = [r for r in ml if r["sys"] == "poll"]
-check(len(polls) == 3 and all(r["timeout"] == 0 and r["nready"] == 0 for r in polls),
-      "want the 3 two-fd polls only (single-fd socket timeouts are not batches): %s" % polls)
-sels = [r for r in ml if r["sys"] in ("select", "pselect6")]
-check(len(sels) == 3 and all(r["timeout"] == 30 and r["nready"] == 0 for r in sels),
-      "want 3 selects with timeout 30: %s" % sels)
-fr = [r for r in ml if r["nready"] == -1]
-check(len(fr) >= 1 and all(r["sys"] in ("read", "recvfrom") for r in fr),
-      "no foreign-input record for the loop thread's read of a non-TCP socket: %s" % fr)
-pp = [(r["timeout"], r["nready"]) for r in ml if r["sys"] == "ppoll"]
-check(sorted(pp) == [(-1, 1), (20, 0), (20, 0)], "ppoll timeouts/nready %s" % pp)
+    check(r["kind"] in ("foreign", "batches"), "loop record kind %s" % r)
+    if r["kind"] == "foreign":
+        check(0 < r["enter"] <= r["ts"], "foreign read times %s" % r)
+    if r["bflags"] & 2:
+        check(r["blk_enter"] > 0, "blocking batch without its wait entry %s" % r)
+check(any(r["rec"] == "DATA" and r.get("batches", 0) >= 1 and r["bflags"] & 2 and r["blk_timeout"] == 50 for r in mine),
+      "no data record carrying an epoll_wait batch (timeout 50)")
+fr = [r for r in ml if r["kind"] == "foreign" and r["batches"] > 0]   # not the imports' file reads
+check(all(r["sys"] in ("read", "recvfrom") for r in fr), "foreign reads by %s" % [r["sys"] for r in fr])
+got = [(r["batches"], r["bflags"], r["blk_timeout"]) for r in fr]
+# idle epoll timers + 3 two-fd polls (timeout 0) + 3 selects (30 ms, timeval); 2 ppolls
+# (20 ms, timespec); one ppoll without timeout (the EFAULT one is no batch, and the
+# single-fd socket timeouts are none either); one poll(0) alone
+if check(len(got) == 4, "want 4 foreign reads of the loop thread, got %s" % got):
+    check(got[0][0] >= 6 and got[0][1] == 2 and got[0][2] == 30, "polls + selects: %s" % (got[0],))
+    check(got[1] == (2, 2, 20), "two ppolls of 20 ms: %s" % (got[1],))
+    check(got[2] == (1, 2, -1), "ppoll without timeout: %s" % (got[2],))
+    check(got[3][:2] == (1, 1), "a non-blocking poll alone: %s" % (got[3],))
 
 # (b) the hand-off: the reading thread woke the worker
 wakes = [r for r in tasks if r["kind"] == "wake"]

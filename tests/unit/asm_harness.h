@@ -105,8 +105,9 @@ static inline struct sock mksock(uint64_t id, uint32_t pid, uint8_t role, uint16
 	return s;
 }
 
-static inline void feed_ctx(struct ws_asm *a, const struct sock *s, uint32_t tid, uint64_t rt_ctx, uint8_t dir,
-		     uint32_t seq, uint64_t t_enter, uint64_t t_exit, const char *payload)
+static inline void feed_full(struct ws_asm *a, const struct sock *s, uint32_t tid, uint64_t rt_ctx, uint8_t dir,
+			     uint32_t seq, uint64_t t_enter, uint64_t t_exit, const char *payload,
+			     const struct ws_loop_batch *batch)
 {
 	size_t n = strlen(payload);
 	uint8_t buf[sizeof(struct ws_data_event) + 2048];
@@ -131,8 +132,23 @@ static inline void feed_ctx(struct ws_asm *a, const struct sock *s, uint32_t tid
 	e->syscall = WS_SYS_WRITE;
 	e->tuple = s->t;
 	e->rt_ctx = rt_ctx;
+	if (batch)
+		e->batch = *batch;
 	memcpy(buf + sizeof(*e), payload, n);
 	assert_int_equal(ws_asm_record(a, buf, e->hdr.size), 0);
+}
+
+static inline void feed_ctx(struct ws_asm *a, const struct sock *s, uint32_t tid, uint64_t rt_ctx, uint8_t dir,
+			    uint32_t seq, uint64_t t_enter, uint64_t t_exit, const char *payload)
+{
+	feed_full(a, s, tid, rt_ctx, dir, seq, t_enter, t_exit, payload, NULL);
+}
+
+/* A data record carrying the thread's readiness batches since its previous record. */
+static inline void feed_batch(struct ws_asm *a, const struct sock *s, uint32_t tid, uint8_t dir, uint32_t seq,
+			      uint64_t t_enter, uint64_t t_exit, const char *payload, const struct ws_loop_batch *b)
+{
+	feed_full(a, s, tid, 0, dir, seq, t_enter, t_exit, payload, b);
 }
 
 static inline void feed(struct ws_asm *a, const struct sock *s, uint32_t tid, uint8_t dir, uint32_t seq,

@@ -53,8 +53,10 @@ static const char *req(const char *prefix, int id)
 
 static const char RESP[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
-static void loop_batch(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t enter, uint64_t t, int nready,
-		       int timeout_ms)
+/* count readiness batches as the kernel reports them ahead of a record of another
+ * kind: the latest one's timeout and, when one of them blocked, its wait. */
+static void loop_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t t, uint16_t count, uint8_t flags,
+			 uint64_t blk_enter, int blk_timeout_ms)
 {
 	struct ws_loop_event e;
 
@@ -64,11 +66,34 @@ static void loop_batch(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t en
 	e.hdr.ts_ns = t;
 	e.pid = pid;
 	e.tid = tid;
-	e.enter_ns = enter;
-	e.nready = nready;
-	e.timeout_ms = timeout_ms;
-	e.syscall = WS_SYS_EPOLL_WAIT;
+	e.nready = WS_LOOP_BATCHES;
+	e.batch.count = count;
+	e.batch.flags = flags;
+	e.batch.blk_enter_ns = blk_enter;
+	e.batch.blk_timeout_ms = blk_timeout_ms;
 	assert_int_equal(ws_asm_record(a, &e, sizeof(e)), 0);
+}
+
+/* One batch: a wait entered at enter, returned at t, with this timeout. */
+static void loop_batch(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t enter, uint64_t t, int nready,
+		       int timeout_ms)
+{
+	(void)nready;
+	if (timeout_ms == 0)
+		loop_batches(a, pid, tid, t, 1, WS_BATCH_LAST_NONBLOCKING, 0, 0);
+	else
+		loop_batches(a, pid, tid, t, 1, WS_BATCH_BLOCKING, enter, timeout_ms);
+}
+
+/* io() whose record carries the thread's batches since its previous record. */
+static void io_after(struct ws_asm *a, struct end *e, uint32_t tid, uint8_t dir, uint64_t t, const char *payload,
+		     uint16_t count, uint8_t flags)
+{
+	struct ws_loop_batch b = { .count = count, .flags = flags, .blk_enter_ns = t - 500,
+				   .blk_timeout_ms = flags & WS_BATCH_BLOCKING ? -1 : 0 };
+
+	feed_batch(a, &e->s, tid, dir, e->seq[dir], t, t + 1000, payload, &b);
+	e->seq[dir] += (uint32_t)strlen(payload);
 }
 
 static void task(struct ws_asm *a, uint8_t kind, uint32_t pid, uint32_t tid, uint32_t opid, uint32_t otid, uint64_t t)
@@ -288,6 +313,64 @@ static void test_loop_busy_rounds_carry_one_round(void **state)
 	assert_root(&out, "/b/2");
 	assert_root(&out, "/b/3");
 	assert_child(&out, "/b/4", "/r/4");
+}
+
+/* The batches ride on the thread's next data record: one non-blocking wait there
+ * carries the read before it, a blocking one carries nothing. */
+static void test_loop_batches_on_data_records(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	io_after(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1), 1, WS_BATCH_BLOCKING);
+	io_after(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1), 1, WS_BATCH_LAST_NONBLOCKING);
+	io_after(a, &s2, 7, WS_DIR_INGRESS, 6 * MS, req("r", 2), 1, WS_BATCH_BLOCKING);
+	io_after(a, &u2, 7, WS_DIR_EGRESS, 8 * MS, req("b", 2), 1, WS_BATCH_BLOCKING);
+	assert_int_equal(ws_asm_stats(a)->loop_events, 4);
+	assert_int_equal(ws_asm_stats(a)->loop_records, 0);
+	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/2");
+}
+
+/* A blocking wait that rode on the write: the loop had read nothing since, so the write
+ * has no cause (the same-thread rule, which would name /r/1, does not apply to a loop). */
+static void test_loop_blocking_batch_on_write(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	io_after(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1), 1, WS_BATCH_BLOCKING);
+	io_after(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1), 1, WS_BATCH_BLOCKING);
+	assert_int_equal(why(a, WS_WHY_LOOP_NO_CAUSE), 1);
+	complete(a, 30 * MS, &u1, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+}
+
+/* Two non-blocking waits with nothing recorded between: the second found the first's
+ * queued work done (it read nothing in between), so nothing is carried into the write
+ * after them. The kernel reports them as one summary (count 2). */
+static void test_loop_two_batches_carry_nothing(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));
+	loop_batches(a, SVC, 7, 4 * MS, 2, WS_BATCH_LAST_NONBLOCKING, 0, 0);
+	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	assert_int_equal(why(a, WS_WHY_LOOP_NO_CAUSE), 1);
+	complete(a, 30 * MS, &u1, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
 }
 
 /* A blocking wait means the loop had nothing queued: nothing is carried into it. */
@@ -715,6 +798,9 @@ int main(void)
 		cmocka_unit_test(test_loop_read_then_write),
 		cmocka_unit_test(test_loop_two_reads_one_batch_is_ambiguous),
 		cmocka_unit_test(test_loop_continues_across_nonblocking_wait),
+		cmocka_unit_test(test_loop_batches_on_data_records),
+		cmocka_unit_test(test_loop_two_batches_carry_nothing),
+		cmocka_unit_test(test_loop_blocking_batch_on_write),
 		cmocka_unit_test(test_loop_busy_rounds_carry_one_round),
 		cmocka_unit_test(test_loop_blocking_wait_carries_nothing),
 		cmocka_unit_test(test_loop_foreign_read_ends_the_cause),
