@@ -307,8 +307,11 @@ class Agent:
             ready = r"^ready"
             self.p = procs.start("floor", argv, stdout=self.err, stderr=self.err)
         else:
-            argv = [TOOLS["wirespan"], "-P", ",".join(str(p) for p in ports)]
             base, derived_args = DERIVED.get(variant, (variant, []))
+            binary = TOOLS["wirespan"]
+            if derived_args and derived_args[0].startswith("bin="):
+                binary, derived_args = derived_args[0][4:], derived_args[1:]   # another build
+            argv = [binary, "-P", ",".join(str(p) for p in ports)]
             if base == "capture":
                 argv += ["--capture-only", "-o", "null"]
             elif base == "full":
@@ -1172,7 +1175,9 @@ def main():
     ap.add_argument("--agent-args", default="", help="extra wirespan options, e.g. '--max-spans 262144'")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=BASE:ARGS",
                     help="an extra agent variant: BASE (capture, notls, full, otlp) with ARGS, "
-                         "e.g. 'nice10=full:--nice 10'; name it in --variants or it runs after the defaults")
+                         "e.g. 'nice10=full:--nice 10'; ARGS beginning with bin=PATH run another build "
+                         "(before/after in one run: 'before=full:bin=/tmp/old/build/wirespan'); name it in "
+                         "--variants or it runs after the defaults")
     ap.add_argument("--no-bpf-stats", action="store_true", help="do not enable BPF run-time statistics")
     ap.add_argument("--out", default=os.path.join(BUILD, "bench"))
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
