@@ -205,16 +205,22 @@ static struct wconn *find(struct ws_waits *w, uint64_t sock_id, bool create, uin
 	uint32_t h = hash64(sock_id);
 	struct wconn *victim = NULL;
 
+	/* Found is the common case (every data record of a known connection): look for it
+	 * first, choose a victim only when creating. */
 	for (uint32_t i = 0; i < PROBE; i++) {
 		struct wconn *c = &w->slot[(h + i) & w->mask];
 
 		if (c->sock_id == sock_id)
 			return c;
-		if (!victim || !c->sock_id || (victim->sock_id && c->last_used < victim->last_used))
-			victim = c;
 	}
 	if (!create || !sock_id)
 		return NULL;
+	for (uint32_t i = 0; i < PROBE; i++) {
+		struct wconn *c = &w->slot[(h + i) & w->mask];
+
+		if (!victim || !c->sock_id || (victim->sock_id && c->last_used < victim->last_used))
+			victim = c;
+	}
 	if (victim->sock_id)
 		w->st.conns_replaced++;
 	memset(victim, 0, sizeof(*victim));
