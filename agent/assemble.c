@@ -164,6 +164,26 @@ static void set_capture(struct ws_asm *a, struct ws_conn *c, enum ws_capture m);
 static void tell_server_role(struct ws_asm *a, struct ws_conn *c);
 static void adopt_each(void *ctx, struct ws_conn *c);
 
+/*
+ * A CLIENT request was written: was its connection opened for it? Then its span starts
+ * at the connect() entry (docs/waits.md), and the SERVER span on the other end may
+ * start at the handshake. Not when the connect came before the local request that
+ * caused the call was opened (a pool's connection, another request's dial): decided
+ * now, so the SERVER span can ask before this one finishes.
+ */
+static void client_connect_start(struct ws_asm *a, struct ws_conn *c, struct ws_conn_pending *p,
+				 struct ws_node_ref ref, const struct ws_exchange *x, struct ws_node_ref cause)
+{
+	uint64_t not_before = 0, at;
+
+	if (cause.idx != WS_NODE_NONE && !ws_ctx_opened_ns(a->ctx, cause, &not_before))
+		return;
+	if (ws_waits_client_connect(a->waits, c->sock_id, x->req.first_enter_ns, not_before, &at)) {
+		p->connect_start = at;
+		ws_ctx_set_from_connect(a->ctx, ref);
+	}
+}
+
 static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 {
 	struct ws_asm *a = f->a;
@@ -312,8 +332,10 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 			c->pending[i].seq_wanted = false;
 		p->seq_wanted = true;
 	}
-	if (adopted)
+	if (adopted) {
+		client_connect_start(a, c, p, ref, x, (struct ws_node_ref){ WS_NODE_NONE, 0 });
 		return;
+	}
 	/* Inside the process: the parentage providers (parentage.c). */
 	struct ws_call call = {
 		.pid = f->pid,
@@ -337,12 +359,13 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	} else {
 		ws_ctx_make_root(a->ctx, ref, d.verdict == WS_VERDICT_AMBIGUOUS ? WS_RULE_ROOT_AMBIGUOUS : WS_RULE_ROOT);
 	}
+	client_connect_start(a, c, p, ref, x, p->cause);
 }
 
 /* Where the span's time went (waits.c): may move a SERVER span's start back to the
  * request's arrival. */
 static void ws_asm_waits(struct ws_asm *a, uint64_t sock_id, bool server, const struct ws_exchange *x,
-			 uint64_t *start, uint64_t end, struct ws_span *s)
+			 uint64_t *start, uint64_t end, struct ws_node_ref ref, uint64_t connect_ns, struct ws_span *s)
 {
 	struct ws_waits_msg rq = {
 		x->req.first_enter_ns, x->req.last_enter_ns, x->req.last_exit_ns, x->req.first_tid, x->req.last_tid,
@@ -353,8 +376,12 @@ static void ws_asm_waits(struct ws_asm *a, uint64_t sock_id, bool server, const 
 		x->resp.seq, x->resp.has_seq, { 0 },
 	};
 
-	ws_waits_span(a->waits, sock_id, server, &rq, x->has_response ? &rs : NULL, start, end, s,
-		      a->cfg.ctx.mono_to_unix_ns);
+	/* SERVER: not from the handshake when its local client's span starts after it
+	 * (ws_ctx_peer_from_connect). CLIENT: from the connect decided when it was written. */
+	bool no_handshake = server && ws_ctx_peer_from_connect(a->ctx, ref) == 0;
+
+	ws_waits_span(a->waits, sock_id, server, &rq, x->has_response ? &rs : NULL, start, end, connect_ns,
+		      no_handshake, s, a->cfg.ctx.mono_to_unix_ns);
 }
 
 static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
@@ -392,7 +419,7 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 		c->ops->span_response(x, &si, s);
 		if (x->truncated && !ws_span_find_attr(s, "wirespan.capture.truncated"))
 			ws_span_set_bool(s, "wirespan.capture.truncated", true);
-		ws_asm_waits(a, c->sock_id, server, x, &start, end, s);
+		ws_asm_waits(a, c->sock_id, server, x, &start, end, p->ref, p->connect_start, s);
 		ws_ctx_finish(a->ctx, p->ref, start, end);
 	}
 	if (!server) {

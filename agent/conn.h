@@ -44,6 +44,8 @@ struct ws_conn_pending {
 				   * connection's next ciphertext write names it (rule 3) */
 	uint8_t _pad[2];
 	uint64_t goid;
+	uint64_t connect_start;   /* CLIENT: its span starts at this connect() entry (0: at its
+				   * first write; waits.c ws_waits_client_connect) */
 	struct ws_node_ref ref;
 	struct ws_node_ref cause; /* CLIENT: the local request that caused it, if one did */
 };

@@ -25,6 +25,8 @@ struct node {
 	bool named;             /* a child has named it as parent */
 	bool hidden;            /* kept for bookkeeping, never emitted: its children see through
 				 * it to its own parent (ws_ctx_hide) */
+	bool from_connect;      /* CLIENT: its span starts at its connection's connect() */
+	bool has_peer_key;      /* SERVER: peer_key names the client bytes it read */
 	uint32_t owner;         /* process of the span (ws_ctx_set_owner), 0 unknown */
 	bool forced;            /* forced_trace is the trace its span must be in (ws_ctx_force_ids) */
 	bool derived;           /* derived_trace is its trace id if it becomes a root */
@@ -58,6 +60,7 @@ struct index_entry {
 	bool hidden;                    /* the client was never emitted: link to its parent */
 	uint8_t parent_span_id[8];      /* ... which is this (zero: none) */
 	bool poisoned;                  /* two clients claimed this key: use neither */
+	bool from_connect;              /* the client's span starts at its connect() */
 	uint32_t next;                  /* hash chain */
 };
 
@@ -465,6 +468,41 @@ bool ws_ctx_is_open(struct ws_ctx *c, struct ws_node_ref r)
 	return n && n->state == N_OPEN;
 }
 
+void ws_ctx_set_from_connect(struct ws_ctx *c, struct ws_node_ref r)
+{
+	struct node *n = get(c, r);
+
+	if (!n)
+		return;
+	n->from_connect = true;
+	if (n->index_slot != WS_NODE_NONE)
+		c->index[n->index_slot].from_connect = true;
+}
+
+int ws_ctx_peer_from_connect(struct ws_ctx *c, struct ws_node_ref r)
+{
+	struct node *n = get(c, r), *cn;
+	uint32_t slot;
+
+	if (!n || !n->has_peer_key)
+		return -1;
+	slot = index_find(c, &n->peer_key);
+	if (slot == WS_NODE_NONE)
+		return -1;
+	cn = get(c, c->index[slot].node);
+	return cn ? cn->from_connect : c->index[slot].from_connect;
+}
+
+bool ws_ctx_opened_ns(struct ws_ctx *c, struct ws_node_ref r, uint64_t *ns)
+{
+	struct node *n = get(c, r);
+
+	if (!n)
+		return false;
+	*ns = n->opened_ns;
+	return true;
+}
+
 /* Link n to the client entry named by its peer key, if there is one. True when the
  * wait is over (linked to a live node, or decided from a departed one). */
 static bool peer_lookup(struct ws_ctx *c, uint32_t idx)
@@ -502,6 +540,7 @@ void ws_ctx_await_peer(struct ws_ctx *c, struct ws_node_ref r, const struct ws_s
 		return;
 	n->wait = W_PEER;
 	n->peer_key = *key;
+	n->has_peer_key = true;
 	n->wait_deadline = now_ns + c->cfg.link_wait_ns;
 	peer_lookup(c, r.idx);   /* usually the client's record came first */
 }
@@ -533,6 +572,7 @@ void ws_ctx_index_client(struct ws_ctx *c, struct ws_node_ref r, const struct ws
 	memset(e, 0, sizeof(*e));
 	e->key = *key;
 	e->node = r;
+	e->from_connect = n->from_connect;
 	e->used = true;
 	uint32_t *head = &c->buckets[key_hash(key) & c->bucket_mask];
 	e->next = *head;

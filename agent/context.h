@@ -109,6 +109,16 @@ void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_
 			 enum ws_parent_rule rule);
 /* Is the span still open (its request not answered yet)? */
 bool ws_ctx_is_open(struct ws_ctx *c, struct ws_node_ref r);
+/* CLIENT node r's span starts at its connection's connect() (docs/waits.md). */
+void ws_ctx_set_from_connect(struct ws_ctx *c, struct ws_node_ref r);
+/* For SERVER node r, linked or waiting by the client bytes it read: whether that local
+ * CLIENT's span starts at its connect() (1) or not (0); -1 when no local client is
+ * known (remote, departed from the index). A SERVER span may start at the handshake
+ * only when its client's span does not start after it. */
+int ws_ctx_peer_from_connect(struct ws_ctx *c, struct ws_node_ref r);
+/* When node r was opened (monotonic ns; a SERVER span's start only moves earlier than
+ * this). False when r names no live node. */
+bool ws_ctx_opened_ns(struct ws_ctx *c, struct ws_node_ref r, uint64_t *ns);
 void ws_ctx_await_peer(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key, uint64_t now_ns);
 void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rule why);
 /* If r becomes a root (and its ids were not forced), its trace id is derived from the

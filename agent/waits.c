@@ -64,8 +64,11 @@ uint32_t ws_waits_compute(const struct ws_waits_in *in, struct ws_waits_out *o)
 				 * at once) waited from the handshake: the span starts there, as
 				 * the client's span starts at its connect() entry. A connection
 				 * that sat idle before its request only delayed the request
-				 * from its arrival. */
-				uint64_t from_q = arr - in->estab_ns <= WS_WAITS_OPENED_FOR_NS ? in->estab_ns : arr;
+				 * from its arrival; so did one whose local client's span does
+				 * not start at its connect (a pool gave it to a later request):
+				 * the span must not start before its parent. */
+				uint64_t from_q = arr - in->estab_ns <= WS_WAITS_OPENED_FOR_NS && !in->no_handshake ?
+							  in->estab_ns : arr;
 
 				o->start_ns = from_q;
 				o->accept_ns = in->accepted_ns - from_q;
@@ -92,6 +95,7 @@ uint32_t ws_waits_compute(const struct ws_waits_in *in, struct ws_waits_out *o)
 		 * the call (the SERVER span may start at the handshake, inside it). */
 		if (in->connect_ns && in->connected_ns && in->connect_ns <= in->connected_ns &&
 		    in->connect_ns <= in->start_ns && in->connected_ns <= in->start_ns &&
+		    in->connect_ns >= in->not_before_ns &&
 		    in->start_ns - in->connected_ns <= WS_WAITS_OPENED_FOR_NS) {
 			o->start_ns = in->connect_ns;
 			o->have |= WS_W_CONNECT;
@@ -280,6 +284,28 @@ void ws_waits_on_sock(struct ws_waits *w, const struct ws_sock_event *e)
 	}
 }
 
+bool ws_waits_client_connect(struct ws_waits *w, uint64_t sock_id, uint64_t first_enter_ns, uint64_t not_before_ns,
+			     uint64_t *connect_ns)
+{
+	struct ws_waits_in in = { .server = false, .start_ns = first_enter_ns, .not_before_ns = not_before_ns };
+	struct ws_waits_out o;
+	struct wconn *c;
+
+	if (!w || !(c = find(w, sock_id, false, 0)) || !c->connect_pending || !c->first_out_enter_ns)
+		return false;
+	/* Only the request that wrote the connection's first bytes (not an HTTP/2 stream
+	 * after the preface, not the second request of a pipeline); asked once. */
+	c->connect_pending = false;
+	if (first_enter_ns != c->first_out_enter_ns)
+		return false;
+	in.connect_ns = c->connect_ns;
+	in.connected_ns = c->connected_ns;
+	if (!(ws_waits_compute(&in, &o) & WS_W_CONNECT))
+		return false;
+	*connect_ns = o.start_ns;
+	return true;
+}
+
 void ws_waits_on_tcp(struct ws_waits *w, const struct ws_tcp_event *e)
 {
 	struct wconn *c;
@@ -311,10 +337,11 @@ static bool find_snap(const struct wconn *c, bool ingress, uint32_t tid, uint64_
 }
 
 void ws_waits_span(struct ws_waits *w, uint64_t sock_id, bool server, const struct ws_waits_msg *req,
-		   const struct ws_waits_msg *resp, uint64_t *start_ns, uint64_t end_ns,
-		   struct ws_span *s, int64_t mono_to_unix_ns)
+		   const struct ws_waits_msg *resp, uint64_t *start_ns, uint64_t end_ns, uint64_t connect_ns,
+		   bool no_handshake, struct ws_span *s, int64_t mono_to_unix_ns)
 {
-	struct ws_waits_in in = { .server = server, .start_ns = *start_ns, .end_ns = end_ns };
+	struct ws_waits_in in = { .server = server, .start_ns = *start_ns, .end_ns = end_ns,
+				  .no_handshake = no_handshake };
 	struct ws_waits_out o;
 	struct wconn *c;
 	bool ok_first, ok_last;
@@ -340,14 +367,9 @@ void ws_waits_span(struct ws_waits *w, uint64_t sock_id, bool server, const stru
 		ok_first = find_snap(c, false, req->first_tid, req->first_enter_ns, &in.first);
 		ok_last = resp && find_snap(c, true, resp->last_tid, resp->last_enter_ns, &in.last);
 		in.req_sent_ns = req->last_exit_ns;
-		/* Only the request that wrote the connection's first bytes (not an HTTP/2
-		 * stream after the preface, not the second request of a pipeline). */
-		if (c->connect_pending && c->first_out_enter_ns) {
-			if (req->first_enter_ns == c->first_out_enter_ns) {
-				in.connect_ns = c->connect_ns;
-				in.connected_ns = c->connected_ns;
-			}
-			c->connect_pending = false;
+		if (connect_ns && connect_ns <= *start_ns) {   /* decided when it was written */
+			in.connect_ns = connect_ns;
+			in.connected_ns = *start_ns;
 		}
 		if (resp && find_snap(c, true, resp->first_tid, resp->first_enter_ns, &rf))
 			in.resp_arrive_ns = rf.arrive_ns;

@@ -41,6 +41,11 @@ struct ws_waits_in {
 	/* CLIENT, first request of a connection this host connected (else 0). */
 	uint64_t connect_ns;     /* connect() entry */
 	uint64_t connected_ns;   /* connect() exit (EINPROGRESS for a non-blocking one) */
+	uint64_t not_before_ns;  /* the local request that caused the call was opened then: a
+				  * connect before it was not made for this call; 0 none */
+	bool no_handshake;       /* SERVER: its local client's span does not start at its
+				  * connect(): the span may not start at the handshake */
+	uint8_t _pad3[7];
 	struct ws_waits_snap first;  /* the chunk with the request's first byte */
 	struct ws_waits_snap last;   /* SERVER: the response's last chunk; CLIENT: the response's last */
 	/* CLIENT */
@@ -129,10 +134,19 @@ struct ws_waits_msg {
 };
 
 /* A span of connection sock_id is finished: compute and set its waits; *start_ns may
- * move back (SERVER). */
+ * move back (SERVER: to the arrival or, unless no_handshake, the handshake; CLIENT: to
+ * connect_ns, from ws_waits_client_connect, 0 none). */
 void ws_waits_span(struct ws_waits *w, uint64_t sock_id, bool server, const struct ws_waits_msg *req,
-		   const struct ws_waits_msg *resp, uint64_t *start_ns, uint64_t end_ns,
-		   struct ws_span *s, int64_t mono_to_unix_ns);
+		   const struct ws_waits_msg *resp, uint64_t *start_ns, uint64_t end_ns, uint64_t connect_ns,
+		   bool no_handshake, struct ws_span *s, int64_t mono_to_unix_ns);
+
+/* A CLIENT request was written (its first write's entry first_enter_ns) by a thread
+ * serving a local request opened at not_before_ns (0: none): whether its connection was
+ * opened for it, so that its span starts at the connect() entry (*connect_ns). Decided
+ * once per connection, when its first request is written, so that the SERVER span on
+ * the other end can ask (ws_ctx_peer_from_connect) before this one finishes. */
+bool ws_waits_client_connect(struct ws_waits *w, uint64_t sock_id, uint64_t first_enter_ns, uint64_t not_before_ns,
+			     uint64_t *connect_ns);
 const struct ws_waits_stats *ws_waits_stats(const struct ws_waits *w);
 
 #endif /* WS_WAITS_H */

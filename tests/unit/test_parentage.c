@@ -132,6 +132,28 @@ static void connect_open(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t
 	assert_int_equal(ws_asm_record(a, &s, sizeof(s)), 0);
 }
 
+/* A connect whose entry the kernel reported (the CLIENT span of the connection's first
+ * request may start there, docs/waits.md). */
+static void connect_open_at(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t enter, uint64_t t)
+{
+	struct ws_sock_event s;
+
+	memset(&s, 0, sizeof(s));
+	s.hdr.type = WS_EV_SOCK;
+	s.hdr.size = sizeof(s);
+	s.hdr.ts_ns = t;
+	s.sock_id = e->s.id;
+	s.pid = e->s.pid;
+	s.tid = tid;
+	s.fd = 7;
+	s.kind = WS_SOCK_OPEN;
+	s.role = WS_ROLE_CLIENT;
+	s.syscall = WS_SYS_CONNECT;
+	s.tuple = e->s.t;
+	s.estab_ns = enter;
+	assert_int_equal(ws_asm_record(a, &s, sizeof(s)), 0);
+}
+
 static uint8_t go_runtime(void *ctx, uint32_t pid)
 {
 	(void)ctx;
@@ -371,6 +393,32 @@ static void test_loop_two_batches_carry_nothing(void **state)
 	complete(a, 30 * MS, &u1, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/1");
+}
+
+/* A CLIENT span starts at its connection's connect() when the connect came while its
+ * cause was being served; a connection opened before the cause (a pool's, another
+ * request's) leaves it at its first write, so it never starts before its parent. */
+static void test_client_start_at_connect_within_cause(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	connect_open_at(a, &u2, 8, 1 * MS, 1 * MS + 100 * 1000);   /* opened ahead */
+	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));
+	connect_open_at(a, &u1, 7, 3 * MS, 3 * MS + 100 * 1000);   /* opened for /r/1 */
+	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	io(a, &s2, 8, WS_DIR_INGRESS, 10 * MS, req("r", 2));
+	io(a, &u2, 8, WS_DIR_EGRESS, 11 * MS, req("b", 2));
+	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_child(&out, "/b/2", "/r/2");
+	assert_int_equal(span(&out, WS_KIND_CLIENT, "/b/1")->start_ns - span(&out, WS_KIND_SERVER, "/r/1")->start_ns,
+			 1 * MS - 1000);   /* connect entry 3 ms; the read returned at 2 ms + 1 us */
+	assert_int_equal(span(&out, WS_KIND_CLIENT, "/b/2")->start_ns - span(&out, WS_KIND_SERVER, "/r/2")->start_ns,
+			 1 * MS - 1000);   /* its first write, 11 ms, not the connect at 1 ms */
 }
 
 /* A blocking wait means the loop had nothing queued: nothing is carried into it. */
@@ -801,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_loop_batches_on_data_records),
 		cmocka_unit_test(test_loop_two_batches_carry_nothing),
 		cmocka_unit_test(test_loop_blocking_batch_on_write),
+		cmocka_unit_test(test_client_start_at_connect_within_cause),
 		cmocka_unit_test(test_loop_busy_rounds_carry_one_round),
 		cmocka_unit_test(test_loop_blocking_wait_carries_nothing),
 		cmocka_unit_test(test_loop_foreign_read_ends_the_cause),

@@ -75,6 +75,26 @@ static void server_accept_idle_connection(void **state)
 	assert_int_equal(parts(&o), in.end_ns - o.start_ns);
 }
 
+/* A connection whose local client's span does not start at its connect (a pool gave it
+ * to a later request): the span may not start before its parent, so not at the
+ * handshake; the accept wait counts from the arrival. */
+static void server_accept_no_handshake(void **state)
+{
+	(void)state;
+	struct ws_waits_in in = {
+		.server = true, .start_ns = 130 * MS + 20 * US, .end_ns = 150 * MS,
+		.estab_ns = 100 * MS, .accepted_ns = 120 * MS, .no_handshake = true,
+		.first = snap(7, 125 * MS, 101 * MS, 1000 * MS, 50 * MS),
+		.last = snap(7, 150 * MS, 0, 1000 * MS + 4 * MS, 50 * MS + 1 * MS),
+	};
+	struct ws_waits_out o;
+
+	ws_waits_compute(&in, &o);
+	assert_int_equal(o.start_ns, 101 * MS);
+	assert_int_equal(o.accept_ns, 19 * MS);
+	assert_int_equal(parts(&o), in.end_ns - o.start_ns);
+}
+
 /* A request that arrived after the accept: no accept wait, the span starts at arrival. */
 static void server_arrival_after_accept(void **state)
 {
@@ -206,14 +226,24 @@ static void client_from_connect(void **state)
 	in.connect_ns = in.connected_ns - 1 * MS;
 	assert_false(ws_waits_compute(&in, &o) & WS_W_CONNECT);
 	assert_int_equal(o.start_ns, 10 * MS);
+	/* opened before the local request that caused the call: another request's (a pool's) */
+	in.connect_ns = 8 * MS;
+	in.connected_ns = 9 * MS;
+	in.not_before_ns = 8 * MS + 1;
+	assert_false(ws_waits_compute(&in, &o) & WS_W_CONNECT);
+	assert_int_equal(o.start_ns, 10 * MS);
+	in.not_before_ns = 7 * MS;
+	assert_true(ws_waits_compute(&in, &o) & WS_W_CONNECT);
+	in.not_before_ns = 0;
 	in.connect_ns = 11 * MS;   /* stamps after the write: not this request's connect */
 	in.connected_ns = 12 * MS;
 	ws_waits_compute(&in, &o);
 	assert_int_equal(o.start_ns, 10 * MS);
 }
 
-/* The side table, client side: only the request that wrote the connection's first bytes
- * takes the connect stamps, once. */
+/* The side table, client side: the connect is decided when the connection's first
+ * request is written, only for the request that wrote its first bytes, once; the span
+ * then starts there at its finish. */
 static void table_client_connect(void **state)
 {
 	(void)state;
@@ -223,36 +253,35 @@ static void table_client_connect(void **state)
 				    .syscall = WS_SYS_CONNECT, .estab_ns = 8 * MS };
 	struct ws_data_event wr = { .hdr = { .type = WS_EV_DATA }, .sock_id = 0x3000, .tid = 5,
 				    .enter_ns = 10 * MS, .exit_ns = 10 * MS + 5 * US, .dir = WS_DIR_EGRESS };
-	struct ws_waits_msg first = { .first_enter_ns = 10 * MS, .first_tid = 5 };
-	struct ws_waits_msg second = { .first_enter_ns = 20 * MS, .first_tid = 5 };
+	struct ws_waits_msg first = { .first_enter_ns = 41 * MS, .first_tid = 5 };
 	struct ws_span s;
-	uint64_t start;
+	uint64_t start, at = 0;
 
 	assert_non_null(w);
 	ws_waits_on_sock(w, &so);
 	ws_waits_on_data(w, &wr);
 	wr.enter_ns = 20 * MS;
 	ws_waits_on_data(w, &wr);
-	/* the second request's span finishing first (HTTP/2 streams) does not take them */
-	memset(&s, 0, sizeof(s));
-	start = 20 * MS;
-	ws_waits_span(w, 0x3000, false, &second, NULL, &start, 25 * MS, &s, 0);
-	assert_int_equal(start, 20 * MS);
-	memset(&s, 0, sizeof(s));
-	start = 10 * MS;
-	ws_waits_span(w, 0x3000, false, &first, NULL, &start, 30 * MS, &s, 0);
-	assert_int_equal(start, 10 * MS);   /* consumed by the first span that finished */
-	/* a new connection at the same sock: its first request starts at its connect */
+	/* the second request asking first (an HTTP/2 stream) does not take it, and uses up
+	 * the question */
+	assert_false(ws_waits_client_connect(w, 0x3000, 20 * MS, 0, &at));
+	assert_false(ws_waits_client_connect(w, 0x3000, 10 * MS, 0, &at));
+	/* a new connection at the same sock: its first request starts at its connect, but
+	 * not if the request that caused it was opened after that connect */
 	so.hdr.ts_ns = 40 * MS;
 	so.estab_ns = 39 * MS;
 	ws_waits_on_sock(w, &so);
 	wr.enter_ns = 41 * MS;
 	ws_waits_on_data(w, &wr);
-	first.first_enter_ns = 41 * MS;
+	assert_true(ws_waits_client_connect(w, 0x3000, 41 * MS, 38 * MS, &at));
+	assert_int_equal(at, 39 * MS);
 	memset(&s, 0, sizeof(s));
 	start = 41 * MS;
-	ws_waits_span(w, 0x3000, false, &first, NULL, &start, 50 * MS, &s, 0);
+	ws_waits_span(w, 0x3000, false, &first, NULL, &start, 50 * MS, at, false, &s, 0);
 	assert_int_equal(start, 39 * MS);
+	ws_waits_on_sock(w, &so);
+	ws_waits_on_data(w, &wr);
+	assert_false(ws_waits_client_connect(w, 0x3000, 41 * MS, 39 * MS + 1, &at));
 	ws_waits_free(w);
 }
 
@@ -289,7 +318,7 @@ static void table_flow(void **state)
 	ws_waits_on_tcp(w, &rt);
 	ws_waits_on_data(w, &wr);
 	memset(&s, 0, sizeof(s));
-	ws_waits_span(w, 0x1000, true, &req, &resp, &start, 140 * MS, &s, 1000);
+	ws_waits_span(w, 0x1000, true, &req, &resp, &start, 140 * MS, 0, false, &s, 1000);
 	assert_int_equal(start, 100 * MS);   /* the handshake: the request followed it */
 	a = ws_span_find_attr(&s, WS_ATTR_QUEUE_ACCEPT);
 	assert_non_null(a);
@@ -306,7 +335,7 @@ static void table_flow(void **state)
 	/* the accept stamps serve the connection's first request only */
 	memset(&s, 0, sizeof(s));
 	start = 130 * MS;
-	ws_waits_span(w, 0x1000, true, &req, &resp, &start, 140 * MS, &s, 0);
+	ws_waits_span(w, 0x1000, true, &req, &resp, &start, 140 * MS, 0, false, &s, 0);
 	assert_null(ws_span_find_attr(&s, WS_ATTR_QUEUE_ACCEPT));
 	assert_int_equal(start, 110 * MS);
 	/* a request that starts later in the read (after HTTP/2's preface, a pipelined
@@ -314,12 +343,12 @@ static void table_flow(void **state)
 	memset(&s, 0, sizeof(s));
 	start = 130 * MS;
 	later.seq = 5100;
-	ws_waits_span(w, 0x1000, true, &later, &resp, &start, 140 * MS, &s, 0);
+	ws_waits_span(w, 0x1000, true, &later, &resp, &start, 140 * MS, 0, false, &s, 0);
 	assert_int_equal(start, 130 * MS);
 	assert_null(ws_span_find_attr(&s, WS_ATTR_QUEUE_RECEIVE));
 	/* an unknown connection gets nothing */
 	memset(&s, 0, sizeof(s));
-	ws_waits_span(w, 0x2000, true, &req, &resp, &start, 140 * MS, &s, 0);
+	ws_waits_span(w, 0x2000, true, &req, &resp, &start, 140 * MS, 0, false, &s, 0);
 	assert_int_equal(s.n_attrs, 0);
 	assert_int_equal(ws_waits_stats(w)->spans_moved, 2);
 	ws_waits_free(w);
@@ -359,6 +388,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(server_accept_queue),
 		cmocka_unit_test(server_accept_idle_connection),
+		cmocka_unit_test(server_accept_no_handshake),
 		cmocka_unit_test(server_arrival_after_accept),
 		cmocka_unit_test(server_reader_waiting),
 		cmocka_unit_test(server_no_arrival),
