@@ -132,6 +132,10 @@ def judge(rid, spans, fanout, by_sid, role_of, rid_of):
             bad = "%s is under the %s of the same request, expected the %s" % (label, role_name(role_of[ps.sid]), role_name(prole))
         elif ps.trace != s.trace:
             probs.append(("incomplete", "%s: traceId %s differs from its parent's %s" % (label, s.trace, ps.trace)))
+        elif s.start < ps.start:
+            # one host, one clock: a child cannot begin before its parent (docs/waits.md:
+            # a connection a pool dialled for another request must not stretch either)
+            probs.append(("incomplete", "%s starts %d ns before its parent" % (label, ps.start - s.start)))
         if bad:
             probs.append(("misattributed", bad))
             nmis += 1
@@ -376,6 +380,9 @@ def self_test():
         ("parent missing with its role", False,
          lambda sp, m: (sp[8].pop(C_b)), 0, (9, 1, 0), "and there is no service CLIENT"),
         ("child in another trace", False, lambda sp, m: _s(sp[8][S_b]).__setitem__("traceId", "e" * 32), 0, (9, 1, 0), "differs from its parent"),
+        ("child starts before its parent", False,
+         lambda sp, m: _s(sp[4][S_b]).__setitem__("startTimeUnixNano", str(int(_s(sp[4][S_b])["startTimeUnixNano"]) - 1)),
+         0, (9, 1, 0), "starts 1 ns before its parent"),
         ("below the minimum", False, lambda sp, m: [_s(sp[i][S_r]).pop("parentSpanId") for i in (1, 2, 3)], 1, (7, 3, 0),
          "below the minimum"),
         ("workload failed", False, lambda sp, m: m["errors"].append("/r/3: got 502"), 1, (10, 0, 0), "WORKLOAD FAILED"),
