@@ -45,6 +45,20 @@ struct ws_cause {
  * until it has answered them all (counted: actors_serving_overflow). */
 #define WS_ACTOR_SERVING 8
 
+/* An outgoing request written by a thread that was serving nothing, whose cause the
+ * answer rule decides once the thread answers a request (parentage.c). */
+struct ws_deferred {
+	struct ws_node_ref ref;         /* the CLIENT span */
+	uint64_t start_ns;              /* its span's start (first write, or its connect) */
+	uint64_t end_ns;                /* its response's last read (0: not complete) */
+	uint32_t resp_tid;              /* the thread that read its response's end */
+	uint32_t _pad;
+};
+
+/* Calls a thread may hold for the answer rule; past this the newest become roots
+ * (counted: parentage_root_answer_full). */
+#define WS_ACTOR_DEFERRED 8
+
 enum ws_runtime {
 	WS_RUNTIME_NATIVE = 0,  /* one OS thread runs one flow of control at a time */
 	WS_RUNTIME_GO,          /* goroutines multiplexed over threads: thread evidence is void */
@@ -65,6 +79,9 @@ struct ws_actor {
 	struct ws_cause loop_carried;   /* what the batch before read, when this one began with
 					 * a non-blocking wait: work that batch queued runs now */
 	struct ws_cause handoff;        /* what the waking/creating thread was handling */
+	uint8_t n_deferred;             /* calls waiting for this thread's next answer */
+	uint8_t _pad[7];
+	struct ws_deferred deferred[WS_ACTOR_DEFERRED];
 	uint64_t last_ns;
 	/* table linkage */
 	struct ws_actor *hnext;

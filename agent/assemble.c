@@ -345,6 +345,7 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		.sock_id = c->sock_id,
 		.ts = x->req.first_enter_ns ? x->req.first_enter_ns : f->enter_ns,
 		.connect_cause = c->requests == 1 ? &c->connect_cause : NULL,
+		.may_defer = true,
 	};
 	/* Go's transport writes the request from its writeLoop goroutine: the goroutine
 	 * that asked for it named itself and the fd at roundTrip. */
@@ -356,10 +357,19 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		p->cause = d.parent;
 		ws_ctx_parent_local(a->ctx, ref, d.parent,
 				    d.provider == WS_PROV_THREAD ? WS_RULE_THREAD : WS_RULE_IN_PROCESS);
-	} else {
+	} else if (d.verdict != WS_VERDICT_DEFER) {
 		ws_ctx_make_root(a->ctx, ref, d.verdict == WS_VERDICT_AMBIGUOUS ? WS_RULE_ROOT_AMBIGUOUS : WS_RULE_ROOT);
 	}
 	client_connect_start(a, c, p, ref, x, p->cause);
+	if (d.verdict == WS_VERDICT_DEFER) {
+		/* The answer rule: decided when this thread answers a request (parentage.h). */
+		if (ws_parentage_defer(&a->par, &call, ref, p->connect_start ? p->connect_start : call.ts)) {
+			p->deferred = true;
+			p->tid = call.tid;
+		} else {
+			ws_ctx_make_root(a->ctx, ref, WS_RULE_ROOT);
+		}
+	}
 }
 
 /* Where the span's time went (waits.c): may move a SERVER span's start back to the
@@ -425,6 +435,16 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 	if (!server) {
 		f->resp_done = true;
 		f->resp_cause = p->cause;
+		if (p->deferred)
+			ws_parentage_call_done(&a->par, p->pid, p->tid, p->ref, x->has_response ? x->resp.last_tid : 0,
+					       x->has_response ? x->resp.last_exit_ns : f->ts);
+	} else if (x->has_response && x->resp.first_tid) {
+		/* The thread that began the answer may have made calls for it (answer rule). */
+		uint64_t opened;
+
+		if (ws_ctx_opened_ns(a->ctx, p->ref, &opened))
+			ws_parentage_answered(&a->par, p->pid, x->resp.first_tid, p->ref, opened,
+					      x->resp.first_enter_ns, x->resp.last_enter_ns);
 	}
 	pending_del(a, c, p);
 }
@@ -445,6 +465,8 @@ static void fail_span(struct feed_ctx *f, const struct ws_exchange *x)
 	}
 	if (!x->has_request || !(p = pending_find(c, x->req_index)))
 		return;
+	if (p->deferred)   /* no response read: the answer rule will not take it */
+		ws_parentage_call_done(&a->par, p->pid, p->tid, p->ref, 0, f->ts);
 	struct ws_span *s = ws_ctx_span(a->ctx, p->ref);
 	if (s && (closed || x->outcome)) {
 		/* The request is real and so is how it ended: no response (closed), or a
@@ -1516,6 +1538,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  connections_replaced %" PRIu64 "\n", ns->replaced);
 	const struct ws_actor_stats *as = ws_actors_stats(a->actors);
 	ws_parentage_report(&a->par, out);
+	fprintf(out, "  parentage_root_answer_unseen %" PRIu64 "\n", cs->defer_timeouts);
 	fprintf(out, "  parent_traceparent_bounded %" PRIu64 "\n", a->adopt->bounded);
 	ws_coexist_report(a->co, out);
 	fprintf(out, "  loop_batches_seen %" PRIu64 "\n", a->st.loop_events);

@@ -37,12 +37,15 @@ struct ws_detect_buf {
 struct ws_conn_pending {
 	uint32_t req_index;
 	uint32_t pid;             /* process that read (SERVER) or wrote (CLIENT) the request */
-	uint32_t tid;             /* SERVER: the actor registered as serving it (tid, or 0 and goid) */
+	uint32_t tid;             /* SERVER: the actor registered as serving it (tid, or 0 and goid);
+				   * CLIENT: the thread that wrote it, when deferred */
 	bool served;              /* SERVER: registered with that actor and its process */
 	bool seq_wanted;          /* CLIENT over TLS: the request's plaintext had no seq (a
 				   * memory BIO writes the ciphertext after SSL_write): the
 				   * connection's next ciphertext write names it (rule 3) */
-	uint8_t _pad[2];
+	bool deferred;            /* CLIENT: its parent waits for the answer rule; tid is the
+				   * thread that wrote it (parentage.h ws_parentage_defer) */
+	uint8_t _pad;
 	uint64_t goid;
 	uint64_t connect_start;   /* CLIENT: its span starts at this connect() entry (0: at its
 				   * first write; waits.c ws_waits_client_connect) */

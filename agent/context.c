@@ -10,7 +10,7 @@
 #include <sys/random.h>
 
 enum node_state { N_FREE = 0, N_OPEN, N_FINISHED, N_DONE };
-enum node_wait { W_NONE = 0, W_LOCAL, W_PEER };
+enum node_wait { W_NONE = 0, W_LOCAL, W_PEER, W_DEFER };
 
 struct node {
 	uint32_t gen;
@@ -449,9 +449,26 @@ void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_
 {
 	struct node *n = get(c, r);
 
-	if (!n || n->rule || n->wait)
+	if (!n || n->rule || (n->wait && n->wait != W_DEFER))
 		return;
 	wait_on(c, n, parent, rule);
+}
+
+void ws_ctx_defer(struct ws_ctx *c, struct ws_node_ref r, uint64_t deadline_ns)
+{
+	struct node *n = get(c, r);
+
+	if (!n || n->rule || n->abandoned || (n->wait && n->wait != W_DEFER))
+		return;
+	n->wait = W_DEFER;
+	n->wait_deadline = deadline_ns;
+}
+
+bool ws_ctx_is_deferred(struct ws_ctx *c, struct ws_node_ref r)
+{
+	struct node *n = get(c, r);
+
+	return n && !n->rule && !n->abandoned && n->wait == W_DEFER;
 }
 
 bool ws_ctx_has_children(struct ws_ctx *c, struct ws_node_ref r)
@@ -716,6 +733,13 @@ static bool resolve(struct ws_ctx *c, uint32_t idx, uint64_t now_ns, int depth)
 	}
 	if (n->rule)
 		return true;    /* decided by the lookup */
+	if (n->wait == W_DEFER) {
+		if (now_ns < n->wait_deadline)
+			return false;
+		c->st.defer_timeouts++;
+		ws_ctx_make_root(c, (struct ws_node_ref){ idx, n->gen }, WS_RULE_ROOT);
+		return true;
+	}
 	if (n->wait == W_LOCAL) {
 		struct node *p = get(c, n->parent);
 
@@ -898,7 +922,7 @@ void ws_ctx_flush(struct ws_ctx *c, uint64_t now_ns, ws_emit_fn emit, void *emit
 {
 	/* End every wait: a peer that has not shown by now will not. */
 	for (uint32_t i = c->used_head; i != WS_NODE_NONE; i = c->nodes[i].next)
-		if (c->nodes[i].wait == W_PEER)
+		if (c->nodes[i].wait == W_PEER || c->nodes[i].wait == W_DEFER)
 			c->nodes[i].wait_deadline = 0;
 	for (uint32_t i = c->used_head; i != WS_NODE_NONE; i = c->nodes[i].next)
 		resolve(c, i, now_ns, 0);

@@ -77,6 +77,7 @@ struct ws_ctx_stats {
 	uint64_t forced_mismatch;     /* forced ids in another trace than the parent's: roots */
 	uint64_t pressure_reclaims;   /* walks between ticks because the table was nearly full */
 	uint64_t nodes_in_use_max;
+	uint64_t defer_timeouts;      /* deferred decisions that timed out into roots */
 };
 
 struct ws_ctx_config {
@@ -119,6 +120,12 @@ int ws_ctx_peer_from_connect(struct ws_ctx *c, struct ws_node_ref r);
 /* When node r was opened (monotonic ns; a SERVER span's start only moves earlier than
  * this). False when r names no live node. */
 bool ws_ctx_opened_ns(struct ws_ctx *c, struct ws_node_ref r, uint64_t *ns);
+/* Node r's parent is decided later, by a rule that needs what its process does next
+ * (parentage.c, the answer rule): until then it is undecided and its children wait.
+ * Past deadline_ns (monotonic) it becomes a root (counted defer_timeouts). Called
+ * again, the deadline moves. ws_ctx_parent_local or ws_ctx_make_root end the wait. */
+void ws_ctx_defer(struct ws_ctx *c, struct ws_node_ref r, uint64_t deadline_ns);
+bool ws_ctx_is_deferred(struct ws_ctx *c, struct ws_node_ref r);
 void ws_ctx_await_peer(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key, uint64_t now_ns);
 void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rule why);
 /* If r becomes a root (and its ids were not forced), its trace id is derived from the

@@ -8,6 +8,10 @@
 #define MS 1000000ULL
 #define GO_LINEAGE_MAX 8        /* goroutine levels searched for the request's handler */
 #define TIMER_SLACK_NS (1 * MS) /* event loops keep time in milliseconds */
+/* The answer rule: how long a thread's finished calls wait for it to answer a request,
+ * counted from its latest call activity, and how long a call may take at most. */
+#define WS_ANSWER_WAIT_NS (2000 * MS)
+#define WS_ANSWER_CALL_MAX_NS (60000 * MS)
 
 struct answer {
 	uint8_t verdict;
@@ -179,7 +183,7 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 	for (int v = 0; v < WS_PROV__MAX; v++) {
 		struct answer r;
 
-		if (go && v != WS_PROV_RUNTIME && v != WS_PROV_FORK)
+		if (v == WS_PROV_ANSWER || (go && v != WS_PROV_RUNTIME && v != WS_PROV_FORK))
 			continue;
 		switch (v) {
 		case WS_PROV_RUNTIME: r = go ? prov_runtime(p, c) : unknown; break;
@@ -228,14 +232,120 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 		else if (go)
 			d.why = WS_WHY_RUNTIME_UNKNOWN;
 	}
+	/* Nothing places it now; a thread that serves nothing may still answer the request
+	 * it works for (a pool worker): the answer rule decides then. Only while the
+	 * process has a request open (a client process's calls are roots at once), and not
+	 * when a provider said anything but "no evidence", or "a wakeup (or the connect
+	 * of a thread woken so) but from a busy process". */
+	if (c->may_defer && !go && c->tid && !afull && !pfull && pr && pr->open_server &&
+	    (!a || (!a->loop && a->n_serving == 0)) &&
+	    ((d.verdict == WS_VERDICT_NONE && d.why == WS_WHY_NO_EVIDENCE) ||
+	     (d.verdict == WS_VERDICT_AMBIGUOUS && (d.why == WS_WHY_HANDOFF_MANY || d.why == WS_WHY_HANDOFF_BUSY ||
+						     d.why == WS_WHY_CONNECT_MANY)))) {
+		d.verdict = WS_VERDICT_DEFER;
+		d.provider = WS_PROV_ANSWER;
+		d.why = WS_WHY_NONE;
+	}
 	if (count) {
 		p->st.decisions++;
-		if (d.verdict == WS_VERDICT_PARENT)
+		if (d.verdict == WS_VERDICT_DEFER)
+			p->st.deferred++;
+		else if (d.verdict == WS_VERDICT_PARENT)
 			p->st.won[d.provider]++;
 		else
 			p->st.why[d.why]++;
 	}
 	return d;
+}
+
+/* ---- the answer rule ------------------------------------------------------------------ */
+
+/* The thread is active: its finished calls wait WS_ANSWER_WAIT_NS from now, the others
+ * until they could not be running any more. Entries whose wait ended are dropped. */
+static void defer_refresh(struct ws_parentage *p, struct ws_actor *a, uint64_t now_ns)
+{
+	uint8_t keep = 0;
+
+	for (uint8_t i = 0; i < a->n_deferred; i++) {
+		struct ws_deferred *e = &a->deferred[i];
+
+		if (!ws_ctx_is_deferred(p->ctx, e->ref))
+			continue;
+		ws_ctx_defer(p->ctx, e->ref, e->end_ns ? now_ns + WS_ANSWER_WAIT_NS : e->start_ns + WS_ANSWER_CALL_MAX_NS);
+		a->deferred[keep++] = *e;
+	}
+	a->n_deferred = keep;
+}
+
+bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct ws_node_ref ref,
+			uint64_t start_ns)
+{
+	bool full = false;
+	struct ws_actor *a = ws_actor_get(p->actors, c->pid, c->tid, 0, c->ts, true, &full);
+
+	if (!a) {
+		p->st.why[WS_WHY_TABLE_FULL]++;
+		return false;
+	}
+	defer_refresh(p, a, c->ts);
+	if (a->n_deferred >= WS_ACTOR_DEFERRED) {
+		p->st.why[WS_WHY_ANSWER_FULL]++;
+		return false;
+	}
+	a->deferred[a->n_deferred++] = (struct ws_deferred){ .ref = ref, .start_ns = start_ns };
+	ws_ctx_defer(p->ctx, ref, start_ns + WS_ANSWER_CALL_MAX_NS);
+	return true;
+}
+
+void ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref ref,
+			    uint32_t resp_tid, uint64_t end_ns)
+{
+	struct ws_actor *a = ws_actor_get(p->actors, pid, tid, 0, end_ns, false, NULL);
+
+	if (!a)
+		return;
+	for (uint8_t i = 0; i < a->n_deferred; i++) {
+		struct ws_deferred *e = &a->deferred[i];
+
+		if (e->ref.idx == ref.idx && e->ref.gen == ref.gen) {
+			e->end_ns = end_ns ? end_ns : 1;
+			e->resp_tid = resp_tid;
+		}
+	}
+	defer_refresh(p, a, end_ns);
+}
+
+void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref x,
+			   uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns)
+{
+	struct ws_actor *a = tid ? ws_actor_get(p->actors, pid, tid, 0, answer_ns, false, NULL) : NULL;
+	uint8_t keep = 0;
+
+	if (!a || !a->n_deferred)
+		return;
+	for (uint8_t i = 0; i < a->n_deferred; i++) {
+		struct ws_deferred *e = &a->deferred[i];
+
+		if (!ws_ctx_is_deferred(p->ctx, e->ref))
+			continue;
+		if (e->start_ns > answered_ns) {
+			a->deferred[keep++] = *e;   /* made after this answer: the next one decides */
+			continue;
+		}
+		if (!e->end_ns || e->resp_tid != tid || e->end_ns > answer_ns || e->start_ns >= answer_ns) {
+			/* Not made and waited for by this thread before it began to answer. */
+			p->st.why[WS_WHY_ANSWER_ASYNC]++;
+			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
+		} else if (x_opened_ns > e->start_ns) {
+			/* The request answered came after the call: not what it was made for. */
+			p->st.why[WS_WHY_ANSWER_EARLY]++;
+			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
+		} else {
+			p->st.won[WS_PROV_ANSWER]++;
+			ws_ctx_parent_local(p->ctx, e->ref, x, WS_RULE_IN_PROCESS);
+		}
+	}
+	a->n_deferred = keep;
 }
 
 void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t ts,
@@ -256,6 +366,7 @@ const char *ws_provider_name(enum ws_provider v)
 	static const char *const names[WS_PROV__MAX] = {
 		[WS_PROV_RUNTIME] = "runtime", [WS_PROV_CONNECT] = "connect", [WS_PROV_LOOP] = "loop",
 		[WS_PROV_HANDOFF] = "handoff", [WS_PROV_THREAD] = "thread", [WS_PROV_FORK] = "fork",
+		[WS_PROV_ANSWER] = "answer",
 	};
 	return v < WS_PROV__MAX ? names[v] : "none";
 }
@@ -278,6 +389,9 @@ const char *ws_why_name(enum ws_why w)
 		[WS_WHY_CONFLICT] = "conflict",
 		[WS_WHY_TABLE_FULL] = "table_full",
 		[WS_WHY_ANSWERED] = "cause_answered",
+		[WS_WHY_ANSWER_EARLY] = "answer_early",
+		[WS_WHY_ANSWER_ASYNC] = "answer_async",
+		[WS_WHY_ANSWER_FULL] = "answer_full",
 	};
 	return w < WS_WHY__MAX ? names[w] : "unknown";
 }
@@ -285,6 +399,7 @@ const char *ws_why_name(enum ws_why w)
 void ws_parentage_report(const struct ws_parentage *p, FILE *out)
 {
 	fprintf(out, "  parentage_decisions %" PRIu64 "\n", p->st.decisions);
+	fprintf(out, "  parentage_deferred %" PRIu64 "\n", p->st.deferred);
 	for (int v = 0; v < WS_PROV__MAX; v++)
 		fprintf(out, "  parentage_by_%s %" PRIu64 "\n", ws_provider_name((enum ws_provider)v), p->st.won[v]);
 	for (int w = WS_WHY_NO_EVIDENCE; w < WS_WHY__MAX; w++)

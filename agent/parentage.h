@@ -19,6 +19,9 @@
  *             for threads serving nothing themselves: a thread's own request outranks
  *             a wakeup, which in Python is as often a GIL hand-over as work)
  *   fork      a process forked by a thread that was handling a request
+ *   answer    decided later: a thread serving nothing (a pool worker handed its request
+ *             by another thread) that makes a call and then answers a request itself;
+ *             see ws_parentage_defer
  * Each answers PARENT, AMBIGUOUS, NONE ("I know there is no cause": a loop thread
  * that read nothing in this batch) or UNKNOWN. The first AMBIGUOUS before any PARENT
  * ends the search with a root. After a PARENT the rest are still asked: one naming a
@@ -40,6 +43,7 @@ enum ws_verdict {
 	WS_VERDICT_PARENT,
 	WS_VERDICT_AMBIGUOUS,
 	WS_VERDICT_NONE,
+	WS_VERDICT_DEFER,        /* no evidence yet: the answer rule decides (ws_parentage_defer) */
 };
 
 enum ws_provider {
@@ -49,6 +53,7 @@ enum ws_provider {
 	WS_PROV_THREAD,
 	WS_PROV_HANDOFF,
 	WS_PROV_FORK,
+	WS_PROV_ANSWER,          /* deferred: not asked in the ordered search */
 	WS_PROV__MAX,
 };
 
@@ -69,6 +74,9 @@ enum ws_why {
 	WS_WHY_CONFLICT,         /* two providers named different parents */
 	WS_WHY_TABLE_FULL,       /* actor or process table full: state unknown */
 	WS_WHY_ANSWERED,         /* the cause had been answered already */
+	WS_WHY_ANSWER_EARLY,     /* answer rule: the request the thread answered came after the call */
+	WS_WHY_ANSWER_ASYNC,     /* answer rule: the call's response was not read by that thread first */
+	WS_WHY_ANSWER_FULL,      /* answer rule: the thread held WS_ACTOR_DEFERRED calls already */
 	WS_WHY__MAX,
 };
 
@@ -89,6 +97,7 @@ struct ws_call {
 	uint64_t sock_id;          /* its connection, 0 for a hand-over */
 	uint64_t ts;               /* when its first byte was written */
 	const struct ws_cause *connect_cause; /* the connection's first request only, else NULL */
+	bool may_defer;            /* a CLIENT request: the answer rule may decide it later */
 };
 
 /* Go goroutine ancestry: self first, then parent, ...; returns how many were written. */
@@ -100,6 +109,7 @@ struct ws_parentage_stats {
 	uint64_t decisions;
 	uint64_t won[WS_PROV__MAX];        /* PARENT decided by this provider */
 	uint64_t why[WS_WHY__MAX];         /* roots, by reason */
+	uint64_t deferred;                 /* decisions left to the answer rule */
 };
 
 struct ws_parentage {
@@ -119,6 +129,34 @@ uint8_t ws_parentage_runtime(struct ws_parentage *p, uint32_t pid, uint64_t now_
 
 /* Decide. count: add to the stats (client requests), or not (hand-overs). */
 struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call *c, bool count);
+
+/*
+ * The answer rule. A thread that serves nothing (not an event loop, not Go) and writes
+ * a call no provider can place gets WS_VERDICT_DEFER; the caller opens the span
+ * undecided and hands it here with its start. When that thread next answers a request
+ * (ws_parentage_answered: the first byte of a SERVER response it wrote), each call it
+ * made before becomes that request's child if
+ *   - the request was read before the call started (it was waiting for this thread),
+ *   - the call's response was read completely, by this same thread, before the answer
+ *     (the thread waited for it: the call was part of producing the answer),
+ * and a root otherwise (answer_early, answer_async). A call whose thread answers
+ * nothing within WS_ANSWER_WAIT_NS of its last activity becomes a root (defer_timeouts).
+ * What this cannot tell: a pool thread that runs a job that answers nothing (a
+ * background task) and then a request's job; the job's calls made after that request
+ * arrived go to it (docs/parentage.md).
+ * Returns false when the call cannot wait (table or list full: counted); the caller
+ * makes it a root then.
+ */
+bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct ws_node_ref ref,
+			uint64_t start_ns);
+/* A deferred call's response ended: read by resp_tid at end_ns. */
+void ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref ref,
+			    uint32_t resp_tid, uint64_t end_ns);
+/* Thread tid answered SERVER request x (opened at x_opened_ns): the first byte of the
+ * response written at answer_ns, the last at answered_ns. Calls it made after
+ * answered_ns wait for its next answer; those made between the two are roots. */
+void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref x,
+			   uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns);
 
 /* A thread hands its work over: the cause it passes on (ONE, MANY or NONE). */
 void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t ts,

@@ -237,6 +237,16 @@ static uint64_t why(struct ws_asm *a, enum ws_why w)
 	return ws_asm_parentage(a)->st.why[w];
 }
 
+static uint64_t deferred(struct ws_asm *a)
+{
+	return ws_asm_parentage(a)->st.deferred;
+}
+
+static uint64_t won(struct ws_asm *a, enum ws_provider v)
+{
+	return ws_asm_parentage(a)->st.won[v];
+}
+
 /* ---- event loops ------------------------------------------------------------------- */
 
 /* Node style: each read callback runs its handler (and the writes it queues) before
@@ -616,7 +626,9 @@ static void test_handoff_single_request(void **state)
 	io(a, &s2, 7, WS_DIR_INGRESS, 9 * MS, req("r", 3));
 	task(a, WS_TASK_WAKE, SVC, 7, SVC, 9, 10 * MS);
 	io(a, &u2, 9, WS_DIR_EGRESS, 11 * MS, req("b", 3));
-	assert_int_equal(why(a, WS_WHY_HANDOFF_MANY), 1);
+	/* ambiguous for the hand-off rule: left to the answer rule, and worker 9 never
+	 * answers (thread 99 does) */
+	assert_int_equal(deferred(a), 1);
 	complete(a, 30 * MS, &u2, &s1, &s2, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
@@ -655,7 +667,7 @@ static void test_handoff_with_two_open_requests_is_ambiguous(void **state)
 	task(a, WS_TASK_WAKE, SVC, 7, SVC, 9, 4 * MS);
 	io(a, &s3, 10, WS_DIR_INGRESS, 5 * MS, req("r", 3));
 	io(a, &u3, 9, WS_DIR_EGRESS, 6 * MS, req("b", 3));
-	assert_int_equal(why(a, WS_WHY_HANDOFF_BUSY), 1);
+	assert_int_equal(deferred(a), 1);   /* handoff_busy: left to the answer rule */
 	complete(a, 30 * MS, &u3, &s2, &s3, NULL);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/3");
@@ -676,7 +688,7 @@ static void test_handoff_busy_worker_not_reassigned(void **state)
 	io(a, &s2, 9, WS_DIR_INGRESS, 7 * MS, req("r", 2));    /* another reader thread */
 	task(a, WS_TASK_WAKE, SVC, 9, SVC, 8, 8 * MS);
 	io(a, &u2, 8, WS_DIR_EGRESS, 9 * MS, req("b", 11));    /* /r/1's second call */
-	assert_int_equal(why(a, WS_WHY_HANDOFF_MANY), 1);
+	assert_int_equal(deferred(a), 1);   /* handoff_many: left to the answer rule */
 	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
@@ -840,6 +852,186 @@ static void test_traceparent_adoption_is_bounded(void **state)
 	assert_int_equal(linked, 2);
 }
 
+/* ---- the answer rule (pool workers) ---------------------------------------------- */
+
+
+/* Python's ThreadPoolExecutor behind an I/O thread (tests/integration/test_arch_pool.sh):
+ * the loop thread 7 reads /r/1 and /r/2 in one batch and queues them; workers 8 and 9
+ * each take one, call the backend, read its response and answer the request. The
+ * reader's wakeups and the GIL's hand-overs name no work item (handoff: ambiguous);
+ * which request each worker had is told by the one it answers. */
+static void test_answer_pool_workers(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	task(a, WS_TASK_WAKE, SVC, 7, SVC, 8, 5 * MS);
+	task(a, WS_TASK_WAKE, SVC, 7, SVC, 9, 5 * MS + 1000);
+	/* worker 9 took /r/1 (the queue's order is not the wakeups' order) */
+	io(a, &u2, 9, WS_DIR_EGRESS, 6 * MS, req("b", 1));
+	task(a, WS_TASK_WAKE, SVC, 9, SVC, 8, 6 * MS + 500);   /* the GIL */
+	io(a, &u1, 8, WS_DIR_EGRESS, 7 * MS, req("b", 2));
+	task(a, WS_TASK_WAKE, SVC, 8, SVC, 9, 7 * MS + 500);
+	io(a, &u2, 9, WS_DIR_INGRESS, 8 * MS, RESP);
+	io(a, &u1, 8, WS_DIR_INGRESS, 9 * MS, RESP);
+	io(a, &s2, 8, WS_DIR_EGRESS, 10 * MS, RESP);
+	io(a, &s1, 9, WS_DIR_EGRESS, 11 * MS, RESP);
+	assert_int_equal(deferred(a), 2);
+	assert_int_equal(won(a, WS_PROV_ANSWER), 2);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_child(&out, "/b/2", "/r/2");
+}
+
+/* A worker makes several calls for one request, then answers it; its next job's call
+ * comes after that answer and waits for the next one. */
+static void test_answer_sequential_calls_and_next_job(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 1, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	io(a, &u1, 8, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	io(a, &u1, 8, WS_DIR_INGRESS, 6 * MS, RESP);
+	io(a, &u1, 8, WS_DIR_EGRESS, 7 * MS, req("b", 11));
+	io(a, &u1, 8, WS_DIR_INGRESS, 8 * MS, RESP);
+	io(a, &s1, 8, WS_DIR_EGRESS, 9 * MS, RESP);
+	io(a, &u1, 8, WS_DIR_EGRESS, 10 * MS, req("b", 2));
+	io(a, &u1, 8, WS_DIR_INGRESS, 11 * MS, RESP);
+	io(a, &s2, 8, WS_DIR_EGRESS, 12 * MS, RESP);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_child(&out, "/b/11", "/r/1");
+	assert_child(&out, "/b/2", "/r/2");
+}
+
+/* The request a worker answers arrived after its call: the call was for something
+ * else (a background job), not for it. */
+static void test_answer_request_after_call_is_root(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	struct end s0 = server_end(2, SVC, 40002);
+
+	(void)state;
+	io(a, &s0, 7, WS_DIR_INGRESS, 2 * MS, req("r", 0));   /* a request is open */
+	io(a, &u1, 8, WS_DIR_EGRESS, 3 * MS, req("b", 1));
+	io(a, &u1, 8, WS_DIR_INGRESS, 4 * MS, RESP);
+	io(a, &s1, 7, WS_DIR_INGRESS, 5 * MS, req("r", 1));
+	io(a, &s1, 8, WS_DIR_EGRESS, 6 * MS, RESP);
+	assert_int_equal(why(a, WS_WHY_ANSWER_EARLY), 1);
+	complete(a, 30 * MS, &s0, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+}
+
+/* The call's response was read by another thread (an async client's I/O thread): the
+ * worker did not wait for it, so answering proves nothing about it. */
+static void test_answer_call_not_waited_for_is_root(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	(void)state;
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &u1, 8, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	io(a, &u1, 9, WS_DIR_INGRESS, 5 * MS, RESP);
+	io(a, &u2, 8, WS_DIR_EGRESS, 6 * MS, req("b", 2));   /* no response before the answer */
+	io(a, &s1, 8, WS_DIR_EGRESS, 7 * MS, RESP);
+	assert_int_equal(why(a, WS_WHY_ANSWER_ASYNC), 2);
+	complete(a, 30 * MS, &u2, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+	assert_root(&out, "/b/2");
+}
+
+/* A thread that never answers (a background thread, a worker that hands the result
+ * back to the I/O thread): its calls wait, then become roots, and their children
+ * (the backend's SERVER span, rule 3) follow. */
+static void test_answer_never_given_times_out(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	(void)state;
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &u1, 8, WS_DIR_EGRESS, 4 * MS, req("b", 1));
+	io(a, &u1, 8, WS_DIR_INGRESS, 5 * MS, RESP);
+	io(a, &s1, 7, WS_DIR_EGRESS, 6 * MS, RESP);          /* answered by the reader */
+	ws_asm_tick(a, 1000 * MS);
+	assert_int_equal(out.n, 1);                          /* /r/1: /b/1 still waits */
+	ws_asm_tick(a, 3000 * MS);
+	assert_int_equal(out.n, 2);
+	assert_int_equal(ws_ctx_stats(ws_asm_parentage(a)->ctx)->defer_timeouts, 1);
+	finish(a, 4000 * MS);
+	assert_root(&out, "/b/1");
+}
+
+/* Event-loop threads and threads serving a request of their own never wait for an
+ * answer: the loop rule and the thread rule speak for them. */
+static void test_answer_not_for_loops_or_serving_threads(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	(void)state;
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	loop_batch(a, SVC, 7, 4 * MS, 4 * MS + 500, 1, -1);
+	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));   /* timer: nothing read */
+	io(a, &u1, 7, WS_DIR_INGRESS, 6 * MS, RESP);
+	io(a, &s1, 7, WS_DIR_EGRESS, 7 * MS, RESP);
+	io(a, &s2, 8, WS_DIR_INGRESS, 8 * MS, req("r", 2));
+	io(a, &u2, 8, WS_DIR_EGRESS, 9 * MS, req("b", 2));
+	io(a, &u2, 8, WS_DIR_INGRESS, 10 * MS, RESP);
+	io(a, &s2, 8, WS_DIR_EGRESS, 11 * MS, RESP);
+	assert_int_equal(deferred(a), 0);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+	assert_child(&out, "/b/2", "/r/2");
+}
+
+/* A call made while the worker was writing its answer (a streamed body) is not for the
+ * next request either. */
+static void test_answer_call_during_answer_is_root(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	(void)state;
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	io(a, &s1, 8, WS_DIR_EGRESS, 5 * MS, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+	io(a, &u1, 8, WS_DIR_EGRESS, 6 * MS, req("b", 1));
+	io(a, &u1, 8, WS_DIR_INGRESS, 7 * MS, RESP);
+	io(a, &s1, 8, WS_DIR_EGRESS, 8 * MS, "ok");
+	io(a, &s2, 8, WS_DIR_EGRESS, 9 * MS, RESP);
+	assert_int_equal(why(a, WS_WHY_ANSWER_ASYNC), 1);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -862,6 +1054,13 @@ int main(void)
 		cmocka_unit_test(test_own_request_outranks_wakeup),
 		cmocka_unit_test(test_handoff_with_two_open_requests_is_ambiguous),
 		cmocka_unit_test(test_handoff_busy_worker_not_reassigned),
+		cmocka_unit_test(test_answer_pool_workers),
+		cmocka_unit_test(test_answer_sequential_calls_and_next_job),
+		cmocka_unit_test(test_answer_request_after_call_is_root),
+		cmocka_unit_test(test_answer_call_not_waited_for_is_root),
+		cmocka_unit_test(test_answer_never_given_times_out),
+		cmocka_unit_test(test_answer_not_for_loops_or_serving_threads),
+		cmocka_unit_test(test_answer_call_during_answer_is_root),
 		cmocka_unit_test(test_fork_inherits_until_answered),
 		cmocka_unit_test(test_go_threads_are_not_evidence),
 		cmocka_unit_test(test_go_without_goid_is_root),

@@ -9,6 +9,9 @@ thread and writes the response itself (the common way: whoever has the answer wr
 it), then hands a keep-alive connection back to the I/O thread (queue + wake-up pipe).
 So the request is read on one thread and the backend call and the response happen on
 another.
+
+With --answer io the worker hands the response back to the I/O thread, which writes it
+(the other common way): read and answer on one thread, the backend call on another.
 """
 import argparse
 import concurrent.futures
@@ -26,8 +29,9 @@ PATH_RE = re.compile(rb"^GET /r/([0-9]+) HTTP/1\.[01]$")
 
 
 class Service:
-    def __init__(self, backend, workers):
+    def __init__(self, backend, workers, answer):
         self.backend = backend
+        self.answer = answer
         self.sel = selectors.DefaultSelector()
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="worker")
         self.local = threading.local()
@@ -53,17 +57,22 @@ class Service:
         try:
             m = PATH_RE.match(line)
             status, body = self.backend_get("/b/%s" % m.group(1).decode()) if m else (400, b"svc: bad request\n")
+            resp = (b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
+                    % (status, b"OK" if status == 200 else b"Error", len(body),
+                       b"Connection: close\r\n" if close else b"", body))
+            if self.answer == "io":
+                self.back.put((sock, rest, resp, close))
+                os.write(self.wake_w, b"x")
+                return
             sock.setblocking(True)
-            sock.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
-                         % (status, b"OK" if status == 200 else b"Error", len(body),
-                            b"Connection: close\r\n" if close else b"", body))
+            sock.sendall(resp)
         except Exception as e:
             sys.stderr.write("worker: %r\n" % e)
             close = True
         if close:
             sock.close()
             return
-        self.back.put((sock, rest))
+        self.back.put((sock, rest, None, False))
         os.write(self.wake_w, b"x")
 
     def readable(self, sock):
@@ -110,7 +119,16 @@ class Service:
                     except BlockingIOError:
                         pass
                     while not self.back.empty():
-                        s, rest = self.back.get()
+                        s, rest, resp, close = self.back.get()
+                        if resp is not None:
+                            s.setblocking(True)
+                            try:
+                                s.sendall(resp)
+                            except OSError:
+                                close = True
+                        if close:
+                            s.close()
+                            continue
                         s.setblocking(False)
                         self.bufs[s] = rest
                         self.sel.register(s, selectors.EVENT_READ, "conn")
@@ -125,6 +143,8 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--backend", required=True, help="host:port")
     ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--answer", choices=("worker", "io"), default="worker",
+                    help="who writes the response: the worker (default) or the I/O thread")
     args = ap.parse_args()
     host, _, port = args.backend.rpartition(":")
     lsock = socket.socket()
@@ -136,7 +156,7 @@ def main():
         f.write("%d\n" % lsock.getsockname()[1])
     os.rename(args.port_file + ".tmp", args.port_file)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    Service((host, int(port)), args.workers).serve(lsock)
+    Service((host, int(port)), args.workers, args.answer).serve(lsock)
 
 
 if __name__ == "__main__":
