@@ -334,7 +334,7 @@ struct ws_proc *ws_proc_get(struct ws_actors *t, uint32_t pid, uint64_t now_ns, 
 
 static bool actor_idle(const struct ws_actor *a)
 {
-	return a->n_serving == 0;
+	return a->n_serving == 0 && !a->back_set;   /* an answer-rule window holds a node */
 }
 
 void ws_actors_tick(struct ws_actors *t, uint64_t now_ns)

@@ -80,7 +80,24 @@ struct ws_actor {
 					 * a non-blocking wait: work that batch queued runs now */
 	struct ws_cause handoff;        /* what the waking/creating thread was handling */
 	uint8_t n_deferred;             /* calls waiting for this thread's next answer */
-	uint8_t _pad[7];
+	/* The answer rule on a loop thread (parentage.h): the window after the read of a
+	 * deferred call's response, until the loop reads anything else or waits again. */
+	bool batch_in_other;            /* this batch read from more than one connection */
+	bool back_set;                  /* a window is open for back_ref */
+	bool back_srv_other;            /* it wrote to more than one server connection */
+	uint8_t back_answers;           /* answers it began */
+	bool back_after_other;          /* its batch had read other things before it */
+	uint8_t _pad[2];
+	uint64_t batch_in_sock;         /* the connection this batch read from first (0: none) */
+	struct ws_node_ref back_ref;    /* the deferred call whose response opened it */
+	uint64_t back_start_ns;         /* that call's span start */
+	uint64_t back_end_ns;           /* its response's last read */
+	uint64_t back_last_ns;          /* the window's latest activity */
+	uint64_t back_srv_sock;         /* the first server connection written in it */
+	struct ws_node_ref back_x;      /* the first request answered in it ... */
+	uint64_t back_x_opened_ns;
+	uint64_t back_x_answer_ns;      /* ... its answer's first write */
+	uint64_t back_x_sock;
 	struct ws_deferred deferred[WS_ACTOR_DEFERRED];
 	uint64_t last_ns;
 	/* table linkage */

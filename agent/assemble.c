@@ -61,6 +61,7 @@ struct feed_ctx {
 	uint32_t opened;           /* requests opened by this chunk */
 	struct ws_node_ref last_opened;
 	bool resp_done;            /* a CLIENT exchange's response ended in this chunk */
+	bool back_here;            /* ... and made its loop's answer-rule candidate */
 	struct ws_node_ref resp_cause; /* ... and the request that had caused it */
 };
 
@@ -435,15 +436,17 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 	if (!server) {
 		f->resp_done = true;
 		f->resp_cause = p->cause;
-		if (p->deferred)
-			ws_parentage_call_done(&a->par, p->pid, p->tid, p->ref, x->has_response ? x->resp.last_tid : 0,
-					       x->has_response ? x->resp.last_exit_ns : f->ts);
+		if (p->deferred && ws_parentage_call_done(&a->par, p->pid, p->tid, p->ref,
+							  p->connect_start ? p->connect_start : x->req.first_enter_ns,
+							  x->has_response ? x->resp.last_tid : 0,
+							  x->has_response ? x->resp.last_exit_ns : 0, c->sock_id))
+			f->back_here = true;
 	} else if (x->has_response && x->resp.first_tid) {
 		/* The thread that began the answer may have made calls for it (answer rule). */
 		uint64_t opened;
 
 		if (ws_ctx_opened_ns(a->ctx, p->ref, &opened))
-			ws_parentage_answered(&a->par, p->pid, x->resp.first_tid, p->ref, opened,
+			ws_parentage_answered(&a->par, p->pid, x->resp.first_tid, p->ref, c->sock_id, opened,
 					      x->resp.first_enter_ns, x->resp.last_enter_ns);
 	}
 	pending_del(a, c, p);
@@ -466,7 +469,7 @@ static void fail_span(struct feed_ctx *f, const struct ws_exchange *x)
 	if (!x->has_request || !(p = pending_find(c, x->req_index)))
 		return;
 	if (p->deferred)   /* no response read: the answer rule will not take it */
-		ws_parentage_call_done(&a->par, p->pid, p->tid, p->ref, 0, f->ts);
+		ws_parentage_call_done(&a->par, p->pid, p->tid, p->ref, 0, 0, 0, c->sock_id);
 	struct ws_span *s = ws_ctx_span(a->ctx, p->ref);
 	if (s && (closed || x->outcome)) {
 		/* The request is real and so is how it ended: no response (closed), or a
@@ -618,10 +621,13 @@ static void track_chunk(struct ws_asm *a, struct feed_ctx *f, bool ingress)
 	if (!ingress) {
 		act->loop_cause.egress_since = true;
 		act->handoff.egress_since = true;
+		if (act->loop)
+			ws_parentage_loop_egress(&a->par, act, is_server(c), c->sock_id, f->enter_ns);
 		return;
 	}
 	if (!act->loop)
 		return;
+	ws_parentage_loop_ingress(&a->par, act, c->sock_id, f->back_here);
 	if (is_server(c)) {
 		if (f->opened >= 2)
 			ws_cause_many(&act->loop_cause);       /* pipelined requests in one read */
@@ -674,6 +680,7 @@ static void on_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t ts
 	else
 		ws_cause_clear(&act->loop_carried);
 	ws_cause_clear(&act->loop_cause);
+	ws_parentage_loop_batch(&a->par, act, false);
 	if (b->flags & WS_BATCH_BLOCKING) {
 		act->batch_enter_ns = b->blk_enter_ns;
 		act->batch_timeout_ms = b->blk_timeout_ms;
@@ -692,8 +699,10 @@ static void on_loop(struct ws_asm *a, const struct ws_loop_event *e)
 	if (e->nready != WS_LOOP_FOREIGN || !e->pid || is_go(a, e->pid, e->hdr.ts_ns))
 		return;
 	act = ws_actor_get(a->actors, e->pid, e->tid, 0, e->hdr.ts_ns, true, NULL);
-	if (act)
+	if (act) {
 		ws_cause_read(&act->loop_cause, (struct ws_node_ref){ WS_NODE_NONE, 0 }, 0);
+		ws_parentage_loop_batch(&a->par, act, true);
+	}
 }
 
 /* Hand a thread's cause to another thread. A wakeup names no work item, so a thread
@@ -759,6 +768,7 @@ static void on_task(struct ws_asm *a, const struct ws_task_event *e)
 		break;
 	}
 	case WS_TASK_EXIT:
+		ws_parentage_thread_exit(&a->par, e->pid, e->tid);
 		ws_actor_exit(a->actors, e->pid, e->tid);
 		if (e->tid == e->pid)
 			ws_go_forget_pid(a->go, e->pid);
@@ -1440,6 +1450,7 @@ void ws_asm_tick(struct ws_asm *a, uint64_t now_ns)
 	dgram_tick(a, now_ns);
 	ws_conn_table_tick(a->conns, now_ns);
 	ws_actors_tick(a->actors, now_ns);
+	ws_parentage_tick(&a->par, now_ns);   /* idle loops' answer-rule windows */
 	ws_ctx_tick(a->ctx, now_ns, a->emit, a->emit_ctx);
 }
 
@@ -1453,6 +1464,7 @@ void ws_asm_flush(struct ws_asm *a, uint64_t now_ns)
 	/* Connections still open keep their in-flight requests open: those are not
 	 * complete and are counted as dropped by the flush. */
 	ws_conn_table_tick(a->conns, now_ns);
+	ws_parentage_tick(&a->par, UINT64_MAX / 2);   /* every answer-rule window closes */
 	ws_ctx_flush(a->ctx, now_ns, a->emit, a->emit_ctx);
 }
 

@@ -464,6 +464,22 @@ void ws_ctx_defer(struct ws_ctx *c, struct ws_node_ref r, uint64_t deadline_ns)
 	n->wait_deadline = deadline_ns;
 }
 
+void ws_ctx_hold(struct ws_ctx *c, struct ws_node_ref r)
+{
+	struct node *n = get(c, r);
+
+	if (n)
+		n->waiters++;
+}
+
+void ws_ctx_release(struct ws_ctx *c, struct ws_node_ref r)
+{
+	struct node *n = get(c, r);
+
+	if (n && n->waiters)
+		n->waiters--;   /* an emitted node with none left is freed by the next walk */
+}
+
 bool ws_ctx_is_deferred(struct ws_ctx *c, struct ws_node_ref r)
 {
 	struct node *n = get(c, r);

@@ -126,6 +126,10 @@ bool ws_ctx_opened_ns(struct ws_ctx *c, struct ws_node_ref r, uint64_t *ns);
  * again, the deadline moves. ws_ctx_parent_local or ws_ctx_make_root end the wait. */
 void ws_ctx_defer(struct ws_ctx *c, struct ws_node_ref r, uint64_t deadline_ns);
 bool ws_ctx_is_deferred(struct ws_ctx *c, struct ws_node_ref r);
+/* Keep node r (its ids) after it is emitted, until released: a deferred decision may
+ * still name it as a parent. */
+void ws_ctx_hold(struct ws_ctx *c, struct ws_node_ref r);
+void ws_ctx_release(struct ws_ctx *c, struct ws_node_ref r);
 void ws_ctx_await_peer(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key, uint64_t now_ns);
 void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rule why);
 /* If r becomes a root (and its ids were not forced), its trace id is derived from the

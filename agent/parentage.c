@@ -236,12 +236,20 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 	 * it works for (a pool worker): the answer rule decides then. Only while the
 	 * process has a request open (a client process's calls are roots at once), and not
 	 * when a provider said anything but "no evidence", or "a wakeup (or the connect
-	 * of a thread woken so) but from a busy process". */
+	 * of a thread woken so) but from a busy process"; on a loop thread, when the loop
+	 * rule could not place it, or it and the connect rule disagreed. */
+	bool worker = !a || (!a->loop && a->n_serving == 0), loop = a && a->loop;
+
 	if (c->may_defer && !go && c->tid && !afull && !pfull && pr && pr->open_server &&
-	    (!a || (!a->loop && a->n_serving == 0)) &&
-	    ((d.verdict == WS_VERDICT_NONE && d.why == WS_WHY_NO_EVIDENCE) ||
-	     (d.verdict == WS_VERDICT_AMBIGUOUS && (d.why == WS_WHY_HANDOFF_MANY || d.why == WS_WHY_HANDOFF_BUSY ||
-						     d.why == WS_WHY_CONNECT_MANY)))) {
+	    ((worker && ((d.verdict == WS_VERDICT_NONE && d.why == WS_WHY_NO_EVIDENCE) ||
+			 (d.verdict == WS_VERDICT_AMBIGUOUS &&
+			  (d.why == WS_WHY_HANDOFF_MANY || d.why == WS_WHY_HANDOFF_BUSY || d.why == WS_WHY_CONNECT_MANY)))) ||
+	     (loop && ((d.verdict == WS_VERDICT_NONE && d.why == WS_WHY_LOOP_NO_CAUSE) ||
+		       (d.verdict == WS_VERDICT_AMBIGUOUS &&
+			(d.why == WS_WHY_LOOP_MANY || d.why == WS_WHY_POOL_REUSE || d.why == WS_WHY_LOOP_TIMER_DUE ||
+			 d.why == WS_WHY_CONFLICT || d.why == WS_WHY_CONNECT_MANY)))))) {
+		if (count)
+			p->st.deferred_why[d.why]++;
 		d.verdict = WS_VERDICT_DEFER;
 		d.provider = WS_PROV_ANSWER;
 		d.why = WS_WHY_NONE;
@@ -287,6 +295,11 @@ bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct 
 		p->st.why[WS_WHY_TABLE_FULL]++;
 		return false;
 	}
+	if (a->loop) {
+		/* Decided when its response is read (ws_parentage_call_done). */
+		ws_ctx_defer(p->ctx, ref, start_ns + WS_ANSWER_CALL_MAX_NS);
+		return true;
+	}
 	defer_refresh(p, a, c->ts);
 	if (a->n_deferred >= WS_ACTOR_DEFERRED) {
 		p->st.why[WS_WHY_ANSWER_FULL]++;
@@ -297,13 +310,172 @@ bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct 
 	return true;
 }
 
-void ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref ref,
-			    uint32_t resp_tid, uint64_t end_ns)
+/* A root now, if it still waits (counted why). */
+static void defer_root(struct ws_parentage *p, struct ws_node_ref ref, uint8_t why)
+{
+	if (!ws_ctx_is_deferred(p->ctx, ref))
+		return;
+	p->st.why[why]++;
+	ws_ctx_make_root(p->ctx, ref, WS_RULE_ROOT);
+}
+
+#define WS_WINDOW_IDLE_NS (20 * MS)
+
+static void window_decide(struct ws_parentage *p, struct ws_actor *a);
+
+/* Decide the call of a loop's window (see parentage.h) and close it. */
+static void window_close(struct ws_parentage *p, struct ws_actor *a, bool by_read)
+{
+	if (!a->back_set)
+		return;
+	a->back_set = false;
+	if (a->back_after_other && !by_read) {
+		/* Its batch read other things before it, and the window ran on into the
+		 * loop's after-poll work (immediates, timers) that those may have queued. */
+		if (a->back_answers)
+			ws_ctx_release(p->ctx, a->back_x);
+		defer_root(p, a->back_ref, WS_WHY_ANSWER_NOT_NEXT);
+		return;
+	}
+	if (a->back_answers) {
+		/* decide, then let the answered request go (ws_ctx_hold in answered) */
+		window_decide(p, a);
+		ws_ctx_release(p->ctx, a->back_x);
+		return;
+	}
+	defer_root(p, a->back_ref, WS_WHY_ANSWER_NOT_NEXT);
+}
+
+static void window_decide(struct ws_parentage *p, struct ws_actor *a)
+{
+	uint8_t why = WS_WHY_NONE;
+
+	if (a->back_answers > 1 || a->back_srv_other || (a->back_srv_sock && a->back_srv_sock != a->back_x_sock))
+		why = WS_WHY_ANSWER_MANY;
+	else if (a->batch_timeout_ms > 0 && a->batch_enter_ns &&
+		 a->back_x_answer_ns + TIMER_SLACK_NS >= a->batch_enter_ns + (uint64_t)a->batch_timeout_ms * MS)
+		why = WS_WHY_LOOP_TIMER_DUE;   /* the answer may be a timer's */
+	else if (a->back_x_opened_ns > a->back_start_ns)
+		why = WS_WHY_ANSWER_EARLY;
+	if (why != WS_WHY_NONE) {
+		defer_root(p, a->back_ref, why);
+		return;
+	}
+	if (ws_ctx_is_deferred(p->ctx, a->back_ref)) {
+		p->st.won[WS_PROV_ANSWER]++;
+		ws_ctx_parent_local(p->ctx, a->back_ref, a->back_x, WS_RULE_IN_PROCESS);
+	}
+}
+
+void ws_parentage_loop_batch(struct ws_parentage *p, struct ws_actor *a, bool foreign)
+{
+	window_close(p, a, false);
+	if (foreign) {
+		a->batch_in_other = true;
+	} else {
+		a->batch_in_sock = 0;
+		a->batch_in_other = false;
+	}
+}
+
+void ws_parentage_loop_ingress(struct ws_parentage *p, struct ws_actor *a, uint64_t sock_id, bool this_record_opened)
+{
+	if (!a->batch_in_sock)
+		a->batch_in_sock = sock_id;
+	else if (a->batch_in_sock != sock_id)
+		a->batch_in_other = true;
+	if (!this_record_opened)
+		window_close(p, a, true);
+}
+
+void ws_parentage_loop_egress(struct ws_parentage *p, struct ws_actor *a, bool server_conn, uint64_t sock_id,
+			      uint64_t enter_ns)
+{
+	(void)p;
+	if (!a->back_set)
+		return;
+	a->back_last_ns = enter_ns;
+	if (!server_conn)
+		return;   /* a call (a queued one given a freed connection): no matter */
+	if (!a->back_srv_sock)
+		a->back_srv_sock = sock_id;
+	else if (a->back_srv_sock != sock_id)
+		a->back_srv_other = true;
+}
+
+void ws_parentage_thread_exit(struct ws_parentage *p, uint32_t pid, uint32_t tid)
+{
+	struct ws_actor *a = ws_actor_get(p->actors, pid, tid, 0, 0, false, NULL);
+
+	if (a)
+		window_close(p, a, false);
+}
+
+void ws_parentage_tick(struct ws_parentage *p, uint64_t now_ns)
+{
+	uint32_t keep = 0;
+
+	for (uint32_t i = 0; i < p->n_win; i++) {
+		struct ws_actor *a = ws_actor_get(p->actors, p->win[i].pid, p->win[i].tid, 0, now_ns, false, NULL);
+
+		if (!a || !a->back_set)
+			continue;
+		if (now_ns > a->back_last_ns + WS_WINDOW_IDLE_NS) {
+			window_close(p, a, false);
+			continue;
+		}
+		p->win[keep++] = p->win[i];
+	}
+	p->n_win = keep;
+}
+
+/* Remember that a's window is open, for the tick; false when too many are. */
+static bool window_register(struct ws_parentage *p, const struct ws_actor *a)
+{
+	for (uint32_t i = 0; i < p->n_win; i++)
+		if (p->win[i].pid == a->pid && p->win[i].tid == a->tid)
+			return true;
+	if (p->n_win >= WS_WINDOWS)
+		return false;
+	p->win[p->n_win].pid = a->pid;
+	p->win[p->n_win].tid = a->tid;
+	p->n_win++;
+	return true;
+}
+
+bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref ref,
+			    uint64_t start_ns, uint32_t resp_tid, uint64_t end_ns, uint64_t sock_id)
 {
 	struct ws_actor *a = ws_actor_get(p->actors, pid, tid, 0, end_ns, false, NULL);
 
-	if (!a)
-		return;
+	if (!a) {
+		defer_root(p, ref, WS_WHY_ANSWER_ASYNC);
+		return false;
+	}
+	if (a->loop) {
+		/* A read closes the window before (this record's read is counted after
+		 * this call). */
+		window_close(p, a, true);
+		if (resp_tid != tid || !end_ns) {
+			defer_root(p, ref, WS_WHY_ANSWER_NOT_NEXT);
+			return false;
+		}
+		if (!window_register(p, a)) {
+			defer_root(p, ref, WS_WHY_TABLE_FULL);
+			return false;
+		}
+		a->back_set = true;
+		a->back_ref = ref;
+		a->back_start_ns = start_ns;
+		a->back_end_ns = end_ns;
+		a->back_last_ns = end_ns;
+		a->back_answers = 0;
+		a->back_srv_other = false;
+		a->back_srv_sock = 0;
+		a->back_after_other = a->batch_in_other || (a->batch_in_sock && a->batch_in_sock != sock_id);
+		ws_ctx_defer(p->ctx, ref, end_ns + WS_ANSWER_WAIT_NS);
+		return true;
+	}
 	for (uint8_t i = 0; i < a->n_deferred; i++) {
 		struct ws_deferred *e = &a->deferred[i];
 
@@ -313,14 +485,30 @@ void ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, 
 		}
 	}
 	defer_refresh(p, a, end_ns);
+	return false;
 }
 
 void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref x,
-			   uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns)
+			   uint64_t x_sock, uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns)
 {
 	struct ws_actor *a = tid ? ws_actor_get(p->actors, pid, tid, 0, answer_ns, false, NULL) : NULL;
 	uint8_t keep = 0;
 
+	if (a && a->loop) {
+		/* Counted in the window it began in; decided when the window closes. */
+		if (a->back_set && answer_ns >= a->back_end_ns) {
+			if (a->back_answers++ == 0) {
+				ws_ctx_hold(p->ctx, x);   /* it may be emitted before the window closes */
+				a->back_x = x;
+				a->back_x_sock = x_sock;
+				a->back_x_opened_ns = x_opened_ns;
+				a->back_x_answer_ns = answer_ns;
+			}
+			if (a->back_answers == 0)
+				a->back_answers = 2;   /* wrapped: still many */
+		}
+		return;
+	}
 	if (!a || !a->n_deferred)
 		return;
 	for (uint8_t i = 0; i < a->n_deferred; i++) {
@@ -392,6 +580,8 @@ const char *ws_why_name(enum ws_why w)
 		[WS_WHY_ANSWER_EARLY] = "answer_early",
 		[WS_WHY_ANSWER_ASYNC] = "answer_async",
 		[WS_WHY_ANSWER_FULL] = "answer_full",
+		[WS_WHY_ANSWER_NOT_NEXT] = "answer_not_next",
+		[WS_WHY_ANSWER_MANY] = "answer_many",
 	};
 	return w < WS_WHY__MAX ? names[w] : "unknown";
 }

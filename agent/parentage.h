@@ -77,6 +77,9 @@ enum ws_why {
 	WS_WHY_ANSWER_EARLY,     /* answer rule: the request the thread answered came after the call */
 	WS_WHY_ANSWER_ASYNC,     /* answer rule: the call's response was not read by that thread first */
 	WS_WHY_ANSWER_FULL,      /* answer rule: the thread held WS_ACTOR_DEFERRED calls already */
+	WS_WHY_ANSWER_NOT_NEXT,  /* answer rule, loop: its batch read more than the call's response,
+				  * or the loop answered nothing right after it */
+	WS_WHY_ANSWER_MANY,      /* answer rule, loop: it answered several requests right after it */
 	WS_WHY__MAX,
 };
 
@@ -110,7 +113,11 @@ struct ws_parentage_stats {
 	uint64_t won[WS_PROV__MAX];        /* PARENT decided by this provider */
 	uint64_t why[WS_WHY__MAX];         /* roots, by reason */
 	uint64_t deferred;                 /* decisions left to the answer rule */
+	uint64_t deferred_why[WS_WHY__MAX]; /* ... by what the ordered providers had said */
 };
+
+/* Loop threads with an answer-rule window open (closed by ws_parentage_tick when idle). */
+#define WS_WINDOWS 256
 
 struct ws_parentage {
 	struct ws_ctx *ctx;
@@ -120,6 +127,8 @@ struct ws_parentage {
 	ws_runtime_fn runtime;
 	void *runtime_ctx;
 	struct ws_parentage_stats st;
+	uint32_t n_win;
+	struct { uint32_t pid, tid; } win[WS_WINDOWS];
 };
 
 void ws_parentage_init(struct ws_parentage *p, struct ws_ctx *ctx, struct ws_actors *actors);
@@ -149,14 +158,46 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
  */
 bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct ws_node_ref ref,
 			uint64_t start_ns);
-/* A deferred call's response ended: read by resp_tid at end_ns. */
-void ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref ref,
-			    uint32_t resp_tid, uint64_t end_ns);
+/*
+ * On an event-loop thread the same rule reads backwards, as the loop rule reads
+ * forwards: what a loop does right after reading a call's response, before it reads
+ * anything else or waits again, that response caused. A call the loop rule could not
+ * place (two requests read in one batch, a pooled connection handed on, a timer) waits.
+ * The read of its response opens a window, which closes at the thread's next read,
+ * foreign read or readiness batch (or, idle, at the next tick past WS_WINDOW_IDLE_NS).
+ * When the batch read other things before the response, only a window closed by a
+ * read counts: one that ran into the loop's after-poll work (immediates, timers) may
+ * hold what those earlier reads queued (answer_not_next). The call is the child of
+ * request X if in the window the loop began exactly one answer, X's, wrote to no other
+ * server connection, X arrived before the call started, and the answer began before
+ * the loop's next timer was due. Otherwise a root (answer_not_next: no answer;
+ * answer_many: several, as when one response serves requests that waited on the same
+ * call; answer_early; loop_timer_due). Calls it writes in the window (queued requests
+ * given a freed pooled connection) do not matter.
+ */
+
+/* A deferred call's response ended: read by resp_tid at end_ns (0: it failed). The call
+ * was written by tid and started at start_ns. True when it opened its loop's window
+ * (ws_parentage_loop_ingress must not count this record's read against it). */
+bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref ref,
+			    uint64_t start_ns, uint32_t resp_tid, uint64_t end_ns, uint64_t sock_id);
+/* A loop thread's readiness batch began, or it read something that is not a message
+ * (a foreign read): its window closes. */
+void ws_parentage_loop_batch(struct ws_parentage *p, struct ws_actor *a, bool foreign);
+/* A loop thread read from sock_id (this_record_opened: this record opened the window). */
+void ws_parentage_loop_ingress(struct ws_parentage *p, struct ws_actor *a, uint64_t sock_id, bool this_record_opened);
+/* The thread exited: its window closes. */
+void ws_parentage_thread_exit(struct ws_parentage *p, uint32_t pid, uint32_t tid);
+/* Close the windows of loops that have been idle since (record time now_ns). */
+void ws_parentage_tick(struct ws_parentage *p, uint64_t now_ns);
+/* A loop thread wrote, at enter_ns, on sock_id (a server connection or not). */
+void ws_parentage_loop_egress(struct ws_parentage *p, struct ws_actor *a, bool server_conn, uint64_t sock_id,
+			      uint64_t enter_ns);
 /* Thread tid answered SERVER request x (opened at x_opened_ns): the first byte of the
  * response written at answer_ns, the last at answered_ns. Calls it made after
  * answered_ns wait for its next answer; those made between the two are roots. */
 void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref x,
-			   uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns);
+			   uint64_t x_sock, uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns);
 
 /* A thread hands its work over: the cause it passes on (ONE, MANY or NONE). */
 void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t ts,

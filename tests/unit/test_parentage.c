@@ -237,6 +237,13 @@ static uint64_t why(struct ws_asm *a, enum ws_why w)
 	return ws_asm_parentage(a)->st.why[w];
 }
 
+/* What the ordered providers said, whether the call became a root then or was left to
+ * the answer rule. */
+static uint64_t said(struct ws_asm *a, enum ws_why w)
+{
+	return ws_asm_parentage(a)->st.why[w] + ws_asm_parentage(a)->st.deferred_why[w];
+}
+
 static uint64_t deferred(struct ws_asm *a)
 {
 	return ws_asm_parentage(a)->st.deferred;
@@ -288,7 +295,7 @@ static void test_loop_two_reads_one_batch_is_ambiguous(void **state)
 	loop_batch(a, SVC, 7, 5 * MS, 5 * MS, 0, 0);     /* the loop still has work: not a new batch */
 	io(a, &u1, 7, WS_DIR_EGRESS, 6 * MS, req("b", 1));
 	io(a, &u2, 7, WS_DIR_EGRESS, 7 * MS, req("b", 2));
-	assert_int_equal(why(a, WS_WHY_LOOP_MANY), 2);
+	assert_int_equal(said(a, WS_WHY_LOOP_MANY), 2);
 	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/1");
@@ -338,7 +345,7 @@ static void test_loop_busy_rounds_carry_one_round(void **state)
 	io(a, &s4, 7, WS_DIR_INGRESS, 10 * MS, req("r", 4));
 	loop_batch(a, SVC, 7, 11 * MS, 11 * MS, 0, 0);
 	io(a, &u4, 7, WS_DIR_EGRESS, 12 * MS, req("b", 4));
-	assert_int_equal(why(a, WS_WHY_LOOP_MANY), 2);
+	assert_int_equal(said(a, WS_WHY_LOOP_MANY), 2);
 	complete(a, 30 * MS, &u1, &u2, &u3, &u4, &s1, &s2, &s3, &s4, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
@@ -379,7 +386,7 @@ static void test_loop_blocking_batch_on_write(void **state)
 
 	io_after(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1), 1, WS_BATCH_BLOCKING);
 	io_after(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1), 1, WS_BATCH_BLOCKING);
-	assert_int_equal(why(a, WS_WHY_LOOP_NO_CAUSE), 1);
+	assert_int_equal(said(a, WS_WHY_LOOP_NO_CAUSE), 1);
 	complete(a, 30 * MS, &u1, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/1");
@@ -399,7 +406,7 @@ static void test_loop_two_batches_carry_nothing(void **state)
 	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));
 	loop_batches(a, SVC, 7, 4 * MS, 2, WS_BATCH_LAST_NONBLOCKING, 0, 0);
 	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));
-	assert_int_equal(why(a, WS_WHY_LOOP_NO_CAUSE), 1);
+	assert_int_equal(said(a, WS_WHY_LOOP_NO_CAUSE), 1);
 	complete(a, 30 * MS, &u1, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/1");
@@ -495,7 +502,7 @@ static void test_loop_timer_batch_has_no_cause(void **state)
 	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
 	loop_batch(a, SVC, 7, 4 * MS, 9 * MS, 0, 5);     /* timed out: a timer is due */
 	io(a, &u1, 7, WS_DIR_EGRESS, 10 * MS, req("b", 9));
-	assert_int_equal(why(a, WS_WHY_LOOP_NO_CAUSE), 1);
+	assert_int_equal(said(a, WS_WHY_LOOP_NO_CAUSE), 1);
 	complete(a, 30 * MS, &u1, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/9");
@@ -514,7 +521,7 @@ static void test_loop_write_past_timer_deadline(void **state)
 	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
 	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));
 	io(a, &u2, 7, WS_DIR_EGRESS, 12 * MS, req("b", 2));
-	assert_int_equal(why(a, WS_WHY_LOOP_TIMER_DUE), 1);
+	assert_int_equal(said(a, WS_WHY_LOOP_TIMER_DUE), 1);
 	complete(a, 30 * MS, &u1, &u2, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
@@ -538,7 +545,7 @@ static void test_loop_response_passes_cause_not_to_pooled_conn(void **state)
 	io(a, &u1, 7, WS_DIR_INGRESS, 7 * MS, RESP);
 	io(a, &u2, 7, WS_DIR_EGRESS, 8 * MS, req("b", 2));  /* sequential second call */
 	io(a, &u1, 7, WS_DIR_EGRESS, 9 * MS, req("b", 3));  /* pool reuse: whose? */
-	assert_int_equal(why(a, WS_WHY_POOL_REUSE), 1);
+	assert_int_equal(said(a, WS_WHY_POOL_REUSE), 1);
 	complete(a, 30 * MS, &u2, &u1, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
@@ -598,7 +605,7 @@ static void test_connect_ties_first_request(void **state)
 	loop_batch(a, SVC, 7, 9 * MS, 10 * MS, 2, -1);
 	io(a, &s2, 7, WS_DIR_INGRESS, 11 * MS, req("r", 2));
 	io(a, &u2, 7, WS_DIR_EGRESS, 12 * MS, req("b", 2));
-	assert_int_equal(why(a, WS_WHY_CONFLICT), 1);
+	assert_int_equal(said(a, WS_WHY_CONFLICT), 1);
 	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
@@ -733,7 +740,7 @@ static void test_go_threads_are_not_evidence(void **state)
 	io_go(a, &u1, 7, 40, WS_DIR_EGRESS, 4 * MS, req("b", 40));
 	/* goroutine 10 moved to thread 8 and calls itself */
 	io_go(a, &u2, 8, 10, WS_DIR_EGRESS, 5 * MS, req("b", 1));
-	assert_int_equal(why(a, WS_WHY_RUNTIME_UNKNOWN), 1);
+	assert_int_equal(said(a, WS_WHY_RUNTIME_UNKNOWN), 1);
 	complete(a, 30 * MS, &u1, &u2, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/40");
@@ -750,7 +757,7 @@ static void test_go_without_goid_is_root(void **state)
 
 	io_go(a, &s1, 7, 0, WS_DIR_INGRESS, 3 * MS, req("r", 1));
 	io_go(a, &u1, 7, 0, WS_DIR_EGRESS, 4 * MS, req("b", 1));
-	assert_int_equal(why(a, WS_WHY_RUNTIME_UNKNOWN), 1);
+	assert_int_equal(said(a, WS_WHY_RUNTIME_UNKNOWN), 1);
 	complete(a, 30 * MS, &u1, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/1");
@@ -816,7 +823,7 @@ static void test_serving_overflow_is_ambiguous(void **state)
 	for (i = 0; i < WS_ACTOR_SERVING; i++)
 		io(a, &s[i], 7, WS_DIR_EGRESS, (uint64_t)(20 + i) * MS, RESP);
 	io(a, &u1, 7, WS_DIR_EGRESS, 40 * MS, req("b", 99));
-	assert_int_equal(why(a, WS_WHY_THREAD_MANY), 1);
+	assert_int_equal(said(a, WS_WHY_THREAD_MANY), 1);
 	complete(a, 30 * MS, &u1, &s[WS_ACTOR_SERVING], NULL);
 	finish(a, 80 * MS);
 	assert_root(&out, "/b/99");
@@ -985,29 +992,140 @@ static void test_answer_never_given_times_out(void **state)
 	assert_root(&out, "/b/1");
 }
 
-/* Event-loop threads and threads serving a request of their own never wait for an
- * answer: the loop rule and the thread rule speak for them. */
-static void test_answer_not_for_loops_or_serving_threads(void **state)
+/* A thread serving a request of its own never waits for an answer: the thread rule
+ * speaks for it. */
+static void test_answer_not_for_serving_threads(void **state)
 {
 	struct captured out = { .n = 0 };
 	struct ws_asm *a = new_asm(&out);
-	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
-	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct end s2 = server_end(2, SVC, 40002);
+	struct end u2 = client_end(12, SVC, 50002);
 
 	(void)state;
-	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
-	loop_batch(a, SVC, 7, 4 * MS, 4 * MS + 500, 1, -1);
-	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));   /* timer: nothing read */
-	io(a, &u1, 7, WS_DIR_INGRESS, 6 * MS, RESP);
-	io(a, &s1, 7, WS_DIR_EGRESS, 7 * MS, RESP);
 	io(a, &s2, 8, WS_DIR_INGRESS, 8 * MS, req("r", 2));
 	io(a, &u2, 8, WS_DIR_EGRESS, 9 * MS, req("b", 2));
 	io(a, &u2, 8, WS_DIR_INGRESS, 10 * MS, RESP);
 	io(a, &s2, 8, WS_DIR_EGRESS, 11 * MS, RESP);
 	assert_int_equal(deferred(a), 0);
 	finish(a, 60 * MS);
-	assert_root(&out, "/b/1");
 	assert_child(&out, "/b/2", "/r/2");
+}
+
+/* Node with a capped agent, read backwards: the loop read /r/1 and /r/2 in one batch
+ * and wrote both calls (ambiguous forwards). A batch that reads only /b/2's response
+ * and then writes /r/2's answer says whose /b/2 was. A batch that read a new request
+ * before /b/1's response says nothing when the window runs on to the batch's end: that
+ * request's handler may have queued work for after the reads. */
+static void test_answer_loop_backward(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002), s3 = server_end(3, SVC, 40003);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	io(a, &u2, 7, WS_DIR_EGRESS, 6 * MS, req("b", 2));
+	assert_int_equal(said(a, WS_WHY_LOOP_MANY), 2);
+	assert_int_equal(deferred(a), 2);
+	loop_batch(a, SVC, 7, 7 * MS, 8 * MS, 1, -1);
+	io(a, &u2, 7, WS_DIR_INGRESS, 9 * MS, RESP);
+	io(a, &s2, 7, WS_DIR_EGRESS, 10 * MS, RESP);
+	loop_batch(a, SVC, 7, 11 * MS, 12 * MS, 2, -1);
+	io(a, &s3, 7, WS_DIR_INGRESS, 13 * MS, req("r", 3));   /* its handler ran first */
+	io(a, &u1, 7, WS_DIR_INGRESS, 14 * MS, RESP);
+	io(a, &s1, 7, WS_DIR_EGRESS, 15 * MS, RESP);
+	loop_batch(a, SVC, 7, 16 * MS, 17 * MS, 1, -1);   /* the window ran on to the batch's end */
+	assert_int_equal(won(a, WS_PROV_ANSWER), 1);
+	assert_int_equal(why(a, WS_WHY_ANSWER_NOT_NEXT), 1);
+	complete(a, 30 * MS, &s3, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/2", "/r/2");
+	assert_root(&out, "/b/1");
+}
+
+/* The loop read an eventfd or a pipe (work another thread queued for it). */
+static void foreign_read(struct ws_asm *a, uint32_t tid, uint64_t t)
+{
+	struct ws_loop_event f;
+
+	memset(&f, 0, sizeof(f));
+	f.hdr.type = WS_EV_LOOP;
+	f.hdr.size = sizeof(f);
+	f.hdr.ts_ns = t;
+	f.pid = SVC;
+	f.tid = tid;
+	f.nready = WS_LOOP_FOREIGN;
+	f.timeout_ms = WS_TIMEOUT_UNKNOWN;
+	f.syscall = WS_SYS_READ;
+	assert_int_equal(ws_asm_record(a, &f, sizeof(f)), 0);
+}
+
+/* Backwards, the loop's next write must be an answer, before its next timer was due,
+ * to a request that arrived before the call. */
+static void test_answer_loop_backward_guards(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002), s3 = server_end(3, SVC, 40003);
+	struct end s4 = server_end(4, SVC, 40004);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002), u3 = client_end(13, SVC, 50003);
+	struct end u9 = client_end(19, SVC, 50009);
+	struct end s5 = server_end(5, SVC, 40005), s6 = server_end(6, SVC, 40006);
+	struct end u6 = client_end(16, SVC, 50006);
+	struct end s7 = server_end(7, SVC, 40007), u7 = client_end(17, SVC, 50007);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	io(a, &s6, 7, WS_DIR_INGRESS, 4 * MS + 500, req("r", 6));
+	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	io(a, &u2, 7, WS_DIR_EGRESS, 6 * MS, req("b", 2));
+	io(a, &u6, 7, WS_DIR_EGRESS, 6 * MS + 500, req("b", 6));
+	io(a, &s7, 7, WS_DIR_INGRESS, 6 * MS + 600, req("r", 7));
+	io(a, &u7, 7, WS_DIR_EGRESS, 6 * MS + 700, req("b", 7));
+	io(a, &s3, 7, WS_DIR_INGRESS, 7 * MS, req("r", 3));
+	io(a, &u3, 7, WS_DIR_EGRESS, 8 * MS, req("b", 3));
+	/* /b/1's response, then only a call: no answer */
+	loop_batch(a, SVC, 7, 9 * MS, 10 * MS, 1, -1);
+	io(a, &u1, 7, WS_DIR_INGRESS, 11 * MS, RESP);
+	io(a, &u9, 7, WS_DIR_EGRESS, 12 * MS, req("b", 9));
+	/* /b/2's response, then a request read before the answer */
+	loop_batch(a, SVC, 7, 13 * MS, 14 * MS, 1, -1);
+	io(a, &u2, 7, WS_DIR_INGRESS, 15 * MS, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	io(a, &s5, 7, WS_DIR_INGRESS, 16 * MS, req("r", 5));
+	io(a, &s2, 7, WS_DIR_EGRESS, 17 * MS, RESP);
+	/* a foreign read, then /b/7's response alone, then an answer */
+	loop_batch(a, SVC, 7, 18 * MS, 18 * MS + 100000, 1, -1);
+	foreign_read(a, 7, 18 * MS + 200000);
+	io(a, &u7, 7, WS_DIR_INGRESS, 18 * MS + 300000, RESP);
+	io(a, &s7, 7, WS_DIR_EGRESS, 18 * MS + 400000, RESP);
+	/* /b/6's response, then an answer past the wait's 5 ms timeout: a timer's, maybe */
+	loop_batch(a, SVC, 7, 20 * MS, 21 * MS, 1, 5);
+	io(a, &u6, 7, WS_DIR_INGRESS, 22 * MS, RESP);
+	io(a, &s6, 7, WS_DIR_EGRESS, 26 * MS, RESP);
+	/* /b/3's response, then the answer to /r/4, which came after /b/3 was written */
+	loop_batch(a, SVC, 7, 30 * MS, 31 * MS, 1, -1);
+	io(a, &s4, 7, WS_DIR_INGRESS, 32 * MS, req("r", 4));
+	loop_batch(a, SVC, 7, 33 * MS, 34 * MS, 1, -1);
+	io(a, &u3, 7, WS_DIR_INGRESS, 35 * MS, RESP);
+	io(a, &s4, 7, WS_DIR_EGRESS, 36 * MS, RESP);
+	loop_batch(a, SVC, 7, 37 * MS, 38 * MS, 1, -1);      /* closes the window */
+	assert_int_equal(why(a, WS_WHY_ANSWER_NOT_NEXT), 3);
+	assert_int_equal(why(a, WS_WHY_LOOP_TIMER_DUE), 1);
+	assert_int_equal(why(a, WS_WHY_ANSWER_EARLY), 1);
+	assert_int_equal(won(a, WS_PROV_ANSWER), 0);
+	complete(a, 50 * MS, &u9, &s1, &s3, &s5, NULL);
+	finish(a, 90 * MS);
+	assert_root(&out, "/b/1");
+	assert_root(&out, "/b/2");
+	assert_root(&out, "/b/3");
+	assert_root(&out, "/b/6");
+	assert_root(&out, "/b/7");
 }
 
 /* A call made while the worker was writing its answer (a streamed body) is not for the
@@ -1030,6 +1148,62 @@ static void test_answer_call_during_answer_is_root(void **state)
 	assert_int_equal(why(a, WS_WHY_ANSWER_ASYNC), 1);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/1");
+}
+
+/* Node's capped agent: the response of /b/1 frees its pooled connection, the agent
+ * writes the queued /b/2 on it (nextTick) and then /r/1 is answered (a promise): the
+ * call in between does not matter. One response answering two requests (callers that
+ * waited on one call) is nobody's in particular. An idle loop's window is closed by the
+ * tick. */
+static void test_answer_loop_window(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002), s3 = server_end(3, SVC, 40003);
+	struct end s4 = server_end(4, SVC, 40004);
+	struct end u1 = client_end(11, SVC, 50001), u3 = client_end(13, SVC, 50003), u4 = client_end(14, SVC, 50004);
+	struct end s5 = server_end(5, SVC, 40005), s6 = server_end(6, SVC, 40006), u5 = client_end(15, SVC, 50005);
+	struct end s8 = server_end(8, SVC, 40008);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io(a, &s5, 7, WS_DIR_INGRESS, 2 * MS + 500000, req("r", 5));
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	io(a, &s3, 7, WS_DIR_INGRESS, 4 * MS + 500000, req("r", 3));
+	io(a, &s4, 7, WS_DIR_INGRESS, 4 * MS + 600000, req("r", 4));
+	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	io(a, &u3, 7, WS_DIR_EGRESS, 6 * MS, req("b", 3));
+	io(a, &u4, 7, WS_DIR_EGRESS, 6 * MS + 500000, req("b", 4));
+	io(a, &u5, 7, WS_DIR_EGRESS, 6 * MS + 600000, req("b", 5));
+	loop_batch(a, SVC, 7, 7 * MS, 8 * MS, 1, -1);
+	io(a, &u1, 7, WS_DIR_INGRESS, 9 * MS, RESP);
+	io(a, &u1, 7, WS_DIR_EGRESS, 10 * MS, req("b", 2));   /* the queued call */
+	io(a, &s1, 7, WS_DIR_EGRESS, 11 * MS, RESP);
+	loop_batch(a, SVC, 7, 12 * MS, 13 * MS, 1, -1);
+	io(a, &u3, 7, WS_DIR_INGRESS, 14 * MS, RESP);
+	io(a, &s3, 7, WS_DIR_EGRESS, 15 * MS, RESP);
+	io(a, &s2, 7, WS_DIR_EGRESS, 15 * MS + 500000, RESP);  /* /r/2 waited on it too */
+	loop_batch(a, SVC, 7, 16 * MS, 17 * MS, 1, -1);
+	io(a, &s6, 7, WS_DIR_INGRESS, 17 * MS + 500000, req("r", 6));
+	io(a, &u5, 7, WS_DIR_INGRESS, 17 * MS + 600000, RESP);   /* after another read ... */
+	io(a, &s5, 7, WS_DIR_EGRESS, 17 * MS + 700000, RESP);
+	io(a, &s8, 7, WS_DIR_INGRESS, 17 * MS + 800000, req("r", 8));   /* ... closed by a read */
+	loop_batch(a, SVC, 7, 17 * MS + 900000, 17 * MS + 950000, 1, -1);
+	io(a, &u4, 7, WS_DIR_INGRESS, 18 * MS, RESP);
+	io(a, &s4, 7, WS_DIR_EGRESS, 19 * MS, RESP);
+	assert_int_equal(why(a, WS_WHY_ANSWER_MANY), 1);
+	assert_int_equal(won(a, WS_PROV_ANSWER), 2);
+	ws_asm_tick(a, 30 * MS);                               /* not idle long enough yet */
+	assert_int_equal(won(a, WS_PROV_ANSWER), 2);
+	ws_asm_tick(a, 45 * MS);                               /* idle: the tick closes it */
+	assert_int_equal(won(a, WS_PROV_ANSWER), 3);
+	complete(a, 50 * MS, &u1, &s6, &s8, NULL);
+	finish(a, 90 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/3");
+	assert_child(&out, "/b/4", "/r/4");
+	assert_child(&out, "/b/5", "/r/5");
 }
 
 int main(void)
@@ -1059,7 +1233,10 @@ int main(void)
 		cmocka_unit_test(test_answer_request_after_call_is_root),
 		cmocka_unit_test(test_answer_call_not_waited_for_is_root),
 		cmocka_unit_test(test_answer_never_given_times_out),
-		cmocka_unit_test(test_answer_not_for_loops_or_serving_threads),
+		cmocka_unit_test(test_answer_not_for_serving_threads),
+		cmocka_unit_test(test_answer_loop_backward),
+		cmocka_unit_test(test_answer_loop_backward_guards),
+		cmocka_unit_test(test_answer_loop_window),
 		cmocka_unit_test(test_answer_call_during_answer_is_root),
 		cmocka_unit_test(test_fork_inherits_until_answered),
 		cmocka_unit_test(test_go_threads_are_not_evidence),
