@@ -87,7 +87,10 @@ struct ws_actor {
 	bool back_srv_other;            /* it wrote to more than one server connection */
 	uint8_t back_answers;           /* answers it began */
 	bool back_after_other;          /* its batch had read other things before it */
-	uint8_t _pad[2];
+	bool wait_nonblocking;          /* the latest wait had timeout 0: when the loop's next
+					 * timer is due is unknown */
+	bool carried_nonblocking;       /* ... and so had the wait of the batch loop_carried
+					 * was read in */
 	uint64_t batch_in_sock;         /* the connection this batch read from first (0: none) */
 	struct ws_node_ref back_ref;    /* the deferred call whose response opened it */
 	uint64_t back_start_ns;         /* that call's span start */

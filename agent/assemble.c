@@ -675,12 +675,15 @@ static void on_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t ts
 	if (!act)
 		return;
 	act->loop = true;
-	if (b->count == 1 && (b->flags & WS_BATCH_LAST_NONBLOCKING))
+	if (b->count == 1 && (b->flags & WS_BATCH_LAST_NONBLOCKING)) {
 		act->loop_carried = act->loop_cause;
-	else
+		act->carried_nonblocking = act->wait_nonblocking;
+	} else {
 		ws_cause_clear(&act->loop_carried);
+	}
 	ws_cause_clear(&act->loop_cause);
 	ws_parentage_loop_batch(&a->par, act, false);
+	act->wait_nonblocking = b->flags & WS_BATCH_LAST_NONBLOCKING;
 	if (b->flags & WS_BATCH_BLOCKING) {
 		act->batch_enter_ns = b->blk_enter_ns;
 		act->batch_timeout_ms = b->blk_timeout_ms;

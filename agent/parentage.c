@@ -125,6 +125,12 @@ static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, 
 	if (k->state == WS_CAUSE_ONE && a->batch_timeout_ms > 0 && a->batch_enter_ns &&
 	    c->ts + TIMER_SLACK_NS >= a->batch_enter_ns + (uint64_t)a->batch_timeout_ms * MS)
 		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_LOOP_TIMER_DUE);
+	/* asyncio runs the task steps a round's reads woke in the next round, together
+	 * with those its due timers woke (asyncio.sleep, call_later): when the round the
+	 * cause was read in began with a wait that did not block, nothing tells when its
+	 * timers were due, and a carried write may be a timer's. */
+	if (k == &a->loop_carried && k->state == WS_CAUSE_ONE && a->carried_nonblocking)
+		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_LOOP_TIMER_UNKNOWN);
 	return from_cause(p, k, WS_WHY_LOOP_MANY);
 }
 
@@ -247,6 +253,7 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 	     (loop && ((d.verdict == WS_VERDICT_NONE && d.why == WS_WHY_LOOP_NO_CAUSE) ||
 		       (d.verdict == WS_VERDICT_AMBIGUOUS &&
 			(d.why == WS_WHY_LOOP_MANY || d.why == WS_WHY_POOL_REUSE || d.why == WS_WHY_LOOP_TIMER_DUE ||
+			 d.why == WS_WHY_LOOP_TIMER_UNKNOWN ||
 			 d.why == WS_WHY_CONFLICT || d.why == WS_WHY_CONNECT_MANY)))))) {
 		if (count)
 			p->st.deferred_why[d.why]++;
@@ -329,12 +336,13 @@ static void window_close(struct ws_parentage *p, struct ws_actor *a, bool by_rea
 	if (!a->back_set)
 		return;
 	a->back_set = false;
-	if (a->back_after_other && !by_read) {
-		/* Its batch read other things before it, and the window ran on into the
-		 * loop's after-poll work (immediates, timers) that those may have queued. */
+	if (!by_read && (a->back_after_other || a->wait_nonblocking)) {
+		/* The window ran on into the loop's after-poll work (immediates, due timers):
+		 * what earlier reads of its batch queued, or timers whose due time is unknown
+		 * (the batch began with a wait that did not block). */
 		if (a->back_answers)
 			ws_ctx_release(p->ctx, a->back_x);
-		defer_root(p, a->back_ref, WS_WHY_ANSWER_NOT_NEXT);
+		defer_root(p, a->back_ref, a->back_after_other ? WS_WHY_ANSWER_NOT_NEXT : WS_WHY_LOOP_TIMER_UNKNOWN);
 		return;
 	}
 	if (a->back_answers) {
@@ -568,6 +576,7 @@ const char *ws_why_name(enum ws_why w)
 		[WS_WHY_LOOP_MANY] = "loop_read_many",
 		[WS_WHY_LOOP_NO_CAUSE] = "loop_no_cause",
 		[WS_WHY_LOOP_TIMER_DUE] = "loop_timer_due",
+		[WS_WHY_LOOP_TIMER_UNKNOWN] = "loop_timer_unknown",
 		[WS_WHY_POOL_REUSE] = "pool_reuse",
 		[WS_WHY_CONNECT_MANY] = "connect_many",
 		[WS_WHY_HANDOFF_MANY] = "handoff_many",

@@ -65,6 +65,8 @@ enum ws_why {
 	WS_WHY_LOOP_MANY,        /* the batch read several requests before writing */
 	WS_WHY_LOOP_NO_CAUSE,    /* a loop thread wrote with nothing read in this batch (timer, ...) */
 	WS_WHY_LOOP_TIMER_DUE,   /* the loop's next timer was due: the write may be the timer's */
+	WS_WHY_LOOP_TIMER_UNKNOWN, /* the loop's latest wait did not block: when its timers are due
+				    * is unknown, the write may be a timer's */
 	WS_WHY_POOL_REUSE,       /* cause passed on by a response on the same connection (pool hand-off) */
 	WS_WHY_CONNECT_MANY,     /* the connecting thread was handling several requests */
 	WS_WHY_HANDOFF_MANY,     /* woken by threads handling different requests */
@@ -167,7 +169,9 @@ bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct 
  * foreign read or readiness batch (or, idle, at the next tick past WS_WINDOW_IDLE_NS).
  * When the batch read other things before the response, only a window closed by a
  * read counts: one that ran into the loop's after-poll work (immediates, timers) may
- * hold what those earlier reads queued (answer_not_next). The call is the child of
+ * hold what those earlier reads queued (answer_not_next); the same when the batch began
+ * with a wait that did not block, so that when its timers were due is unknown
+ * (loop_timer_unknown). The call is the child of
  * request X if in the window the loop began exactly one answer, X's, wrote to no other
  * server connection, X arrived before the call started, and the answer began before
  * the loop's next timer was due. Otherwise a root (answer_not_next: no answer;

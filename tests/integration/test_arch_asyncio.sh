@@ -10,8 +10,11 @@
 # read two requests before writing: loop_read_many roots). The 65 % set on 2026-12-01
 # failed a clean-clone run at 61 %. At 64 the floor guards nothing but a crash; the
 # hard line at both levels is 0 misattributed spans. Raise them as parentage improves.
+# 2026-12-02: 15.5-28.5 / 0-6 once a write carried across a wait that did not block is
+# no evidence (a task step a timer woke runs among those the reads woke:
+# test_arch_asyncio_jitter).
 # shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
-MIN_CORRECT_16=${WS_MIN_CORRECT_16:-35}
+MIN_CORRECT_16=${WS_MIN_CORRECT_16:-8}
 # shellcheck disable=SC2034
 MIN_CORRECT_64=${WS_MIN_CORRECT_64:-0}
 ws_init

@@ -7,12 +7,13 @@
 # Minimum correct % at 16 / 64 requests in flight: what the agent reaches with the
 # parentage providers (docs/parentage.md), measured over several runs on 2026-12-01,
 # less a margin for a noisy 2-core machine. 2026-12-02, with the answer rule read
-# backwards: 89-93.5 / 89-96 in four runs (0-2 / 0-1 before). Raise them as parentage improves; a
+# backwards: 89-93.5 / 89-96 in four runs (0-2 / 0-1 before); 68-70.5 / 73.5-77.5 once
+# windows after a wait that did not block count only when closed by a read. Raise them as parentage improves; a
 # misattributed span fails the test whatever the minimum.
 # shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
-MIN_CORRECT_16=${WS_MIN_CORRECT_16:-70}
+MIN_CORRECT_16=${WS_MIN_CORRECT_16:-55}
 # shellcheck disable=SC2034
-MIN_CORRECT_64=${WS_MIN_CORRECT_64:-70}
+MIN_CORRECT_64=${WS_MIN_CORRECT_64:-55}
 ws_init
 arch_need node nodejs
 

@@ -13,7 +13,7 @@
 # parent is worse than a root. Raise them as parentage improves; a misattributed span
 # fails the test whatever the minimum.
 # shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
-MIN_CORRECT_16=${WS_MIN_CORRECT_16:-20}
+MIN_CORRECT_16=${WS_MIN_CORRECT_16:-15}
 # shellcheck disable=SC2034
 MIN_CORRECT_64=${WS_MIN_CORRECT_64:-12}
 ws_init

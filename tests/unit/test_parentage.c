@@ -321,22 +321,25 @@ static void test_loop_continues_across_nonblocking_wait(void **state)
 }
 
 /* asyncio under load never blocks: every round waits with timeout 0, runs the handlers
- * the round before woke, then reads. Each round's writes are the round before's reads;
- * a round that read two requests makes the next round's writes ambiguous, and the
- * round after recovers. */
-static void test_loop_busy_rounds_carry_one_round(void **state)
+ * the round before woke, then reads. Each round's writes are the round before's reads,
+ * or the steps of tasks a timer woke (asyncio.sleep, call_later): after waits that did
+ * not block, when timers were due is unknown, and none of it is evidence. A round begun
+ * by a blocking wait (its timeout says when the next timer is due) is. */
+static void test_loop_busy_rounds_timers_unknown(void **state)
 {
 	struct captured out = { .n = 0 };
 	struct ws_asm *a = new_asm(&out);
 	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
 	struct end s3 = server_end(3, SVC, 40003), s4 = server_end(4, SVC, 40004);
+	struct end s5 = server_end(5, SVC, 40005);
 	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
 	struct end u3 = client_end(13, SVC, 50003), u4 = client_end(14, SVC, 50004);
+	struct end u5 = client_end(15, SVC, 50005);
 
 	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, 0);
 	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));
 	loop_batch(a, SVC, 7, 3 * MS, 3 * MS, 2, 0);
-	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));     /* /r/1's handler */
+	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));     /* /r/1's handler, or a timer's */
 	io(a, &s2, 7, WS_DIR_INGRESS, 5 * MS, req("r", 2));
 	io(a, &s3, 7, WS_DIR_INGRESS, 6 * MS, req("r", 3));
 	loop_batch(a, SVC, 7, 7 * MS, 7 * MS, 1, 0);
@@ -345,13 +348,20 @@ static void test_loop_busy_rounds_carry_one_round(void **state)
 	io(a, &s4, 7, WS_DIR_INGRESS, 10 * MS, req("r", 4));
 	loop_batch(a, SVC, 7, 11 * MS, 11 * MS, 0, 0);
 	io(a, &u4, 7, WS_DIR_EGRESS, 12 * MS, req("b", 4));
+	/* a blocking wait (the next timer 50 ms away), then the same pattern */
+	loop_batch(a, SVC, 7, 13 * MS, 14 * MS, 1, 50);
+	io(a, &s5, 7, WS_DIR_INGRESS, 15 * MS, req("r", 5));
+	loop_batch(a, SVC, 7, 16 * MS, 16 * MS, 0, 0);
+	io(a, &u5, 7, WS_DIR_EGRESS, 17 * MS, req("b", 5));
 	assert_int_equal(said(a, WS_WHY_LOOP_MANY), 2);
-	complete(a, 30 * MS, &u1, &u2, &u3, &u4, &s1, &s2, &s3, &s4, NULL);
+	assert_int_equal(said(a, WS_WHY_LOOP_TIMER_UNKNOWN), 2);
+	complete(a, 30 * MS, &u1, &u2, &u3, &u4, &u5, &s1, &s2, &s3, &s4, &s5, NULL);
 	finish(a, 60 * MS);
-	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/1");
 	assert_root(&out, "/b/2");
 	assert_root(&out, "/b/3");
-	assert_child(&out, "/b/4", "/r/4");
+	assert_root(&out, "/b/4");
+	assert_child(&out, "/b/5", "/r/5");
 }
 
 /* The batches ride on the thread's next data record: one non-blocking wait there
@@ -1206,6 +1216,37 @@ static void test_answer_loop_window(void **state)
 	assert_child(&out, "/b/5", "/r/5");
 }
 
+/* Backwards after a wait that did not block: when the loop's timers are due is unknown,
+ * so a window that runs on to the batch's end (its after-poll work: a timer that
+ * answers another request) proves nothing; one closed by a read does. */
+static void test_answer_loop_window_timers_unknown(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002), s3 = server_end(3, SVC, 40003);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	io(a, &u1, 7, WS_DIR_EGRESS, 5 * MS, req("b", 1));
+	io(a, &u2, 7, WS_DIR_EGRESS, 6 * MS, req("b", 2));
+	loop_batch(a, SVC, 7, 7 * MS, 7 * MS, 1, 0);          /* timeout 0 */
+	io(a, &u1, 7, WS_DIR_INGRESS, 8 * MS, RESP);
+	io(a, &s2, 7, WS_DIR_EGRESS, 9 * MS, RESP);           /* /r/2's timer, maybe */
+	loop_batch(a, SVC, 7, 10 * MS, 10 * MS, 1, 0);
+	io(a, &u2, 7, WS_DIR_INGRESS, 11 * MS, RESP);
+	io(a, &s1, 7, WS_DIR_EGRESS, 12 * MS, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	io(a, &s3, 7, WS_DIR_INGRESS, 13 * MS, req("r", 3));  /* closed by a read */
+	assert_int_equal(why(a, WS_WHY_LOOP_TIMER_UNKNOWN), 1);
+	assert_int_equal(won(a, WS_PROV_ANSWER), 1);
+	complete(a, 30 * MS, &s3, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+	assert_child(&out, "/b/2", "/r/1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1216,7 +1257,7 @@ int main(void)
 		cmocka_unit_test(test_loop_two_batches_carry_nothing),
 		cmocka_unit_test(test_loop_blocking_batch_on_write),
 		cmocka_unit_test(test_client_start_at_connect_within_cause),
-		cmocka_unit_test(test_loop_busy_rounds_carry_one_round),
+		cmocka_unit_test(test_loop_busy_rounds_timers_unknown),
 		cmocka_unit_test(test_loop_blocking_wait_carries_nothing),
 		cmocka_unit_test(test_loop_foreign_read_ends_the_cause),
 		cmocka_unit_test(test_loop_timer_batch_has_no_cause),
@@ -1237,6 +1278,7 @@ int main(void)
 		cmocka_unit_test(test_answer_loop_backward),
 		cmocka_unit_test(test_answer_loop_backward_guards),
 		cmocka_unit_test(test_answer_loop_window),
+		cmocka_unit_test(test_answer_loop_window_timers_unknown),
 		cmocka_unit_test(test_answer_call_during_answer_is_root),
 		cmocka_unit_test(test_fork_inherits_until_answered),
 		cmocka_unit_test(test_go_threads_are_not_evidence),

@@ -10,6 +10,7 @@ the backend's body.
 import argparse
 import asyncio
 import os
+import random
 import re
 import signal
 
@@ -39,7 +40,7 @@ class Pool:
         return status, body
 
 
-async def handle(reader, writer, pool):
+async def handle(reader, writer, pool, jitter):
     try:
         while True:
             try:
@@ -50,7 +51,12 @@ async def handle(reader, writer, pool):
             close = any(l.lower().replace(b" ", b"") == b"connection:close" for l in lines[1:])
             m = PATH_RE.match(lines[0])
             if m:
+                k = int(m.group(1)) % 4
+                if jitter and k == 3:
+                    await asyncio.sleep(random.random() * 0.002)   # the call from a timer
                 status, body = await pool.get(b"/b/" + m.group(1))
+                if jitter and k == 2:
+                    await asyncio.sleep(random.random() * 0.003)   # the answer from a timer
             else:
                 status, body = 400, b"svc: bad request\n"
             reason = b"OK" if status == 200 else b"Error"
@@ -68,10 +74,12 @@ async def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--backend", required=True, help="host:port")
     ap.add_argument("--pool", type=int, default=8, help="idle backend connections kept")
+    ap.add_argument("--jitter", action="store_true",
+                    help="by request id mod 4: the backend call (3) or the answer (2) after a short sleep")
     args = ap.parse_args()
     host, _, port = args.backend.rpartition(":")
     pool = Pool(host, int(port), args.pool)
-    server = await asyncio.start_server(lambda r, w: handle(r, w, pool), "127.0.0.1", 0, backlog=256)
+    server = await asyncio.start_server(lambda r, w: handle(r, w, pool, args.jitter), "127.0.0.1", 0, backlog=256)
     with open(args.port_file + ".tmp", "w") as f:
         f.write("%d\n" % server.sockets[0].getsockname()[1])
     os.rename(args.port_file + ".tmp", args.port_file)

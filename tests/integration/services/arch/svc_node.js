@@ -6,6 +6,10 @@
 //                 requests in flight, so requests queue inside the agent
 //        fanout:  three backend requests in parallel (/b/<id>/0..2), answer when all
 //                 are done, bodies in that order
+//        jitter:  the global agent, and by request id mod 4 the answer is written right
+//                 away (0, 3), from setImmediate (1) or from a 0-3 ms timer (2) after
+//                 the backend's response: answers that are not written where the loop
+//                 read the response that caused them
 // GET /r/<id> answers 200 with the backend's body (or bodies).
 // With SVC_TLS_DIR set (test_tls_chain.sh) the server is https (key.pem, cert.pem from
 // that directory; OpenSSL linked into node) and the backend is called with https
@@ -41,9 +45,15 @@ const handler = async (req, res) => {
     res.end('svc: bad path\n');
     return;
   }
+  const k = Number(m[1]) % 4;
+  const later = (fn) => setTimeout(fn, Math.floor(Math.random() * 4));
   try {
     const paths = mode === 'fanout' ? [0, 1, 2].map((k) => `/b/${m[1]}/${k}`) : [`/b/${m[1]}`];
     const answers = await Promise.all(paths.map(get));
+    if (mode === 'jitter' && k === 1)
+      await new Promise((r) => setImmediate(r));
+    else if (mode === 'jitter' && k === 2)
+      await new Promise((r) => later(r));
     const bad = answers.find((a) => a.status !== 200);
     const body = Buffer.concat(answers.map((a) => a.body));
     res.writeHead(bad ? bad.status : 200, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
