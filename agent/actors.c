@@ -166,6 +166,7 @@ struct ws_actor *ws_actor_get(struct ws_actors *t, uint32_t pid, uint32_t tid, u
 	a->tid = tid;
 	a->goid = goid;
 	a->last_ns = now_ns;
+	a->batch_cause.idx = WS_NODE_NONE;
 	*pp = a;
 	LRU_PUSH(t->alru_head, t->alru_tail, a);
 	t->st.actors_opened++;
@@ -257,6 +258,27 @@ void ws_cause_read(struct ws_cause *c, struct ws_node_ref ref, uint64_t via_sock
 	c->egress_since = false;
 }
 
+void ws_actor_batch_begin(struct ws_actor *a)
+{
+	a->batch_mixed = false;
+	a->batch_cause.idx = WS_NODE_NONE;
+	a->batch_cause.gen = 0;
+}
+
+void ws_actor_batch_read(struct ws_actor *a, bool foreign)
+{
+	const struct ws_cause *c = &a->loop_cause;
+
+	if (foreign || c->state != WS_CAUSE_ONE || !ws_node_ref_valid(c->ref)) {
+		a->batch_mixed = true;
+		return;
+	}
+	if (!ws_node_ref_valid(a->batch_cause))
+		a->batch_cause = c->ref;
+	else if (a->batch_cause.idx != c->ref.idx || a->batch_cause.gen != c->ref.gen)
+		a->batch_mixed = true;
+}
+
 void ws_cause_clear(struct ws_cause *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -334,7 +356,8 @@ struct ws_proc *ws_proc_get(struct ws_actors *t, uint32_t pid, uint64_t now_ns, 
 
 static bool actor_idle(const struct ws_actor *a)
 {
-	return a->n_serving == 0 && !a->back_set;   /* an answer-rule window holds a node */
+	/* an answer-rule window or a tentative act holds a node */
+	return a->n_serving == 0 && !a->back_set && !a->n_tent;
 }
 
 void ws_actors_tick(struct ws_actors *t, uint64_t now_ns)

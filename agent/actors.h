@@ -33,7 +33,10 @@ enum ws_cause_state {
 struct ws_cause {
 	uint8_t state;          /* enum ws_cause_state */
 	bool egress_since;      /* the actor wrote bytes after the cause was set */
-	uint8_t _pad[6];
+	bool tentative;         /* ONE from a loop's latest read, for an act not yet known to
+				 * be that read's (parentage.c: settled by the loop's next read
+				 * or batch) */
+	uint8_t _pad[5];
 	uint64_t via_sock;      /* passed on by a response read on this connection (0: read
 				 * as a request): it does not cover that connection's next
 				 * request, which may be a pooled connection handed to another
@@ -54,6 +57,21 @@ struct ws_deferred {
 	uint32_t resp_tid;              /* the thread that read its response's end */
 	uint32_t _pad;
 };
+
+/* An act of a loop thread (a call written, a connect) after the batch's latest read,
+ * that the loop rule names that read's cause for, when that cannot be sure yet: a
+ * later read in the same batch shows the act was part of the batch's I/O phase (that
+ * read's handler), the next batch leaves it to after-poll work (timers, immediates)
+ * that anything may have queued (parentage.c). */
+struct ws_tentative {
+	struct ws_node_ref ref;         /* the CLIENT span (call), or none (connect) */
+	struct ws_node_ref parent;      /* the cause named (held while tentative) */
+	uint64_t sock_id;               /* the connection connected (connect) */
+};
+
+/* Tentative acts a loop thread holds per batch; past this they are unconfirmed at once
+ * (counted: parentage_loop_tentative_full). */
+#define WS_ACTOR_TENTATIVE 8
 
 /* Calls a thread may hold for the answer rule; past this the newest become roots
  * (counted: parentage_root_answer_full). */
@@ -91,6 +109,11 @@ struct ws_actor {
 					 * timer is due is unknown */
 	bool carried_nonblocking;       /* ... and so had the wait of the batch loop_carried
 					 * was read in */
+	bool batch_mixed;               /* this batch read more than one cause (or an unknown one) */
+	bool carried_mixed;             /* ... and so had the batch loop_carried was read in */
+	uint8_t n_tent;                 /* tentative acts in tent[] */
+	struct ws_node_ref batch_cause; /* the cause its reads named, while only one */
+	struct ws_tentative tent[WS_ACTOR_TENTATIVE];
 	uint64_t batch_in_sock;         /* the connection this batch read from first (0: none) */
 	struct ws_node_ref back_ref;    /* the deferred call whose response opened it */
 	uint64_t back_start_ns;         /* that call's span start */
@@ -162,6 +185,11 @@ void ws_actor_unserve(struct ws_actors *t, struct ws_actor *a, struct ws_node_re
 void ws_cause_read(struct ws_cause *c, struct ws_node_ref ref, uint64_t via_sock);
 void ws_cause_clear(struct ws_cause *c);
 void ws_cause_many(struct ws_cause *c);
+
+/* A loop thread's batch began / it read something, whose cause is now a->loop_cause
+ * (a foreign read: unknown): tracks whether the batch read one cause only. */
+void ws_actor_batch_begin(struct ws_actor *a);
+void ws_actor_batch_read(struct ws_actor *a, bool foreign);
 
 /* Expire idle actors and processes that hold nothing. */
 void ws_actors_tick(struct ws_actors *t, uint64_t now_ns);

@@ -364,7 +364,7 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	client_connect_start(a, c, p, ref, x, p->cause);
 	if (d.verdict == WS_VERDICT_DEFER) {
 		/* The answer rule: decided when this thread answers a request (parentage.h). */
-		if (ws_parentage_defer(&a->par, &call, ref, p->connect_start ? p->connect_start : call.ts)) {
+		if (ws_parentage_defer(&a->par, &call, &d, ref, p->connect_start ? p->connect_start : call.ts)) {
 			p->deferred = true;
 			p->tid = call.tid;
 		} else {
@@ -434,6 +434,10 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 		ws_ctx_finish(a->ctx, p->ref, start, end);
 	}
 	if (!server) {
+		/* A call decided after it was written (the loop's next read confirmed it)
+		 * passes its cause on as one decided at once does. */
+		if (p->deferred && !ws_node_ref_valid(p->cause))
+			ws_ctx_local_parent(a->ctx, p->ref, &p->cause);
 		f->resp_done = true;
 		f->resp_cause = p->cause;
 		if (p->deferred && ws_parentage_call_done(&a->par, p->pid, p->tid, p->ref,
@@ -628,6 +632,10 @@ static void track_chunk(struct ws_asm *a, struct feed_ctx *f, bool ingress)
 	if (!act->loop)
 		return;
 	ws_parentage_loop_ingress(&a->par, act, c->sock_id, f->back_here);
+	/* What the batch read, for the loop rule's acts after its last read: a read that
+	 * names no cause may have queued anyone's work. */
+	bool named = true;
+
 	if (is_server(c)) {
 		if (f->opened >= 2)
 			ws_cause_many(&act->loop_cause);       /* pipelined requests in one read */
@@ -635,15 +643,23 @@ static void track_chunk(struct ws_asm *a, struct feed_ctx *f, bool ingress)
 			ws_cause_read(&act->loop_cause, f->last_opened, 0);
 		else if (c->n_pending == 1)
 			ws_cause_read(&act->loop_cause, c->pending[0].ref, 0);   /* more of its body */
+		else
+			named = false;
+		ws_actor_batch_read(act, !named);
 		return;
 	}
-	if (conn_role(c) != WS_PROLE_CLIENT)
-		return;
-	struct ws_conn_pending *o = f->resp_done ? NULL : pending_oldest(c);
-	struct ws_node_ref cause = f->resp_done ? f->resp_cause : o ? o->cause : (struct ws_node_ref){ WS_NODE_NONE, 0 };
+	struct ws_conn_pending *o = NULL;
+	struct ws_node_ref cause = { WS_NODE_NONE, 0 };
 
+	if (conn_role(c) == WS_PROLE_CLIENT) {
+		o = f->resp_done ? NULL : pending_oldest(c);
+		cause = f->resp_done ? f->resp_cause : o ? o->cause : cause;
+	}
 	if (f->resp_done || o)
 		ws_cause_read(&act->loop_cause, cause, c->sock_id);
+	else
+		named = false;
+	ws_actor_batch_read(act, !named);
 }
 
 static bool is_go(struct ws_asm *a, uint32_t pid, uint64_t ts)
@@ -678,6 +694,7 @@ static void on_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t ts
 	if (b->count == 1 && (b->flags & WS_BATCH_LAST_NONBLOCKING)) {
 		act->loop_carried = act->loop_cause;
 		act->carried_nonblocking = act->wait_nonblocking;
+		act->carried_mixed = act->batch_mixed;
 	} else {
 		ws_cause_clear(&act->loop_carried);
 	}
@@ -757,6 +774,8 @@ static void on_task(struct ws_asm *a, const struct ws_task_event *e)
 		ws_parentage_cause_of(&a->par, e->pid, is_go(a, e->pid, ts) ? 0 : e->tid, ts, &why);
 		if (why.state == WS_CAUSE_NONE || !e->other_pid)
 			break;
+		if (why.tentative)
+			ws_cause_many(&why);   /* a loop's fork that may be after-poll work */
 		child = ws_proc_get(a->actors, e->other_pid, ts, true, NULL);
 		if (child)
 			child->inherited = why;
@@ -1305,6 +1324,9 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 
 				ws_parentage_cause_of(&a->par, e->pid, is_go(a, e->pid, e->hdr.ts_ns) ? 0 : e->tid,
 						      e->hdr.ts_ns, &c->connect_cause);
+				/* A loop's connect after its batch's last read: settled by what the
+				 * loop does next (parentage.h). */
+				ws_parentage_connected(&a->par, e->pid, e->tid, c->sock_id, &c->connect_cause);
 				/* Connecting is acting on what the thread read, as a write is: a
 				 * request read after it starts a new cause, not an ambiguous one. */
 				act = ws_actor_get(a->actors, e->pid, e->tid, 0, e->hdr.ts_ns, false, NULL);
@@ -1394,6 +1416,14 @@ static size_t go_lineage(void *ctx, uint32_t pid, uint64_t goid, uint64_t *out, 
 	return ws_go_lineage(ctx, pid, goid, out, max);
 }
 
+static struct ws_cause *conn_cause_of(void *ctx, uint64_t sock_id)
+{
+	struct ws_asm *a = ctx;
+	struct ws_conn *c = ws_conn_find(a->conns, sock_id);
+
+	return c ? &c->connect_cause : NULL;
+}
+
 void ws_asm_derive_key(const struct ws_asm *a, uint64_t out[2])
 {
 	ws_ctx_derive_key(a->ctx, out);
@@ -1430,6 +1460,8 @@ struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn
 	a->par.runtime_ctx = cfg->runtime_ctx;
 	a->par.lineage = go_lineage;
 	a->par.lineage_ctx = a->go;
+	a->par.conn_cause = conn_cause_of;
+	a->par.conn_cause_ctx = a;
 	return a;
 }
 

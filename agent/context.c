@@ -454,6 +454,20 @@ void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_
 	wait_on(c, n, parent, rule);
 }
 
+bool ws_ctx_local_parent(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_ref *out)
+{
+	struct node *n = get(c, r);
+	uint8_t rule;
+
+	if (!n || n->parent_remote || !ws_node_ref_valid(n->parent))
+		return false;
+	rule = n->wait == W_LOCAL ? n->pending_rule : n->rule;
+	if (rule != WS_RULE_IN_PROCESS && rule != WS_RULE_THREAD)
+		return false;
+	*out = n->parent;
+	return true;
+}
+
 void ws_ctx_defer(struct ws_ctx *c, struct ws_node_ref r, uint64_t deadline_ns)
 {
 	struct node *n = get(c, r);

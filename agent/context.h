@@ -108,6 +108,9 @@ void ws_ctx_parent_remote(struct ws_ctx *c, struct ws_node_ref r, const uint8_t 
 			  const uint8_t span_id[8], uint8_t flags);
 void ws_ctx_parent_local(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_ref parent,
 			 enum ws_parent_rule rule);
+/* The parent inside its process node r was given (ws_ctx_parent_local; the ref may be
+ * stale once that node is gone). False when it has none of that kind. */
+bool ws_ctx_local_parent(struct ws_ctx *c, struct ws_node_ref r, struct ws_node_ref *out);
 /* Is the span still open (its request not answered yet)? */
 bool ws_ctx_is_open(struct ws_ctx *c, struct ws_node_ref r);
 /* CLIENT node r's span starts at its connection's connect() (docs/waits.md). */

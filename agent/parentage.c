@@ -16,19 +16,20 @@
 struct answer {
 	uint8_t verdict;
 	uint8_t why;
+	bool tentative;         /* PARENT: the loop rule's, not sure yet (parentage.h) */
 	struct ws_node_ref ref;
 };
 
-static const struct answer unknown = { WS_VERDICT_UNKNOWN, WS_WHY_NONE, { WS_NODE_NONE, 0 } };
+static const struct answer unknown = { WS_VERDICT_UNKNOWN, WS_WHY_NONE, false, { WS_NODE_NONE, 0 } };
 
 static struct answer say(uint8_t verdict, uint8_t why)
 {
-	return (struct answer){ verdict, why, { WS_NODE_NONE, 0 } };
+	return (struct answer){ verdict, why, false, { WS_NODE_NONE, 0 } };
 }
 
 static struct answer parent(struct ws_node_ref r)
 {
-	return (struct answer){ WS_VERDICT_PARENT, WS_WHY_NONE, r };
+	return (struct answer){ WS_VERDICT_PARENT, WS_WHY_NONE, false, r };
 }
 
 void ws_parentage_init(struct ws_parentage *p, struct ws_ctx *ctx, struct ws_actors *actors)
@@ -102,11 +103,27 @@ static struct answer prov_connect(struct ws_parentage *p, const struct ws_call *
 {
 	struct answer r;
 
-	if (!c->connect_cause)
+	/* A tentative cause is the loop rule's, for a connect in this same batch: that
+	 * rule answers for the write too. */
+	if (!c->connect_cause || c->connect_cause->tentative)
 		return unknown;
 	r = from_cause(p, c->connect_cause, WS_WHY_CONNECT_MANY);
 	/* An answered or empty connect cause says nothing about later use. */
 	return r.verdict == WS_VERDICT_NONE ? unknown : r;
+}
+
+/* Sure that an act after the batch's latest read is that read's handler's, though no
+ * read followed it (yet): the batch began with a blocking wait whose deadline had not
+ * passed (no timer due, nothing queued before), and read one cause only (no one else
+ * queued work to run after the reads). */
+static bool loop_settled(const struct ws_actor *a, uint64_t ts)
+{
+	if (a->wait_nonblocking || a->batch_mixed)
+		return false;
+	if (a->batch_timeout_ms == -1)
+		return true;
+	return a->batch_timeout_ms > 0 && a->batch_enter_ns &&
+	       ts + TIMER_SLACK_NS < a->batch_enter_ns + (uint64_t)a->batch_timeout_ms * MS;
 }
 
 static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, const struct ws_actor *a)
@@ -120,8 +137,17 @@ static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, 
 		return say(WS_VERDICT_NONE, WS_WHY_LOOP_NO_CAUSE);
 	if (k->state == WS_CAUSE_ONE && c->sock_id && k->via_sock == c->sock_id)
 		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_POOL_REUSE);
-	/* The loop runs its due timers between handling this batch and waiting again:
-	 * past the wait's deadline a write may be a timer's, not the read request's. */
+	if (k == &a->loop_cause) {
+		/* Read in this batch: sure now, or when the loop reads again (parentage.h). */
+		struct answer r = from_cause(p, k, WS_WHY_LOOP_MANY);
+
+		r.tentative = r.verdict == WS_VERDICT_PARENT && !loop_settled(a, c->ts);
+		return r;
+	}
+	/* Carried from the batch before: its handlers run before this batch's reads, so
+	 * no read tells them from that batch's after-poll work. The loop runs its due
+	 * timers between handling a batch and waiting again: past the wait's deadline a
+	 * write may be a timer's, not the read request's. */
 	if (k->state == WS_CAUSE_ONE && a->batch_timeout_ms > 0 && a->batch_enter_ns &&
 	    c->ts + TIMER_SLACK_NS >= a->batch_enter_ns + (uint64_t)a->batch_timeout_ms * MS)
 		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_LOOP_TIMER_DUE);
@@ -129,8 +155,12 @@ static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, 
 	 * with those its due timers woke (asyncio.sleep, call_later): when the round the
 	 * cause was read in began with a wait that did not block, nothing tells when its
 	 * timers were due, and a carried write may be a timer's. */
-	if (k == &a->loop_carried && k->state == WS_CAUSE_ONE && a->carried_nonblocking)
+	if (k->state == WS_CAUSE_ONE && a->carried_nonblocking)
 		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_LOOP_TIMER_UNKNOWN);
+	/* Work queued by any read of that batch runs now (asyncio's call_soon): the
+	 * batch's last cause is only the right one when it read nothing else. */
+	if (k->state == WS_CAUSE_ONE && a->carried_mixed)
+		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_LOOP_MANY);
 	return from_cause(p, k, WS_WHY_LOOP_MANY);
 }
 
@@ -175,7 +205,7 @@ static struct answer prov_fork(struct ws_parentage *p, const struct ws_proc *pr)
 
 struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call *c, bool count)
 {
-	struct ws_decision d = { WS_VERDICT_NONE, WS_PROV__MAX, WS_WHY_NO_EVIDENCE, 0, { WS_NODE_NONE, 0 } };
+	struct ws_decision d = { WS_VERDICT_NONE, WS_PROV__MAX, WS_WHY_NO_EVIDENCE, false, { WS_NODE_NONE, 0 } };
 	bool go = ws_parentage_runtime(p, c->pid, c->ts) == WS_RUNTIME_GO;
 	bool afull = false, pfull = false;
 	struct ws_actor *a = NULL;
@@ -208,6 +238,7 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 				d.why = WS_WHY_CONFLICT;
 				d.provider = (uint8_t)v;
 				d.parent.idx = WS_NODE_NONE;
+				d.tentative = false;
 				break;
 			}
 			continue;
@@ -217,6 +248,7 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 			d.provider = (uint8_t)v;
 			d.why = WS_WHY_NONE;
 			d.parent = r.ref;
+			d.tentative = r.tentative;
 			continue;
 		}
 		if (r.verdict == WS_VERDICT_AMBIGUOUS) {
@@ -261,9 +293,18 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 		d.provider = WS_PROV_ANSWER;
 		d.why = WS_WHY_NONE;
 	}
+	/* The loop rule's parent, not sure yet: the call waits for the loop's next read or
+	 * batch (ws_parentage_defer). */
+	if (d.verdict == WS_VERDICT_PARENT && d.tentative && c->may_defer) {
+		d.verdict = WS_VERDICT_DEFER;
+		if (count)
+			p->st.tentative++;
+	}
 	if (count) {
 		p->st.decisions++;
-		if (d.verdict == WS_VERDICT_DEFER)
+		if (d.verdict == WS_VERDICT_DEFER && d.tentative)
+			;   /* counted when settled */
+		else if (d.verdict == WS_VERDICT_DEFER)
 			p->st.deferred++;
 		else if (d.verdict == WS_VERDICT_PARENT)
 			p->st.won[d.provider]++;
@@ -292,8 +333,71 @@ static void defer_refresh(struct ws_parentage *p, struct ws_actor *a, uint64_t n
 	a->n_deferred = keep;
 }
 
-bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct ws_node_ref ref,
-			uint64_t start_ns)
+/* ---- tentative acts of loops (parentage.h) ------------------------------------------ */
+
+/* A call left to the answer rule read backwards, counted as deferred then. */
+static void tent_unconfirmed_call(struct ws_parentage *p)
+{
+	p->st.deferred++;
+	p->st.deferred_why[WS_WHY_LOOP_AFTER_READS]++;
+}
+
+static bool tent_add(struct ws_parentage *p, struct ws_actor *a, struct ws_node_ref ref, struct ws_node_ref parent,
+		     uint64_t sock_id)
+{
+	if (a->n_tent >= WS_ACTOR_TENTATIVE) {
+		p->st.tentative_full++;
+		return false;
+	}
+	ws_ctx_hold(p->ctx, parent);   /* it may be answered and emitted before it is settled */
+	a->tent[a->n_tent++] = (struct ws_tentative){ .ref = ref, .parent = parent, .sock_id = sock_id };
+	return true;
+}
+
+/* The loop read again in the same batch (confirmed), or began a new one or exited (not). */
+static void tent_settle(struct ws_parentage *p, struct ws_actor *a, bool confirmed)
+{
+	for (uint8_t i = 0; i < a->n_tent; i++) {
+		struct ws_tentative *t = &a->tent[i];
+
+		if (!ws_node_ref_valid(t->ref)) {
+			struct ws_cause *k = p->conn_cause ? p->conn_cause(p->conn_cause_ctx, t->sock_id) : NULL;
+
+			if (k && k->tentative && k->ref.idx == t->parent.idx && k->ref.gen == t->parent.gen) {
+				k->tentative = false;
+				if (!confirmed)
+					ws_cause_many(k);
+			}
+		} else if (ws_ctx_is_deferred(p->ctx, t->ref)) {
+			if (confirmed) {
+				p->st.tentative_confirmed++;
+				p->st.won[WS_PROV_LOOP]++;
+				ws_ctx_parent_local(p->ctx, t->ref, t->parent, WS_RULE_IN_PROCESS);
+			} else {
+				tent_unconfirmed_call(p);   /* decided when its response is read */
+			}
+		}
+		ws_ctx_release(p->ctx, t->parent);
+	}
+	a->n_tent = 0;
+}
+
+void ws_parentage_connected(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t sock_id,
+			    struct ws_cause *cause)
+{
+	struct ws_actor *a;
+
+	if (!cause->tentative)
+		return;
+	a = ws_actor_get(p->actors, pid, tid, 0, 0, false, NULL);
+	if (!a || !tent_add(p, a, (struct ws_node_ref){ WS_NODE_NONE, 0 }, cause->ref, sock_id)) {
+		cause->tentative = false;
+		ws_cause_many(cause);
+	}
+}
+
+bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, const struct ws_decision *d,
+			struct ws_node_ref ref, uint64_t start_ns)
 {
 	bool full = false;
 	struct ws_actor *a = ws_actor_get(p->actors, c->pid, c->tid, 0, c->ts, true, &full);
@@ -303,8 +407,11 @@ bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct 
 		return false;
 	}
 	if (a->loop) {
-		/* Decided when its response is read (ws_parentage_call_done). */
+		/* Decided by the loop's next read, or when its response is read
+		 * (ws_parentage_call_done). */
 		ws_ctx_defer(p->ctx, ref, start_ns + WS_ANSWER_CALL_MAX_NS);
+		if (d->tentative && !tent_add(p, a, ref, d->parent, 0))
+			tent_unconfirmed_call(p);
 		return true;
 	}
 	defer_refresh(p, a, c->ts);
@@ -377,17 +484,21 @@ static void window_decide(struct ws_parentage *p, struct ws_actor *a)
 
 void ws_parentage_loop_batch(struct ws_parentage *p, struct ws_actor *a, bool foreign)
 {
+	tent_settle(p, a, foreign);
 	window_close(p, a, false);
 	if (foreign) {
 		a->batch_in_other = true;
+		ws_actor_batch_read(a, true);
 	} else {
 		a->batch_in_sock = 0;
 		a->batch_in_other = false;
+		ws_actor_batch_begin(a);
 	}
 }
 
 void ws_parentage_loop_ingress(struct ws_parentage *p, struct ws_actor *a, uint64_t sock_id, bool this_record_opened)
 {
+	tent_settle(p, a, true);
 	if (!a->batch_in_sock)
 		a->batch_in_sock = sock_id;
 	else if (a->batch_in_sock != sock_id)
@@ -415,8 +526,10 @@ void ws_parentage_thread_exit(struct ws_parentage *p, uint32_t pid, uint32_t tid
 {
 	struct ws_actor *a = ws_actor_get(p->actors, pid, tid, 0, 0, false, NULL);
 
-	if (a)
+	if (a) {
+		tent_settle(p, a, false);
 		window_close(p, a, false);
+	}
 }
 
 void ws_parentage_tick(struct ws_parentage *p, uint64_t now_ns)
@@ -461,9 +574,13 @@ bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, 
 		return false;
 	}
 	if (a->loop) {
-		/* A read closes the window before (this record's read is counted after
-		 * this call). */
+		/* Its read confirms the tentative acts and closes the window before (this
+		 * record's read is counted after this call). */
+		if (resp_tid == tid && end_ns)
+			tent_settle(p, a, true);
 		window_close(p, a, true);
+		if (!ws_ctx_is_deferred(p->ctx, ref))
+			return false;   /* confirmed just now */
 		if (resp_tid != tid || !end_ns) {
 			defer_root(p, ref, WS_WHY_ANSWER_NOT_NEXT);
 			return false;
@@ -551,10 +668,12 @@ void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, u
 	struct ws_decision d = ws_parent_decide(p, &c, false);
 
 	ws_cause_clear(out);
-	if (d.verdict == WS_VERDICT_PARENT)
+	if (d.verdict == WS_VERDICT_PARENT) {
 		ws_cause_read(out, d.parent, 0);
-	else if (d.verdict == WS_VERDICT_AMBIGUOUS)
+		out->tentative = d.tentative;   /* ws_parentage_connected, or see the caller */
+	} else if (d.verdict == WS_VERDICT_AMBIGUOUS) {
 		ws_cause_many(out);
+	}
 }
 
 const char *ws_provider_name(enum ws_provider v)
@@ -591,6 +710,7 @@ const char *ws_why_name(enum ws_why w)
 		[WS_WHY_ANSWER_FULL] = "answer_full",
 		[WS_WHY_ANSWER_NOT_NEXT] = "answer_not_next",
 		[WS_WHY_ANSWER_MANY] = "answer_many",
+		[WS_WHY_LOOP_AFTER_READS] = "loop_after_reads",
 	};
 	return w < WS_WHY__MAX ? names[w] : "unknown";
 }
@@ -599,6 +719,9 @@ void ws_parentage_report(const struct ws_parentage *p, FILE *out)
 {
 	fprintf(out, "  parentage_decisions %" PRIu64 "\n", p->st.decisions);
 	fprintf(out, "  parentage_deferred %" PRIu64 "\n", p->st.deferred);
+	fprintf(out, "  parentage_loop_tentative %" PRIu64 "\n", p->st.tentative);
+	fprintf(out, "  parentage_loop_tentative_confirmed %" PRIu64 "\n", p->st.tentative_confirmed);
+	fprintf(out, "  parentage_loop_tentative_full %" PRIu64 "\n", p->st.tentative_full);
 	for (int v = 0; v < WS_PROV__MAX; v++)
 		fprintf(out, "  parentage_by_%s %" PRIu64 "\n", ws_provider_name((enum ws_provider)v), p->st.won[v]);
 	for (int w = WS_WHY_NO_EVIDENCE; w < WS_WHY__MAX; w++)

@@ -82,6 +82,8 @@ enum ws_why {
 	WS_WHY_ANSWER_NOT_NEXT,  /* answer rule, loop: its batch read more than the call's response,
 				  * or the loop answered nothing right after it */
 	WS_WHY_ANSWER_MANY,      /* answer rule, loop: it answered several requests right after it */
+	WS_WHY_LOOP_AFTER_READS, /* written after its batch's last read, which is where after-poll
+				  * work (timers, immediates) queued by anyone runs (deferred) */
 	WS_WHY__MAX,
 };
 
@@ -89,7 +91,8 @@ struct ws_decision {
 	uint8_t verdict;         /* enum ws_verdict: PARENT, or NONE/AMBIGUOUS with why */
 	uint8_t provider;        /* enum ws_provider that decided (PARENT) or stopped the search */
 	uint8_t why;             /* enum ws_why when not PARENT */
-	uint8_t _pad;
+	bool tentative;          /* PARENT, or DEFER naming parent: the loop rule's, settled by
+				  * what the loop does next (ws_parentage_defer, _connected) */
 	struct ws_node_ref parent;
 };
 
@@ -109,6 +112,8 @@ struct ws_call {
 typedef size_t (*ws_lineage_fn)(void *ctx, uint32_t pid, uint64_t goid, uint64_t *out, size_t max);
 /* The runtime of a process (enum ws_runtime), asked once per process. */
 typedef uint8_t (*ws_runtime_fn)(void *ctx, uint32_t pid);
+/* The connect cause of connection sock_id, NULL when it is not known any more. */
+typedef struct ws_cause *(*ws_conn_cause_fn)(void *ctx, uint64_t sock_id);
 
 struct ws_parentage_stats {
 	uint64_t decisions;
@@ -116,6 +121,9 @@ struct ws_parentage_stats {
 	uint64_t why[WS_WHY__MAX];         /* roots, by reason */
 	uint64_t deferred;                 /* decisions left to the answer rule */
 	uint64_t deferred_why[WS_WHY__MAX]; /* ... by what the ordered providers had said */
+	uint64_t tentative;                /* loop-rule acts left to the loop's next read or batch */
+	uint64_t tentative_confirmed;      /* ... a later read of their batch showed them its */
+	uint64_t tentative_full;           /* ... unconfirmed at once: the actor held too many */
 };
 
 /* Loop threads with an answer-rule window open (closed by ws_parentage_tick when idle). */
@@ -128,6 +136,8 @@ struct ws_parentage {
 	void *lineage_ctx;
 	ws_runtime_fn runtime;
 	void *runtime_ctx;
+	ws_conn_cause_fn conn_cause;
+	void *conn_cause_ctx;
 	struct ws_parentage_stats st;
 	uint32_t n_win;
 	struct { uint32_t pid, tid; } win[WS_WINDOWS];
@@ -140,6 +150,26 @@ uint8_t ws_parentage_runtime(struct ws_parentage *p, uint32_t pid, uint64_t now_
 
 /* Decide. count: add to the stats (client requests), or not (hand-overs). */
 struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call *c, bool count);
+
+/*
+ * The loop rule names the cause a loop thread read last in the current readiness
+ * batch. Loops run a batch's I/O handlers first, one per ready descriptor, and what
+ * the batch or the ones before it queued after them (libuv's timers, setImmediate and
+ * closing callbacks; asyncio's due timer handles; nginx's posted events and timers).
+ * An act followed by another read in the same batch was an I/O handler's, the latest
+ * read's. One after the batch's last read may be after-poll work: it is the latest
+ * read's only when the batch began with a blocking wait whose deadline had not passed
+ * (no timer due, nothing queued before it) and read nothing but that cause (nothing
+ * else could have queued work). Otherwise the act is tentative:
+ *   - a call (verdict DEFER, tentative, parent named) waits in ws_parentage_defer;
+ *   - a connect's cause (ws_parentage_cause_of: ONE, tentative) is registered with
+ *     ws_parentage_connected; until settled the connect rule says nothing of it;
+ * the loop's next read confirms them, its next batch (or exit) leaves the calls to the
+ * answer rule read backwards (deferred_why loop_after_reads) and makes the connects'
+ * causes MANY. A parent named is held until then.
+ */
+void ws_parentage_connected(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t sock_id,
+			    struct ws_cause *cause);
 
 /*
  * The answer rule. A thread that serves nothing (not an event loop, not Go) and writes
@@ -158,8 +188,8 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
  * Returns false when the call cannot wait (table or list full: counted); the caller
  * makes it a root then.
  */
-bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct ws_node_ref ref,
-			uint64_t start_ns);
+bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, const struct ws_decision *d,
+			struct ws_node_ref ref, uint64_t start_ns);
 /*
  * On an event-loop thread the same rule reads backwards, as the loop rule reads
  * forwards: what a loop does right after reading a call's response, before it reads
@@ -185,10 +215,12 @@ bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, struct 
  * (ws_parentage_loop_ingress must not count this record's read against it). */
 bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref ref,
 			    uint64_t start_ns, uint32_t resp_tid, uint64_t end_ns, uint64_t sock_id);
-/* A loop thread's readiness batch began, or it read something that is not a message
- * (a foreign read): its window closes. */
+/* A loop thread's readiness batch began (its tentative acts are left unconfirmed), or
+ * it read something that is not a message (a foreign read: they are confirmed): its
+ * window closes. */
 void ws_parentage_loop_batch(struct ws_parentage *p, struct ws_actor *a, bool foreign);
-/* A loop thread read from sock_id (this_record_opened: this record opened the window). */
+/* A loop thread read from sock_id (this_record_opened: this record opened the window);
+ * it settles its tentative acts as confirmed. */
 void ws_parentage_loop_ingress(struct ws_parentage *p, struct ws_actor *a, uint64_t sock_id, bool this_record_opened);
 /* The thread exited: its window closes. */
 void ws_parentage_thread_exit(struct ws_parentage *p, uint32_t pid, uint32_t tid);

@@ -7,15 +7,17 @@
 # Minimum correct % at 16 / 64 requests in flight: what the agent reaches with the
 # parentage providers (docs/parentage.md), less a margin for a noisy 2-core machine.
 # Measured 2026-12-02 on 6 runs (two clean-clone): 29.5-40 % at 16, 21-33 % at 64; the
-# 40 set on 2026-12-01 had no margin and failed CI at 39 %, 30 failed at 29.5 %. What keeps it there: a backend
+# 40 set on 2026-12-01 had no margin and failed CI at 39 %, 30 failed at 29.5 %. Once
+# acts after a batch's last read wait for a later read (docs/parentage.md): 18.5-25 %
+# at 16, 11.5-16 % at 64 in five runs. What keeps it there: a backend
 # response read that writes nothing (Promise.all waits for the other two) followed by
 # another read makes the loop's cause ambiguous (loop_read_many), by design: a wrong
 # parent is worse than a root. Raise them as parentage improves; a misattributed span
 # fails the test whatever the minimum.
 # shellcheck disable=SC2034 # read by arch_run (arch_lib.sh)
-MIN_CORRECT_16=${WS_MIN_CORRECT_16:-15}
+MIN_CORRECT_16=${WS_MIN_CORRECT_16:-12}
 # shellcheck disable=SC2034
-MIN_CORRECT_64=${WS_MIN_CORRECT_64:-12}
+MIN_CORRECT_64=${WS_MIN_CORRECT_64:-8}
 ws_init
 arch_need node nodejs
 

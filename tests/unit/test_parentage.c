@@ -257,27 +257,169 @@ static uint64_t won(struct ws_asm *a, enum ws_provider v)
 /* ---- event loops ------------------------------------------------------------------- */
 
 /* Node style: each read callback runs its handler (and the writes it queues) before
- * the next ready descriptor is read. */
+ * the next ready descriptor is read. The third read shows the second write was /r/2's
+ * handler's, not after-poll work the batch's first read queued. */
 static void test_loop_read_then_write(void **state)
 {
 	struct captured out = { .n = 0 };
 	struct ws_asm *a = new_asm(&out);
 	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end s3 = server_end(3, SVC, 40003);
 	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
 
-	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 3, -1);
 	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
 	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));
 	io(a, &s2, 7, WS_DIR_INGRESS, 5 * MS, req("r", 2));
 	io(a, &u2, 7, WS_DIR_EGRESS, 6 * MS, req("b", 2));
+	io(a, &s3, 7, WS_DIR_INGRESS, 6 * MS + 500, req("r", 3));
 	loop_batch(a, SVC, 7, 7 * MS, 8 * MS, 2, -1);
 	io(a, &u1, 7, WS_DIR_INGRESS, 9 * MS, RESP);
 	io(a, &s1, 7, WS_DIR_EGRESS, 10 * MS, RESP);
 	io(a, &u2, 7, WS_DIR_INGRESS, 11 * MS, RESP);
 	io(a, &s2, 7, WS_DIR_EGRESS, 12 * MS, RESP);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative, 1);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative_confirmed, 1);
+	complete(a, 30 * MS, &s3, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
 	assert_child(&out, "/b/2", "/r/2");
+}
+
+/* libuv, asyncio and nginx run a batch's I/O handlers first, then what was queued to
+ * run after them (timers, setImmediate, posted events): a call such a timer makes for
+ * /r/1 comes right after the read of /r/2. A later read of the same batch shows an act
+ * was the latest read's handler's; the next batch leaves it to the answer rule, which
+ * places it by what the loop answers right after reading its response. */
+static void test_loop_act_after_last_read(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end s3 = server_end(3, SVC, 40003), s4 = server_end(4, SVC, 40004);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct end u3 = client_end(13, SVC, 50003), u4 = client_end(14, SVC, 50004);
+	struct end u5 = client_end(15, SVC, 50005);
+
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));       /* its handler sets a timer */
+	loop_batch(a, SVC, 7, 3 * MS, 3 * MS, 1, 0);             /* immediates pending: timers unknown */
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	io(a, &u2, 7, WS_DIR_EGRESS, 5 * MS, req("b", 2));
+	io(a, &u1, 7, WS_DIR_EGRESS, 6 * MS, req("b", 1));       /* /r/1's timer */
+	loop_batch(a, SVC, 7, 7 * MS, 8 * MS, 1, -1);
+	assert_int_equal(said(a, WS_WHY_LOOP_AFTER_READS), 2);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative_confirmed, 0);
+	io(a, &u2, 7, WS_DIR_INGRESS, 9 * MS, RESP);
+	io(a, &s2, 7, WS_DIR_EGRESS, 10 * MS, RESP);
+	loop_batch(a, SVC, 7, 11 * MS, 12 * MS, 1, -1);
+	io(a, &u1, 7, WS_DIR_INGRESS, 13 * MS, RESP);
+	io(a, &s1, 7, WS_DIR_EGRESS, 14 * MS, RESP);
+	loop_batch(a, SVC, 7, 15 * MS, 16 * MS, 1, -1);
+	/* the same after a blocking wait, once the batch read two causes: /r/3's handler
+	 * calls (sure at once: the batch has read only /r/3) and queues a setImmediate;
+	 * /r/4's handler calls; then the immediate's call for /r/3 */
+	io(a, &s3, 7, WS_DIR_INGRESS, 17 * MS, req("r", 3));
+	io(a, &u3, 7, WS_DIR_EGRESS, 18 * MS, req("b", 3));
+	io(a, &s4, 7, WS_DIR_INGRESS, 19 * MS, req("r", 4));
+	io(a, &u4, 7, WS_DIR_EGRESS, 20 * MS, req("b", 4));
+	io(a, &u5, 7, WS_DIR_EGRESS, 21 * MS, req("c", 3));
+	loop_batch(a, SVC, 7, 22 * MS, 23 * MS, 1, -1);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative, 4);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative_confirmed, 0);
+	assert_int_equal(said(a, WS_WHY_LOOP_AFTER_READS), 4);
+	io(a, &u3, 7, WS_DIR_INGRESS, 24 * MS, RESP);
+	loop_batch(a, SVC, 7, 25 * MS, 26 * MS, 1, -1);
+	io(a, &u4, 7, WS_DIR_INGRESS, 27 * MS, RESP);
+	io(a, &s4, 7, WS_DIR_EGRESS, 28 * MS, RESP);
+	loop_batch(a, SVC, 7, 29 * MS, 30 * MS, 1, -1);
+	io(a, &u5, 7, WS_DIR_INGRESS, 31 * MS, RESP);
+	io(a, &s3, 7, WS_DIR_EGRESS, 32 * MS, RESP);
+	loop_batch(a, SVC, 7, 33 * MS, 34 * MS, 1, -1);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/2", "/r/2");
+	assert_child(&out, "/b/1", "/r/1");
+	assert_child(&out, "/b/3", "/r/3");
+	assert_child(&out, "/b/4", "/r/4");
+	assert_child(&out, "/c/3", "/r/3");
+}
+
+/* asyncio with a protocol that writes from its read callback: /r/2's handler writes
+ * its call at once, /r/1's scheduled its call with call_soon, which runs in the next
+ * round before that round reads anything. The round that read both carries nothing. */
+static void test_loop_carried_after_mixed_round(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end s3 = server_end(3, SVC, 40003);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct end u3 = client_end(13, SVC, 50003);
+
+	struct end u4 = client_end(14, SVC, 50004);
+
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 2, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));
+	io(a, &u4, 7, WS_DIR_EGRESS, 2 * MS + 500, req("c", 1));   /* /r/1's first call, at once */
+	io(a, &s2, 7, WS_DIR_INGRESS, 3 * MS, req("r", 2));
+	io(a, &u2, 7, WS_DIR_EGRESS, 4 * MS, req("b", 2));
+	loop_batch(a, SVC, 7, 5 * MS, 5 * MS, 0, 0);
+	io(a, &u1, 7, WS_DIR_EGRESS, 6 * MS, req("b", 1));
+	assert_int_equal(said(a, WS_WHY_LOOP_MANY), 1);
+	assert_int_equal(said(a, WS_WHY_LOOP_AFTER_READS), 1);
+	/* one cause read: carried (a blocking wait began the round it was read in) */
+	loop_batch(a, SVC, 7, 7 * MS, 8 * MS, 1, -1);
+	io(a, &s3, 7, WS_DIR_INGRESS, 9 * MS, req("r", 3));
+	loop_batch(a, SVC, 7, 10 * MS, 10 * MS, 0, 0);
+	io(a, &u3, 7, WS_DIR_EGRESS, 11 * MS, req("b", 3));
+	complete(a, 30 * MS, &u1, &u2, &u3, &u4, &s1, &s2, &s3, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/c/1", "/r/1");
+	assert_root(&out, "/b/1");
+	assert_root(&out, "/b/2");
+	assert_child(&out, "/b/3", "/r/3");
+}
+
+/* A connect after the batch's last read is settled the same way: a later read confirms
+ * its cause, the next batch makes it ambiguous (the connection's first request is then
+ * left to the answer rule). */
+static void test_loop_connect_after_last_read(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end s3 = server_end(3, SVC, 40003), s4 = server_end(4, SVC, 40004);
+	struct end s5 = server_end(5, SVC, 40005);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct end u3 = client_end(13, SVC, 50003), u4 = client_end(14, SVC, 50004);
+
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, 0);
+	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));
+	connect_open(a, &u1, 7, 3 * MS);                          /* /r/1's: a read follows */
+	io(a, &s2, 7, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	connect_open(a, &u2, 7, 5 * MS);                          /* /r/2's, or a timer's */
+	loop_batch(a, SVC, 7, 6 * MS, 7 * MS, 1, -1);             /* both writable */
+	io(a, &u1, 7, WS_DIR_EGRESS, 8 * MS, req("b", 1));
+	io(a, &u2, 7, WS_DIR_EGRESS, 9 * MS, req("b", 2));
+	assert_int_equal(won(a, WS_PROV_CONNECT), 1);
+	assert_int_equal(said(a, WS_WHY_CONNECT_MANY), 1);
+	/* a connect and its first write in one batch, after its last read: the loop rule
+	 * speaks for both; the next batch leaves them unsure, a later read confirms them */
+	loop_batch(a, SVC, 7, 10 * MS, 11 * MS, 1, 0);
+	io(a, &s3, 7, WS_DIR_INGRESS, 12 * MS, req("r", 3));
+	connect_open(a, &u3, 7, 13 * MS);
+	io(a, &u3, 7, WS_DIR_EGRESS, 14 * MS, req("b", 3));
+	loop_batch(a, SVC, 7, 15 * MS, 15 * MS, 1, 0);
+	io(a, &s4, 7, WS_DIR_INGRESS, 16 * MS, req("r", 4));
+	connect_open(a, &u4, 7, 17 * MS);
+	io(a, &u4, 7, WS_DIR_EGRESS, 18 * MS, req("b", 4));
+	io(a, &s5, 7, WS_DIR_INGRESS, 19 * MS, req("r", 5));
+	complete(a, 30 * MS, &u1, &u2, &u3, &u4, &s1, &s2, &s3, &s4, &s5, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/2");
+	assert_root(&out, "/b/3");
+	assert_child(&out, "/b/4", "/r/4");
 }
 
 /* asyncio style: two requests read in one batch, their handlers run after a
@@ -527,15 +669,25 @@ static void test_loop_write_past_timer_deadline(void **state)
 	struct end s1 = server_end(1, SVC, 40001);
 	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
 
+	struct end s3 = server_end(3, SVC, 40003), s4 = server_end(4, SVC, 40004);
+	struct end u3 = client_end(13, SVC, 50003);
+
 	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 1, 10);    /* next timer at 11 ms */
 	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
 	io(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1));
 	io(a, &u2, 7, WS_DIR_EGRESS, 12 * MS, req("b", 2));
-	assert_int_equal(said(a, WS_WHY_LOOP_TIMER_DUE), 1);
-	complete(a, 30 * MS, &u1, &u2, &s1, NULL);
+	loop_batch(a, SVC, 7, 13 * MS, 14 * MS, 1, 10);
+	assert_int_equal(said(a, WS_WHY_LOOP_AFTER_READS), 1);
+	/* past the deadline but followed by a read: a handler's, not a timer's */
+	io(a, &s3, 7, WS_DIR_INGRESS, 15 * MS, req("r", 3));
+	io(a, &u3, 7, WS_DIR_EGRESS, 26 * MS, req("b", 3));
+	io(a, &s4, 7, WS_DIR_INGRESS, 27 * MS, req("r", 4));
+	assert_int_equal(ws_asm_parentage(a)->st.tentative_confirmed, 1);
+	complete(a, 30 * MS, &u1, &u2, &u3, &s1, &s3, &s4, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
 	assert_root(&out, "/b/2");
+	assert_child(&out, "/b/3", "/r/3");
 }
 
 /* A response read on a client connection passes on its request's cause: the next call
@@ -1262,6 +1414,9 @@ int main(void)
 		cmocka_unit_test(test_loop_foreign_read_ends_the_cause),
 		cmocka_unit_test(test_loop_timer_batch_has_no_cause),
 		cmocka_unit_test(test_loop_write_past_timer_deadline),
+		cmocka_unit_test(test_loop_act_after_last_read),
+		cmocka_unit_test(test_loop_connect_after_last_read),
+		cmocka_unit_test(test_loop_carried_after_mixed_round),
 		cmocka_unit_test(test_loop_response_passes_cause_not_to_pooled_conn),
 		cmocka_unit_test(test_answered_request_parents_nothing),
 		cmocka_unit_test(test_connect_ties_first_request),

@@ -7,9 +7,11 @@
 //        fanout:  three backend requests in parallel (/b/<id>/0..2), answer when all
 //                 are done, bodies in that order
 //        jitter:  the global agent, and by request id mod 4 the answer is written right
-//                 away (0, 3), from setImmediate (1) or from a 0-3 ms timer (2) after
-//                 the backend's response: answers that are not written where the loop
-//                 read the response that caused them
+//                 away (0), from setImmediate (1) or from a 0-3 ms timer (2) after the
+//                 backend's response, or the backend call is made from a 0-2 ms timer
+//                 (3): answers and calls that are not written where the loop read what
+//                 caused them (a timer runs after the reads of the loop round it fires
+//                 in, which may have read another request)
 // GET /r/<id> answers 200 with the backend's body (or bodies).
 // With SVC_TLS_DIR set (test_tls_chain.sh) the server is https (key.pem, cert.pem from
 // that directory; OpenSSL linked into node) and the backend is called with https
@@ -48,6 +50,8 @@ const handler = async (req, res) => {
   const k = Number(m[1]) % 4;
   const later = (fn) => setTimeout(fn, Math.floor(Math.random() * 4));
   try {
+    if (mode === 'jitter' && k === 3)
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 3)));
     const paths = mode === 'fanout' ? [0, 1, 2].map((k) => `/b/${m[1]}/${k}`) : [`/b/${m[1]}`];
     const answers = await Promise.all(paths.map(get));
     if (mode === 'jitter' && k === 1)
