@@ -6,7 +6,9 @@
 # tests/fuzz/<name>.dict when present. A run fails when the fuzzer exits non-zero or
 # leaves a crash/leak/timeout/oom artifact; artifacts are kept in
 # ${WS_FUZZ_ARTIFACTS:-build/fuzz-artifacts}/<name>/ with the command that replays them.
-# With WS_RESULTS=FILE, appends "PASS|FAIL fuzz NAME" lines there.
+# With WS_RESULTS=FILE, appends "PASS|FAIL fuzz NAME" lines there. The fuzzers run
+# WS_FUZZ_JOBS at a time (default: the number of CPUs), each for the full SECONDS; their
+# reports are printed in the order given.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -26,8 +28,8 @@ trap 'rm -rf "$tmp"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-pass=0 fail=0 failed=()
-for bin in "$@"; do
+run_one() {
+	local bin=$1 name work src seeds opts rc artifacts a res
 	name=$(basename "$bin")
 	work=$tmp/$name
 	mkdir -p "$work/corpus" "$work/artifacts"
@@ -58,7 +60,6 @@ for bin in "$@"; do
 	if [ "$rc" = 0 ] && [ -z "$artifacts" ]; then
 		grep -E '^(#[0-9]+.*DONE|Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb)' "$work/log" | sed 's/^/  /'
 		echo "PASS $name"
-		pass=$((pass + 1))
 		res=PASS
 	else
 		tail -n 60 "$work/log" 2>/dev/null | sed 's/^/  /'
@@ -70,8 +71,34 @@ for bin in "$@"; do
 			done
 		fi
 		echo "FAIL $name (exit $rc${artifacts:+, $(wc -l <<<"$artifacts") artifacts})"
-		fail=$((fail + 1)) failed+=("$name")
 		res=FAIL
+	fi
+	echo "$res" >"$tmp/$name.res"
+}
+
+jobs_max=${WS_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+[[ $jobs_max =~ ^[1-9][0-9]*$ ]] || jobs_max=1
+running=0
+for bin in "$@"; do
+	if [ "$running" -ge "$jobs_max" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	run_one "$bin" >"$tmp/$(basename "$bin").out" 2>&1 &
+	running=$((running + 1))
+done
+wait
+
+pass=0 fail=0 failed=()
+for bin in "$@"; do
+	name=$(basename "$bin")
+	cat "$tmp/$name.out"
+	res=$(cat "$tmp/$name.res" 2>/dev/null || echo FAIL)
+	if [ "$res" = PASS ]; then
+		pass=$((pass + 1))
+	else
+		[ -f "$tmp/$name.res" ] || echo "FAIL $name (the runner did not finish)"
+		fail=$((fail + 1)) failed+=("$name")
 	fi
 	[ -n "${WS_RESULTS:-}" ] && echo "$res fuzz $name" >>"$WS_RESULTS"
 done
