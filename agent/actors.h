@@ -109,6 +109,10 @@ struct ws_actor {
 					 * timer is due is unknown */
 	bool carried_nonblocking;       /* ... and so had the wait of the batch loop_carried
 					 * was read in */
+	bool phases;                    /* its runtime reports the end of each batch's I/O phase
+					 * (WS_BATCH_PHASES: Node's loop-phase uprobe) ... */
+	bool after_io;                  /* ... and this batch's had ended at its latest record */
+	bool back_after_io;             /* an answer of the answer-rule window came after it */
 	bool batch_mixed;               /* this batch read more than one cause (or an unknown one) */
 	bool carried_mixed;             /* ... and so had the batch loop_carried was read in */
 	uint8_t n_tent;                 /* tentative acts in tent[] */

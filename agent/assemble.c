@@ -347,6 +347,9 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		.ts = x->req.first_enter_ns ? x->req.first_enter_ns : f->enter_ns,
 		.connect_cause = c->requests == 1 ? &c->connect_cause : NULL,
 		.may_defer = true,
+		/* decided at the record that opened it: its first write, unless that was
+		 * seen before (a request begun in an earlier record) */
+		.phase_known = !x->req.first_enter_ns || x->req.first_enter_ns == f->enter_ns,
 	};
 	/* Go's transport writes the request from its writeLoop goroutine: the goroutine
 	 * that asked for it named itself and the fd at roundTrip. */
@@ -707,6 +710,21 @@ static void on_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t ts
 	}
 }
 
+/* The loop phase a record of a loop thread was made in (WS_BATCH_PHASES), when its
+ * runtime reports it: after the batches it carries began. */
+static void on_phases(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t ts, const struct ws_loop_batch *b)
+{
+	struct ws_actor *act;
+
+	if (!(b->flags & WS_BATCH_PHASES) || !pid)
+		return;
+	act = ws_actor_get(a->actors, pid, tid, 0, ts, false, NULL);
+	if (!act || !act->loop)
+		return;
+	act->phases = true;
+	act->after_io = b->flags & WS_BATCH_AFTER_IO;
+}
+
 /* A loop record: batches sent ahead of a record of another kind, and/or a foreign read
  * (the loop read an eventfd, a pipe, a UDP socket: the callback that runs now is for
  * whoever queued that work, not for what the batch read). */
@@ -716,6 +734,7 @@ static void on_loop(struct ws_asm *a, const struct ws_loop_event *e)
 
 	a->st.loop_records++;
 	on_batches(a, e->pid, e->tid, e->hdr.ts_ns, &e->batch);
+	on_phases(a, e->pid, e->tid, e->hdr.ts_ns, &e->batch);
 	if (e->nready != WS_LOOP_FOREIGN || !e->pid || is_go(a, e->pid, e->hdr.ts_ns))
 		return;
 	act = ws_actor_get(a->actors, e->pid, e->tid, 0, e->hdr.ts_ns, true, NULL);
@@ -1130,6 +1149,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 
 	/* The thread's readiness batches since its previous record came before this one. */
 	on_batches(a, e->pid, e->tid, e->enter_ns ? e->enter_ns : e->exit_ns, &e->batch);
+	on_phases(a, e->pid, e->tid, e->enter_ns ? e->enter_ns : e->exit_ns, &e->batch);
 	c = conn_for(a, dgram ? dgram_key(e) : e->sock_id, &e->tuple, e->role, e->exit_ns);
 	ws_waits_on_data(a->waits, e);
 	a->st.data_events++;

@@ -270,8 +270,9 @@ static int attach_all(struct ws_bpf *b)
 			/* sockops and sk_msg attach to a cgroup and a map (inject.c). */
 			if (strncmp(name, "ws_inj_", 7) == 0)
 				continue;
-			/* TLS uprobes attach per library or executable (tls_attach.c). */
-			if (strncmp(name, "ws_tls_", 7) == 0)
+			/* TLS uprobes attach per library or executable (tls_attach.c), and with
+			 * them the loop-phase uprobe of node executables. */
+			if (strncmp(name, "ws_tls_", 7) == 0 || strncmp(name, "ws_loop_", 8) == 0)
 				continue;
 			if (strncmp(name, "sys_enter_", 10) == 0)
 				for (int i = 0; i < n_failed; i++)

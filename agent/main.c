@@ -640,6 +640,7 @@ static void report_counters(struct agent *ag, FILE *out)
 		fprintf(out, "  tls_files_skipped %" PRIu64 "\n", ts.objs_skipped);
 		fprintf(out, "  tls_attach_failed %" PRIu64 "\n", ts.attach_failed);
 		fprintf(out, "  tls_probes %" PRIu64 "\n", ts.probes);
+		fprintf(out, "  loop_phase_probes %" PRIu64 "\n", ts.loop_probes);
 	}
 	if (ag->asm_)
 		ws_asm_report(ag->asm_, out);

@@ -116,9 +116,19 @@ static struct answer prov_connect(struct ws_parentage *p, const struct ws_call *
  * read followed it (yet): the batch began with a blocking wait whose deadline had not
  * passed (no timer due, nothing queued before), and read one cause only (no one else
  * queued work to run after the reads). */
-static bool loop_settled(const struct ws_actor *a, uint64_t ts)
+static bool loop_settled(const struct ws_actor *a, const struct ws_call *c)
 {
-	if (a->wait_nonblocking || a->batch_mixed)
+	uint64_t ts = c->ts;
+
+	if (a->batch_mixed)
+		return false;
+	/* The runtime says the batch's I/O phase had not ended at this act: an I/O
+	 * handler's, and the batch read one cause (after its handler, only the write
+	 * callbacks of its own writes ran). Known for a write, not for a connect: the
+	 * phase rides on data records, and a timer may connect after the phase ended. */
+	if (c->phase_known && a->phases && !a->after_io)
+		return true;
+	if (a->wait_nonblocking)
 		return false;
 	if (a->batch_timeout_ms == -1)
 		return true;
@@ -141,7 +151,7 @@ static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, 
 		/* Read in this batch: sure now, or when the loop reads again (parentage.h). */
 		struct answer r = from_cause(p, k, WS_WHY_LOOP_MANY);
 
-		r.tentative = r.verdict == WS_VERDICT_PARENT && !loop_settled(a, c->ts);
+		r.tentative = r.verdict == WS_VERDICT_PARENT && !loop_settled(a, c);
 		return r;
 	}
 	/* Carried from the batch before: its handlers run before this batch's reads, so
@@ -443,7 +453,12 @@ static void window_close(struct ws_parentage *p, struct ws_actor *a, bool by_rea
 	if (!a->back_set)
 		return;
 	a->back_set = false;
-	if (!by_read && (a->back_after_other || a->wait_nonblocking)) {
+	/* With the runtime's phases, an answer made in the I/O phase (the response's
+	 * handler: nothing else runs between it and the next read or the phase's end) is
+	 * certain wherever the window ended. */
+	bool in_io = a->phases && a->back_answers && !a->back_after_io;
+
+	if (!by_read && !in_io && (a->back_after_other || a->wait_nonblocking)) {
 		/* The window ran on into the loop's after-poll work (immediates, due timers):
 		 * what earlier reads of its batch queued, or timers whose due time is unknown
 		 * (the batch began with a wait that did not block). */
@@ -595,6 +610,7 @@ bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, 
 		a->back_end_ns = end_ns;
 		a->back_last_ns = end_ns;
 		a->back_answers = 0;
+		a->back_after_io = false;
 		a->back_srv_other = false;
 		a->back_srv_sock = 0;
 		a->back_after_other = a->batch_in_other || (a->batch_in_sock && a->batch_in_sock != sock_id);
@@ -622,6 +638,8 @@ void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, s
 	if (a && a->loop) {
 		/* Counted in the window it began in; decided when the window closes. */
 		if (a->back_set && answer_ns >= a->back_end_ns) {
+			if (!a->phases || a->after_io)
+				a->back_after_io = true;
 			if (a->back_answers++ == 0) {
 				ws_ctx_hold(p->ctx, x);   /* it may be emitted before the window closes */
 				a->back_x = x;

@@ -106,6 +106,9 @@ struct ws_call {
 	uint64_t ts;               /* when its first byte was written */
 	const struct ws_cause *connect_cause; /* the connection's first request only, else NULL */
 	bool may_defer;            /* a CLIENT request: the answer rule may decide it later */
+	bool phase_known;          /* made by the syscall of the thread's latest record, so its
+				    * loop phase is the one that record reported (a connect, a
+				    * wakeup or a fork is not) */
 };
 
 /* Go goroutine ancestry: self first, then parent, ...; returns how many were written. */

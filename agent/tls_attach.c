@@ -35,7 +35,7 @@ struct tls_obj {
 	struct ws_tls_syms syms;
 	bool is_tls;
 	bool attach_tried;
-	struct bpf_link *links[2 * WS_TLS_FN__MAX];
+	struct bpf_link *links[2 * WS_TLS_FN__MAX + 1];
 	int n_links;
 };
 
@@ -106,7 +106,11 @@ static void scan_syms(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct ws_tls_s
 		    s.st_shndx == SHN_UNDEF || !s.st_value)
 			continue;
 		name = elf_strptr(e, sh->sh_link, s.st_name);
-		/* all probed names start with "SSL_": one compare rejects the rest */
+		if (name && !out->loop_io_done && name[0] == '_' && strcmp(name, WS_NODE_LOOP_IO_DONE) == 0) {
+			out->loop_io_done = vaddr_to_off(e, s.st_value);
+			continue;
+		}
+		/* all TLS names start with "SSL_": one compare rejects the rest */
 		if (!name || strncmp(name, "SSL_", 4) != 0)
 			continue;
 		for (int f = 0; f < WS_TLS_FN__MAX; f++)
@@ -202,21 +206,27 @@ static void obj_detach(struct tls_obj *o)
 	o->n_links = 0;
 }
 
-static int probe(struct tls_obj *o, struct bpf_program *prog, const char *path, enum ws_tls_func f,
-		 bool ret)
+static int probe_at(struct tls_obj *o, struct bpf_program *prog, const char *path, uint64_t off,
+		    const char *name, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, o->syms.off[f], &opts);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &opts);
 
 	if (!l) {
 		int err = -errno;
 
-		fprintf(stderr, "wirespan: failed to attach uprobe %s%s in %s: %s\n", fn_names[f],
+		fprintf(stderr, "wirespan: failed to attach uprobe %s%s in %s: %s\n", name,
 			ret ? " (return)" : "", path, strerror(-err));
 		return err;
 	}
 	o->links[o->n_links++] = l;
 	return 0;
+}
+
+static int probe(struct tls_obj *o, struct bpf_program *prog, const char *path, enum ws_tls_func f,
+		 bool ret)
+{
+	return probe_at(o, prog, path, o->syms.off[f], fn_names[f], ret);
 }
 
 /* Returns 1 when attached now, 0 when not (already, not TLS, or over the bound). */
@@ -245,6 +255,11 @@ static int obj_attach(struct ws_tls_attach *t, struct tls_obj *o, const char *pa
 		obj_detach(o);
 		return 0;
 	}
+	/* The loop-phase marker is a refinement: without it the parentage rules fall back
+	 * to their generic evidence, so a failure here only loses it. */
+	if (o->syms.loop_io_done &&
+	    probe_at(o, t->skel->progs.ws_loop_io_done, path, o->syms.loop_io_done, "node loop I/O end", false) == 0)
+		t->st.loop_probes++;
 	t->n_attached++;
 	t->st.objs_attached++;
 	t->st.probes += (uint64_t)o->n_links;

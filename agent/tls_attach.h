@@ -40,6 +40,7 @@ struct ws_tls_attach_stats {
 	uint64_t objs_skipped;    /* TLS files left without uprobes: WS_TLS_MAX_OBJS reached */
 	uint64_t attach_failed;   /* files whose uprobes failed to attach (see log) */
 	uint64_t probes;          /* uprobes + uretprobes attached now */
+	uint64_t loop_probes;     /* of which loop-phase uprobes (node executables) */
 };
 
 /* Function name of f ("SSL_read", ...). */
@@ -48,7 +49,13 @@ const char *ws_tls_func_name(enum ws_tls_func f);
 /* File offsets of the probed functions in one ELF file (0: absent). */
 struct ws_tls_syms {
 	uint64_t off[WS_TLS_FN__MAX];
+	/* Not TLS, but found in the same executables (node) by the same scan: the end of a
+	 * loop iteration's I/O phase (bpf/hooks/loop.h ws_loop_io_done). */
+	uint64_t loop_io_done;
 };
+
+/* Node's libuv check callback: it runs right after each poll phase's I/O callbacks. */
+#define WS_NODE_LOOP_IO_DONE "_ZN4node11Environment14CheckImmediateEP10uv_check_s"
 
 /* Read the defined function symbols of path (.dynsym, then .symtab) and fill the file
  * offsets of the probed functions. Returns 1 when the file carries the API

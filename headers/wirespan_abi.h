@@ -37,7 +37,9 @@
  * ws_loop_batch) rides on the thread's next data record (ws_data_event 144 -> 160) or
  * on a WS_EV_LOOP record before its next record of another kind (ws_loop_event 48 ->
  * 64, nready WS_LOOP_BATCHES). */
-#define WS_ABI_VERSION 7
+/* 8: loop phases (WS_BATCH_PHASES, WS_BATCH_AFTER_IO) on the batch summaries of
+ * records of loop threads, from a uprobe at the end of a loop's I/O phase. */
+#define WS_ABI_VERSION 8
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -218,6 +220,11 @@ struct ws_loop_batch {
 WS_STATIC_ASSERT(sizeof(struct ws_loop_batch) == 16, "ws_loop_batch size");
 #define WS_BATCH_LAST_NONBLOCKING 0x1  /* the latest wait had timeout 0 */
 #define WS_BATCH_BLOCKING 0x2          /* blk_* hold the latest blocking wait */
+/* Loop phases (ABI 8), on every record of a loop thread whose runtime reports them (a
+ * uprobe at the end of the I/O phase: Node.js's CheckImmediate), count 0 or not: */
+#define WS_BATCH_PHASES 0x4            /* this thread reports its phases */
+#define WS_BATCH_AFTER_IO 0x8          /* its current batch's I/O phase had ended before
+					* this record's syscall (after-poll work runs) */
 
 struct ws_data_event {
 	struct ws_event_header hdr;

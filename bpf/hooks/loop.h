@@ -250,3 +250,18 @@ LOOP_HOOKS(select, WS_SYS_SELECT)
 LOOP_HOOKS(pselect6, WS_SYS_PSELECT6)
 
 #undef WS_FILE_ID
+
+/*
+ * Node.js: node::Environment::CheckImmediate is libuv's check callback, which runs once
+ * per loop iteration right after the poll phase's I/O callbacks (and the write
+ * callbacks they queued), before setImmediate work, close callbacks and timers: its
+ * entry ends the batch's I/O phase (agent/tls_attach.c attaches it per node
+ * executable; docs/parentage.md says what the agent makes of it). It fires in every
+ * process of that executable; threads that are not traced loops return at once.
+ */
+SEC("uprobe")
+int ws_loop_io_done(struct pt_regs *ctx)
+{
+	loop_io_done();
+	return 0;
+}

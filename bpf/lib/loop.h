@@ -23,27 +23,51 @@ static __always_inline void batch_note(struct task_struct *task, __u64 enter_ns,
 	}
 	if (b->count != 0xffff)
 		b->count++;
+	/* a new batch: its I/O phase begins */
+	b->flags &= ~WS_BATCH_AFTER_IO;
 	if (timeout_ms == 0) {
 		b->flags |= WS_BATCH_LAST_NONBLOCKING;
 		return;
 	}
-	b->flags = WS_BATCH_BLOCKING;
+	b->flags = WS_BATCH_BLOCKING | (b->flags & WS_BATCH_PHASES);
 	b->blk_enter_ns = enter_ns;
 	b->blk_timeout_ms = timeout_ms;
 }
 
+#define WS_BATCH_PHASE_BITS (WS_BATCH_PHASES | WS_BATCH_AFTER_IO)
+
 /* Move the thread's unreported batches into a record being filled (zeroes when none):
- * they come before it. */
+ * they come before it. The phase bits describe the current batch: they stay, and go
+ * on every record. */
 static __always_inline void batch_take(struct ws_loop_batch *out)
 {
 	struct ws_loop_batch *b = bpf_task_storage_get(&ws_loop_batch, bpf_get_current_task_btf(), 0, 0);
+	__u8 phase;
 
-	if (!b || !b->count) {
+	if (!b) {
 		__builtin_memset(out, 0, sizeof(*out));
+		return;
+	}
+	phase = b->flags & WS_BATCH_PHASE_BITS;
+	if (!b->count) {
+		__builtin_memset(out, 0, sizeof(*out));
+		out->flags = phase;
 		return;
 	}
 	*out = *b;
 	__builtin_memset(b, 0, sizeof(*b));
+	b->flags = phase;
+}
+
+/* The loop's I/O phase of the current batch ended (a runtime's uprobe): what the thread
+ * does from now until its next batch is after-poll work. Only threads that have a
+ * batch slot (traced loop threads) are marked. */
+static __always_inline void loop_io_done(void)
+{
+	struct ws_loop_batch *b = bpf_task_storage_get(&ws_loop_batch, bpf_get_current_task_btf(), 0, 0);
+
+	if (b)
+		b->flags |= WS_BATCH_PHASES | WS_BATCH_AFTER_IO;
 }
 
 static __always_inline void emit_loop(__s32 nready, __u16 sys, __u64 enter_ns, const struct ws_loop_batch *b)

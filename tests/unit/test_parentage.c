@@ -380,6 +380,65 @@ static void test_loop_carried_after_mixed_round(void **state)
 	assert_child(&out, "/b/3", "/r/3");
 }
 
+/* io() from a thread whose runtime reports its loop phases: after_io when the batch's
+ * I/O phase had ended before this syscall (Node's check callback had run). */
+static void io_phase(struct ws_asm *a, struct end *e, uint32_t tid, uint8_t dir, uint64_t t, const char *payload,
+		     bool after_io)
+{
+	io_after(a, e, tid, dir, t, payload, 0, WS_BATCH_PHASES | (after_io ? WS_BATCH_AFTER_IO : 0));
+}
+
+/* Node reports where each batch's I/O phase ends (its check callback): an act before
+ * that end, in a batch that read one cause, is that cause's handler's even after a wait
+ * that did not block; one after it is after-poll work. A connect's record carries no
+ * phase: it is judged without one (a timer connects after the phase ended, while the
+ * thread's latest record still says it had not). Read backwards the same: an answer
+ * made before the end is the handler's of the response read before it. */
+static void test_loop_phases(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001);
+	struct end s3 = server_end(3, SVC, 40003), s4 = server_end(4, SVC, 40004);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct end u3 = client_end(13, SVC, 50003), u4 = client_end(14, SVC, 50004);
+	struct end u5 = client_end(15, SVC, 50005);
+
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, 0);
+	io_phase(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1), false);
+	io_phase(a, &u1, 7, WS_DIR_EGRESS, 3 * MS, req("b", 1), false);   /* /r/1's handler */
+	connect_open(a, &u3, 7, 3 * MS + 500);                             /* a timer's? */
+	io_phase(a, &u2, 7, WS_DIR_EGRESS, 4 * MS, req("b", 2), true);    /* a timer's */
+	assert_int_equal(won(a, WS_PROV_LOOP), 1);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative, 1);
+	loop_batch(a, SVC, 7, 6 * MS, 6 * MS, 1, -1);
+	io_phase(a, &u3, 7, WS_DIR_EGRESS, 8 * MS, req("b", 3), false);   /* u3 connected */
+	assert_int_equal(said(a, WS_WHY_CONNECT_MANY), 1);
+	/* backwards: /b/4 (after the phase's end) is placed by the answer its response's
+	 * handler makes before the next phase end; /b/5's answer comes after one */
+	loop_batch(a, SVC, 7, 9 * MS, 9 * MS, 1, 0);
+	io_phase(a, &s3, 7, WS_DIR_INGRESS, 10 * MS, req("r", 3), false);
+	io_phase(a, &u4, 7, WS_DIR_EGRESS, 11 * MS, req("b", 4), true);
+	loop_batch(a, SVC, 7, 12 * MS, 12 * MS, 1, 0);
+	io_phase(a, &s4, 7, WS_DIR_INGRESS, 13 * MS, req("r", 4), false);
+	io_phase(a, &u5, 7, WS_DIR_EGRESS, 14 * MS, req("b", 5), true);
+	loop_batch(a, SVC, 7, 15 * MS, 15 * MS, 1, 0);
+	io_phase(a, &u4, 7, WS_DIR_INGRESS, 16 * MS, RESP, false);
+	io_phase(a, &s3, 7, WS_DIR_EGRESS, 17 * MS, RESP, false);
+	loop_batch(a, SVC, 7, 18 * MS, 18 * MS, 1, 0);
+	io_phase(a, &u5, 7, WS_DIR_INGRESS, 19 * MS, RESP, false);
+	io_phase(a, &s4, 7, WS_DIR_EGRESS, 20 * MS, RESP, true);
+	loop_batch(a, SVC, 7, 21 * MS, 21 * MS, 1, 0);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative_confirmed, 0);
+	complete(a, 30 * MS, &u1, &u2, &u3, &s1, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/2");
+	assert_root(&out, "/b/3");
+	assert_child(&out, "/b/4", "/r/3");
+	assert_root(&out, "/b/5");
+}
+
 /* A connect after the batch's last read is settled the same way: a later read confirms
  * its cause, the next batch makes it ambiguous (the connection's first request is then
  * left to the answer rule). */
@@ -1417,6 +1476,7 @@ int main(void)
 		cmocka_unit_test(test_loop_act_after_last_read),
 		cmocka_unit_test(test_loop_connect_after_last_read),
 		cmocka_unit_test(test_loop_carried_after_mixed_round),
+		cmocka_unit_test(test_loop_phases),
 		cmocka_unit_test(test_loop_response_passes_cause_not_to_pooled_conn),
 		cmocka_unit_test(test_answered_request_parents_nothing),
 		cmocka_unit_test(test_connect_ties_first_request),
