@@ -754,7 +754,7 @@ static void handoff_to(struct ws_asm *a, uint32_t pid, uint32_t from_tid, uint32
 	struct ws_proc *pr;
 	struct ws_cause *h;
 
-	ws_parentage_cause_of(&a->par, pid, from_tid, ts, &why);
+	ws_parentage_cause_of(&a->par, pid, from_tid, ts, false, &why);
 	if (why.state == WS_CAUSE_NONE)
 		return;
 	w = ws_actor_get(a->actors, pid, to_tid, 0, ts, true, NULL);
@@ -790,7 +790,7 @@ static void on_task(struct ws_asm *a, const struct ws_task_event *e)
 		struct ws_cause why;
 		struct ws_proc *child;
 
-		ws_parentage_cause_of(&a->par, e->pid, is_go(a, e->pid, ts) ? 0 : e->tid, ts, &why);
+		ws_parentage_cause_of(&a->par, e->pid, is_go(a, e->pid, ts) ? 0 : e->tid, ts, false, &why);
 		if (why.state == WS_CAUSE_NONE || !e->other_pid)
 			break;
 		if (why.tentative)
@@ -1342,8 +1342,12 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 			if (e->syscall == WS_SYS_CONNECT && c->requests == 0) {
 				struct ws_actor *act;
 
+				/* the phase the connect was made in (hdr.flags, ABI 8) */
+				struct ws_loop_batch ph = { .flags = e->hdr.flags };
+
+				on_phases(a, e->pid, e->tid, e->hdr.ts_ns, &ph);
 				ws_parentage_cause_of(&a->par, e->pid, is_go(a, e->pid, e->hdr.ts_ns) ? 0 : e->tid,
-						      e->hdr.ts_ns, &c->connect_cause);
+						      e->hdr.ts_ns, e->hdr.flags & WS_BATCH_PHASES, &c->connect_cause);
 				/* A loop's connect after its batch's last read: settled by what the
 				 * loop does next (parentage.h). */
 				ws_parentage_connected(&a->par, e->pid, e->tid, c->sock_id, &c->connect_cause);

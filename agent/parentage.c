@@ -125,7 +125,7 @@ static bool loop_settled(const struct ws_actor *a, const struct ws_call *c)
 	/* The runtime says the batch's I/O phase had not ended at this act: an I/O
 	 * handler's, and the batch read one cause (after its handler, only the write
 	 * callbacks of its own writes ran). Known for a write, not for a connect: the
-	 * phase rides on data records, and a timer may connect after the phase ended. */
+	 * phase rides on data and connect records, not on wakeups or forks. */
 	if (c->phase_known && a->phases && !a->after_io)
 		return true;
 	if (a->wait_nonblocking)
@@ -679,10 +679,10 @@ void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, s
 	a->n_deferred = keep;
 }
 
-void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t ts,
+void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t ts, bool phase_known,
 			   struct ws_cause *out)
 {
-	struct ws_call c = { .pid = pid, .tid = tid, .ts = ts };
+	struct ws_call c = { .pid = pid, .tid = tid, .ts = ts, .phase_known = phase_known };
 	struct ws_decision d = ws_parent_decide(p, &c, false);
 
 	ws_cause_clear(out);

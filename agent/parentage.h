@@ -238,8 +238,10 @@ void ws_parentage_loop_egress(struct ws_parentage *p, struct ws_actor *a, bool s
 void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref x,
 			   uint64_t x_sock, uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns);
 
-/* A thread hands its work over: the cause it passes on (ONE, MANY or NONE). */
-void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t ts,
+/* A thread hands its work over: the cause it passes on (ONE, MANY or NONE).
+ * phase_known: the record of the hand-over carried the thread's loop phase (a connect
+ * from a thread that reports phases). */
+void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t ts, bool phase_known,
 			   struct ws_cause *out);
 
 const char *ws_provider_name(enum ws_provider v);

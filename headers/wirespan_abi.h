@@ -38,7 +38,8 @@
  * on a WS_EV_LOOP record before its next record of another kind (ws_loop_event 48 ->
  * 64, nready WS_LOOP_BATCHES). */
 /* 8: loop phases (WS_BATCH_PHASES, WS_BATCH_AFTER_IO) on the batch summaries of
- * records of loop threads, from a uprobe at the end of a loop's I/O phase. */
+ * records of loop threads and in the hdr.flags of their sock records, from a uprobe at
+ * the end of a loop's I/O phase. */
 #define WS_ABI_VERSION 8
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
@@ -221,7 +222,8 @@ WS_STATIC_ASSERT(sizeof(struct ws_loop_batch) == 16, "ws_loop_batch size");
 #define WS_BATCH_LAST_NONBLOCKING 0x1  /* the latest wait had timeout 0 */
 #define WS_BATCH_BLOCKING 0x2          /* blk_* hold the latest blocking wait */
 /* Loop phases (ABI 8), on every record of a loop thread whose runtime reports them (a
- * uprobe at the end of the I/O phase: Node.js's CheckImmediate), count 0 or not: */
+ * uprobe at the end of the I/O phase: Node.js's CheckImmediate), count 0 or not; on a
+ * WS_EV_SOCK record made in a thread's context, the same bits in hdr.flags: */
 #define WS_BATCH_PHASES 0x4            /* this thread reports its phases */
 #define WS_BATCH_AFTER_IO 0x8          /* its current batch's I/O phase had ended before
 					* this record's syscall (after-poll work runs) */

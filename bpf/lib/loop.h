@@ -107,14 +107,16 @@ static __always_inline void emit_foreign(__u16 sys, __u64 enter_ns)
 
 /* Before a record of another kind from this thread (a connect, a wakeup, a fork): the
  * agent reads the thread's cause for it, so its batches go first. One task-storage
- * lookup; a record only when batches are pending. */
-static __always_inline void batch_flush(void)
+ * lookup; a record only when batches are pending. Returns the thread's loop phase bits
+ * (WS_BATCH_PHASES, WS_BATCH_AFTER_IO) for the record that follows. */
+static __always_inline __u8 batch_flush(void)
 {
 	struct ws_loop_batch b;
 
 	batch_take(&b);
 	if (b.count)
 		emit_loop(WS_LOOP_BATCHES, 0, 0, &b);
+	return b.flags & WS_BATCH_PHASE_BITS;
 }
 
 /*

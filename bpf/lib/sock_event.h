@@ -14,18 +14,19 @@ static __always_inline void emit_sock(__u64 sk, const struct ws_conn *c, __u8 ki
 				      __u64 t0)
 {
 	struct ws_sock_event *ev;
+	__u8 phase = 0;
 
 	/* In the thread's context (not softirq), its readiness batches come first: the
-	 * agent reads the thread's cause for a connect. */
+	 * agent reads the thread's cause for a connect, in the loop phase it was made in. */
 	if (pid_tgid)
-		batch_flush();
+		phase = batch_flush();
 	ev = bpf_ringbuf_reserve(&rb, sizeof(*ev), 0);
 	if (!ev) {
 		cnt_inc(WS_CNT_RB_DROP);
 		return;
 	}
 	ev->hdr.type = WS_EV_SOCK;
-	ev->hdr.flags = 0;
+	ev->hdr.flags = phase;
 	ev->hdr.size = sizeof(*ev);
 	ev->hdr.ts_ns = bpf_ktime_get_ns();
 	ev->sock_id = sk;

@@ -380,6 +380,27 @@ static void test_loop_carried_after_mixed_round(void **state)
 	assert_child(&out, "/b/3", "/r/3");
 }
 
+/* connect_open() carrying the thread's loop phase (hdr.flags, as the kernel sends it) */
+static void connect_phase(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t t, bool after_io)
+{
+	struct ws_sock_event s;
+
+	memset(&s, 0, sizeof(s));
+	s.hdr.type = WS_EV_SOCK;
+	s.hdr.size = sizeof(s);
+	s.hdr.ts_ns = t;
+	s.hdr.flags = WS_BATCH_PHASES | (after_io ? WS_BATCH_AFTER_IO : 0);
+	s.sock_id = e->s.id;
+	s.pid = e->s.pid;
+	s.tid = tid;
+	s.fd = 7;
+	s.kind = WS_SOCK_OPEN;
+	s.role = WS_ROLE_CLIENT;
+	s.syscall = WS_SYS_CONNECT;
+	s.tuple = e->s.t;
+	assert_int_equal(ws_asm_record(a, &s, sizeof(s)), 0);
+}
+
 /* io() from a thread whose runtime reports its loop phases: after_io when the batch's
  * I/O phase had ended before this syscall (Node's check callback had run). */
 static void io_phase(struct ws_asm *a, struct end *e, uint32_t tid, uint8_t dir, uint64_t t, const char *payload,
@@ -402,18 +423,24 @@ static void test_loop_phases(void **state)
 	struct end s3 = server_end(3, SVC, 40003), s4 = server_end(4, SVC, 40004);
 	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
 	struct end u3 = client_end(13, SVC, 50003), u4 = client_end(14, SVC, 50004);
-	struct end u5 = client_end(15, SVC, 50005);
+	struct end u5 = client_end(15, SVC, 50005), u6 = client_end(16, SVC, 50006);
+	struct end u7 = client_end(17, SVC, 50007);
 
 	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, 0);
 	io_phase(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1), false);
 	io_phase(a, &u1, 7, WS_DIR_EGRESS, 3 * MS, req("b", 1), false);   /* /r/1's handler */
-	connect_open(a, &u3, 7, 3 * MS + 500);                             /* a timer's? */
+	connect_phase(a, &u6, 7, 3 * MS + 200, false);                     /* /r/1's handler */
+	connect_open(a, &u3, 7, 3 * MS + 500);                             /* no phase: a timer's? */
 	io_phase(a, &u2, 7, WS_DIR_EGRESS, 4 * MS, req("b", 2), true);    /* a timer's */
+	connect_phase(a, &u7, 7, 4 * MS + 500, true);                      /* a timer's */
 	assert_int_equal(won(a, WS_PROV_LOOP), 1);
 	assert_int_equal(ws_asm_parentage(a)->st.tentative, 1);
 	loop_batch(a, SVC, 7, 6 * MS, 6 * MS, 1, -1);
 	io_phase(a, &u3, 7, WS_DIR_EGRESS, 8 * MS, req("b", 3), false);   /* u3 connected */
-	assert_int_equal(said(a, WS_WHY_CONNECT_MANY), 1);
+	io_phase(a, &u6, 7, WS_DIR_EGRESS, 8 * MS + 200, req("b", 6), false);
+	io_phase(a, &u7, 7, WS_DIR_EGRESS, 8 * MS + 400, req("b", 7), false);
+	assert_int_equal(said(a, WS_WHY_CONNECT_MANY), 2);
+	assert_int_equal(won(a, WS_PROV_CONNECT), 1);
 	/* backwards: /b/4 (after the phase's end) is placed by the answer its response's
 	 * handler makes before the next phase end; /b/5's answer comes after one */
 	loop_batch(a, SVC, 7, 9 * MS, 9 * MS, 1, 0);
@@ -430,11 +457,13 @@ static void test_loop_phases(void **state)
 	io_phase(a, &s4, 7, WS_DIR_EGRESS, 20 * MS, RESP, true);
 	loop_batch(a, SVC, 7, 21 * MS, 21 * MS, 1, 0);
 	assert_int_equal(ws_asm_parentage(a)->st.tentative_confirmed, 0);
-	complete(a, 30 * MS, &u1, &u2, &u3, &s1, NULL);
+	complete(a, 30 * MS, &u1, &u2, &u3, &u6, &u7, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
 	assert_root(&out, "/b/2");
 	assert_root(&out, "/b/3");
+	assert_child(&out, "/b/6", "/r/1");
+	assert_root(&out, "/b/7");
 	assert_child(&out, "/b/4", "/r/3");
 	assert_root(&out, "/b/5");
 }
