@@ -113,9 +113,10 @@ static struct answer prov_connect(struct ws_parentage *p, const struct ws_call *
 }
 
 /* Sure that an act after the batch's latest read is that read's handler's, though no
- * read followed it (yet): the batch began with a blocking wait whose deadline had not
- * passed (no timer due, nothing queued before), and read one cause only (no one else
- * queued work to run after the reads). */
+ * read followed it (yet): the batch read one cause only (no one else queued work to run
+ * after the reads), and either the runtime says its I/O phase had not ended at the act,
+ * or it began with a blocking wait whose deadline had not passed (no timer due, nothing
+ * queued before). */
 static bool loop_settled(const struct ws_actor *a, const struct ws_call *c)
 {
 	uint64_t ts = c->ts;
@@ -123,9 +124,8 @@ static bool loop_settled(const struct ws_actor *a, const struct ws_call *c)
 	if (a->batch_mixed)
 		return false;
 	/* The runtime says the batch's I/O phase had not ended at this act: an I/O
-	 * handler's, and the batch read one cause (after its handler, only the write
-	 * callbacks of its own writes ran). Known for a write, not for a connect: the
-	 * phase rides on data and connect records, not on wakeups or forks. */
+	 * handler's (or a write callback's, which libuv runs right after them). Known for
+	 * writes and connects, whose records carry the phase; not for wakeups or forks. */
 	if (c->phase_known && a->phases && !a->after_io)
 		return true;
 	if (a->wait_nonblocking)
