@@ -36,7 +36,9 @@ struct ws_cause {
 	bool tentative;         /* ONE from a loop's latest read, for an act not yet known to
 				 * be that read's (parentage.c: settled by the loop's next read
 				 * or batch) */
-	uint8_t _pad[5];
+	bool loop_none;         /* NONE from a loop that knew it had read nothing (a timer's
+				 * act): a connect cause that says "anyone's" */
+	uint8_t _pad[4];
 	uint64_t via_sock;      /* passed on by a response read on this connection (0: read
 				 * as a request): it does not cover that connection's next
 				 * request, which may be a pooled connection handed to another

@@ -107,6 +107,11 @@ static struct answer prov_connect(struct ws_parentage *p, const struct ws_call *
 	 * rule answers for the write too. */
 	if (!c->connect_cause || c->connect_cause->tentative)
 		return unknown;
+	/* Opened by a loop that had read nothing (a timer's work): its first request is
+	 * written when the connect completes, in whatever batch that is, after whatever
+	 * that batch read: the loop rule must not place it. */
+	if (c->connect_cause->state == WS_CAUSE_NONE && c->connect_cause->loop_none)
+		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_CONNECT_NO_CAUSE);
 	r = from_cause(p, c->connect_cause, WS_WHY_CONNECT_MANY);
 	/* An answered or empty connect cause says nothing about later use. */
 	return r.verdict == WS_VERDICT_NONE ? unknown : r;
@@ -296,7 +301,8 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 		       (d.verdict == WS_VERDICT_AMBIGUOUS &&
 			(d.why == WS_WHY_LOOP_MANY || d.why == WS_WHY_POOL_REUSE || d.why == WS_WHY_LOOP_TIMER_DUE ||
 			 d.why == WS_WHY_LOOP_TIMER_UNKNOWN ||
-			 d.why == WS_WHY_CONFLICT || d.why == WS_WHY_CONNECT_MANY)))))) {
+			 d.why == WS_WHY_CONFLICT || d.why == WS_WHY_CONNECT_MANY ||
+			 d.why == WS_WHY_CONNECT_NO_CAUSE)))))) {
 		if (count)
 			p->st.deferred_why[d.why]++;
 		d.verdict = WS_VERDICT_DEFER;
@@ -686,6 +692,7 @@ void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, u
 	struct ws_decision d = ws_parent_decide(p, &c, false);
 
 	ws_cause_clear(out);
+	out->loop_none = d.verdict == WS_VERDICT_NONE && d.why == WS_WHY_LOOP_NO_CAUSE;
 	if (d.verdict == WS_VERDICT_PARENT) {
 		ws_cause_read(out, d.parent, 0);
 		out->tentative = d.tentative;   /* ws_parentage_connected, or see the caller */
@@ -729,6 +736,7 @@ const char *ws_why_name(enum ws_why w)
 		[WS_WHY_ANSWER_NOT_NEXT] = "answer_not_next",
 		[WS_WHY_ANSWER_MANY] = "answer_many",
 		[WS_WHY_LOOP_AFTER_READS] = "loop_after_reads",
+		[WS_WHY_CONNECT_NO_CAUSE] = "connect_no_cause",
 	};
 	return w < WS_WHY__MAX ? names[w] : "unknown";
 }

@@ -84,6 +84,8 @@ enum ws_why {
 	WS_WHY_ANSWER_MANY,      /* answer rule, loop: it answered several requests right after it */
 	WS_WHY_LOOP_AFTER_READS, /* written after its batch's last read, which is where after-poll
 				  * work (timers, immediates) queued by anyone runs (deferred) */
+	WS_WHY_CONNECT_NO_CAUSE, /* the first request of a connection a loop opened with nothing
+				  * read (a timer's): it may be anyone's, whatever the loop read since */
 	WS_WHY__MAX,
 };
 

@@ -468,6 +468,30 @@ static void test_loop_phases(void **state)
 	assert_root(&out, "/b/5");
 }
 
+/* A connection a loop opened with nothing read (a retry timer's, in a batch whose wait
+ * timed out) gets its first request written when the connect completes: in a later
+ * batch's I/O phase, maybe right after another request's read. Its connect says "no
+ * cause", which must stop the loop rule for that write. */
+static void test_loop_connect_without_cause(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, -1);
+	io(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1));               /* /r/1 arms a retry timer */
+	loop_batch(a, SVC, 7, 3 * MS, 8 * MS, 0, 5);                       /* the timer's batch */
+	connect_phase(a, &u1, 7, 9 * MS, true);                            /* the retry connects */
+	loop_batch(a, SVC, 7, 10 * MS, 11 * MS, 2, -1);
+	io_phase(a, &s2, 7, WS_DIR_INGRESS, 12 * MS, req("r", 2), false);
+	io_phase(a, &u1, 7, WS_DIR_EGRESS, 13 * MS, req("b", 1), false);  /* u1 writable */
+	assert_int_equal(said(a, WS_WHY_CONNECT_NO_CAUSE), 1);
+	complete(a, 30 * MS, &u1, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+}
+
 /* A connect after the batch's last read is settled the same way: a later read confirms
  * its cause, the next batch makes it ambiguous (the connection's first request is then
  * left to the answer rule). */
@@ -1506,6 +1530,7 @@ int main(void)
 		cmocka_unit_test(test_loop_connect_after_last_read),
 		cmocka_unit_test(test_loop_carried_after_mixed_round),
 		cmocka_unit_test(test_loop_phases),
+		cmocka_unit_test(test_loop_connect_without_cause),
 		cmocka_unit_test(test_loop_response_passes_cause_not_to_pooled_conn),
 		cmocka_unit_test(test_answered_request_parents_nothing),
 		cmocka_unit_test(test_connect_ties_first_request),
