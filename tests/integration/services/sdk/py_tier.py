@@ -17,10 +17,22 @@ class H(http.server.BaseHTTPRequestHandler):
         body = "%s:%s" % (name, ident)
         if down:
             c = getattr(local, "c", None)
+            reused = c is not None
             if c is None:
                 c = local.c = http.client.HTTPConnection(down.hostname, down.port, timeout=10)
-            c.request("GET", "/x/" + ident)
-            r = c.getresponse()
+            try:
+                c.request("GET", "/x/" + ident)
+                r = c.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # A kept-alive connection the server closed while it sat idle (its
+                # keep-alive timeout passed between scenarios): what any pooled client
+                # does, once, on a fresh connection. A fresh connection is not retried.
+                if not reused:
+                    raise
+                c.close()
+                c = local.c = http.client.HTTPConnection(down.hostname, down.port, timeout=10)
+                c.request("GET", "/x/" + ident)
+                r = c.getresponse()
             body += " " + r.read().decode()
         b = body.encode()
         self.send_response(200)
