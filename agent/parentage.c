@@ -99,7 +99,7 @@ static struct answer prov_runtime(struct ws_parentage *p, const struct ws_call *
 	return unknown;
 }
 
-static struct answer prov_connect(struct ws_parentage *p, const struct ws_call *c)
+static struct answer prov_connect(struct ws_parentage *p, const struct ws_call *c, const struct ws_proc *pr)
 {
 	struct answer r;
 
@@ -109,9 +109,10 @@ static struct answer prov_connect(struct ws_parentage *p, const struct ws_call *
 		return unknown;
 	/* Opened by a loop that had read nothing (a timer's work): its first request is
 	 * written when the connect completes, in whatever batch that is, after whatever
-	 * that batch read: the loop rule must not place it. */
+	 * that batch read: the loop rule must not place it (in a process serving nothing
+	 * there is nothing to place it under anyway). */
 	if (c->connect_cause->state == WS_CAUSE_NONE && c->connect_cause->loop_none)
-		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_CONNECT_NO_CAUSE);
+		return pr && pr->open_server ? say(WS_VERDICT_AMBIGUOUS, WS_WHY_CONNECT_NO_CAUSE) : unknown;
 	r = from_cause(p, c->connect_cause, WS_WHY_CONNECT_MANY);
 	/* An answered or empty connect cause says nothing about later use. */
 	return r.verdict == WS_VERDICT_NONE ? unknown : r;
@@ -238,7 +239,7 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 			continue;
 		switch (v) {
 		case WS_PROV_RUNTIME: r = go ? prov_runtime(p, c) : unknown; break;
-		case WS_PROV_CONNECT: r = prov_connect(p, c); break;
+		case WS_PROV_CONNECT: r = prov_connect(p, c, pr); break;
 		case WS_PROV_LOOP: r = prov_loop(p, c, a); break;
 		case WS_PROV_HANDOFF: r = prov_handoff(p, c, a, pr); break;
 		case WS_PROV_THREAD: r = prov_thread(p, a); break;
