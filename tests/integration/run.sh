@@ -20,7 +20,8 @@ fi
 [ -e "${tests[0]}" ] || { echo "run: no tests in $here"; exit 1; }
 [ "$(id -u)" = 0 ] || echo "run: not root: every test will skip"
 
-pass=0 fail=0 skip=0 lines=()
+pass=0 fail=0 skip=0 lines=() reasons=()
+log=$(mktemp /tmp/wirespan-it-log.XXXXXX) || exit 1
 
 # The checker judges every test: first make sure it rejects broken traces (no root needed).
 echo "==== check_traces self-test"
@@ -55,8 +56,10 @@ for t in "${tests[@]}"; do
 	start=$SECONDS
 	# timeout runs the test in its own process group and signals the whole group when
 	# the limit is hit, so servers and the agent go too (the test's trap cleans up).
-	timeout -k 20 "$limit" bash "$t"
-	rc=$?
+	# The output is kept so a failure's reasons (its "FAIL:" lines) can be repeated in
+	# the summary: CI shows only the end of a run.
+	timeout -k 20 "$limit" bash "$t" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
 	took="$((SECONDS - start))s"
 	case $rc in
 	0) res=PASS; pass=$((pass + 1)) ;;
@@ -65,9 +68,22 @@ for t in "${tests[@]}"; do
 	*) res=FAIL; fail=$((fail + 1)) ;;
 	esac
 	lines+=("$(printf '%-4s %-22s (%s)' "$res" "$name" "$took")")
-	[ -n "${WS_RESULTS:-}" ] && echo "$res integration $name" >>"$WS_RESULTS"
+	why=
+	if [ "$res" = FAIL ]; then
+		why=$(grep -o 'FAIL: .*' "$log" | head -n 4 | cut -c1-240)
+		# The FAIL lines with the lines before the first ones (a checker's findings).
+		reasons+=("$name:" "$(grep -B 4 'FAIL: ' "$log" | head -n 14 | cut -c1-240)")
+		[ -n "$why" ] || reasons+=("  (no FAIL: line; the last lines follow)")
+		[ -n "$why" ] || reasons+=("$(tail -n 5 "$log")")
+	fi
+	[ -n "${WS_RESULTS:-}" ] && echo "$res integration $name${why:+ ($(echo "$why" | head -n 1 | cut -c1-160))}" >>"$WS_RESULTS"
 done
+rm -f "$log"
 echo "==== integration summary"
 printf '%s\n' "${lines[@]}"
+if [ ${#reasons[@]} -gt 0 ]; then
+	echo "==== why the failed tests failed"
+	printf '%s\n' "${reasons[@]}"
+fi
 echo "integration: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
