@@ -258,6 +258,18 @@ void ws_cause_read(struct ws_cause *c, struct ws_node_ref ref, uint64_t via_sock
 	c->egress_since = false;
 }
 
+void ws_cause_read_next(struct ws_cause *c, struct ws_node_ref ref, uint64_t via_sock)
+{
+	if (c->state == WS_CAUSE_ONE && c->ref.idx == ref.idx && c->ref.gen == ref.gen) {
+		c->via_sock = c->via_sock && via_sock ? c->via_sock : 0;
+		return;   /* more bytes of the same request */
+	}
+	c->state = WS_CAUSE_ONE;
+	c->ref = ref;
+	c->via_sock = via_sock;
+	c->egress_since = false;
+}
+
 void ws_actor_batch_begin(struct ws_actor *a)
 {
 	a->batch_mixed = false;

@@ -38,6 +38,8 @@ struct ws_cause {
 				 * or batch) */
 	bool loop_none;         /* NONE from a loop that knew it had read nothing (a timer's
 				 * act): a connect cause that says "anyone's" */
+	uint32_t loop_tid;      /* a connect cause: the loop thread that connected (0: none)... */
+	uint32_t loop_batch;    /* ... and its batch then (ws_actor.batch_seq) */
 	uint8_t _pad[4];
 	uint64_t via_sock;      /* passed on by a response read on this connection (0: read
 				 * as a request): it does not cover that connection's next
@@ -90,6 +92,7 @@ struct ws_actor {
 	uint32_t tid;                   /* 0 for a goroutine */
 	uint64_t goid;                  /* 0 for a thread */
 	bool loop;                      /* has had readiness batches: an event-loop thread */
+	uint32_t batch_seq;             /* readiness batches begun (wraps) */
 	uint8_t n_refs;                 /* names held in serving[] */
 	uint16_t n_serving;             /* open SERVER exchanges it read (named or not) */
 	int32_t batch_timeout_ms;       /* the current batch's wait timeout (-1 none, -2 unknown) */
@@ -189,6 +192,11 @@ void ws_actor_unserve(struct ws_actors *t, struct ws_actor *a, struct ws_node_re
  * ws_cause_read: a read names ref as a cause (via_sock: the connection a response was
  * read on, 0 for a request). Two causes read with no write between them make MANY. */
 void ws_cause_read(struct ws_cause *c, struct ws_node_ref ref, uint64_t via_sock);
+/* ws_cause_read_next: the same for a read the runtime says is an I/O handler's on a loop
+ * that runs each handler's own work to its end before the next read (Node.js before its
+ * I/O phase ended): whatever an earlier read's handler did at once it did before this
+ * read, so this read's cause replaces the earlier one instead of making MANY. */
+void ws_cause_read_next(struct ws_cause *c, struct ws_node_ref ref, uint64_t via_sock);
 void ws_cause_clear(struct ws_cause *c);
 void ws_cause_many(struct ws_cause *c);
 

@@ -638,30 +638,36 @@ static void track_chunk(struct ws_asm *a, struct feed_ctx *f, bool ingress)
 	/* What the batch read, for the loop rule's acts after its last read: a read that
 	 * names no cause may have queued anyone's work. */
 	bool named = true;
+	/* The runtime says this read is an I/O handler's (Node.js, before its I/O phase
+	 * ended): each handler's own work ends before the next read, so the latest read
+	 * names the cause, and a read that names none makes it unknown for what follows. */
+	bool next = act->phases && !act->after_io;
+	void (*cause_read)(struct ws_cause *, struct ws_node_ref, uint64_t) = next ? ws_cause_read_next : ws_cause_read;
 
 	if (is_server(c)) {
 		if (f->opened >= 2)
 			ws_cause_many(&act->loop_cause);       /* pipelined requests in one read */
 		else if (f->opened == 1)
-			ws_cause_read(&act->loop_cause, f->last_opened, 0);
+			cause_read(&act->loop_cause, f->last_opened, 0);
 		else if (c->n_pending == 1)
-			ws_cause_read(&act->loop_cause, c->pending[0].ref, 0);   /* more of its body */
+			cause_read(&act->loop_cause, c->pending[0].ref, 0);   /* more of its body */
 		else
 			named = false;
-		ws_actor_batch_read(act, !named);
-		return;
-	}
-	struct ws_conn_pending *o = NULL;
-	struct ws_node_ref cause = { WS_NODE_NONE, 0 };
+	} else {
+		struct ws_conn_pending *o = NULL;
+		struct ws_node_ref cause = { WS_NODE_NONE, 0 };
 
-	if (conn_role(c) == WS_PROLE_CLIENT) {
-		o = f->resp_done ? NULL : pending_oldest(c);
-		cause = f->resp_done ? f->resp_cause : o ? o->cause : cause;
+		if (conn_role(c) == WS_PROLE_CLIENT) {
+			o = f->resp_done ? NULL : pending_oldest(c);
+			cause = f->resp_done ? f->resp_cause : o ? o->cause : cause;
+		}
+		if (f->resp_done || o)
+			cause_read(&act->loop_cause, cause, c->sock_id);
+		else
+			named = false;
 	}
-	if (f->resp_done || o)
-		ws_cause_read(&act->loop_cause, cause, c->sock_id);
-	else
-		named = false;
+	if (!named && next)
+		ws_cause_many(&act->loop_cause);
 	ws_actor_batch_read(act, !named);
 }
 
@@ -694,6 +700,7 @@ static void on_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t ts
 	if (!act)
 		return;
 	act->loop = true;
+	act->batch_seq += b->count;
 	if (b->count == 1 && (b->flags & WS_BATCH_LAST_NONBLOCKING)) {
 		act->loop_carried = act->loop_cause;
 		act->carried_nonblocking = act->wait_nonblocking;
@@ -1356,6 +1363,10 @@ static void on_sock(struct ws_asm *a, const struct ws_sock_event *e)
 				act = ws_actor_get(a->actors, e->pid, e->tid, 0, e->hdr.ts_ns, false, NULL);
 				if (act)
 					act->loop_cause.egress_since = true;
+				if (act && act->loop && !is_go(a, e->pid, e->hdr.ts_ns)) {
+					c->connect_cause.loop_tid = e->tid;
+					c->connect_cause.loop_batch = act->batch_seq;
+				}
 			}
 		}
 		break;

@@ -119,21 +119,23 @@ static struct answer prov_connect(struct ws_parentage *p, const struct ws_call *
 }
 
 /* Sure that an act after the batch's latest read is that read's handler's, though no
- * read followed it (yet): the batch read one cause only (no one else queued work to run
- * after the reads), and either the runtime says its I/O phase had not ended at the act,
- * or it began with a blocking wait whose deadline had not passed (no timer due, nothing
+ * read followed it (yet): the runtime says its I/O phase had not ended at the act, or
+ * the batch read one cause only (no one else queued work to run after the reads) and
+ * began with a blocking wait whose deadline had not passed (no timer due, nothing
  * queued before). */
 static bool loop_settled(const struct ws_actor *a, const struct ws_call *c)
 {
 	uint64_t ts = c->ts;
 
-	if (a->batch_mixed)
-		return false;
-	/* The runtime says the batch's I/O phase had not ended at this act: an I/O
-	 * handler's (or a write callback's, which libuv runs right after them). Known for
-	 * writes and connects, whose records carry the phase; not for wakeups or forks. */
+	/* The runtime says the batch's I/O phase had not ended at this act: the handler's
+	 * of the latest read (or a write callback's, which libuv runs among them), however
+	 * many causes the batch read: there the latest read alone names the cause
+	 * (ws_cause_read_next). Known for writes and connects, whose records carry the
+	 * phase; not for wakeups or forks. */
 	if (c->phase_known && a->phases && !a->after_io)
 		return true;
+	if (a->batch_mixed)
+		return false;
 	if (a->wait_nonblocking)
 		return false;
 	if (a->batch_timeout_ms == -1)
@@ -148,6 +150,12 @@ static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, 
 
 	if (!a || !a->loop)
 		return unknown;
+	/* A connection this loop connected in an earlier batch: its first request is
+	 * written when the connect completes, in the I/O phase of whatever batch that is,
+	 * after whatever that batch read. Only the connect rule (asked before) can place
+	 * it; when it could not, the answer rule may. */
+	if (c->connect_cause && c->connect_cause->loop_tid == c->tid && c->connect_cause->loop_batch != a->batch_seq)
+		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_LOOP_CONNECTED);
 	k = a->loop_cause.state != WS_CAUSE_NONE ? &a->loop_cause : &a->loop_carried;
 	if (k->state == WS_CAUSE_NONE)
 		return say(WS_VERDICT_NONE, WS_WHY_LOOP_NO_CAUSE);
@@ -303,7 +311,7 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 			(d.why == WS_WHY_LOOP_MANY || d.why == WS_WHY_POOL_REUSE || d.why == WS_WHY_LOOP_TIMER_DUE ||
 			 d.why == WS_WHY_LOOP_TIMER_UNKNOWN ||
 			 d.why == WS_WHY_CONFLICT || d.why == WS_WHY_CONNECT_MANY ||
-			 d.why == WS_WHY_CONNECT_NO_CAUSE)))))) {
+			 d.why == WS_WHY_CONNECT_NO_CAUSE || d.why == WS_WHY_LOOP_CONNECTED)))))) {
 		if (count)
 			p->st.deferred_why[d.why]++;
 		d.verdict = WS_VERDICT_DEFER;
@@ -738,6 +746,7 @@ const char *ws_why_name(enum ws_why w)
 		[WS_WHY_ANSWER_MANY] = "answer_many",
 		[WS_WHY_LOOP_AFTER_READS] = "loop_after_reads",
 		[WS_WHY_CONNECT_NO_CAUSE] = "connect_no_cause",
+		[WS_WHY_LOOP_CONNECTED] = "loop_connected_earlier",
 	};
 	return w < WS_WHY__MAX ? names[w] : "unknown";
 }
@@ -753,4 +762,9 @@ void ws_parentage_report(const struct ws_parentage *p, FILE *out)
 		fprintf(out, "  parentage_by_%s %" PRIu64 "\n", ws_provider_name((enum ws_provider)v), p->st.won[v]);
 	for (int w = WS_WHY_NO_EVIDENCE; w < WS_WHY__MAX; w++)
 		fprintf(out, "  parentage_root_%s %" PRIu64 "\n", ws_why_name((enum ws_why)w), p->st.why[w]);
+	/* Why calls were left to the answer rule (each is then decided or rooted above). */
+	for (int w = WS_WHY_NO_EVIDENCE; w < WS_WHY__MAX; w++)
+		if (p->st.deferred_why[w])
+			fprintf(out, "  parentage_deferred_%s %" PRIu64 "\n", ws_why_name((enum ws_why)w),
+				p->st.deferred_why[w]);
 }

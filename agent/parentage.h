@@ -86,6 +86,10 @@ enum ws_why {
 				  * work (timers, immediates) queued by anyone runs (deferred) */
 	WS_WHY_CONNECT_NO_CAUSE, /* the first request of a connection a loop opened with nothing
 				  * read (a timer's): it may be anyone's, whatever the loop read since */
+	WS_WHY_LOOP_CONNECTED,   /* the first request of a connection this loop connected in an
+				  * earlier batch: written when the connect completed, after
+				  * whatever the loop read then (deferred unless the connect
+				  * rule placed it) */
 	WS_WHY__MAX,
 };
 

@@ -468,6 +468,42 @@ static void test_loop_phases(void **state)
 	assert_root(&out, "/b/5");
 }
 
+/* Where the runtime says a read is an I/O handler's (Node before its I/O phase ended),
+ * each handler's own work ends before the next read: two requests read before a write
+ * leave the latest one as the cause (not loop_read_many), a write before the phase's end
+ * is settled in a batch that read several causes, and a read that names no cause (bytes
+ * on a client connection with no request out) leaves the next write to nobody. */
+static void test_loop_phases_latest_read(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end s3 = server_end(3, SVC, 40003), s4 = server_end(4, SVC, 40004);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct end u3 = client_end(13, SVC, 50003), u9 = client_end(19, SVC, 50009);
+
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 3, 0);                        /* did not block */
+	io_phase(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1), false);
+	io_phase(a, &s2, 7, WS_DIR_INGRESS, 3 * MS, req("r", 2), false);
+	io_phase(a, &u2, 7, WS_DIR_EGRESS, 4 * MS, req("b", 2), false);    /* /r/2's handler */
+	io_phase(a, &s3, 7, WS_DIR_INGRESS, 5 * MS, req("r", 3), false);
+	io_phase(a, &u1, 7, WS_DIR_EGRESS, 6 * MS, req("b", 1), true);     /* after the phase */
+	assert_int_equal(won(a, WS_PROV_LOOP), 1);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative, 1);
+	loop_batch(a, SVC, 7, 7 * MS, 7 * MS, 1, 0);
+	io_phase(a, &s4, 7, WS_DIR_INGRESS, 8 * MS, req("r", 4), false);
+	io_phase(a, &u9, 7, WS_DIR_INGRESS, 8 * MS + 500, RESP, false);    /* names nothing */
+	io_phase(a, &u3, 7, WS_DIR_EGRESS, 9 * MS, req("b", 3), false);    /* u9's handler? */
+	assert_int_equal(said(a, WS_WHY_LOOP_MANY), 1);
+	assert_int_equal(said(a, WS_WHY_LOOP_AFTER_READS), 1);
+	loop_batch(a, SVC, 7, 10 * MS, 10 * MS, 1, 0);
+	complete(a, 30 * MS, &u1, &u2, &u3, &s1, &s2, &s3, &s4, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/2", "/r/2");
+	assert_root(&out, "/b/3");
+	assert_root(&out, "/b/1");
+}
+
 /* A connection a loop opened with nothing read (a retry timer's, in a batch whose wait
  * timed out) gets its first request written when the connect completes: in a later
  * batch's I/O phase, maybe right after another request's read. Its connect says "no
@@ -867,6 +903,8 @@ static void test_connect_ties_first_request(void **state)
 	struct ws_asm *a = new_asm(&out);
 	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
 	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+	struct end s3 = server_end(3, SVC, 40003), s4 = server_end(4, SVC, 40004);
+	struct end u3 = client_end(13, SVC, 50003);
 
 	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 1, -1);
 	io(a, &s1, 7, WS_DIR_INGRESS, 3 * MS, req("r", 1));
@@ -875,15 +913,26 @@ static void test_connect_ties_first_request(void **state)
 	loop_batch(a, SVC, 7, 5 * MS, 6 * MS, 1, -1);      /* u1 writable */
 	io(a, &u1, 7, WS_DIR_EGRESS, 7 * MS, req("b", 1));
 	/* a batch reads /r/2 and then writes the first request of a connection opened for
-	 * /r/1: the two rules disagree, so neither is trusted */
+	 * /r/1 in an earlier batch: the write is the connect's completion, so what the
+	 * loop read says nothing and the connect rule places it */
 	loop_batch(a, SVC, 7, 9 * MS, 10 * MS, 2, -1);
 	io(a, &s2, 7, WS_DIR_INGRESS, 11 * MS, req("r", 2));
 	io(a, &u2, 7, WS_DIR_EGRESS, 12 * MS, req("b", 2));
+	assert_int_equal(said(a, WS_WHY_CONFLICT), 0);
+	assert_int_equal(won(a, WS_PROV_CONNECT), 2);
+	/* connected (blocking) and written in the same batch with another read between:
+	 * the two rules disagree, so neither is trusted */
+	loop_batch(a, SVC, 7, 13 * MS, 14 * MS, 2, -1);
+	io(a, &s3, 7, WS_DIR_INGRESS, 15 * MS, req("r", 3));
+	connect_open(a, &u3, 7, 16 * MS);
+	io(a, &s4, 7, WS_DIR_INGRESS, 17 * MS, req("r", 4));
+	io(a, &u3, 7, WS_DIR_EGRESS, 18 * MS, req("b", 3));
 	assert_int_equal(said(a, WS_WHY_CONFLICT), 1);
-	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
+	complete(a, 30 * MS, &u1, &u2, &u3, &s1, &s2, &s3, &s4, NULL);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
-	assert_root(&out, "/b/2");
+	assert_child(&out, "/b/2", "/r/1");
+	assert_root(&out, "/b/3");
 }
 
 /* ---- thread hand-offs -------------------------------------------------------------- */
@@ -1530,6 +1579,7 @@ int main(void)
 		cmocka_unit_test(test_loop_connect_after_last_read),
 		cmocka_unit_test(test_loop_carried_after_mixed_round),
 		cmocka_unit_test(test_loop_phases),
+		cmocka_unit_test(test_loop_phases_latest_read),
 		cmocka_unit_test(test_loop_connect_without_cause),
 		cmocka_unit_test(test_loop_response_passes_cause_not_to_pooled_conn),
 		cmocka_unit_test(test_answered_request_parents_nothing),
