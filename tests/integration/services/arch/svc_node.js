@@ -24,12 +24,16 @@ const http = tlsDir ? require('https') : require('http');
 
 const [mode, portFile, backend] = process.argv.slice(2);
 const [bhost, bport] = [backend.slice(0, backend.lastIndexOf(':')), Number(backend.slice(backend.lastIndexOf(':') + 1))];
+// SVC_BACKEND_NAME: call the backend by this name (say localhost), looked up per new
+// connection by dns.lookup in libuv's thread pool, whose completion the loop reads from
+// an eventfd before it connects.
+const bname = process.env.SVC_BACKEND_NAME || bhost;
 const agent = mode === 'capped' ? new http.Agent({ keepAlive: true, maxSockets: 4 })
   : tlsDir ? new http.Agent({ keepAlive: true, rejectUnauthorized: false }) : http.globalAgent;
 
 function get(path) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: bhost, port: bport, path, agent }, (res) => {
+    const req = http.request({ host: bname, family: 4, port: bport, path, agent }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
