@@ -37,7 +37,7 @@ LDLIBS  := -lbpf -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
 
 # Everything in agent/ and exporter/ except the kernel-facing shell is a pure core that
 # the unit tests and fuzzers link against.
-SHELL_SRCS := agent/main.c agent/loader.c agent/rt_go_attach.c agent/tls_attach.c agent/inject.c
+SHELL_SRCS := agent/main.c agent/loader.c agent/rt_go_attach.c agent/rt_py_attach.c agent/tls_attach.c agent/inject.c
 ALL_SRCS   := $(sort $(wildcard agent/*.c agent/proto/*.c exporter/*.c))
 CORE_SRCS  := $(filter-out $(SHELL_SRCS),$(ALL_SRCS))
 
@@ -94,7 +94,7 @@ $(BUILD)/wirespan: $(OBJS)
 
 # ---- tests ------------------------------------------------------------------
 # Kernel-side harness: the loader plus a printer of every ring-buffer record.
-BPF_DUMP_OBJS := $(addprefix $(BUILD)/obj/agent/,loader.o rt_go_attach.o rt_go_elf.o tls_attach.o inject.o proc_scope.o bpf_errors.o)
+BPF_DUMP_OBJS := $(addprefix $(BUILD)/obj/agent/,loader.o rt_go_attach.o rt_go_elf.o rt_py_attach.o rt_py.o tls_attach.o inject.o proc_scope.o bpf_errors.o)
 $(BUILD)/bpf_dump: tests/integration/bpf_dump.c $(BPF_DUMP_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $< $(BPF_DUMP_OBJS) -o $@ -lbpf -ldw -lelf -lz
@@ -136,10 +136,13 @@ $(BUILD)/san/%.o: %.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
+# test_rt_py checks its CPython offsets against the interpreter's own internal headers
+# (python3-dev), whose files include each other from their own directory.
+$(BUILD)/unit/test_rt_py: UNIT_CFLAGS := $(if $(wildcard /usr/include/python3.11/internal),-I/usr/include/python3.11)
 $(BUILD)/unit/%: tests/unit/%.c $(SAN_OBJS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(UNIT_CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Wno-missing-prototypes $< $(SAN_OBJS) -o $@ -lcmocka -ldw -lelf -lz -lcurl -lnghttp2 -lpthread -lm
 
 $(BUILD)/fuzzobj/%.o: %.c
 	$(call msg,CC-FUZZ,$@)

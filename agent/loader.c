@@ -22,6 +22,7 @@
 #include "inject.h"
 #include "proto/proto.h"
 #include "rt_go_attach.h"
+#include "rt_py_attach.h"
 #include "tls_attach.h"
 #include "wirespan.skel.h"
 
@@ -54,6 +55,7 @@ struct ws_bpf {
 	struct ws_inject *inj;     /* traceparent injection; NULL when off */
 	bool inj_loaded;
 	struct ws_tls_attach *tls; /* TLS uprobes per library/executable; NULL when off */
+	struct ws_py_attach *py;   /* CPython process registry; NULL when off */
 };
 
 /* ---- preflight ----------------------------------------------------------------- */
@@ -408,6 +410,7 @@ static void configure(struct wirespan_bpf *skel, const struct ws_bpf_config *cfg
 		       len < WS_COMM_LEN - 1 ? len : WS_COMM_LEN - 1);
 	}
 	skel->rodata->go_enabled = cfg->go_runtime;
+	skel->rodata->py_enabled = cfg->py_runtime;
 	skel->rodata->tls_enabled = cfg->tls;
 	skel->rodata->waits_enabled = cfg->waits;
 	skel->rodata->n_port_filters = (uint32_t)cfg->n_ports;
@@ -548,6 +551,11 @@ int ws_bpf_start(const struct ws_bpf_config *cfg, ws_event_fn fn, void *ctx, str
 			fprintf(stderr, "wirespan: Go support: %s\n", strerror(-err));
 			goto fail;
 		}
+	}
+	if (cfg->py_runtime) {
+		err = ws_py_attach_init(b, cfg, &b->py);
+		if (err)
+			goto fail;
 	}
 	if (cfg->tls) {
 		err = ws_tls_attach_init(b, cfg, &b->tls);
@@ -735,6 +743,11 @@ struct wirespan_bpf *ws_bpf_skel(struct ws_bpf *b)
 	return b ? b->skel : NULL;
 }
 
+struct ws_py_attach *ws_bpf_py_state(struct ws_bpf *b)
+{
+	return b ? b->py : NULL;
+}
+
 struct ws_go_attach *ws_bpf_go_state(struct ws_bpf *b)
 {
 	return b ? b->go : NULL;
@@ -753,6 +766,7 @@ void ws_bpf_destroy(struct ws_bpf *b)
 	ws_tls_attach_free(b->tls);
 	b->tls = NULL;
 	ws_go_attach_free(b->go);
+	ws_py_attach_free(b->py);
 	b->go = NULL;
 	ws_inject_detach(b->inj);
 	b->inj = NULL;

@@ -38,6 +38,8 @@ struct ws_bpf_config {
 	uint64_t inj_key[2];           /* key of derived trace ids (ws_asm_derive_key) */
 	bool go_runtime;               /* Go goroutine evidence (agent/rt_go_attach.h): WS_EV_RT
 					* records and ws_data_event.rt_ctx for Go processes */
+	bool py_runtime;               /* CPython contexts (agent/rt_py_attach.h): rt_ctx with
+					* WS_F_RT_PY for CPython processes */
 	bool waits;                    /* queue/scheduler/network waits (docs/waits.md) */
 	bool tls;                      /* TLS plaintext (agent/tls_attach.h): WS_F_TLS records
 					* from SSL_read/SSL_write uprobes, WS_F_CIPHER syscalls */
@@ -86,6 +88,8 @@ void ws_bpf_destroy(struct ws_bpf *b);
 /* For agent/rt_go_attach.c: the skeleton, and its state (NULL when go_runtime is off). */
 struct wirespan_bpf *ws_bpf_skel(struct ws_bpf *b);
 struct ws_go_attach *ws_bpf_go_state(struct ws_bpf *b);
+/* For agent/rt_py_attach.c: its state (NULL when py_runtime is off). */
+struct ws_py_attach *ws_bpf_py_state(struct ws_bpf *b);
 /* For agent/tls_attach.c: its state (NULL when tls is off). */
 struct ws_tls_attach *ws_bpf_tls_state(struct ws_bpf *b);
 

@@ -28,6 +28,7 @@
 
 #include "runtime_detect.h"
 #include "rt_go_attach.h"
+#include "rt_py_attach.h"
 #include "tls_attach.h"
 #include "../exporter/otlp_config.h"
 #include "../exporter/otlp_http.h"
@@ -71,6 +72,7 @@ struct options {
 	bool verbose;
 	bool capture_only;        /* drain the ring buffer, discard records (benchmarks) */
 	bool no_go_runtime;       /* no goroutine evidence (uprobes in Go processes) */
+	bool no_py_runtime;       /* no CPython contexts (asyncio tasks) */
 	bool no_waits;            /* no queue/scheduler/network breakdown (docs/waits.md) */
 	uint8_t inject;           /* enum ws_inject_mode: --inject off|sdk|all */
 	bool keep_sdk_spans;      /* --sdk-spans keep */
@@ -126,6 +128,8 @@ static const char usage_text[] =
 	"      --duration SEC       exit after SEC seconds\n"
 	"      --no-go-runtime      attach nothing to Go processes (their calls then get no\n"
 	"                           parent inside the process: thread evidence is void in Go)\n"
+	"      --no-py-runtime      read no CPython thread states (asyncio calls then get\n"
+	"                           parents from the loop rules only)\n"
 	"      --inject MODE        insert a traceparent into outgoing HTTP/1 requests that have\n"
 	"                           none (sk_msg): sdk = to local processes recognised as\n"
 	"                           OpenTelemetry-instrumented (default), all, off\n"
@@ -218,7 +222,7 @@ static int add_comm(struct options *o, const char *s)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_WAKEUP, O_NICE, O_NOWAITS, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_UDPPORTS, O_QUERYTEXT, O_CMDLINE,
+	enum { O_CAPTURE = 256, O_LINKWAIT, O_RINGBUF, O_WAKEUP, O_NICE, O_NOWAITS, O_DURATION, O_MAXCONNS, O_MAXSPANS, O_OTLP, O_CAPONLY, O_NOGO, O_NOPY, O_UDPPORTS, O_QUERYTEXT, O_CMDLINE,
 	       O_NOTLS, O_INJECT, O_SDKSPANS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -239,6 +243,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "otlp-endpoint", required_argument, NULL, O_OTLP },
 		{ "capture-only", no_argument, NULL, O_CAPONLY },
 		{ "no-go-runtime", no_argument, NULL, O_NOGO },
+		{ "no-py-runtime", no_argument, NULL, O_NOPY },
 		{ "inject", required_argument, NULL, O_INJECT },
 		{ "sdk-spans", required_argument, NULL, O_SDKSPANS },
 		{ "no-tls", no_argument, NULL, O_NOTLS },
@@ -370,6 +375,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_NOGO:
 			o->no_go_runtime = true;
+			break;
+		case O_NOPY:
+			o->no_py_runtime = true;
 			break;
 		case O_INJECT:
 			if (strcmp(optarg, "off") == 0)
@@ -505,6 +513,8 @@ static uint8_t runtime_of(void *ctx, uint32_t pid)
 		ws_tls_discover(ag->bpf, pid);
 	if (ag->bpf && ws_go_discover(ag->bpf, pid) == 1)
 		return WS_RUNTIME_GO;
+	if (ag->bpf)
+		ws_py_discover(ag->bpf, pid);
 	return ws_runtime_of_pid("/proc", pid);
 }
 
@@ -526,6 +536,7 @@ static void forget_exited(struct agent *ag, const void *data, size_t size)
 		return;
 	if (t->kind == WS_TASK_EXEC || (t->kind == WS_TASK_EXIT && t->tid == t->pid)) {
 		ws_go_forget(ag->bpf, t->pid);
+		ws_py_forget(ag->bpf, t->pid);
 		ws_tls_forget(ag->bpf, t->pid);
 	}
 	if (t->kind == WS_TASK_EXEC)
@@ -618,6 +629,16 @@ static void report_counters(struct agent *ag, FILE *out)
 		fprintf(out, "  go_attach_failed %" PRIu64 "\n", gs.attach_failed);
 		for (int i = 0; i < WS_GO_CNT__MAX; i++)
 			fprintf(out, "  go_%s %" PRIu64 "\n", ws_go_counter_name((enum ws_go_counter)i), gs.kernel[i]);
+	}
+	struct ws_py_attach_stats ps;
+	if (ag->bpf && ws_py_read_stats(ag->bpf, &ps) == 0) {
+		fprintf(out, "  py_pids_checked %" PRIu64 "\n", ps.pids_checked);
+		fprintf(out, "  py_procs_registered %" PRIu64 "\n", ps.procs_registered);
+		fprintf(out, "  py_procs_unsupported %" PRIu64 "\n", ps.procs_unsupported);
+		fprintf(out, "  py_procs_layout_failed %" PRIu64 "\n", ps.procs_layout_failed);
+		fprintf(out, "  py_procs_map_full %" PRIu64 "\n", ps.procs_map_full);
+		for (int i = 0; i < WS_PY_CNT__MAX; i++)
+			fprintf(out, "  %s %" PRIu64 "\n", ws_py_counter_name((enum ws_py_counter)i), ps.kernel[i]);
 	}
 	uint64_t ik[WS_INJ__MAX];
 	if (ag->bpf && ws_inject_read_counters(ws_bpf_inject(ag->bpf), ik) == 0)
@@ -893,6 +914,7 @@ int main(int argc, char **argv)
 	bcfg.n_udp_ports = ag.opt.n_udp_ports;
 	bcfg.verbose = ag.opt.verbose;
 	bcfg.go_runtime = !ag.opt.no_go_runtime;
+	bcfg.py_runtime = !ag.opt.no_py_runtime;
 	bcfg.inject = ag.opt.inject;
 	ws_asm_derive_key(ag.asm_, bcfg.inj_key);
 	bcfg.tls = !ag.opt.no_tls;

@@ -39,8 +39,9 @@
  * 64, nready WS_LOOP_BATCHES). */
 /* 8: loop phases (WS_BATCH_PHASES, WS_BATCH_AFTER_IO) on the batch summaries of
  * records of loop threads and in the hdr.flags of their sock records, from a uprobe at
- * the end of a loop's I/O phase. */
-#define WS_ABI_VERSION 8
+ * the end of a loop's I/O phase.
+ * 9: CPython contexts: WS_F_RT_PY on data records, map ws_py_procs (headers/ws_py_abi.h). */
+#define WS_ABI_VERSION 9
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -127,6 +128,8 @@ enum ws_syscall {
 				    * seq that of the ciphertext written/read inside the call */
 #define WS_F_CIPHER (1u << 7)      /* this syscall ran inside a TLS library call: its bytes are
 				    * ciphertext (no payload is copied); the agent never parses them */
+#define WS_F_RT_PY (1u << 8)       /* rt_ctx is the CPython thread's current contextvars Context
+				    * (headers/ws_py_abi.h), not a goroutine id (ABI 9) */
 #define WS_SYS_SSL_READ 64         /* syscall field of WS_F_TLS records */
 #define WS_SYS_SSL_WRITE 65
 

@@ -15,7 +15,7 @@ RUN_PKGS="make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev lib
 # Unit tests, fuzzers (libFuzzer ships with clang's runtime)
 TEST_PKGS="libcmocka-dev libclang-rt-14-dev"
 # Integration tests: real servers and clients on loopback
-TEST_PKGS="$TEST_PKGS nginx-light python3 curl iproute2 procps openssl nodejs npm"
+TEST_PKGS="$TEST_PKGS nginx-light python3 python3-dev curl iproute2 procps openssl nodejs npm"
 # Architecture tests (tests/integration/test_arch_*.sh): Go net/http and Java HttpServer services
 TEST_PKGS="$TEST_PKGS golang-go openjdk-17-jdk-headless"
 # Protocol tests (issue 8): real database, cache, gRPC and DNS servers with their clients

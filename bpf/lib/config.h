@@ -40,6 +40,10 @@ __u32 ws_capture_gen = 1;
  * verifier drops the goid lookup from every data event. */
 const volatile __u32 go_enabled = 0;
 
+/* Set by the loader when CPython contexts are on (ws_bpf_config.py_runtime): when 0
+ * the verifier drops the thread-state walk from every data event (lib/py_ctx.h). */
+const volatile __u32 py_enabled = 0;
+
 /* Set by the loader (ws_bpf_config.tls). When 0 the verifier drops every TLS check
  * from the syscall programs. */
 const volatile __u32 tls_enabled = 0;

@@ -6,6 +6,7 @@
 
 #include "lib/emit_args.h"
 #include "lib/go_ctx.h"
+#include "lib/py_ctx.h"
 #include "lib/inj_srv.h"
 #include "lib/loop.h"
 #include "lib/submit.h"
@@ -36,6 +37,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 					struct ws_conn *c, __u32 n)
 {
 	__u16 flags = e->flags;
+	__u64 goid;
 
 	/* The first payload of a direction: the HTTP/2 client preface ("PRI * HTTP/2.0")
 	 * switches the connection to copy-everything at once. Its first header blocks
@@ -73,6 +75,9 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->syscall = e->sys;
 	ev->_pad = 0;
 	ev->rt_ctx = ws_go_ctx(ev->pid);
+	goid = ev->rt_ctx;
+	if (!goid && py_enabled && (ev->rt_ctx = ws_py_ctx(ev->pid, ev->tid)))
+		ev->hdr.flags |= WS_F_RT_PY;
 	ev->tuple = c->tuple;
 	waits_fill(ev, e->enter_ns);
 	if (e->loop)
@@ -83,7 +88,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	 * plain TCP only (a TLS connection's requests are in its plaintext records). */
 	if (inj_enabled && ws_inj_track && c->role == WS_ROLE_SERVER &&
 	    !(flags & (WS_F_TLS | WS_F_CIPHER | WS_F_DGRAM | WS_F_EOF)))
-		inj_srv_note(e, c, ev + 1, n, ev->rt_ctx != 0);
+		inj_srv_note(e, c, ev + 1, n, goid != 0);
 	rb_submit(ev);
 	cnt_add(WS_CNT_BYTES_CAPTURED, n);
 }

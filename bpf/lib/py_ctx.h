@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The current contextvars Context of a CPython thread (rt_ctx of data events with
+ * WS_F_RT_PY): in an asyncio loop, the running task's (headers/ws_py_abi.h).
+ *
+ * The interpreter releases the GIL around a socket call, so "the thread holding the
+ * GIL" names nobody at the syscall; the caller's own PyThreadState is found instead by
+ * walking the main interpreter's thread list for the one whose native_thread_id is the
+ * calling tid. Its context field is left as it was when the GIL was released: the
+ * Context entered for the running task step (Handle._run -> Context.run).
+ */
+#pragma once
+
+#include "lib/config.h"
+#include "maps/py_procs.h"
+
+static __always_inline void py_cnt(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&ws_py_counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+/* The entry of the current process while it still runs the executable inspected. One
+ * word of stack for the whole chain of reads (see ws_py_ctx). */
+static __always_inline struct ws_py_proc *py_lookup(__u32 tgid)
+{
+	struct ws_py_proc *p = bpf_map_lookup_elem(&ws_py_procs, &tgid);
+	struct task_struct *task = bpf_get_current_task_btf();
+	const struct inode *ino;
+	__u64 v = 0;
+
+	if (!p)
+		return NULL;
+	if (bpf_core_read(&v, sizeof(v), &task->mm) || !v ||
+	    bpf_core_read(&v, sizeof(v), &((struct mm_struct *)v)->exe_file) || !v ||
+	    bpf_core_read(&v, sizeof(v), &((struct file *)v)->f_inode) || !v)
+		return NULL;
+	ino = (const struct inode *)v;
+	if (bpf_core_read(&v, sizeof(v), &ino->i_ino) || v != p->exe_ino ||
+	    bpf_core_read(&v, sizeof(v), &ino->i_sb) || !v)
+		goto stale;
+	v = BPF_CORE_READ((struct super_block *)v, s_dev);
+	if ((__u32)v == p->exe_dev)
+		return p;
+stale:
+	py_cnt(WS_PY_CNT_STALE);
+	return NULL;
+}
+
+/*
+ * 0 when not a registered CPython process, or no context is known (counted). A global
+ * function: the verifier checks it once, not at each of the data path's call sites
+ * (the walk's loop would multiply them past the kernel's limit on 6.1), and its frame
+ * holds one word, since it sits at the deepest point of the data path's call chain.
+ */
+__noinline __u64 ws_py_ctx(__u32 tgid, __u32 tid)
+{
+	struct ws_py_proc *p;
+	__u64 v = 0, ts;
+
+	if (!py_enabled)
+		return 0;
+	p = py_lookup(tgid);
+	if (!p)
+		return 0;
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(p->runtime + p->rt_interp_head)) || !v ||
+	    bpf_probe_read_user(&v, sizeof(v), (const void *)(v + p->is_threads_head)))
+		goto fail;
+	ts = v;
+	for (int i = 0; i < WS_PY_MAX_THREADS && ts; i++) {
+		if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_native_tid)))
+			goto fail;
+		if (v == tid) {
+			if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_context)))
+				goto fail;
+			py_cnt(v ? WS_PY_CNT_CTX : WS_PY_CNT_NO_CTX);
+			return v;
+		}
+		if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_next)))
+			goto fail;
+		ts = v;
+	}
+	py_cnt(WS_PY_CNT_NOT_FOUND);
+	return 0;
+fail:
+	py_cnt(WS_PY_CNT_READ_FAIL);
+	return 0;
+}
