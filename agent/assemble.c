@@ -347,6 +347,7 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		.ts = x->req.first_enter_ns ? x->req.first_enter_ns : f->enter_ns,
 		.connect_cause = c->requests == 1 ? &c->connect_cause : NULL,
 		.may_defer = true,
+		.task = x->req.first_task,
 		/* decided at the record that opened it: its first write, unless that was
 		 * seen before (a request begun in an earlier record) */
 		.phase_known = !x->req.first_enter_ns || x->req.first_enter_ns == f->enter_ns,
@@ -370,6 +371,7 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		if (ws_parentage_defer(&a->par, &call, &d, ref, p->connect_start ? p->connect_start : call.ts)) {
 			p->deferred = true;
 			p->tid = call.tid;
+			p->task = d.task ? call.task : 0;
 		} else {
 			ws_ctx_make_root(a->ctx, ref, WS_RULE_ROOT);
 		}
@@ -443,7 +445,7 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 			ws_ctx_local_parent(a->ctx, p->ref, &p->cause);
 		f->resp_done = true;
 		f->resp_cause = p->cause;
-		if (p->deferred && ws_parentage_call_done(&a->par, p->pid, p->tid, p->ref,
+		if (p->deferred && ws_parentage_call_done(&a->par, p->pid, p->tid, p->task, p->ref,
 							  p->connect_start ? p->connect_start : x->req.first_enter_ns,
 							  x->has_response ? x->resp.last_tid : 0,
 							  x->has_response ? x->resp.last_exit_ns : 0, c->sock_id))
@@ -452,9 +454,17 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 		/* The thread that began the answer may have made calls for it (answer rule). */
 		uint64_t opened;
 
-		if (ws_ctx_opened_ns(a->ctx, p->ref, &opened))
+		if (ws_ctx_opened_ns(a->ctx, p->ref, &opened)) {
 			ws_parentage_answered(&a->par, p->pid, x->resp.first_tid, p->ref, c->sock_id, opened,
 					      x->resp.first_enter_ns, x->resp.last_enter_ns);
+			/* ... and so may the task that began it (the task rule). */
+			if (x->resp.first_task)
+				ws_parentage_task_answered(&a->par, p->pid, x->resp.first_task, x->resp.first_tid, p->ref,
+							   opened, x->resp.first_enter_ns, x->resp.last_enter_ns,
+							   c->answer_task, c->answer_ns);
+		}
+		c->answer_task = x->resp.first_task;
+		c->answer_ns = x->resp.first_enter_ns;
 	}
 	pending_del(a, c, p);
 }
@@ -476,7 +486,7 @@ static void fail_span(struct feed_ctx *f, const struct ws_exchange *x)
 	if (!x->has_request || !(p = pending_find(c, x->req_index)))
 		return;
 	if (p->deferred)   /* no response read: the answer rule will not take it */
-		ws_parentage_call_done(&a->par, p->pid, p->tid, p->ref, 0, 0, 0, c->sock_id);
+		ws_parentage_call_done(&a->par, p->pid, p->tid, p->task, p->ref, 0, 0, 0, c->sock_id);
 	struct ws_span *s = ws_ctx_span(a->ctx, p->ref);
 	if (s && (closed || x->outcome)) {
 		/* The request is real and so is how it ended: no response (closed), or a
@@ -1244,6 +1254,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		.has_seq = has_seq,
 		.datagram = dgram,
 		.tls = tls,
+		.task = (e->hdr.flags & WS_F_RT_PY) ? e->rt_ctx : 0,
 	};
 	enum ws_pdir dir = e->dir == WS_DIR_INGRESS ? WS_PDIR_INGRESS : WS_PDIR_EGRESS;
 

@@ -47,6 +47,8 @@ struct ws_conn_pending {
 				   * thread that wrote it (parentage.h ws_parentage_defer) */
 	uint8_t _pad;
 	uint64_t goid;
+	uint64_t task;            /* CLIENT, deferred: the task whose answer decides it (0: the
+				   * thread's, tid) */
 	uint64_t connect_start;   /* CLIENT: its span starts at this connect() entry (0: at its
 				   * first write; waits.c ws_waits_client_connect) */
 	struct ws_node_ref ref;
@@ -103,6 +105,9 @@ struct ws_conn {
 	uint32_t requests;        /* requests opened on it (its first one may inherit connect_cause) */
 	int32_t fd1;              /* fd + 1 of its last data record in process pid; 0 unknown */
 	struct ws_cause connect_cause; /* what the connecting thread was handling (client role) */
+	uint64_t answer_task;     /* server role: the task that began its latest answer (0: none
+				   * known) and when (the task rule, parentage.h) */
+	uint64_t answer_ns;
 	const struct ws_proto_ops *ops;   /* the connection's parser, once detected */
 	void *pst;                /* its state (ops->free) */
 	struct ws_detect_buf *det;/* while undecided, NULL otherwise */

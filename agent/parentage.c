@@ -229,7 +229,7 @@ static struct answer prov_fork(struct ws_parentage *p, const struct ws_proc *pr)
 
 struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call *c, bool count)
 {
-	struct ws_decision d = { WS_VERDICT_NONE, WS_PROV__MAX, WS_WHY_NO_EVIDENCE, false, { WS_NODE_NONE, 0 } };
+	struct ws_decision d = { WS_VERDICT_NONE, WS_PROV__MAX, WS_WHY_NO_EVIDENCE, false, false, { WS_NODE_NONE, 0 } };
 	bool go = ws_parentage_runtime(p, c->pid, c->ts) == WS_RUNTIME_GO;
 	bool afull = false, pfull = false;
 	struct ws_actor *a = NULL;
@@ -301,6 +301,20 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 	 * of a thread woken so) but from a busy process"; on a loop thread, when the loop
 	 * rule could not place it, or it and the connect rule disagreed. */
 	bool worker = !a || (!a->loop && a->n_serving == 0), loop = a && a->loop;
+
+	/* The task rule (parentage.h): on a loop thread, a call from a task that the loop
+	 * rules did not settle waits for that task's answer. */
+	if (c->task && loop && c->may_defer && !afull && !pfull && pr && pr->open_server &&
+	    !(d.verdict == WS_VERDICT_PARENT && !d.tentative)) {
+		if (count)
+			p->st.deferred_why[d.verdict == WS_VERDICT_PARENT ? WS_WHY_LOOP_AFTER_READS : d.why]++;
+		d.verdict = WS_VERDICT_DEFER;
+		d.provider = WS_PROV_ANSWER;
+		d.why = WS_WHY_NONE;
+		d.tentative = false;
+		d.task = true;
+		d.parent = (struct ws_node_ref){ WS_NODE_NONE, 0 };
+	}
 
 	if (c->may_defer && !go && c->tid && !afull && !pfull && pr && pr->open_server &&
 	    ((worker && ((d.verdict == WS_VERDICT_NONE && d.why == WS_WHY_NO_EVIDENCE) ||
@@ -425,13 +439,14 @@ bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, const s
 			struct ws_node_ref ref, uint64_t start_ns)
 {
 	bool full = false;
-	struct ws_actor *a = ws_actor_get(p->actors, c->pid, c->tid, 0, c->ts, true, &full);
+	struct ws_actor *a = d->task ? ws_actor_get(p->actors, c->pid, 0, c->task, c->ts, true, &full)
+				     : ws_actor_get(p->actors, c->pid, c->tid, 0, c->ts, true, &full);
 
 	if (!a) {
 		p->st.why[WS_WHY_TABLE_FULL]++;
 		return false;
 	}
-	if (a->loop) {
+	if (a->loop && !d->task) {
 		/* Decided by the loop's next read, or when its response is read
 		 * (ws_parentage_call_done). */
 		ws_ctx_defer(p->ctx, ref, start_ns + WS_ANSWER_CALL_MAX_NS);
@@ -594,16 +609,17 @@ static bool window_register(struct ws_parentage *p, const struct ws_actor *a)
 	return true;
 }
 
-bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref ref,
+bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t task, struct ws_node_ref ref,
 			    uint64_t start_ns, uint32_t resp_tid, uint64_t end_ns, uint64_t sock_id)
 {
-	struct ws_actor *a = ws_actor_get(p->actors, pid, tid, 0, end_ns, false, NULL);
+	struct ws_actor *a = task ? ws_actor_get(p->actors, pid, 0, task, end_ns, false, NULL)
+				  : ws_actor_get(p->actors, pid, tid, 0, end_ns, false, NULL);
 
 	if (!a) {
 		defer_root(p, ref, WS_WHY_ANSWER_ASYNC);
 		return false;
 	}
-	if (a->loop) {
+	if (a->loop && !task) {
 		/* Its read confirms the tentative acts and closes the window before (this
 		 * record's read is counted after this call). */
 		if (resp_tid == tid && end_ns)
@@ -644,11 +660,13 @@ bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, 
 	return false;
 }
 
+static void answer_deferred(struct ws_parentage *p, struct ws_actor *a, uint32_t tid, struct ws_node_ref x,
+			    uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns, uint64_t shared_after);
+
 void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref x,
 			   uint64_t x_sock, uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns)
 {
 	struct ws_actor *a = tid ? ws_actor_get(p->actors, pid, tid, 0, answer_ns, false, NULL) : NULL;
-	uint8_t keep = 0;
 
 	if (a && a->loop) {
 		/* Counted in the window it began in; decided when the window closes. */
@@ -669,6 +687,31 @@ void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, s
 	}
 	if (!a || !a->n_deferred)
 		return;
+	answer_deferred(p, a, tid, x, x_opened_ns, answer_ns, answered_ns, 0);
+}
+
+void ws_parentage_task_answered(struct ws_parentage *p, uint32_t pid, uint64_t task, uint32_t tid,
+				struct ws_node_ref x, uint64_t x_opened_ns, uint64_t answer_ns,
+				uint64_t answered_ns, uint64_t prev_task, uint64_t prev_answer_ns)
+{
+	struct ws_actor *a = task ? ws_actor_get(p->actors, pid, 0, task, answer_ns, false, NULL) : NULL;
+
+	if (!a)
+		return;
+	if (a->n_deferred)
+		answer_deferred(p, a, tid, x, x_opened_ns, answer_ns, answered_ns,
+				prev_task != task ? prev_answer_ns : 0);
+	if (!a->n_deferred)
+		ws_actor_release(p->actors, a);   /* tasks come and go by the thousand */
+}
+
+/* The answer rule proper, for a thread or a task (a) that began, on thread tid, the
+ * answer to x. shared_after: another actor answered on x's connection then (0: none). */
+static void answer_deferred(struct ws_parentage *p, struct ws_actor *a, uint32_t tid, struct ws_node_ref x,
+			    uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns, uint64_t shared_after)
+{
+	uint8_t keep = 0;
+
 	for (uint8_t i = 0; i < a->n_deferred; i++) {
 		struct ws_deferred *e = &a->deferred[i];
 
@@ -681,6 +724,10 @@ void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, s
 		if (!e->end_ns || e->resp_tid != tid || e->end_ns > answer_ns || e->start_ns >= answer_ns) {
 			/* Not made and waited for by this thread before it began to answer. */
 			p->st.why[WS_WHY_ANSWER_ASYNC]++;
+			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
+		} else if (shared_after > e->start_ns) {
+			/* Someone else answered on that connection since the call. */
+			p->st.why[WS_WHY_TASK_SHARED]++;
 			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
 		} else if (x_opened_ns > e->start_ns) {
 			/* The request answered came after the call: not what it was made for. */
@@ -747,6 +794,7 @@ const char *ws_why_name(enum ws_why w)
 		[WS_WHY_LOOP_AFTER_READS] = "loop_after_reads",
 		[WS_WHY_CONNECT_NO_CAUSE] = "connect_no_cause",
 		[WS_WHY_LOOP_CONNECTED] = "loop_connected_earlier",
+		[WS_WHY_TASK_SHARED] = "task_shared",
 	};
 	return w < WS_WHY__MAX ? names[w] : "unknown";
 }

@@ -86,6 +86,8 @@ enum ws_why {
 				  * work (timers, immediates) queued by anyone runs (deferred) */
 	WS_WHY_CONNECT_NO_CAUSE, /* the first request of a connection a loop opened with nothing
 				  * read (a timer's): it may be anyone's, whatever the loop read since */
+	WS_WHY_TASK_SHARED,      /* task rule: another task answered on the same connection
+				  * between the call and this task's answer */
 	WS_WHY_LOOP_CONNECTED,   /* the first request of a connection this loop connected in an
 				  * earlier batch: written when the connect completed, after
 				  * whatever the loop read then (deferred unless the connect
@@ -99,6 +101,8 @@ struct ws_decision {
 	uint8_t why;             /* enum ws_why when not PARENT */
 	bool tentative;          /* PARENT, or DEFER naming parent: the loop rule's, settled by
 				  * what the loop does next (ws_parentage_defer, _connected) */
+	bool task;               /* DEFER: to the answer of the task that wrote it (the task
+				  * rule), not of its thread */
 	struct ws_node_ref parent;
 };
 
@@ -112,6 +116,8 @@ struct ws_call {
 	uint64_t ts;               /* when its first byte was written */
 	const struct ws_cause *connect_cause; /* the connection's first request only, else NULL */
 	bool may_defer;            /* a CLIENT request: the answer rule may decide it later */
+	uint64_t task;             /* the runtime task that wrote its first byte (CPython: the
+				    * contextvars Context, WS_F_RT_PY), 0: unknown */
 	bool phase_known;          /* made by the syscall of the thread's latest record, so its
 				    * loop phase is the one that record reported (a connect, a
 				    * wakeup or a fork is not) */
@@ -222,7 +228,7 @@ bool ws_parentage_defer(struct ws_parentage *p, const struct ws_call *c, const s
 /* A deferred call's response ended: read by resp_tid at end_ns (0: it failed). The call
  * was written by tid and started at start_ns. True when it opened its loop's window
  * (ws_parentage_loop_ingress must not count this record's read against it). */
-bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref ref,
+bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, uint64_t task, struct ws_node_ref ref,
 			    uint64_t start_ns, uint32_t resp_tid, uint64_t end_ns, uint64_t sock_id);
 /* A loop thread's readiness batch began (its tentative acts are left unconfirmed), or
  * it read something that is not a message (a foreign read: they are confirmed): its
@@ -243,6 +249,28 @@ void ws_parentage_loop_egress(struct ws_parentage *p, struct ws_actor *a, bool s
  * answered_ns wait for its next answer; those made between the two are roots. */
 void ws_parentage_answered(struct ws_parentage *p, uint32_t pid, uint32_t tid, struct ws_node_ref x,
 			   uint64_t x_sock, uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns);
+
+/*
+ * The task rule: the answer rule for the tasks of an event loop whose runtime names
+ * them (CPython's asyncio: the contextvars Context each task step runs in, read by
+ * the kernel at the socket call, WS_F_RT_PY). A call written on a loop thread inside a
+ * task that the loop rules did not settle (several requests read in one round, timers,
+ * a pooled connection) waits for that task's next answer: task `task` (of pid) began,
+ * on thread tid, the answer to SERVER request x on connection x_sock. Each call the
+ * task made before is x's child under the answer rule's conditions (x arrived before the
+ * call; its response was read completely, by the loop thread, before the answer), and
+ * not when another task began an answer on x_sock after the call (prev_task,
+ * prev_answer_ns: the connection's answer before this one; task_shared), as when a
+ * protocol callback answers requests another task's call was made for.
+ * Context objects are reused once freed: a task that made a call and ended without
+ * answering leaves it to whichever task gets its Context next. That task's answer
+ * takes it only for a request read before the call, and a task is created after the
+ * request it answers is read only in servers that hand a request read earlier to a
+ * new task later (docs/parentage.md has the case).
+ */
+void ws_parentage_task_answered(struct ws_parentage *p, uint32_t pid, uint64_t task, uint32_t tid,
+				struct ws_node_ref x, uint64_t x_opened_ns, uint64_t answer_ns,
+				uint64_t answered_ns, uint64_t prev_task, uint64_t prev_answer_ns);
 
 /* A thread hands its work over: the cause it passes on (ONE, MANY or NONE).
  * phase_known: the record of the hand-over carried the thread's loop phase (a connect

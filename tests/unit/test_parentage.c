@@ -1190,6 +1190,121 @@ static void test_traceparent_adoption_is_bounded(void **state)
  * each take one, call the backend, read its response and answer the request. The
  * reader's wakeups and the GIL's hand-overs name no work item (handoff: ambiguous);
  * which request each worker had is told by the one it answers. */
+/* ---- the task rule (asyncio: the contextvars Context each task step runs in) ------- */
+
+/* A CPython loop record: written or read inside task ctx (0: a loop callback's). */
+static void io_task(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t ctx, uint8_t dir, uint64_t t,
+		    const char *payload)
+{
+	feed_flags = ctx ? WS_F_RT_PY : 0;
+	feed_ctx(a, &e->s, tid, ctx, dir, e->seq[dir], t, t + 1000, payload);
+	feed_flags = 0;
+	e->seq[dir] += (uint32_t)strlen(payload);
+}
+
+#define TASK_A 0x7f0000a000ULL
+#define TASK_B 0x7f0000b000ULL
+#define TASK_C 0x7f0000c000ULL
+
+/* One round reads two requests (the loop rule cannot tell whose handler writes
+ * next); each handler task calls, and answers its own request: the calls go to the
+ * requests their tasks answered, whatever order the loop runs them in. */
+static void test_task_rule_two_reads_one_round(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io_task(a, &s2, 7, 0, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	/* B's step runs first */
+	io_task(a, &u2, 7, TASK_B, WS_DIR_EGRESS, 5 * MS, req("b", 2));
+	io_task(a, &u1, 7, TASK_A, WS_DIR_EGRESS, 6 * MS, req("b", 1));
+	loop_batch(a, SVC, 7, 7 * MS, 8 * MS, 2, -1);
+	io_task(a, &u1, 7, 0, WS_DIR_INGRESS, 9 * MS, RESP);
+	io_task(a, &u2, 7, 0, WS_DIR_INGRESS, 10 * MS, RESP);
+	io_task(a, &s2, 7, TASK_B, WS_DIR_EGRESS, 11 * MS, RESP);
+	io_task(a, &s1, 7, TASK_A, WS_DIR_EGRESS, 12 * MS, RESP);
+	assert_int_equal(said(a, WS_WHY_LOOP_MANY), 2);
+	assert_int_equal(won(a, WS_PROV_ANSWER), 2);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_child(&out, "/b/2", "/r/2");
+}
+
+/* Where the task rule must say "don't know": a request that arrived after the call (a
+ * Context freed by a task that called and ended, reused by a new connection's
+ * handler), a call whose response came after the answer began, and a connection on
+ * which another task answered after the call. */
+static void test_task_rule_guards(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002), s3 = server_end(3, SVC, 40003);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002), u3 = client_end(13, SVC, 50003);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io_task(a, &s2, 7, 0, WS_DIR_INGRESS, 3 * MS + 500, req("r", 2));
+	/* task A (a background job) calls and ends; its Context goes to the handler of a
+	 * connection whose request arrives later */
+	io_task(a, &u1, 7, TASK_A, WS_DIR_EGRESS, 4 * MS, req("b", 9));
+	io_task(a, &u1, 7, 0, WS_DIR_INGRESS, 5 * MS, RESP);
+	io_task(a, &s3, 7, 0, WS_DIR_INGRESS, 6 * MS, req("r", 3));
+	io_task(a, &s3, 7, TASK_A, WS_DIR_EGRESS, 7 * MS, RESP);
+	assert_int_equal(why(a, WS_WHY_ANSWER_EARLY), 1);
+	/* task B answers /r/2 before its call's response is in */
+	io_task(a, &u2, 7, TASK_B, WS_DIR_EGRESS, 8 * MS, req("b", 2));
+	io_task(a, &s2, 7, TASK_B, WS_DIR_EGRESS, 9 * MS, RESP);
+	io_task(a, &u2, 7, 0, WS_DIR_INGRESS, 10 * MS, RESP);
+	assert_int_equal(why(a, WS_WHY_ANSWER_ASYNC), 1);
+	/* /r/4 and /r/5 pipelined on s1 after /r/1: task C calls, a protocol callback (no
+	 * task) answers /r/1 and /r/4, then C answers /r/5 */
+	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 11 * MS, req("r", 4));
+	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 11 * MS + 500, req("r", 5));
+	io_task(a, &u3, 7, TASK_C, WS_DIR_EGRESS, 12 * MS, req("b", 4));
+	io_task(a, &u3, 7, 0, WS_DIR_INGRESS, 13 * MS, RESP);
+	io_task(a, &s1, 7, 0, WS_DIR_EGRESS, 14 * MS, RESP);
+	io_task(a, &s1, 7, 0, WS_DIR_EGRESS, 14 * MS + 500, RESP);
+	io_task(a, &s1, 7, TASK_C, WS_DIR_EGRESS, 15 * MS, RESP);
+	assert_int_equal(why(a, WS_WHY_TASK_SHARED), 1);
+	assert_int_equal(won(a, WS_PROV_ANSWER), 0);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/9");
+	assert_root(&out, "/b/2");
+	assert_root(&out, "/b/4");
+}
+
+/* A task's call it answers after an asyncio.sleep (a timer) is still its own; a task
+ * actor goes once it has nothing waiting. */
+static void test_task_rule_across_timers(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
+	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io_task(a, &s2, 7, 0, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	loop_batch(a, SVC, 7, 5 * MS, 5 * MS, 1, 0);          /* a non-blocking wait: timers unknown */
+	io_task(a, &u1, 7, TASK_A, WS_DIR_EGRESS, 6 * MS, req("b", 2));
+	loop_batch(a, SVC, 7, 7 * MS, 9 * MS, 1, 3);
+	io_task(a, &u1, 7, 0, WS_DIR_INGRESS, 10 * MS, RESP);
+	loop_batch(a, SVC, 7, 11 * MS, 14 * MS, 0, 3);        /* the sleep's timer */
+	io_task(a, &s2, 7, TASK_A, WS_DIR_EGRESS, 15 * MS, RESP);
+	io_task(a, &s1, 7, TASK_B, WS_DIR_EGRESS, 16 * MS, RESP);
+	assert_int_equal(won(a, WS_PROV_ANSWER), 1);
+	assert_null(ws_actor_get(ws_asm_parentage(a)->actors, SVC, 0, TASK_A, 17 * MS, false, NULL));
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/2", "/r/2");
+}
+
 static void test_answer_pool_workers(void **state)
 {
 	struct captured out = { .n = 0 };
@@ -1588,6 +1703,9 @@ int main(void)
 		cmocka_unit_test(test_own_request_outranks_wakeup),
 		cmocka_unit_test(test_handoff_with_two_open_requests_is_ambiguous),
 		cmocka_unit_test(test_handoff_busy_worker_not_reassigned),
+		cmocka_unit_test(test_task_rule_two_reads_one_round),
+		cmocka_unit_test(test_task_rule_guards),
+		cmocka_unit_test(test_task_rule_across_timers),
 		cmocka_unit_test(test_answer_pool_workers),
 		cmocka_unit_test(test_answer_sequential_calls_and_next_job),
 		cmocka_unit_test(test_answer_request_after_call_is_root),
