@@ -233,6 +233,18 @@ def main(argv=None):
         kinds.update({(c, re.sub(r"[0-9a-f]{16,32}|[0-9]+", "#", t)) for c, t in probs})
         if cls != "correct" and len(examples[cls]) < args.show:
             examples[cls].append((r, probs))
+    # A span of no request (a background job's call, a health check) under a request's
+    # span is as wrong as one request's span under another's.
+    for s in spans:
+        ps = by_sid.get(s.parent) if s.rid is None and s.parent else None
+        if ps is not None and rid_of.get(ps.sid) is not None:
+            counts["misattributed"] += 1
+            mis_spans += 1
+            if len(examples["stray"]) < args.show:
+                examples["stray"].append(s)
+                out.append("misattributed: %s of no request is under the %s of %s (%s)" % (
+                    s.describe(), role_name(role_of.get(ps.sid) or ("?", None)), req_label(rid_of[ps.sid]),
+                    ps.describe()))
     known = {r["id"] for r in manifest["requests"]}
     stray = sum(len(v) for k, v in by_rid.items() if k not in known)
     n = len(reqs)
@@ -365,6 +377,9 @@ def self_test():
         ("parent is a span of no request", False,
          lambda sp, m: (sp.__setitem__(99, {C_r: _span("/health", CLIENT, "f" * 32, "00000000000000cd", None, "x", 1, 1)}),
                         _s(sp[1][C_b]).__setitem__("parentSpanId", "00000000000000cd")), 1, (9, 0, 1), "of no request"),
+        ("a span of no request under a request's SERVER", False,
+         lambda sp, m: sp.__setitem__(99, {C_b: _span("/b/bg", CLIENT, "f" * 32, "00000000000000ce", _sid(sp[3][S_r]), "x", 1, 1)}),
+         1, (10, 0, 1), "of no request is under the service SERVER of request 3"),
         ("fan-out: one CLIENT under another request", True,
          lambda sp, m: _s(sp[2][("C_b", 1)]).__setitem__("parentSpanId", _sid(sp[3][S_r])), 1, (9, 0, 1), "service CLIENT #1"),
         ("fan-out: backend SERVER under a sibling CLIENT", True,

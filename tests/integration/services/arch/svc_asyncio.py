@@ -6,6 +6,12 @@ unless "Connection: close"). GET /r/<id> calls the backend (GET /b/<id>) over
 asyncio.open_connection, taking a connection from a small keep-alive pool (at most
 --pool idle connections are kept; more are opened while all are busy) and answers with
 the backend's body.
+
+Variants (the ways asyncio servers are written): --fanout makes the three calls
+/b/<id>/0..2 at once (asyncio.gather: a child task each); --task-per-request serves
+each request in a task of its own, created once its head is read (aiohttp, uvicorn);
+--background MS starts a short task every MS ms that calls the backend (GET /b/bg) for
+nobody's request and ends, so that contexts are freed and reused all the time.
 """
 import argparse
 import asyncio
@@ -40,7 +46,29 @@ class Pool:
         return status, body
 
 
-async def handle(reader, writer, pool, jitter):
+async def serve_one(lines, close, writer, pool, args):
+    m = PATH_RE.match(lines[0])
+    if m:
+        k = int(m.group(1)) % 4
+        if args.jitter and k == 3:
+            await asyncio.sleep(random.random() * 0.002)   # the call from a timer
+        if args.fanout:
+            answers = await asyncio.gather(*(pool.get(b"/b/%s/%d" % (m.group(1), i)) for i in range(3)))
+            bad = [s for s, _ in answers if s != 200]
+            status, body = (bad[0] if bad else 200), b"".join(b for _, b in answers)
+        else:
+            status, body = await pool.get(b"/b/" + m.group(1))
+        if args.jitter and k == 2:
+            await asyncio.sleep(random.random() * 0.003)   # the answer from a timer
+    else:
+        status, body = 400, b"svc: bad request\n"
+    reason = b"OK" if status == 200 else b"Error"
+    writer.write(b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
+                 % (status, reason, len(body), b"Connection: close\r\n" if close else b"", body))
+    await writer.drain()
+
+
+async def handle(reader, writer, pool, args):
     try:
         while True:
             try:
@@ -49,24 +77,26 @@ async def handle(reader, writer, pool, jitter):
                 return
             lines = head.split(b"\r\n")
             close = any(l.lower().replace(b" ", b"") == b"connection:close" for l in lines[1:])
-            m = PATH_RE.match(lines[0])
-            if m:
-                k = int(m.group(1)) % 4
-                if jitter and k == 3:
-                    await asyncio.sleep(random.random() * 0.002)   # the call from a timer
-                status, body = await pool.get(b"/b/" + m.group(1))
-                if jitter and k == 2:
-                    await asyncio.sleep(random.random() * 0.003)   # the answer from a timer
+            if args.task_per_request:
+                await asyncio.create_task(serve_one(lines, close, writer, pool, args))
             else:
-                status, body = 400, b"svc: bad request\n"
-            reason = b"OK" if status == 200 else b"Error"
-            writer.write(b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
-                         % (status, reason, len(body), b"Connection: close\r\n" if close else b"", body))
-            await writer.drain()
+                await serve_one(lines, close, writer, pool, args)
             if close:
                 return
     finally:
         writer.close()
+
+
+async def background(pool, every_ms):
+    """A short task every every_ms: one backend call for nobody's request."""
+    async def once():
+        try:
+            await pool.get(b"/b/bg")
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            pass
+    while True:
+        await asyncio.sleep(every_ms / 1000.0)
+        asyncio.create_task(once())
 
 
 async def main():
@@ -76,10 +106,16 @@ async def main():
     ap.add_argument("--pool", type=int, default=8, help="idle backend connections kept")
     ap.add_argument("--jitter", action="store_true",
                     help="by request id mod 4: the backend call (3) or the answer (2) after a short sleep")
+    ap.add_argument("--fanout", action="store_true", help="three backend calls at once (asyncio.gather)")
+    ap.add_argument("--task-per-request", action="store_true", help="each request in a task of its own")
+    ap.add_argument("--background", type=float, default=0, metavar="MS",
+                    help="a task calling GET /b/bg every MS ms")
     args = ap.parse_args()
     host, _, port = args.backend.rpartition(":")
     pool = Pool(host, int(port), args.pool)
-    server = await asyncio.start_server(lambda r, w: handle(r, w, pool, args.jitter), "127.0.0.1", 0, backlog=256)
+    server = await asyncio.start_server(lambda r, w: handle(r, w, pool, args), "127.0.0.1", 0, backlog=256)
+    if args.background > 0:
+        bg = asyncio.create_task(background(pool, args.background))  # noqa: F841 (kept alive)
     with open(args.port_file + ".tmp", "w") as f:
         f.write("%d\n" % server.sockets[0].getsockname()[1])
     os.rename(args.port_file + ".tmp", args.port_file)
