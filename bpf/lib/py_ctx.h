@@ -33,6 +33,13 @@ static __always_inline struct ws_py_proc *py_lookup(__u32 tgid)
 
 	if (!p)
 		return NULL;
+	if (fast_read) {
+		/* plain loads through the task's BTF pointers (lib/config.h) */
+		ino = task->mm->exe_file->f_inode;
+		if (ino->i_ino == p->exe_ino && ino->i_sb->s_dev == p->exe_dev)
+			return p;
+		goto stale;
+	}
 	if (bpf_core_read(&v, sizeof(v), &task->mm) || !v ||
 	    bpf_core_read(&v, sizeof(v), &((struct mm_struct *)v)->exe_file) || !v ||
 	    bpf_core_read(&v, sizeof(v), &((struct file *)v)->f_inode) || !v)
@@ -54,10 +61,13 @@ stale:
  * function: the verifier checks it once, not at each of the data path's call sites
  * (the walk's loop would multiply them past the kernel's limit on 6.1), and its frame
  * holds one word, since it sits at the deepest point of the data path's call chain.
+ * The thread state found is kept in the thread's slot of ws_py_ts: while its native tid is
+ * still the caller's, the next record reads two words instead of walking the list.
  */
 __noinline __u64 ws_py_ctx(__u32 tgid, __u32 tid)
 {
 	struct ws_py_proc *p;
+	__u64 *st;
 	__u64 v = 0, ts;
 
 	if (!py_enabled)
@@ -65,6 +75,12 @@ __noinline __u64 ws_py_ctx(__u32 tgid, __u32 tid)
 	p = py_lookup(tgid);
 	if (!p)
 		return 0;
+	st = bpf_task_storage_get(&ws_py_ts, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (st && *st) {
+		ts = *st;
+		if (!bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_native_tid)) && v == tid)
+			goto found;
+	}
 	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(p->runtime + p->rt_interp_head)) || !v ||
 	    bpf_probe_read_user(&v, sizeof(v), (const void *)(v + p->is_threads_head)))
 		goto fail;
@@ -73,10 +89,9 @@ __noinline __u64 ws_py_ctx(__u32 tgid, __u32 tid)
 		if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_native_tid)))
 			goto fail;
 		if (v == tid) {
-			if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_context)))
-				goto fail;
-			py_cnt(v ? WS_PY_CNT_CTX : WS_PY_CNT_NO_CTX);
-			return v;
+			if (st)
+				*st = ts;
+			goto found;
 		}
 		if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_next)))
 			goto fail;
@@ -84,6 +99,11 @@ __noinline __u64 ws_py_ctx(__u32 tgid, __u32 tid)
 	}
 	py_cnt(WS_PY_CNT_NOT_FOUND);
 	return 0;
+found:
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_context)))
+		goto fail;
+	py_cnt(v ? WS_PY_CNT_CTX : WS_PY_CNT_NO_CTX);
+	return v;
 fail:
 	py_cnt(WS_PY_CNT_READ_FAIL);
 	return 0;

@@ -15,6 +15,16 @@ struct {
 	__type(value, struct ws_py_proc);
 } ws_py_procs SEC(".maps");
 
+/* Per thread of a registered CPython process that has had a context read: the address
+ * of its PyThreadState (lib/py_ctx.h). Not in ws_stash: the exits copy their stash slot
+ * onto the stack, which 6.1 has no room left for (docs/kernel.md, "Stack"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} ws_py_ts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, WS_PY_CNT__MAX);

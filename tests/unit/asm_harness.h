@@ -106,7 +106,7 @@ static inline struct sock mksock(uint64_t id, uint32_t pid, uint8_t role, uint16
 }
 
 /* hdr.flags of the data records fed next (WS_F_RT_PY: rt_ctx is a CPython context). */
-static uint16_t feed_flags;
+static uint16_t feed_hdr_flags;
 
 static inline void feed_full(struct ws_asm *a, const struct sock *s, uint32_t tid, uint64_t rt_ctx, uint8_t dir,
 			     uint32_t seq, uint64_t t_enter, uint64_t t_exit, const char *payload,
@@ -135,7 +135,7 @@ static inline void feed_full(struct ws_asm *a, const struct sock *s, uint32_t ti
 	e->syscall = WS_SYS_WRITE;
 	e->tuple = s->t;
 	e->rt_ctx = rt_ctx;
-	e->hdr.flags = feed_flags;
+	e->hdr.flags = feed_hdr_flags;
 	if (batch)
 		e->batch = *batch;
 	memcpy(buf + sizeof(*e), payload, n);

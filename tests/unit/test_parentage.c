@@ -1196,9 +1196,9 @@ static void test_traceparent_adoption_is_bounded(void **state)
 static void io_task(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t ctx, uint8_t dir, uint64_t t,
 		    const char *payload)
 {
-	feed_flags = ctx ? WS_F_RT_PY : 0;
+	feed_hdr_flags = ctx ? WS_F_RT_PY : 0;
 	feed_ctx(a, &e->s, tid, ctx, dir, e->seq[dir], t, t + 1000, payload);
-	feed_flags = 0;
+	feed_hdr_flags = 0;
 	e->seq[dir] += (uint32_t)strlen(payload);
 }
 
