@@ -96,6 +96,36 @@ void ws_asm_set_local_addrs(struct ws_asm *a, const uint8_t (*addrs)[16], size_t
 	a->n_local = n;
 }
 
+/* ---- asyncio tasks (the task rule, parentage.h) ------------------------------ */
+
+/* A data record of c: keep the task of the first egress chunk since the last ingress
+ * one. Only connections that have had a record naming a task get the state. */
+static void note_task(struct ws_conn *c, enum ws_pdir dir, const struct ws_data_event *e)
+{
+	uint64_t task = (e->hdr.flags & WS_F_RT_PY) ? e->rt_ctx : 0;
+	struct ws_conn_pos *tp = task ? ws_conn_pos_get(c) : c->pos;
+
+	if (!tp)
+		return;
+	if (!tp->hist_ns)
+		tp->hist_ns = e->enter_ns;
+	if (dir == WS_PDIR_INGRESS) {
+		tp->eg_open = false;
+	} else if (!tp->eg_open) {
+		tp->eg_open = true;
+		tp->eg_task = task;
+		tp->eg_enter_ns = e->enter_ns;
+	}
+}
+
+/* The task that moved the first byte of a message (request or answer) written by the
+ * chunk that entered at first_enter_ns, when that chunk began the current egress run;
+ * 0 when unknown (pipelined messages, no task). */
+static uint64_t msg_task(const struct ws_conn *c, uint64_t first_enter_ns)
+{
+	return c->pos && c->pos->eg_open && c->pos->eg_enter_ns == first_enter_ns ? c->pos->eg_task : 0;
+}
+
 /* ---- pending exchanges of a connection --------------------------------------- */
 
 static struct ws_conn_pending *pending_find(struct ws_conn *c, uint32_t req_index)
@@ -347,7 +377,7 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		.ts = x->req.first_enter_ns ? x->req.first_enter_ns : f->enter_ns,
 		.connect_cause = c->requests == 1 ? &c->connect_cause : NULL,
 		.may_defer = true,
-		.task = x->req.first_task,
+		.task = msg_task(c, x->req.first_enter_ns ? x->req.first_enter_ns : f->enter_ns),
 		/* decided at the record that opened it: its first write, unless that was
 		 * seen before (a request begun in an earlier record) */
 		.phase_known = !x->req.first_enter_ns || x->req.first_enter_ns == f->enter_ns,
@@ -452,19 +482,26 @@ static void finish_span(struct feed_ctx *f, const struct ws_exchange *x)
 			f->back_here = true;
 	} else if (x->has_response && x->resp.first_tid) {
 		/* The thread that began the answer may have made calls for it (answer rule). */
-		uint64_t opened;
+		uint64_t opened, atask = msg_task(c, x->resp.first_enter_ns);
 
 		if (ws_ctx_opened_ns(a->ctx, p->ref, &opened)) {
 			ws_parentage_answered(&a->par, p->pid, x->resp.first_tid, p->ref, c->sock_id, opened,
 					      x->resp.first_enter_ns, x->resp.last_enter_ns);
 			/* ... and so may the task that began it (the task rule). */
-			if (x->resp.first_task)
-				ws_parentage_task_answered(&a->par, p->pid, x->resp.first_task, x->resp.first_tid, p->ref,
-							   opened, x->resp.first_enter_ns, x->resp.last_enter_ns,
-							   c->answer_task, c->answer_ns);
+			if (atask) {
+				/* before the connection's task state began, anyone may have answered */
+				bool known = c->pos->answer_ns >= c->pos->hist_ns && c->pos->answer_ns;
+
+				ws_parentage_task_answered(&a->par, p->pid, atask, x->resp.first_tid, p->ref, opened,
+							   x->resp.first_enter_ns, x->resp.last_enter_ns,
+							   known ? c->pos->answer_task : 0,
+							   known ? c->pos->answer_ns : c->pos->hist_ns);
+			}
 		}
-		c->answer_task = x->resp.first_task;
-		c->answer_ns = x->resp.first_enter_ns;
+		if (c->pos) {
+			c->pos->answer_task = atask;
+			c->pos->answer_ns = x->resp.first_enter_ns;
+		}
 	}
 	pending_del(a, c, p);
 }
@@ -1254,9 +1291,11 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		.has_seq = has_seq,
 		.datagram = dgram,
 		.tls = tls,
-		.task = (e->hdr.flags & WS_F_RT_PY) ? e->rt_ctx : 0,
 	};
 	enum ws_pdir dir = e->dir == WS_DIR_INGRESS ? WS_PDIR_INGRESS : WS_PDIR_EGRESS;
+
+	if (!dgram)
+		note_task(c, dir, e);
 
 	if (e->fd >= 0)
 		c->fd1 = e->fd + 1;

@@ -79,6 +79,16 @@ struct ws_conn_pos {
 	uint32_t inj_out;         /* bytes inserted so far */
 	uint32_t inj_last_start;  /* parser seq of the last injected write's first byte */
 	uint32_t inj_last_len;    /* ... and what was inserted into it (after that byte) */
+	/* asyncio tasks (records with WS_F_RT_PY; the task rule, parentage.h), kept here so
+	 * that connections of other processes pay nothing: the task that moved the first
+	 * egress chunk since the last ingress one and that chunk's entry (which names the
+	 * first chunk of a request or an answer), and the task that began the latest answer
+	 * on a server connection, and when; hist_ns: when this state began (the
+	 * connection's answers before it are unknown). */
+	bool eg_open;
+	uint64_t eg_task, eg_enter_ns;
+	uint64_t answer_task, answer_ns;
+	uint64_t hist_ns;
 };
 
 struct ws_conn {
@@ -105,9 +115,6 @@ struct ws_conn {
 	uint32_t requests;        /* requests opened on it (its first one may inherit connect_cause) */
 	int32_t fd1;              /* fd + 1 of its last data record in process pid; 0 unknown */
 	struct ws_cause connect_cause; /* what the connecting thread was handling (client role) */
-	uint64_t answer_task;     /* server role: the task that began its latest answer (0: none
-				   * known) and when (the task rule, parentage.h) */
-	uint64_t answer_ns;
 	const struct ws_proto_ops *ops;   /* the connection's parser, once detected */
 	void *pst;                /* its state (ops->free) */
 	struct ws_detect_buf *det;/* while undecided, NULL otherwise */

@@ -725,13 +725,14 @@ static void answer_deferred(struct ws_parentage *p, struct ws_actor *a, uint32_t
 			/* Not made and waited for by this thread before it began to answer. */
 			p->st.why[WS_WHY_ANSWER_ASYNC]++;
 			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
-		} else if (shared_after > e->start_ns) {
-			/* Someone else answered on that connection since the call. */
-			p->st.why[WS_WHY_TASK_SHARED]++;
-			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
 		} else if (x_opened_ns > e->start_ns) {
 			/* The request answered came after the call: not what it was made for. */
 			p->st.why[WS_WHY_ANSWER_EARLY]++;
+			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
+		} else if (shared_after > e->start_ns) {
+			/* Someone else answered on that connection since the call (or may have:
+			 * its answers before then are unknown). */
+			p->st.why[WS_WHY_TASK_SHARED]++;
 			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
 		} else {
 			p->st.won[WS_PROV_ANSWER]++;

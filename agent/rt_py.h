@@ -26,6 +26,7 @@ struct ws_py_offsets {
 	uint16_t ts_interp;        /* PyThreadState.interp */
 	uint16_t ts_native_tid;    /* PyThreadState.native_thread_id */
 	uint16_t ts_context;       /* PyThreadState.context */
+	uint16_t ctx_entered;      /* PyContext.ctx_entered */
 };
 
 struct ws_py_info {

@@ -132,6 +132,7 @@ static int discover(struct ws_py_attach *g, uint32_t pid)
 		.ts_next = x->info.off.ts_next,
 		.ts_native_tid = x->info.off.ts_native_tid,
 		.ts_context = x->info.off.ts_context,
+		.ctx_entered = x->info.off.ctx_entered,
 	};
 	if (bpf_map__update_elem(g->skel->maps.ws_py_procs, &pid, sizeof(pid), &p, sizeof(p), BPF_ANY)) {
 		if (errno == E2BIG)

@@ -25,14 +25,17 @@ struct ws_py_proc {
 	__u16 ts_next;        /* PyThreadState.next */
 	__u16 ts_native_tid;  /* PyThreadState.native_thread_id (the kernel tid) */
 	__u16 ts_context;     /* PyThreadState.context (PyContext *, NULL until first used) */
-	__u16 _pad;
+	__u16 ctx_entered;    /* PyContext.ctx_entered: set while a Context.run is in it; the
+			       * thread's base context (uvloop's own callbacks run there, for
+			       * every task alike) is not entered and names no task */
 };
 WS_STATIC_ASSERT(sizeof(struct ws_py_proc) == 32, "ws_py_proc size");
 
 /* Per-CPU counters of the lookup (map ws_py_counters). */
 enum ws_py_counter {
 	WS_PY_CNT_CTX = 0,        /* data records given a context */
-	WS_PY_CNT_NO_CTX,         /* the caller's thread state has none (contextvars unused) */
+	WS_PY_CNT_NO_CTX,         /* the caller's thread state has none (contextvars unused), or
+				   * one that no Context.run entered (no task runs) */
 	WS_PY_CNT_READ_FAIL,      /* user memory read failed */
 	WS_PY_CNT_NOT_FOUND,      /* the caller's thread state is not among the first
 				   * WS_PY_MAX_THREADS (or not there at all: a thread that

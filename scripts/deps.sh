@@ -20,7 +20,7 @@ TEST_PKGS="$TEST_PKGS nginx-light python3 python3-dev curl iproute2 procps opens
 TEST_PKGS="$TEST_PKGS golang-go openjdk-17-jdk-headless"
 # Protocol tests (issue 8): real database, cache, gRPC and DNS servers with their clients
 TEST_PKGS="$TEST_PKGS redis-server postgresql mariadb-server python3-grpcio python3-protobuf"
-TEST_PKGS="$TEST_PKGS python3-redis python3-psycopg2 python3-psycopg python3-mysqldb dnsmasq-base python3-dnspython"
+TEST_PKGS="$TEST_PKGS python3-aiohttp python3-uvloop python3-redis python3-psycopg2 python3-psycopg python3-mysqldb dnsmasq-base python3-dnspython"
 # Benchmarks: nginx and Node services, Redis, wrk, the plot, TLS certificates, CPU pinning
 BENCH_PKGS="nginx-light wrk gnuplot-nox nodejs npm redis-server openssl python3 util-linux"
 

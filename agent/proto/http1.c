@@ -532,7 +532,6 @@ static void msg_begin(struct h1_impl *im, struct dstate *d, uint64_t off)
 	m->t.first_enter_ns = im->ch->enter_ns;
 	m->t.first_exit_ns = im->ch->exit_ns;
 	m->t.first_tid = im->ch->tid;
-	m->t.first_task = im->ch->task;
 	/* Pipelined messages in one chunk each get the sequence number of their own first byte. */
 	m->t.seq = im->ch->seq + (uint32_t)off;
 	/* TLS plaintext: the seq is the ciphertext's record's (ws_tls_offset_seq_ok). */

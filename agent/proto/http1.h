@@ -139,7 +139,7 @@ int h1_conn_init(struct h1_conn *c, enum h1_role role);   /* 0 or -ENOMEM */
 /* The same with the parser state placed in memory the caller provides (h1_impl_size()
  * bytes, aligned for any type) and frees: one allocation per connection. */
 size_t h1_impl_size(void);
-#define H1_IMPL_MAX 608   /* h1_impl_size() is at most this (checked at compile time) */
+#define H1_IMPL_MAX 592   /* h1_impl_size() is at most this (checked at compile time) */
 int h1_conn_init_in(struct h1_conn *c, enum h1_role role, void *impl_mem);
 
 /*

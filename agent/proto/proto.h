@@ -74,8 +74,6 @@ struct ws_chunk {
 	bool tls;               /* plaintext from a TLS library call: seq is the ciphertext's
 				 * and names only the chunk's first byte (ws_tls_offset_seq_ok) */
 	uint8_t _pad[5];
-	uint64_t task;          /* the runtime task that moved it (CPython: its contextvars
-				 * Context, WS_F_RT_PY), 0 when unknown */
 };
 
 /* The most plaintext one TLS record carries. */
@@ -106,7 +104,6 @@ struct ws_msg_times {
 	uint32_t seq;             /* TCP sequence number of the message's first byte */
 	bool has_seq;
 	uint8_t _pad[3];
-	uint64_t first_task;      /* the task that moved its first byte (ws_chunk.task) */
 };
 
 /* Fold a chunk into a message's times. The first call (t->first_enter_ns == 0) sets the

@@ -55,7 +55,6 @@ void ws_msg_times_add(struct ws_msg_times *t, const struct ws_chunk *ch, uint32_
 		t->first_enter_ns = ch->enter_ns;
 		t->first_exit_ns = ch->exit_ns;
 		t->first_tid = ch->tid;
-		t->first_task = ch->task;
 		/* TLS plaintext: the seq is the ciphertext's record's (ws_tls_offset_seq_ok). */
 		t->has_seq = ch->has_seq && !ch->datagram && ws_tls_offset_seq_ok(ch, off);
 		t->seq = ch->seq + off;

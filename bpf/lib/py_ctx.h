@@ -102,8 +102,16 @@ __noinline __u64 ws_py_ctx(__u32 tgid, __u32 tid)
 found:
 	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_context)))
 		goto fail;
-	py_cnt(v ? WS_PY_CNT_CTX : WS_PY_CNT_NO_CTX);
-	return v;
+	ts = v;   /* the context */
+	v = 0;
+	if (ts && bpf_probe_read_user(&v, 1, (const void *)(ts + p->ctx_entered)))
+		goto fail;
+	if (!ts || !v) {
+		py_cnt(WS_PY_CNT_NO_CTX);
+		return 0;
+	}
+	py_cnt(WS_PY_CNT_CTX);
+	return ts;
 fail:
 	py_cnt(WS_PY_CNT_READ_FAIL);
 	return 0;

@@ -37,6 +37,16 @@ arch_need() {
 	command -v "$cmd" >/dev/null || ws_skip "$cmd missing and $pkg cannot be installed: $(tail -n 2 "$WS_TMP/deps.log" | tr '\n' ' ')"
 }
 
+# arch_need_py MODULE PKG: the test's python must import MODULE (Debian package PKG).
+arch_need_py() {
+	local mod=$1 pkg=$2
+	"$WS_PY" -c "import $mod" 2>/dev/null && return 0
+	ws_log "python module $mod missing: running scripts/deps.sh to install $pkg"
+	timeout 600 "$WS_ROOT/scripts/deps.sh" >"$WS_TMP/deps.log" 2>&1
+	"$WS_PY" -c "import $mod" 2>/dev/null ||
+		ws_skip "python module $mod missing and $pkg cannot be installed: $(tail -n 2 "$WS_TMP/deps.log" | tr '\n' ' ')"
+}
+
 # arch_spawn_service NAME PORT_FILE TIMEOUT COMMAND...: start a service that writes its
 # port to PORT_FILE; sets ARCH_SVC_PID (may be changed by the caller, e.g. to nginx's
 # worker) and ARCH_SVC_PORT.

@@ -1205,6 +1205,7 @@ static void io_task(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t ctx,
 #define TASK_A 0x7f0000a000ULL
 #define TASK_B 0x7f0000b000ULL
 #define TASK_C 0x7f0000c000ULL
+#define TASK_CB 0x7f0000f000ULL   /* a reader callback's Context (asyncio Handles have one) */
 
 /* One round reads two requests (the loop rule cannot tell whose handler writes
  * next); each handler task calls, and answers its own request: the calls go to the
@@ -1218,8 +1219,8 @@ static void test_task_rule_two_reads_one_round(void **state)
 
 	(void)state;
 	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
-	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 3 * MS, req("r", 1));
-	io_task(a, &s2, 7, 0, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	io_task(a, &s1, 7, TASK_CB, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io_task(a, &s2, 7, TASK_CB, WS_DIR_INGRESS, 4 * MS, req("r", 2));
 	/* B's step runs first */
 	io_task(a, &u2, 7, TASK_B, WS_DIR_EGRESS, 5 * MS, req("b", 2));
 	io_task(a, &u1, 7, TASK_A, WS_DIR_EGRESS, 6 * MS, req("b", 1));
@@ -1244,17 +1245,18 @@ static void test_task_rule_guards(void **state)
 	struct captured out = { .n = 0 };
 	struct ws_asm *a = new_asm(&out);
 	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002), s3 = server_end(3, SVC, 40003);
+	struct end s4 = server_end(4, SVC, 40004);
 	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002), u3 = client_end(13, SVC, 50003);
 
 	(void)state;
 	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
-	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 3 * MS, req("r", 1));
-	io_task(a, &s2, 7, 0, WS_DIR_INGRESS, 3 * MS + 500, req("r", 2));
+	io_task(a, &s1, 7, TASK_CB, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io_task(a, &s2, 7, TASK_CB, WS_DIR_INGRESS, 3 * MS + 500, req("r", 2));
 	/* task A (a background job) calls and ends; its Context goes to the handler of a
 	 * connection whose request arrives later */
 	io_task(a, &u1, 7, TASK_A, WS_DIR_EGRESS, 4 * MS, req("b", 9));
 	io_task(a, &u1, 7, 0, WS_DIR_INGRESS, 5 * MS, RESP);
-	io_task(a, &s3, 7, 0, WS_DIR_INGRESS, 6 * MS, req("r", 3));
+	io_task(a, &s3, 7, TASK_CB, WS_DIR_INGRESS, 6 * MS, req("r", 3));
 	io_task(a, &s3, 7, TASK_A, WS_DIR_EGRESS, 7 * MS, RESP);
 	assert_int_equal(why(a, WS_WHY_ANSWER_EARLY), 1);
 	/* task B answers /r/2 before its call's response is in */
@@ -1262,21 +1264,34 @@ static void test_task_rule_guards(void **state)
 	io_task(a, &s2, 7, TASK_B, WS_DIR_EGRESS, 9 * MS, RESP);
 	io_task(a, &u2, 7, 0, WS_DIR_INGRESS, 10 * MS, RESP);
 	assert_int_equal(why(a, WS_WHY_ANSWER_ASYNC), 1);
-	/* /r/4 and /r/5 pipelined on s1 after /r/1: task C calls, a protocol callback (no
-	 * task) answers /r/1 and /r/4, then C answers /r/5 */
-	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 11 * MS, req("r", 4));
-	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 11 * MS + 500, req("r", 5));
+	/* /r/4 and /r/5 pipelined on s1 after /r/1: task C calls, a protocol callback
+	 * answers /r/1 and /r/4, /r/6 arrives, then C begins the answer to /r/5 */
+	io_task(a, &s1, 7, TASK_CB, WS_DIR_INGRESS, 11 * MS, req("r", 4));
+	io_task(a, &s1, 7, TASK_CB, WS_DIR_INGRESS, 11 * MS + 500, req("r", 5));
 	io_task(a, &u3, 7, TASK_C, WS_DIR_EGRESS, 12 * MS, req("b", 4));
 	io_task(a, &u3, 7, 0, WS_DIR_INGRESS, 13 * MS, RESP);
-	io_task(a, &s1, 7, 0, WS_DIR_EGRESS, 14 * MS, RESP);
-	io_task(a, &s1, 7, 0, WS_DIR_EGRESS, 14 * MS + 500, RESP);
+	io_task(a, &s1, 7, TASK_CB, WS_DIR_EGRESS, 14 * MS, RESP);
+	io_task(a, &s1, 7, TASK_CB, WS_DIR_EGRESS, 14 * MS + 300, RESP);
+	io_task(a, &s1, 7, TASK_CB, WS_DIR_INGRESS, 14 * MS + 600, req("r", 6));
 	io_task(a, &s1, 7, TASK_C, WS_DIR_EGRESS, 15 * MS, RESP);
 	assert_int_equal(why(a, WS_WHY_TASK_SHARED), 1);
+	/* on s4, whose records named no task before, what was answered before its first
+	 * one that did is unknown: C's call is not placed */
+	io_task(a, &s4, 7, 0, WS_DIR_INGRESS, 17 * MS, req("r", 8));
+	io_task(a, &s2, 7, TASK_CB, WS_DIR_INGRESS, 18 * MS, req("r", 10));
+	io_task(a, &u3, 7, TASK_C, WS_DIR_EGRESS, 19 * MS, req("b", 8));
+	io_task(a, &u3, 7, 0, WS_DIR_INGRESS, 20 * MS, RESP);
+	io_task(a, &s4, 7, TASK_C, WS_DIR_EGRESS, 21 * MS, RESP);
+	assert_int_equal(why(a, WS_WHY_TASK_SHARED), 2);
+	/* an answer that does not begin an egress run (pipelined: written right after
+	 * another) names no task */
+	io_task(a, &s1, 7, TASK_C, WS_DIR_EGRESS, 22 * MS, RESP);
 	assert_int_equal(won(a, WS_PROV_ANSWER), 0);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/9");
 	assert_root(&out, "/b/2");
 	assert_root(&out, "/b/4");
+	assert_root(&out, "/b/8");
 }
 
 /* A task's call it answers after an asyncio.sleep (a timer) is still its own; a task
@@ -1290,8 +1305,8 @@ static void test_task_rule_across_timers(void **state)
 
 	(void)state;
 	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
-	io_task(a, &s1, 7, 0, WS_DIR_INGRESS, 3 * MS, req("r", 1));
-	io_task(a, &s2, 7, 0, WS_DIR_INGRESS, 4 * MS, req("r", 2));
+	io_task(a, &s1, 7, TASK_CB, WS_DIR_INGRESS, 3 * MS, req("r", 1));
+	io_task(a, &s2, 7, TASK_CB, WS_DIR_INGRESS, 4 * MS, req("r", 2));
 	loop_batch(a, SVC, 7, 5 * MS, 5 * MS, 1, 0);          /* a non-blocking wait: timers unknown */
 	io_task(a, &u1, 7, TASK_A, WS_DIR_EGRESS, 6 * MS, req("b", 2));
 	loop_batch(a, SVC, 7, 7 * MS, 9 * MS, 1, 3);

@@ -30,6 +30,7 @@
 #include <Python.h>
 #include <internal/pycore_runtime.h>
 #include <internal/pycore_interp.h>
+#include <internal/pycore_context.h>
 #pragma GCC diagnostic pop
 #define HAVE_PY311_HEADERS 1
 #endif
@@ -70,6 +71,7 @@ static void test_table(void **state)
 	assert_int_equal(o.ts_interp, offsetof(PyThreadState, interp));
 	assert_int_equal(o.ts_native_tid, offsetof(PyThreadState, native_thread_id));
 	assert_int_equal(o.ts_context, offsetof(PyThreadState, context));
+	assert_int_equal(o.ctx_entered, offsetof(PyContext, ctx_entered));
 #else
 	fprintf(stderr, "test_rt_py: python3.11 internal headers absent: offsets not checked against them\n");
 #endif
