@@ -96,7 +96,8 @@ struct ws_actor {
 	uint8_t n_refs;                 /* names held in serving[] */
 	uint16_t n_serving;             /* open SERVER exchanges it read (named or not) */
 	int32_t batch_timeout_ms;       /* the current batch's wait timeout (-1 none, -2 unknown) */
-	uint64_t batch_enter_ns;        /* when the current batch's wait began (0 unknown) */
+	uint64_t batch_anchor_ns;       /* the current batch's wait timeout counts from no earlier
+					 * than this (the wait before it returned; 0 unknown) */
 	struct ws_node_ref serving[WS_ACTOR_SERVING];
 	struct ws_cause loop_cause;     /* what this batch read (loop threads) */
 	struct ws_cause loop_carried;   /* what the batch before read, when this one began with

@@ -388,6 +388,8 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		ws_go_take_call(a->go, f->pid, f->fd, f->ts, &call.go_caller);
 	struct ws_decision d = ws_parent_decide(&a->par, &call, true);
 
+	ws_ctx_explain(a->ctx, ref, d.provider < WS_PROV__MAX ? ws_how((enum ws_provider)d.provider) : 0,
+		       d.verdict == WS_VERDICT_PARENT ? WS_WHY_NONE : d.why);
 	if (d.verdict == WS_VERDICT_PARENT) {
 		p->cause = d.parent;
 		ws_ctx_parent_local(a->ctx, ref, d.parent,
@@ -402,6 +404,7 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 			p->deferred = true;
 			p->tid = call.tid;
 			p->task = d.task ? call.task : 0;
+			ws_ctx_explain(a->ctx, ref, ws_how(d.task ? WS_PROV_TASK : WS_PROV_ANSWER), WS_WHY_NONE);
 		} else {
 			ws_ctx_make_root(a->ctx, ref, WS_RULE_ROOT);
 		}
@@ -759,7 +762,7 @@ static void on_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t ts
 	ws_parentage_loop_batch(&a->par, act, false);
 	act->wait_nonblocking = b->flags & WS_BATCH_LAST_NONBLOCKING;
 	if (b->flags & WS_BATCH_BLOCKING) {
-		act->batch_enter_ns = b->blk_enter_ns;
+		act->batch_anchor_ns = b->blk_anchor_ns;
 		act->batch_timeout_ms = b->blk_timeout_ms;
 	}
 }
@@ -1528,7 +1531,9 @@ struct ws_asm *ws_asm_new(const struct ws_asm_config *cfg, ws_resource_fn res_fn
 	a->res_ctx = res_ctx;
 	a->emit = emit;
 	a->emit_ctx = emit_ctx;
-	a->ctx = ws_ctx_new(&cfg->ctx);
+	if (!a->cfg.ctx.explain)
+		a->cfg.ctx.explain = ws_parentage_explain;   /* wirespan.parent.rule on every span */
+	a->ctx = ws_ctx_new(&a->cfg.ctx);
 	a->waits = ws_waits_new(cfg->max_conns ? cfg->max_conns / 32 : 4096);
 	a->conns = ws_conn_table_new(cfg->max_conns, cfg->conn_idle_ns, cfg->close_grace_ns, conn_fini, a);
 	a->actors = ws_actors_new(a->cfg.max_threads, a->cfg.max_procs, a->cfg.actor_idle_ns);

@@ -32,6 +32,7 @@ struct node {
 	bool derived;           /* derived_trace is its trace id if it becomes a root */
 	uint8_t forced_trace[16];
 	uint8_t derived_trace[16];
+	uint8_t how, how_why;   /* ws_ctx_explain: the caller's codes, given back at emit */
 	uint32_t waiters;       /* children waiting on this node's decision */
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
@@ -409,6 +410,16 @@ void ws_ctx_parent_remote(struct ws_ctx *c, struct ws_node_ref r, const uint8_t 
 	n->flags = flags;
 	n->parent_remote = true;
 	decide(c, n, WS_RULE_TRACEPARENT);
+}
+
+void ws_ctx_explain(struct ws_ctx *c, struct ws_node_ref r, uint8_t how, uint8_t why)
+{
+	struct node *n = get(c, r);
+
+	if (n && !n->rule) {
+		n->how = how;
+		n->how_why = why;
+	}
 }
 
 void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rule why)
@@ -857,6 +868,8 @@ static void emit_node(struct ws_ctx *c, struct batch *b, uint32_t idx, ws_emit_f
 	s->parent_remote = n->parent_remote;
 	s->start_ns = (uint64_t)((int64_t)n->start_mono + c->cfg.mono_to_unix_ns);
 	s->end_ns = (uint64_t)((int64_t)n->end_mono + c->cfg.mono_to_unix_ns);
+	if (c->cfg.explain)
+		c->cfg.explain(s, n->rule, n->how, n->how_why);
 	c->st.spans_emitted++;
 	c->st.rule[n->rule]++;
 	n->state = N_DONE;

@@ -89,6 +89,9 @@ struct ws_ctx_config {
 	uint64_t rng_seed;            /* 0: seed from getrandom() */
 	uint64_t derive_key[2];       /* for derived root trace ids; 0: from the rng */
 	int64_t mono_to_unix_ns;      /* added to monotonic times to get unix epoch times */
+	/* Called for each span as it is emitted, with its rule (enum ws_parent_rule) and the
+	 * codes ws_ctx_explain gave its node (0, 0 when none): may add attributes. */
+	void (*explain)(struct ws_span *s, uint8_t rule, uint8_t how, uint8_t why);
 };
 
 /* Called with batches of finished, decided spans. */
@@ -135,6 +138,10 @@ void ws_ctx_hold(struct ws_ctx *c, struct ws_node_ref r);
 void ws_ctx_release(struct ws_ctx *c, struct ws_node_ref r);
 void ws_ctx_await_peer(struct ws_ctx *c, struct ws_node_ref r, const struct ws_seq_key *key, uint64_t now_ns);
 void ws_ctx_make_root(struct ws_ctx *c, struct ws_node_ref r, enum ws_parent_rule why);
+/* How the decision about to be made for undecided node r came about, in the caller's
+ * codes (parentage.c: provider and reason), handed to cfg.explain at emit. The latest
+ * call before the decision counts; after it, calls are ignored. */
+void ws_ctx_explain(struct ws_ctx *c, struct ws_node_ref r, uint8_t how, uint8_t why);
 /* If r becomes a root (and its ids were not forced), its trace id is derived from the
  * first byte of its request, key (headers/ws_derive.h): the kernel gives a call the
  * thread serving that request makes the same one, before the agent has decided

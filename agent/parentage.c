@@ -7,7 +7,11 @@
 
 #define MS 1000000ULL
 #define GO_LINEAGE_MAX 8        /* goroutine levels searched for the request's handler */
-#define TIMER_SLACK_NS (1 * MS) /* event loops keep time in milliseconds */
+/* A loop's clock lags: milliseconds, truncated (libuv, nginx), from a coarse clock that
+ * lags by up to a tick of 1 ms (libuv's CLOCK_MONOTONIC_COARSE when its resolution is
+ * 1 ms). A timer due at anchor + timeout (ws_actor.batch_anchor_ns) may fire this much
+ * earlier. */
+#define TIMER_SLACK_NS (2 * MS)
 /* The answer rule: how long a thread's finished calls wait for it to answer a request,
  * counted from its latest call activity, and how long a call may take at most. */
 #define WS_ANSWER_WAIT_NS (2000 * MS)
@@ -140,8 +144,8 @@ static bool loop_settled(const struct ws_actor *a, const struct ws_call *c)
 		return false;
 	if (a->batch_timeout_ms == -1)
 		return true;
-	return a->batch_timeout_ms > 0 && a->batch_enter_ns &&
-	       ts + TIMER_SLACK_NS < a->batch_enter_ns + (uint64_t)a->batch_timeout_ms * MS;
+	return a->batch_timeout_ms > 0 && a->batch_anchor_ns &&
+	       ts + TIMER_SLACK_NS < a->batch_anchor_ns + (uint64_t)a->batch_timeout_ms * MS;
 }
 
 static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, const struct ws_actor *a)
@@ -172,8 +176,8 @@ static struct answer prov_loop(struct ws_parentage *p, const struct ws_call *c, 
 	 * no read tells them from that batch's after-poll work. The loop runs its due
 	 * timers between handling a batch and waiting again: past the wait's deadline a
 	 * write may be a timer's, not the read request's. */
-	if (k->state == WS_CAUSE_ONE && a->batch_timeout_ms > 0 && a->batch_enter_ns &&
-	    c->ts + TIMER_SLACK_NS >= a->batch_enter_ns + (uint64_t)a->batch_timeout_ms * MS)
+	if (k->state == WS_CAUSE_ONE && a->batch_timeout_ms > 0 && a->batch_anchor_ns &&
+	    c->ts + TIMER_SLACK_NS >= a->batch_anchor_ns + (uint64_t)a->batch_timeout_ms * MS)
 		return say(WS_VERDICT_AMBIGUOUS, WS_WHY_LOOP_TIMER_DUE);
 	/* asyncio runs the task steps a round's reads woke in the next round, together
 	 * with those its due timers woke (asyncio.sleep, call_later): when the round the
@@ -243,7 +247,7 @@ struct ws_decision ws_parent_decide(struct ws_parentage *p, const struct ws_call
 	for (int v = 0; v < WS_PROV__MAX; v++) {
 		struct answer r;
 
-		if (v == WS_PROV_ANSWER || (go && v != WS_PROV_RUNTIME && v != WS_PROV_FORK))
+		if (v == WS_PROV_ANSWER || v == WS_PROV_TASK || (go && v != WS_PROV_RUNTIME && v != WS_PROV_FORK))
 			continue;
 		switch (v) {
 		case WS_PROV_RUNTIME: r = go ? prov_runtime(p, c) : unknown; break;
@@ -393,6 +397,17 @@ static bool tent_add(struct ws_parentage *p, struct ws_actor *a, struct ws_node_
 	return true;
 }
 
+/* Does the loop's read of a TCP socket now show that its tentative acts were I/O
+ * handlers' (the latest read's)? Only where the read can be an I/O handler's: not when
+ * the runtime says the batch's I/O phase had ended (a synchronous read in a timer).
+ * Foreign reads never do: a timer's or an immediate's callback may read a file or a
+ * pipe (Node did, in test_arch_node_jitter, right after a timer's call), and an I/O
+ * handler's foreign read is not told apart from those without the runtime's phases. */
+static bool read_confirms(const struct ws_actor *a)
+{
+	return !(a->phases && a->after_io);
+}
+
 /* The loop read again in the same batch (confirmed), or began a new one or exited (not). */
 static void tent_settle(struct ws_parentage *p, struct ws_actor *a, bool confirmed)
 {
@@ -411,6 +426,7 @@ static void tent_settle(struct ws_parentage *p, struct ws_actor *a, bool confirm
 			if (confirmed) {
 				p->st.tentative_confirmed++;
 				p->st.won[WS_PROV_LOOP]++;
+				ws_ctx_explain(p->ctx, t->ref, ws_how(WS_PROV_LOOP), WS_WHY_NONE);
 				ws_ctx_parent_local(p->ctx, t->ref, t->parent, WS_RULE_IN_PROCESS);
 			} else {
 				tent_unconfirmed_call(p);   /* decided when its response is read */
@@ -470,6 +486,7 @@ static void defer_root(struct ws_parentage *p, struct ws_node_ref ref, uint8_t w
 	if (!ws_ctx_is_deferred(p->ctx, ref))
 		return;
 	p->st.why[why]++;
+	ws_ctx_explain(p->ctx, ref, ws_how(WS_PROV_ANSWER), why);
 	ws_ctx_make_root(p->ctx, ref, WS_RULE_ROOT);
 }
 
@@ -512,8 +529,8 @@ static void window_decide(struct ws_parentage *p, struct ws_actor *a)
 
 	if (a->back_answers > 1 || a->back_srv_other || (a->back_srv_sock && a->back_srv_sock != a->back_x_sock))
 		why = WS_WHY_ANSWER_MANY;
-	else if (a->batch_timeout_ms > 0 && a->batch_enter_ns &&
-		 a->back_x_answer_ns + TIMER_SLACK_NS >= a->batch_enter_ns + (uint64_t)a->batch_timeout_ms * MS)
+	else if (a->batch_timeout_ms > 0 && a->batch_anchor_ns &&
+		 a->back_x_answer_ns + TIMER_SLACK_NS >= a->batch_anchor_ns + (uint64_t)a->batch_timeout_ms * MS)
 		why = WS_WHY_LOOP_TIMER_DUE;   /* the answer may be a timer's */
 	else if (a->back_x_opened_ns > a->back_start_ns)
 		why = WS_WHY_ANSWER_EARLY;
@@ -523,13 +540,15 @@ static void window_decide(struct ws_parentage *p, struct ws_actor *a)
 	}
 	if (ws_ctx_is_deferred(p->ctx, a->back_ref)) {
 		p->st.won[WS_PROV_ANSWER]++;
+		ws_ctx_explain(p->ctx, a->back_ref, ws_how(WS_PROV_ANSWER), WS_WHY_NONE);
 		ws_ctx_parent_local(p->ctx, a->back_ref, a->back_x, WS_RULE_IN_PROCESS);
 	}
 }
 
 void ws_parentage_loop_batch(struct ws_parentage *p, struct ws_actor *a, bool foreign)
 {
-	tent_settle(p, a, foreign);
+	if (!foreign)
+		tent_settle(p, a, false);   /* a foreign read leaves them unsure (read_confirms) */
 	window_close(p, a, false);
 	if (foreign) {
 		a->batch_in_other = true;
@@ -543,7 +562,8 @@ void ws_parentage_loop_batch(struct ws_parentage *p, struct ws_actor *a, bool fo
 
 void ws_parentage_loop_ingress(struct ws_parentage *p, struct ws_actor *a, uint64_t sock_id, bool this_record_opened)
 {
-	tent_settle(p, a, true);
+	if (read_confirms(a))
+		tent_settle(p, a, true);
 	if (!a->batch_in_sock)
 		a->batch_in_sock = sock_id;
 	else if (a->batch_in_sock != sock_id)
@@ -622,7 +642,7 @@ bool ws_parentage_call_done(struct ws_parentage *p, uint32_t pid, uint32_t tid, 
 	if (a->loop && !task) {
 		/* Its read confirms the tentative acts and closes the window before (this
 		 * record's read is counted after this call). */
-		if (resp_tid == tid && end_ns)
+		if (resp_tid == tid && end_ns && read_confirms(a))
 			tent_settle(p, a, true);
 		window_close(p, a, true);
 		if (!ws_ctx_is_deferred(p->ctx, ref))
@@ -710,10 +730,11 @@ void ws_parentage_task_answered(struct ws_parentage *p, uint32_t pid, uint64_t t
 static void answer_deferred(struct ws_parentage *p, struct ws_actor *a, uint32_t tid, struct ws_node_ref x,
 			    uint64_t x_opened_ns, uint64_t answer_ns, uint64_t answered_ns, uint64_t shared_after)
 {
-	uint8_t keep = 0;
+	uint8_t keep = 0, how = ws_how(a->goid ? WS_PROV_TASK : WS_PROV_ANSWER);
 
 	for (uint8_t i = 0; i < a->n_deferred; i++) {
 		struct ws_deferred *e = &a->deferred[i];
+		uint8_t why = WS_WHY_NONE;
 
 		if (!ws_ctx_is_deferred(p->ctx, e->ref))
 			continue;
@@ -721,21 +742,19 @@ static void answer_deferred(struct ws_parentage *p, struct ws_actor *a, uint32_t
 			a->deferred[keep++] = *e;   /* made after this answer: the next one decides */
 			continue;
 		}
-		if (!e->end_ns || e->resp_tid != tid || e->end_ns > answer_ns || e->start_ns >= answer_ns) {
-			/* Not made and waited for by this thread before it began to answer. */
-			p->st.why[WS_WHY_ANSWER_ASYNC]++;
-			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
-		} else if (x_opened_ns > e->start_ns) {
-			/* The request answered came after the call: not what it was made for. */
-			p->st.why[WS_WHY_ANSWER_EARLY]++;
-			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
-		} else if (shared_after > e->start_ns) {
-			/* Someone else answered on that connection since the call (or may have:
-			 * its answers before then are unknown). */
-			p->st.why[WS_WHY_TASK_SHARED]++;
+		if (!e->end_ns || e->resp_tid != tid || e->end_ns > answer_ns || e->start_ns >= answer_ns)
+			why = WS_WHY_ANSWER_ASYNC;   /* not made and waited for by this thread before it began to answer */
+		else if (x_opened_ns > e->start_ns)
+			why = WS_WHY_ANSWER_EARLY;   /* the request answered came after the call */
+		else if (shared_after > e->start_ns)
+			why = WS_WHY_TASK_SHARED;    /* someone else answered on that connection since
+						      * the call (or may have: earlier answers unknown) */
+		ws_ctx_explain(p->ctx, e->ref, how, why);
+		if (why != WS_WHY_NONE) {
+			p->st.why[why]++;
 			ws_ctx_make_root(p->ctx, e->ref, WS_RULE_ROOT);
 		} else {
-			p->st.won[WS_PROV_ANSWER]++;
+			p->st.won[how - 1]++;
 			ws_ctx_parent_local(p->ctx, e->ref, x, WS_RULE_IN_PROCESS);
 		}
 	}
@@ -763,7 +782,7 @@ const char *ws_provider_name(enum ws_provider v)
 	static const char *const names[WS_PROV__MAX] = {
 		[WS_PROV_RUNTIME] = "runtime", [WS_PROV_CONNECT] = "connect", [WS_PROV_LOOP] = "loop",
 		[WS_PROV_HANDOFF] = "handoff", [WS_PROV_THREAD] = "thread", [WS_PROV_FORK] = "fork",
-		[WS_PROV_ANSWER] = "answer",
+		[WS_PROV_ANSWER] = "answer", [WS_PROV_TASK] = "task",
 	};
 	return v < WS_PROV__MAX ? names[v] : "none";
 }
@@ -798,6 +817,26 @@ const char *ws_why_name(enum ws_why w)
 		[WS_WHY_TASK_SHARED] = "task_shared",
 	};
 	return w < WS_WHY__MAX ? names[w] : "unknown";
+}
+
+void ws_parentage_explain(struct ws_span *s, uint8_t rule, uint8_t how, uint8_t why)
+{
+	const char *reason = NULL;
+
+	if (rule == WS_RULE_IN_PROCESS) {
+		ws_span_set_str(s, "wirespan.parent.rule",
+				how ? ws_provider_name((enum ws_provider)(how - 1)) : "in_process");
+		return;
+	}
+	ws_span_set_str(s, "wirespan.parent.rule", ws_parent_rule_name((enum ws_parent_rule)rule));
+	if (rule != WS_RULE_ROOT && rule != WS_RULE_ROOT_AMBIGUOUS)
+		return;
+	if (why)
+		reason = ws_why_name((enum ws_why)why);
+	else if (how == ws_how(WS_PROV_ANSWER) || how == ws_how(WS_PROV_TASK))
+		reason = "answer_unseen";   /* deferred, and no answer came in time */
+	if (reason)
+		ws_span_set_str(s, "wirespan.parent.root_reason", reason);
 }
 
 void ws_parentage_report(const struct ws_parentage *p, FILE *out)

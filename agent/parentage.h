@@ -54,6 +54,7 @@ enum ws_provider {
 	WS_PROV_HANDOFF,
 	WS_PROV_FORK,
 	WS_PROV_ANSWER,          /* deferred: not asked in the ordered search */
+	WS_PROV_TASK,            /* deferred to a task's answer: not asked either */
 	WS_PROV__MAX,
 };
 
@@ -280,6 +281,15 @@ void ws_parentage_cause_of(struct ws_parentage *p, uint32_t pid, uint32_t tid, u
 
 const char *ws_provider_name(enum ws_provider v);
 const char *ws_why_name(enum ws_why w);
+/* ws_ctx_config.explain: the span's wirespan.parent.rule (how its parent was found: the
+ * rule, or inside a process the provider) and, for a root that a provider or a deferred
+ * rule left so, wirespan.parent.root_reason (the why counted for it). */
+void ws_parentage_explain(struct ws_span *s, uint8_t rule, uint8_t how, uint8_t why);
+/* Codes for ws_ctx_explain: provider v decided (why 0) or stopped with why. */
+static inline uint8_t ws_how(enum ws_provider v)
+{
+	return (uint8_t)(v + 1);
+}
 void ws_parentage_report(const struct ws_parentage *p, FILE *out);
 
 #endif /* WS_PARENTAGE_H */

@@ -65,7 +65,7 @@ struct ws_resource {
 	char arena[WS_RES_ARENA];
 };
 
-#define WS_SPAN_MAX_ATTRS 20
+#define WS_SPAN_MAX_ATTRS 24
 #define WS_SPAN_ARENA 1536
 #define WS_SPAN_NAME_MAX 128
 

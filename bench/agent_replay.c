@@ -164,7 +164,7 @@ static void data(struct side *s, uint8_t dir, uint16_t sys, uint64_t t, const ch
 	if (batches) {
 		e->batch.count = batches;
 		e->batch.flags = WS_BATCH_BLOCKING;
-		e->batch.blk_enter_ns = t - 10 * US;
+		e->batch.blk_anchor_ns = t - 10 * US;
 		e->batch.blk_timeout_ms = -1;
 	}
 	memcpy(rec + sizeof(*e), payload, captured);

@@ -40,8 +40,12 @@
 /* 8: loop phases (WS_BATCH_PHASES, WS_BATCH_AFTER_IO) on the batch summaries of
  * records of loop threads and in the hdr.flags of their sock records, from a uprobe at
  * the end of a loop's I/O phase.
- * 9: CPython contexts: WS_F_RT_PY on data records, map ws_py_procs (headers/ws_py_abi.h). */
-#define WS_ABI_VERSION 9
+ * 9: CPython contexts: WS_F_RT_PY on data records, map ws_py_procs (headers/ws_py_abi.h).
+ * 10: ws_loop_batch.blk_enter_ns becomes blk_anchor_ns: the exit of the wait before
+ * the latest blocking one, the earliest moment the loop can have read the clock it
+ * computed that wait's timeout from (a loop preempted between the two made the entry
+ * a deadline too late: docs/parentage.md). */
+#define WS_ABI_VERSION 10
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -214,8 +218,10 @@ WS_STATIC_ASSERT(sizeof(struct ws_event_header) == 16, "ws_event_header size");
  * (agent/assemble.c on_batches).
  */
 struct ws_loop_batch {
-	__u64 blk_enter_ns;    /* WS_BATCH_BLOCKING: entry of the latest blocking wait among
-				* them; 0 when it began before the programs attached */
+	__u64 blk_anchor_ns;   /* WS_BATCH_BLOCKING: exit of the wait before the latest
+				* blocking one among them (its timeout counts from no
+				* earlier); 0 unknown (the thread's first wait seen, or one
+				* in progress when the programs attached) */
 	__s32 blk_timeout_ms;  /* ... and its timeout: -1 infinite, >0 ms, WS_TIMEOUT_UNKNOWN */
 	__u16 count;           /* batches begun (saturates at 0xffff); 0: none */
 	__u8 flags;            /* WS_BATCH_* */

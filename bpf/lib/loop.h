@@ -10,17 +10,26 @@
 #include "maps/loop_batch.h"
 
 /* A readiness batch began (loop_exit): counted in the thread's batch slot, reported
- * with the thread's next record. */
+ * with the thread's next record. A blocking wait's deadline counts from when the loop
+ * last read its clock, which it does after a wait returns (libuv, asyncio, nginx), not
+ * at the next wait's entry: a loop preempted in between enters late with a timeout
+ * computed before. So the anchor is the previous wait's exit (0: none seen, or this
+ * one was in progress when the programs attached). */
 static __always_inline void batch_note(struct task_struct *task, __u64 enter_ns, __s32 timeout_ms)
 {
-	struct ws_loop_batch *b = bpf_task_storage_get(&ws_loop_batch, task, 0,
+	struct ws_loop_slot *sl = bpf_task_storage_get(&ws_loop_batch, task, 0,
 						       BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct ws_loop_batch *b;
+	__u64 prev_exit;
 
 	cnt_inc(WS_CNT_LOOP_EVENTS);
-	if (!b) {
+	if (!sl) {
 		cnt_inc(WS_CNT_BATCH_FULL);
 		return;
 	}
+	b = &sl->b;
+	prev_exit = sl->last_exit_ns;
+	sl->last_exit_ns = bpf_ktime_get_ns();
 	if (b->count != 0xffff)
 		b->count++;
 	/* a new batch: its I/O phase begins */
@@ -30,7 +39,7 @@ static __always_inline void batch_note(struct task_struct *task, __u64 enter_ns,
 		return;
 	}
 	b->flags = WS_BATCH_BLOCKING | (b->flags & WS_BATCH_PHASES);
-	b->blk_enter_ns = enter_ns;
+	b->blk_anchor_ns = enter_ns && prev_exit < enter_ns ? prev_exit : 0;
 	b->blk_timeout_ms = timeout_ms;
 }
 
@@ -41,13 +50,15 @@ static __always_inline void batch_note(struct task_struct *task, __u64 enter_ns,
  * on every record. */
 static __always_inline void batch_take(struct ws_loop_batch *out)
 {
-	struct ws_loop_batch *b = bpf_task_storage_get(&ws_loop_batch, bpf_get_current_task_btf(), 0, 0);
+	struct ws_loop_slot *sl = bpf_task_storage_get(&ws_loop_batch, bpf_get_current_task_btf(), 0, 0);
+	struct ws_loop_batch *b;
 	__u8 phase;
 
-	if (!b) {
+	if (!sl) {
 		__builtin_memset(out, 0, sizeof(*out));
 		return;
 	}
+	b = &sl->b;
 	phase = b->flags & WS_BATCH_PHASE_BITS;
 	if (!b->count) {
 		__builtin_memset(out, 0, sizeof(*out));
@@ -64,10 +75,10 @@ static __always_inline void batch_take(struct ws_loop_batch *out)
  * batch slot (traced loop threads) are marked. */
 static __always_inline void loop_io_done(void)
 {
-	struct ws_loop_batch *b = bpf_task_storage_get(&ws_loop_batch, bpf_get_current_task_btf(), 0, 0);
+	struct ws_loop_slot *sl = bpf_task_storage_get(&ws_loop_batch, bpf_get_current_task_btf(), 0, 0);
 
-	if (b)
-		b->flags |= WS_BATCH_PHASES | WS_BATCH_AFTER_IO;
+	if (sl)
+		sl->b.flags |= WS_BATCH_PHASES | WS_BATCH_AFTER_IO;
 }
 
 static __always_inline void emit_loop(__s32 nready, __u16 sys, __u64 enter_ns, const struct ws_loop_batch *b)

@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				l->nready = misc & 0x10 ? WS_LOOP_FOREIGN : WS_LOOP_BATCHES;
 				l->batch.count = (uint16_t)(misc & 3);
 				l->batch.flags = (uint8_t)((misc >> 5) & 3);
-				l->batch.blk_enter_ns = now - (misc & 0x1f) * 100;
+				l->batch.blk_anchor_ns = now - (misc & 0x1f) * 100;
 				l->batch.blk_timeout_ms = (int32_t)(misc & 7) - 2;
 				ws_asm_record(a, rec, sizeof(*l));
 			} else if (op < 212) {

@@ -224,8 +224,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		printf(" enter=%" PRIu64 " exit=%" PRIu64, (uint64_t)e->enter_ns,
 		       (uint64_t)e->exit_ns);
 		if (e->batch.count)
-			printf(" batches=%u bflags=%u blk_enter=%" PRIu64 " blk_timeout=%d", e->batch.count,
-			       e->batch.flags, (uint64_t)e->batch.blk_enter_ns, e->batch.blk_timeout_ms);
+			printf(" batches=%u bflags=%u blk_anchor=%" PRIu64 " blk_timeout=%d", e->batch.count,
+			       e->batch.flags, (uint64_t)e->batch.blk_anchor_ns, e->batch.blk_timeout_ms);
 		print_tuple(&e->tuple);
 		print_payload((const uint8_t *)(e + 1), e->captured);
 		putchar('\n');
@@ -275,10 +275,10 @@ static int on_record(void *ctx, void *data, size_t size)
 			g_bad++;
 			return 0;
 		}
-		printf("LOOP pid=%u tid=%u kind=%s sys=%s enter=%" PRIu64 " batches=%u bflags=%u blk_enter=%" PRIu64
+		printf("LOOP pid=%u tid=%u kind=%s sys=%s enter=%" PRIu64 " batches=%u bflags=%u blk_anchor=%" PRIu64
 		       " blk_timeout=%d ts=%" PRIu64 "\n", e->pid, e->tid,
 		       e->nready == WS_LOOP_FOREIGN ? "foreign" : "batches", sys_name(e->syscall),
-		       (uint64_t)e->enter_ns, e->batch.count, e->batch.flags, (uint64_t)e->batch.blk_enter_ns,
+		       (uint64_t)e->enter_ns, e->batch.count, e->batch.flags, (uint64_t)e->batch.blk_anchor_ns,
 		       e->batch.blk_timeout_ms, (uint64_t)h->ts_ns);
 	} else if (h->type == WS_EV_TASK) {
 		const struct ws_task_event *e = data;

@@ -596,7 +596,18 @@ a.recv(1)  # a loop thread reads a socket that is not TCP: reported as foreign i
 b.send(b"y")
 p.poll(0)   # a non-blocking batch alone: it carries the previous batch's work
 a.recv(1)
-info["batches"] = nsel + 3 + 3 + 2 + 1 + 1
+# A loop preempted between reading its clock and its next wait enters that wait late,
+# with a timeout counted from before (ABI 10): the blocking batch's anchor is the exit
+# of the wait before it, not its own entry 30 ms later.
+b.send(b"z")
+t0 = time.monotonic_ns()
+p.poll(0)
+t1 = time.monotonic_ns()
+time.sleep(0.03)
+select.select([a, b], [], [], 0.04)   # a is ready: returns at once, a blocking batch
+a.recv(1)
+info["anchor_window"] = [t0, t1]
+info["batches"] = nsel + 3 + 3 + 2 + 1 + 1 + 2
 
 # Children: one exec'd program, and one that talks TCP to us (traced because its
 # parent is: with --pid scoping its pid was added to the filter at fork). Its first
@@ -686,8 +697,8 @@ for r in loops:
     check(r["kind"] in ("foreign", "batches"), "loop record kind %s" % r)
     if r["kind"] == "foreign":
         check(0 < r["enter"] <= r["ts"], "foreign read times %s" % r)
-    if r["bflags"] & 2:
-        check(r["blk_enter"] > 0, "blocking batch without its wait entry %s" % r)
+    if r["bflags"] & 2 and r["kind"] == "foreign" and r["batches"] > 0:
+        check(r["blk_anchor"] > 0, "blocking batch without its anchor %s" % r)
 check(any(r["rec"] == "DATA" and r.get("batches", 0) >= 1 and r["bflags"] & 2 and r["blk_timeout"] == 50 for r in mine),
       "no data record carrying an epoll_wait batch (timeout 50)")
 fr = [r for r in ml if r["kind"] == "foreign" and r["batches"] > 0]   # not the imports' file reads
@@ -696,11 +707,16 @@ got = [(r["batches"], r["bflags"], r["blk_timeout"]) for r in fr]
 # idle epoll timers + 3 two-fd polls (timeout 0) + 3 selects (30 ms, timeval); 2 ppolls
 # (20 ms, timespec); one ppoll without timeout (the EFAULT one is no batch, and the
 # single-fd socket timeouts are none either); one poll(0) alone
-if check(len(got) == 4, "want 4 foreign reads of the loop thread, got %s" % got):
+if check(len(got) == 5, "want 5 foreign reads of the loop thread, got %s" % got):
     check(got[0][0] >= 6 and got[0][1] == 2 and got[0][2] == 30, "polls + selects: %s" % (got[0],))
     check(got[1] == (2, 2, 20), "two ppolls of 20 ms: %s" % (got[1],))
     check(got[2] == (1, 2, -1), "ppoll without timeout: %s" % (got[2],))
     check(got[3][:2] == (1, 1), "a non-blocking poll alone: %s" % (got[3],))
+    check(got[4] == (2, 2, 40), "poll(0), then a select of 40 ms: %s" % (got[4],))
+    lo, hi = t["anchor_window"]
+    anchor = fr[4]["blk_anchor"]
+    check(lo <= anchor <= hi, "the select's anchor %d is not the poll(0)'s exit, in [%d, %d] (%+.1f ms)"
+          % (anchor, lo, hi, (anchor - hi) / 1e6))
 
 # (b) the hand-off: the reading thread woke the worker
 wakes = [r for r in tasks if r["kind"] == "wake"]

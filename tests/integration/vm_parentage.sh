@@ -26,8 +26,8 @@ want() { # LABEL PATTERN
 }
 # Batches ride on the thread's next record (ABI 7): the reads after epoll_wait(50 ms),
 # and the idle epoll timers + the two-fd poll(10 ms) sent ahead of the fork record.
-want "epoll batch on a read" "^DATA pid=$pid tid=$main .* batches=[1-9][0-9]* bflags=2 blk_enter=[1-9][0-9]* blk_timeout=50 "
-want "timer batches and the two-fd poll before the fork" "^LOOP pid=$pid tid=$main kind=batches .* batches=[2-9][0-9]* bflags=2 blk_enter=[1-9][0-9]* blk_timeout=10 "
+want "epoll batch on a read" "^DATA pid=$pid tid=$main .* batches=[1-9][0-9]* bflags=2 blk_anchor=[1-9][0-9]* blk_timeout=50 "
+want "timer batches and the two-fd poll before the fork" "^LOOP pid=$pid tid=$main kind=batches .* batches=[2-9][0-9]* bflags=2 blk_anchor=[1-9][0-9]* blk_timeout=10 "
 want "hand-off wakeup" "^TASK kind=wake pid=$pid tid=$main other_pid=$pid other_tid=$worker "
 want "fork" "^TASK kind=fork pid=$pid tid=$main other_pid=$child other_tid=$child "
 want "exec with the new comm" "^TASK kind=exec pid=$child tid=$child .*comm=true "

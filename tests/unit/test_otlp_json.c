@@ -370,7 +370,9 @@ static void test_full_span_hostile(void **state)
 	static const char *keys[WS_SPAN_MAX_ATTRS] = {
 		"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9",
 		"k10", "k11", "k12", "k13", "k14", "k15", "k16", "k17", "k18", "k19",
+		"k20", "k21", "k22", "k23",
 	};
+	_Static_assert(WS_SPAN_MAX_ATTRS == 24, "one key per attribute slot");
 
 	assert_non_null(r);
 	memset(&s, 0, sizeof(s));

@@ -56,7 +56,7 @@ static const char RESP[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 /* count readiness batches as the kernel reports them ahead of a record of another
  * kind: the latest one's timeout and, when one of them blocked, its wait. */
 static void loop_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t t, uint16_t count, uint8_t flags,
-			 uint64_t blk_enter, int blk_timeout_ms)
+			 uint64_t blk_anchor, int blk_timeout_ms)
 {
 	struct ws_loop_event e;
 
@@ -69,27 +69,28 @@ static void loop_batches(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t 
 	e.nready = WS_LOOP_BATCHES;
 	e.batch.count = count;
 	e.batch.flags = flags;
-	e.batch.blk_enter_ns = blk_enter;
+	e.batch.blk_anchor_ns = blk_anchor;
 	e.batch.blk_timeout_ms = blk_timeout_ms;
 	assert_int_equal(ws_asm_record(a, &e, sizeof(e)), 0);
 }
 
-/* One batch: a wait entered at enter, returned at t, with this timeout. */
-static void loop_batch(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t enter, uint64_t t, int nready,
+/* One batch: a wait whose timeout counts from anchor (the loop's wait before returned
+ * then), returned at t, with this timeout. */
+static void loop_batch(struct ws_asm *a, uint32_t pid, uint32_t tid, uint64_t anchor, uint64_t t, int nready,
 		       int timeout_ms)
 {
 	(void)nready;
 	if (timeout_ms == 0)
 		loop_batches(a, pid, tid, t, 1, WS_BATCH_LAST_NONBLOCKING, 0, 0);
 	else
-		loop_batches(a, pid, tid, t, 1, WS_BATCH_BLOCKING, enter, timeout_ms);
+		loop_batches(a, pid, tid, t, 1, WS_BATCH_BLOCKING, anchor, timeout_ms);
 }
 
 /* io() whose record carries the thread's batches since its previous record. */
 static void io_after(struct ws_asm *a, struct end *e, uint32_t tid, uint8_t dir, uint64_t t, const char *payload,
 		     uint16_t count, uint8_t flags)
 {
-	struct ws_loop_batch b = { .count = count, .flags = flags, .blk_enter_ns = t - 500,
+	struct ws_loop_batch b = { .count = count, .flags = flags, .blk_anchor_ns = t - 500,
 				   .blk_timeout_ms = flags & WS_BATCH_BLOCKING ? -1 : 0 };
 
 	feed_batch(a, &e->s, tid, dir, e->seq[dir], t, t + 1000, payload, &b);
@@ -210,6 +211,24 @@ static void assert_root(const struct captured *c, const char *cpath)
 	assert_true(ws_id_is_zero(span(c, WS_KIND_CLIENT, cpath)->parent_span_id, 8));
 }
 
+/* Assert: the CLIENT span for cpath says how its parent was found (wirespan.parent.rule)
+ * and, for a root, why (wirespan.parent.root_reason; NULL: none given). */
+static void assert_rule(const struct captured *c, const char *cpath, const char *rule, const char *reason)
+{
+	const struct ws_span *cl = span(c, WS_KIND_CLIENT, cpath);
+	const char *got = attr_str(cl, "wirespan.parent.rule");
+	const char *why = attr_str(cl, "wirespan.parent.root_reason");
+
+	assert_non_null(got);
+	assert_string_equal(got, rule);
+	if (reason) {
+		assert_non_null(why);
+		assert_string_equal(why, reason);
+	} else {
+		assert_null(why);
+	}
+}
+
 /* End every exchange still open on these ends (NULL-terminated), from an unrelated
  * thread, so that their spans are emitted: responses read on client ends, written
  * on server ends. */
@@ -284,6 +303,8 @@ static void test_loop_read_then_write(void **state)
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
 	assert_child(&out, "/b/2", "/r/2");
+	assert_rule(&out, "/b/1", "loop", NULL);
+	assert_rule(&out, "/b/2", "loop", NULL);
 }
 
 /* libuv, asyncio and nginx run a batch's I/O handlers first, then what was queued to
@@ -409,6 +430,30 @@ static void io_phase(struct ws_asm *a, struct end *e, uint32_t tid, uint8_t dir,
 	io_after(a, e, tid, dir, t, payload, 0, WS_BATCH_PHASES | (after_io ? WS_BATCH_AFTER_IO : 0));
 }
 
+/* The loop read an eventfd, a pipe or a file (work another thread queued for it, or a
+ * callback's own read); bflags: the loop phase bits its record carries. */
+static void foreign_read_phase(struct ws_asm *a, uint32_t tid, uint64_t t, uint8_t bflags)
+{
+	struct ws_loop_event f;
+
+	memset(&f, 0, sizeof(f));
+	f.hdr.type = WS_EV_LOOP;
+	f.hdr.size = sizeof(f);
+	f.hdr.ts_ns = t;
+	f.pid = SVC;
+	f.tid = tid;
+	f.nready = WS_LOOP_FOREIGN;
+	f.timeout_ms = WS_TIMEOUT_UNKNOWN;
+	f.syscall = WS_SYS_READ;
+	f.batch.flags = bflags;
+	assert_int_equal(ws_asm_record(a, &f, sizeof(f)), 0);
+}
+
+static void foreign_read(struct ws_asm *a, uint32_t tid, uint64_t t)
+{
+	foreign_read_phase(a, tid, t, 0);
+}
+
 /* Node reports where each batch's I/O phase ends (its check callback): an act before
  * that end, in a batch that read one cause, is that cause's handler's even after a wait
  * that did not block; one after it is after-poll work. A connect's record carries no
@@ -466,6 +511,45 @@ static void test_loop_phases(void **state)
 	assert_root(&out, "/b/7");
 	assert_child(&out, "/b/4", "/r/3");
 	assert_root(&out, "/b/5");
+}
+
+/* A read after the batch's I/O phase ended is no I/O handler's: it confirms no act of
+ * that after-poll work (Node's timer that read a file right after making another
+ * request's call). Nor does a foreign read, phases or not: a timer's callback may read
+ * a file. The acts wait for the next batch, then for the answer rule. */
+static void test_loop_late_reads_confirm_nothing(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end s3 = server_end(3, SVC, 40003);
+	struct end u1 = client_end(11, SVC, 50001), u3 = client_end(13, SVC, 50003);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 1 * MS, 1 * MS, 1, 0);
+	io_phase(a, &s1, 7, WS_DIR_INGRESS, 2 * MS, req("r", 1), false);   /* sets a timer */
+	io_phase(a, &s2, 7, WS_DIR_INGRESS, 3 * MS, req("r", 2), false);
+	io_phase(a, &u1, 7, WS_DIR_EGRESS, 4 * MS, req("b", 1), true);     /* /r/1's timer */
+	assert_int_equal(ws_asm_parentage(a)->st.tentative, 1);
+	foreign_read_phase(a, 7, 4 * MS + 300, WS_BATCH_PHASES | WS_BATCH_AFTER_IO);
+	io_phase(a, &s2, 7, WS_DIR_INGRESS, 4 * MS + 600, "x", true);      /* a read in a timer */
+	assert_int_equal(ws_asm_parentage(a)->st.tentative_confirmed, 0);
+	loop_batch(a, SVC, 7, 5 * MS, 5 * MS, 1, 0);
+	assert_int_equal(said(a, WS_WHY_LOOP_AFTER_READS), 1);
+	/* no phases: a wait that did not block (immediates pending), a request read, a call
+	 * after it (/r/4's immediate's?), a foreign read */
+	loop_batch(a, SVC, 8, 1 * MS, 2 * MS, 1, 0);
+	io(a, &s3, 8, WS_DIR_INGRESS, 3 * MS, req("r", 3));
+	io(a, &u3, 8, WS_DIR_EGRESS, 4 * MS, req("b", 3));
+	assert_int_equal(ws_asm_parentage(a)->st.tentative, 2);
+	foreign_read(a, 8, 5 * MS);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative_confirmed, 0);
+	loop_batch(a, SVC, 8, 6 * MS, 6 * MS, 1, -1);
+	assert_int_equal(said(a, WS_WHY_LOOP_AFTER_READS), 2);
+	complete(a, 30 * MS, &u1, &u3, &s1, &s2, &s3, NULL);
+	finish(a, 60 * MS);
+	assert_root(&out, "/b/1");
+	assert_root(&out, "/b/3");
 }
 
 /* Where the runtime says a read is an I/O handler's (Node before its I/O phase ended),
@@ -806,6 +890,36 @@ static void test_loop_timer_batch_has_no_cause(void **state)
 	complete(a, 30 * MS, &u1, &s1, NULL);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/9");
+}
+
+/* A wait's timeout counts from when the loop last read its clock, after the wait
+ * before returned (the batch's anchor), not from the wait's entry: a loop preempted in
+ * between enters late. Its timer may fire up to 2 ms before anchor + timeout (a loop's
+ * clock is in truncated, coarse milliseconds). A write before that is the read
+ * request's at once; one within it waits for the loop's next read. */
+static void test_loop_deadline_from_anchor(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002);
+	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002);
+
+	(void)state;
+	loop_batch(a, SVC, 7, 10 * MS, 12 * MS, 1, 5);     /* a timer due at 15 ms, 13 at the earliest */
+	io(a, &s1, 7, WS_DIR_INGRESS, 12 * MS + 100, req("r", 1));
+	io(a, &u1, 7, WS_DIR_EGRESS, 12 * MS + 500, req("b", 1));
+	assert_int_equal(won(a, WS_PROV_LOOP), 1);
+	assert_int_equal(ws_asm_parentage(a)->st.tentative, 0);
+	loop_batch(a, SVC, 8, 10 * MS, 12 * MS, 1, 5);
+	io(a, &s2, 8, WS_DIR_INGRESS, 12 * MS + 100, req("r", 2));
+	io(a, &u2, 8, WS_DIR_EGRESS, 13 * MS + 500, req("b", 2));  /* may be that timer's */
+	assert_int_equal(ws_asm_parentage(a)->st.tentative, 1);
+	loop_batch(a, SVC, 8, 14 * MS, 16 * MS, 1, -1);
+	assert_int_equal(said(a, WS_WHY_LOOP_AFTER_READS), 1);
+	complete(a, 30 * MS, &u1, &u2, &s1, &s2, NULL);
+	finish(a, 60 * MS);
+	assert_child(&out, "/b/1", "/r/1");
+	assert_root(&out, "/b/2");
 }
 
 /* The loop's next timer was due while it was still handling this batch: a write past
@@ -1230,10 +1344,11 @@ static void test_task_rule_two_reads_one_round(void **state)
 	io_task(a, &s2, 7, TASK_B, WS_DIR_EGRESS, 11 * MS, RESP);
 	io_task(a, &s1, 7, TASK_A, WS_DIR_EGRESS, 12 * MS, RESP);
 	assert_int_equal(said(a, WS_WHY_LOOP_MANY), 2);
-	assert_int_equal(won(a, WS_PROV_ANSWER), 2);
+	assert_int_equal(won(a, WS_PROV_TASK), 2);
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
 	assert_child(&out, "/b/2", "/r/2");
+	assert_rule(&out, "/b/1", "task", NULL);
 }
 
 /* Where the task rule must say "don't know": a request that arrived after the call (a
@@ -1286,12 +1401,16 @@ static void test_task_rule_guards(void **state)
 	/* an answer that does not begin an egress run (pipelined: written right after
 	 * another) names no task */
 	io_task(a, &s1, 7, TASK_C, WS_DIR_EGRESS, 22 * MS, RESP);
-	assert_int_equal(won(a, WS_PROV_ANSWER), 0);
+	assert_int_equal(won(a, WS_PROV_TASK), 0);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/9");
 	assert_root(&out, "/b/2");
 	assert_root(&out, "/b/4");
 	assert_root(&out, "/b/8");
+	assert_rule(&out, "/b/9", "root", "answer_early");
+	assert_rule(&out, "/b/2", "root", "answer_async");
+	assert_rule(&out, "/b/4", "root", "task_shared");
+	assert_rule(&out, "/b/8", "root", "task_shared");
 }
 
 /* A task's call it answers after an asyncio.sleep (a timer) is still its own; a task
@@ -1314,7 +1433,7 @@ static void test_task_rule_across_timers(void **state)
 	loop_batch(a, SVC, 7, 11 * MS, 14 * MS, 0, 3);        /* the sleep's timer */
 	io_task(a, &s2, 7, TASK_A, WS_DIR_EGRESS, 15 * MS, RESP);
 	io_task(a, &s1, 7, TASK_B, WS_DIR_EGRESS, 16 * MS, RESP);
-	assert_int_equal(won(a, WS_PROV_ANSWER), 1);
+	assert_int_equal(won(a, WS_PROV_TASK), 1);
 	assert_null(ws_actor_get(ws_asm_parentage(a)->actors, SVC, 0, TASK_A, 17 * MS, false, NULL));
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/2", "/r/2");
@@ -1347,6 +1466,7 @@ static void test_answer_pool_workers(void **state)
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/1", "/r/1");
 	assert_child(&out, "/b/2", "/r/2");
+	assert_rule(&out, "/b/1", "answer", NULL);
 }
 
 /* A worker makes several calls for one request, then answers it; its next job's call
@@ -1443,6 +1563,7 @@ static void test_answer_never_given_times_out(void **state)
 	assert_int_equal(ws_ctx_stats(ws_asm_parentage(a)->ctx)->defer_timeouts, 1);
 	finish(a, 4000 * MS);
 	assert_root(&out, "/b/1");
+	assert_rule(&out, "/b/1", "root", "answer_unseen");
 }
 
 /* A thread serving a request of its own never waits for an answer: the thread rule
@@ -1498,23 +1619,6 @@ static void test_answer_loop_backward(void **state)
 	finish(a, 60 * MS);
 	assert_child(&out, "/b/2", "/r/2");
 	assert_root(&out, "/b/1");
-}
-
-/* The loop read an eventfd or a pipe (work another thread queued for it). */
-static void foreign_read(struct ws_asm *a, uint32_t tid, uint64_t t)
-{
-	struct ws_loop_event f;
-
-	memset(&f, 0, sizeof(f));
-	f.hdr.type = WS_EV_LOOP;
-	f.hdr.size = sizeof(f);
-	f.hdr.ts_ns = t;
-	f.pid = SVC;
-	f.tid = tid;
-	f.nready = WS_LOOP_FOREIGN;
-	f.timeout_ms = WS_TIMEOUT_UNKNOWN;
-	f.syscall = WS_SYS_READ;
-	assert_int_equal(ws_asm_record(a, &f, sizeof(f)), 0);
 }
 
 /* Backwards, the loop's next write must be an answer, before its next timer was due,
@@ -1705,10 +1809,12 @@ int main(void)
 		cmocka_unit_test(test_loop_foreign_read_ends_the_cause),
 		cmocka_unit_test(test_loop_timer_batch_has_no_cause),
 		cmocka_unit_test(test_loop_write_past_timer_deadline),
+		cmocka_unit_test(test_loop_deadline_from_anchor),
 		cmocka_unit_test(test_loop_act_after_last_read),
 		cmocka_unit_test(test_loop_connect_after_last_read),
 		cmocka_unit_test(test_loop_carried_after_mixed_round),
 		cmocka_unit_test(test_loop_phases),
+		cmocka_unit_test(test_loop_late_reads_confirm_nothing),
 		cmocka_unit_test(test_loop_phases_latest_read),
 		cmocka_unit_test(test_loop_connect_without_cause),
 		cmocka_unit_test(test_loop_response_passes_cause_not_to_pooled_conn),
