@@ -824,11 +824,11 @@ void ws_parentage_explain(struct ws_span *s, uint8_t rule, uint8_t how, uint8_t 
 	const char *reason = NULL;
 
 	if (rule == WS_RULE_IN_PROCESS) {
-		ws_span_set_str(s, "wirespan.parent.rule",
+		ws_span_add_str(s, "wirespan.parent.rule",
 				how ? ws_provider_name((enum ws_provider)(how - 1)) : "in_process");
 		return;
 	}
-	ws_span_set_str(s, "wirespan.parent.rule", ws_parent_rule_name((enum ws_parent_rule)rule));
+	ws_span_add_str(s, "wirespan.parent.rule", ws_parent_rule_name((enum ws_parent_rule)rule));
 	if (rule != WS_RULE_ROOT && rule != WS_RULE_ROOT_AMBIGUOUS)
 		return;
 	if (why)
@@ -836,7 +836,7 @@ void ws_parentage_explain(struct ws_span *s, uint8_t rule, uint8_t how, uint8_t 
 	else if (how == ws_how(WS_PROV_ANSWER) || how == ws_how(WS_PROV_TASK))
 		reason = "answer_unseen";   /* deferred, and no answer came in time */
 	if (reason)
-		ws_span_set_str(s, "wirespan.parent.root_reason", reason);
+		ws_span_add_str(s, "wirespan.parent.root_reason", reason);
 }
 
 void ws_parentage_report(const struct ws_parentage *p, FILE *out)

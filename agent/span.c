@@ -25,12 +25,12 @@ static int arena_put(char *arena, uint16_t *used, size_t cap, const char *val, s
 	return off;
 }
 
-static struct ws_attr *attr_slot(struct ws_attr *attrs, uint16_t *n, size_t max, const char *key)
+static struct ws_attr *attr_slot_new(struct ws_attr *attrs, uint16_t *n, size_t max, const char *key, bool search)
 {
 	/* Keys are static strings: the same pointer almost always means the same key, and
 	 * a first-byte check spares most strcmp calls (this runs for every attribute of
 	 * every span). */
-	for (uint16_t i = 0; i < *n; i++)
+	for (uint16_t i = 0; search && i < *n; i++)
 		if (attrs[i].key == key || (attrs[i].key[0] == key[0] && strcmp(attrs[i].key, key) == 0))
 			return &attrs[i];   /* setting a key again replaces its value (the old string stays in the arena) */
 	if (*n >= max)
@@ -39,6 +39,11 @@ static struct ws_attr *attr_slot(struct ws_attr *attrs, uint16_t *n, size_t max,
 	memset(a, 0, sizeof(*a));
 	a->key = key;
 	return a;
+}
+
+static struct ws_attr *attr_slot(struct ws_attr *attrs, uint16_t *n, size_t max, const char *key)
+{
+	return attr_slot_new(attrs, n, max, key, true);
 }
 
 /* Remove attribute a from the table (keeps the order of the others). */
@@ -50,9 +55,9 @@ static void drop_slot(struct ws_attr *attrs, uint16_t *n, struct ws_attr *a)
 	(*n)--;
 }
 
-int ws_span_set_strn(struct ws_span *s, const char *key, const char *val, size_t len)
+static int span_put_str(struct ws_span *s, const char *key, const char *val, size_t len, bool search)
 {
-	struct ws_attr *a = attr_slot(s->attrs, &s->n_attrs, WS_SPAN_MAX_ATTRS, key);
+	struct ws_attr *a = attr_slot_new(s->attrs, &s->n_attrs, WS_SPAN_MAX_ATTRS, key, search);
 	int off;
 
 	if (!a)
@@ -67,9 +72,19 @@ int ws_span_set_strn(struct ws_span *s, const char *key, const char *val, size_t
 	return 0;
 }
 
+int ws_span_set_strn(struct ws_span *s, const char *key, const char *val, size_t len)
+{
+	return span_put_str(s, key, val, len, true);
+}
+
 int ws_span_set_str(struct ws_span *s, const char *key, const char *val)
 {
 	return ws_span_set_strn(s, key, val, strlen(val));
+}
+
+int ws_span_add_str(struct ws_span *s, const char *key, const char *val)
+{
+	return span_put_str(s, key, val, strlen(val), false);
 }
 
 int ws_span_set_int(struct ws_span *s, const char *key, int64_t val)

@@ -123,6 +123,9 @@ struct ws_span {
  * function returns -ENOSPC so callers may count it. */
 int ws_span_set_str(struct ws_span *s, const char *key, const char *val);
 int ws_span_set_strn(struct ws_span *s, const char *key, const char *val, size_t len);
+/* ws_span_set_str for a key the span does not have (the caller knows: set once, where
+ * the span is emitted): appended without looking for it among the others. */
+int ws_span_add_str(struct ws_span *s, const char *key, const char *val);
 int ws_span_set_int(struct ws_span *s, const char *key, int64_t val);
 int ws_span_set_bool(struct ws_span *s, const char *key, bool val);
 int ws_span_set_double(struct ws_span *s, const char *key, double val);

@@ -463,6 +463,33 @@ static void mk_batch(struct ws_span *s, const struct ws_span **sp, size_t n, str
 	}
 }
 
+/* ws_span_add_str appends without a lookup (a key the caller knows is new); the
+ * setters still find it, and a full table refuses it. */
+static void test_span_add_str(void **state)
+{
+	static struct ws_span s;
+	static const char *keys[WS_SPAN_MAX_ATTRS] = {
+		"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11",
+		"k12", "k13", "k14", "k15", "k16", "k17", "k18", "k19", "k20", "k21", "k22", "k23",
+	};
+	const struct ws_attr *a;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ws_span_set_str(&s, "url.path", "/x"), 0);
+	assert_int_equal(ws_span_add_str(&s, "wirespan.parent.rule", "loop"), 0);
+	assert_int_equal(s.n_attrs, 2);
+	assert_int_equal(ws_span_set_str(&s, "wirespan.parent.rule", "answer"), 0);
+	assert_int_equal(s.n_attrs, 2);
+	a = ws_span_find_attr(&s, "wirespan.parent.rule");
+	assert_non_null(a);
+	assert_string_equal(ws_span_attr_str(&s, a), "answer");
+	for (int i = 2; i < WS_SPAN_MAX_ATTRS; i++)
+		assert_int_equal(ws_span_add_str(&s, keys[i], "v"), 0);
+	assert_int_equal(ws_span_add_str(&s, keys[0], "v"), -ENOSPC);
+	assert_int_equal(s.n_attrs, WS_SPAN_MAX_ATTRS);
+}
+
 static void test_file_sink_lines(void **state)
 {
 	struct ws_resource *r = mkres(9, 9, "svc");
@@ -649,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_empty_batch),
 		cmocka_unit_test(test_limit_restores_buffer),
 		cmocka_unit_test(test_full_span_hostile),
+		cmocka_unit_test(test_span_add_str),
 		cmocka_unit_test(test_file_sink_lines),
 		cmocka_unit_test(test_file_sink_splits_big_batches),
 		cmocka_unit_test(test_file_sink_open_errors),
