@@ -99,16 +99,21 @@ void ws_asm_set_local_addrs(struct ws_asm *a, const uint8_t (*addrs)[16], size_t
 /* ---- asyncio tasks (the task rule, parentage.h) ------------------------------ */
 
 /* A data record of c: keep the task of the first egress chunk since the last ingress
- * one. Only connections that have had a record naming a task get the state. */
+ * one. Only connections that have had a record naming a task get the state (the kernel
+ * names tasks on writes only); their answers are known from the state's beginning, or
+ * from the connection's when nothing was written on it before. */
 static void note_task(struct ws_conn *c, enum ws_pdir dir, const struct ws_data_event *e)
 {
 	uint64_t task = (e->hdr.flags & WS_F_RT_PY) ? e->rt_ctx : 0;
 	struct ws_conn_pos *tp = task ? ws_conn_pos_get(c) : c->pos;
+	bool wrote = c->egress_seen;
 
+	if (dir == WS_PDIR_EGRESS)
+		c->egress_seen = true;
 	if (!tp)
 		return;
 	if (!tp->hist_ns)
-		tp->hist_ns = e->enter_ns;
+		tp->hist_ns = wrote ? e->enter_ns : 1;
 	if (dir == WS_PDIR_INGRESS) {
 		tp->eg_open = false;
 	} else if (!tp->eg_open) {

@@ -83,8 +83,8 @@ struct ws_conn_pos {
 	 * that connections of other processes pay nothing: the task that moved the first
 	 * egress chunk since the last ingress one and that chunk's entry (which names the
 	 * first chunk of a request or an answer), and the task that began the latest answer
-	 * on a server connection, and when; hist_ns: when this state began (the
-	 * connection's answers before it are unknown). */
+	 * on a server connection, and when; hist_ns: since when the connection's answers
+	 * are known (1: all it had; else when this state began). */
 	bool eg_open;
 	uint64_t eg_task, eg_enter_ns;
 	uint64_t answer_task, answer_ns;
@@ -108,6 +108,7 @@ struct ws_conn {
 				   * connect was seen with its destination selected, it was
 				   * accepted, or it was adopted (assemble.c maybe_adopt) */
 	bool role_told;           /* the kernel was told it is a server connection */
+	bool egress_seen;         /* a record written on it has been parsed (assemble.c note_task) */
 	struct ws_conn_pos *pos;  /* sequence bookkeeping of TLS and injected connections,
 				   * NULL on the others (most): allocated on first need */
 	uint64_t last_ns;

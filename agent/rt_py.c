@@ -20,7 +20,9 @@ static const struct {
 	struct ws_py_offsets off;
 } table[] = {
 	{ 3, 11, { .rt_interp_head = 40, .is_threads_head = 16, .ts_next = 8, .ts_interp = 16,
-		   .ts_native_tid = 160, .ts_context = 224, .ctx_entered = 40 } },
+		   .ts_native_tid = 160, .ts_context = 224, .ctx_entered = 40, .ts_cframe = 56,
+		   .cf_frame = 8, .fr_previous = 48, .fr_code = 32, .fr_owner = 69, .co_flags = 48,
+		   .owner_gen = 1 } },
 };
 
 bool ws_py_table_offsets(int major, int minor, struct ws_py_offsets *out)

@@ -27,6 +27,13 @@ struct ws_py_offsets {
 	uint16_t ts_native_tid;    /* PyThreadState.native_thread_id */
 	uint16_t ts_context;       /* PyThreadState.context */
 	uint16_t ctx_entered;      /* PyContext.ctx_entered */
+	uint16_t ts_cframe;        /* PyThreadState.cframe */
+	uint16_t cf_frame;         /* _PyCFrame.current_frame */
+	uint16_t fr_previous;      /* _PyInterpreterFrame.previous */
+	uint16_t fr_code;          /* _PyInterpreterFrame.f_code */
+	uint16_t fr_owner;         /* _PyInterpreterFrame.owner */
+	uint16_t co_flags;         /* PyCodeObject.co_flags */
+	uint8_t owner_gen;         /* FRAME_OWNED_BY_GENERATOR */
 };
 
 struct ws_py_info {

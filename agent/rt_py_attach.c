@@ -133,6 +133,13 @@ static int discover(struct ws_py_attach *g, uint32_t pid)
 		.ts_native_tid = x->info.off.ts_native_tid,
 		.ts_context = x->info.off.ts_context,
 		.ctx_entered = x->info.off.ctx_entered,
+		.ts_cframe = x->info.off.ts_cframe,
+		.cf_frame = x->info.off.cf_frame,
+		.fr_previous = x->info.off.fr_previous,
+		.fr_code = x->info.off.fr_code,
+		.fr_owner = x->info.off.fr_owner,
+		.co_flags = x->info.off.co_flags,
+		.owner_gen = x->info.off.owner_gen,
 	};
 	if (bpf_map__update_elem(g->skel->maps.ws_py_procs, &pid, sizeof(pid), &p, sizeof(p), BPF_ANY)) {
 		if (errno == E2BIG)
@@ -187,6 +194,7 @@ const char *ws_py_counter_name(enum ws_py_counter c)
 	switch (c) {
 	case WS_PY_CNT_CTX: return "py_records_with_context";
 	case WS_PY_CNT_NO_CTX: return "py_records_no_context";
+	case WS_PY_CNT_NO_TASK: return "py_records_no_task";
 	case WS_PY_CNT_READ_FAIL: return "py_read_failures";
 	case WS_PY_CNT_NOT_FOUND: return "py_thread_state_not_found";
 	case WS_PY_CNT_STALE: return "py_stale_procs";

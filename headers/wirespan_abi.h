@@ -44,8 +44,11 @@
  * 10: ws_loop_batch.blk_enter_ns becomes blk_anchor_ns: the exit of the wait before
  * the latest blocking one, the earliest moment the loop can have read the clock it
  * computed that wait's timeout from (a loop preempted between the two made the entry
- * a deadline too late: docs/parentage.md). */
-#define WS_ABI_VERSION 10
+ * a deadline too late: docs/parentage.md).
+ * 11: WS_F_RT_PY on egress data records only, and only while a coroutine is on the
+ * caller's Python stack (a task step); ws_py_proc grows the frame offsets (32 -> 48),
+ * counter WS_PY_CNT_NO_TASK. */
+#define WS_ABI_VERSION 11
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of

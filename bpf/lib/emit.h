@@ -76,9 +76,9 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->_pad = 0;
 	ev->rt_ctx = ws_go_ctx(ev->pid);
 	goid = ev->rt_ctx;
-	/* CPython contexts matter on event loops only (the task rule): threads that never
-	 * waited on several descriptors pay nothing */
-	if (!goid && py_enabled && e->loop && (ev->rt_ctx = ws_py_ctx(ev->pid, ev->tid)))
+	/* CPython contexts matter on event loops only, and for what a task writes (the task
+	 * rule): threads that never waited on several descriptors, and reads, pay nothing */
+	if (!goid && py_enabled && e->loop && e->dir == WS_DIR_EGRESS && (ev->rt_ctx = ws_py_ctx(ev->pid, ev->tid)))
 		ev->hdr.flags |= WS_F_RT_PY;
 	ev->tuple = c->tuple;
 	waits_fill(ev, e->enter_ns);

@@ -7,7 +7,10 @@
  * GIL" names nobody at the syscall; the caller's own PyThreadState is found instead by
  * walking the main interpreter's thread list for the one whose native_thread_id is the
  * calling tid. Its context field is left as it was when the GIL was released: the
- * Context entered for the running task step (Handle._run -> Context.run).
+ * Context entered for the running task step (Handle._run -> Context.run). It names a
+ * task only when a coroutine is on the thread's Python stack: loops run their own
+ * callbacks in entered Contexts too (uvloop writes every transport's queued data from
+ * one long-lived Context), and those are nobody's task.
  */
 #pragma once
 
@@ -68,7 +71,7 @@ __noinline __u64 ws_py_ctx(__u32 tgid, __u32 tid)
 {
 	struct ws_py_proc *p;
 	__u64 *st;
-	__u64 v = 0, ts;
+	__u64 v = 0, ts, ctx;
 
 	if (!py_enabled)
 		return 0;
@@ -102,16 +105,38 @@ __noinline __u64 ws_py_ctx(__u32 tgid, __u32 tid)
 found:
 	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_context)))
 		goto fail;
-	ts = v;   /* the context */
+	ctx = v;
 	v = 0;
-	if (ts && bpf_probe_read_user(&v, 1, (const void *)(ts + p->ctx_entered)))
+	if (ctx && bpf_probe_read_user(&v, 1, (const void *)(ctx + p->ctx_entered)))
 		goto fail;
-	if (!ts || !v) {
+	if (!ctx || !v) {
 		py_cnt(WS_PY_CNT_NO_CTX);
 		return 0;
 	}
-	py_cnt(WS_PY_CNT_CTX);
-	return ts;
+	/* A task step runs its coroutine: look for a coroutine's frame down the caller's
+	 * Python stack (C functions, the socket call's included, have no frame there). */
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->ts_cframe)) || !v ||
+	    bpf_probe_read_user(&v, sizeof(v), (const void *)(v + p->cf_frame)))
+		goto fail;
+	for (int i = 0; i < WS_PY_MAX_FRAMES && v; i++) {
+		ts = v;   /* the frame */
+		v = 0;
+		if (bpf_probe_read_user(&v, 1, (const void *)(ts + p->fr_owner)))
+			goto fail;
+		if (v == p->owner_gen) {
+			if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->fr_code)) || !v ||
+			    bpf_probe_read_user(&v, 4, (const void *)(v + p->co_flags)))
+				goto fail;
+			if ((__u32)v & WS_PY_CO_TASK_CODE) {
+				py_cnt(WS_PY_CNT_CTX);
+				return ctx;
+			}
+		}
+		if (bpf_probe_read_user(&v, sizeof(v), (const void *)(ts + p->fr_previous)))
+			goto fail;
+	}
+	py_cnt(WS_PY_CNT_NO_TASK);
+	return 0;
 fail:
 	py_cnt(WS_PY_CNT_READ_FAIL);
 	return 0;

@@ -5,7 +5,7 @@
  *
  *   bpf_dump [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]
  *            [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-U UDPPORT]... [-A PORT]...
- *            [-O PORT]... [-q] [-S] [-G] [-T] [-v]
+ *            [-O PORT]... [-q] [-S] [-G] [-T] [-Y] [-v]
  *
  * Prints "READY <programs>" on stderr once attached, kernel counters on exit.
  * -q counts records instead of printing them; -S turns on BPF run-time statistics
@@ -38,6 +38,7 @@
 
 #include "agent/loader.h"
 #include "agent/rt_go_attach.h"
+#include "agent/rt_py_attach.h"
 #include "agent/tls_attach.h"
 
 static volatile sig_atomic_t g_stop;
@@ -47,6 +48,7 @@ static bool g_quiet;
 static unsigned long g_records;
 static struct ws_bpf *g_b;
 static bool g_go;
+static bool g_py;   /* -Y: CPython contexts (g= is the Context of data records) */
 static bool g_tls;
 static uint16_t g_pol_port[16];
 static uint8_t g_pol_mode[16];
@@ -78,12 +80,12 @@ static void policy_decide(const struct ws_data_event *e)
 }
 
 /* What the agent's record loop does: a pid seen for the first time may be Go. */
-static void go_discover(uint32_t pid)
+static void proc_discover(uint32_t pid)
 {
 	static uint32_t seen[1024];
 	static unsigned n;
 
-	if ((!g_go && !g_tls) || !pid)
+	if ((!g_go && !g_tls && !g_py) || !pid)
 		return;
 	for (unsigned i = 0; i < n; i++)
 		if (seen[i] == pid)
@@ -94,6 +96,8 @@ static void go_discover(uint32_t pid)
 		printf("TLSPROC pid=%u\n", pid);
 	if (g_go && ws_go_discover(g_b, pid) == 1)
 		printf("GOPROC pid=%u\n", pid);
+	if (g_py && ws_py_discover(g_b, pid) == 1)
+		printf("PYPROC pid=%u\n", pid);
 }
 
 static void on_signal(int sig)
@@ -191,9 +195,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	/* Before the quiet return: -q -G runs must register Go processes too. */
 	if (h->type == WS_EV_DATA && h->size >= sizeof(struct ws_data_event))
-		go_discover(((const struct ws_data_event *)data)->pid);
+		proc_discover(((const struct ws_data_event *)data)->pid);
 	else if (h->type == WS_EV_SOCK && h->size >= sizeof(struct ws_sock_event))
-		go_discover(((const struct ws_sock_event *)data)->pid);
+		proc_discover(((const struct ws_sock_event *)data)->pid);
 	else if (g_tls && h->type == WS_EV_TASK && h->size >= sizeof(struct ws_task_event) &&
 		 ((const struct ws_task_event *)data)->kind == WS_TASK_EXEC) {
 		uint32_t pid = ((const struct ws_task_event *)data)->pid;
@@ -350,14 +354,15 @@ static void usage(const char *argv0)
 	fprintf(stderr,
 		"usage: %s [-p PID]... [-c COMM]... [-P PORT]... [-s CAPTURE] [-d SECONDS]\n"
 		"          [-x SHOWBYTES] [-w WAKEUP] [-r RINGBYTES] [-U UDPPORT]... [-A PORT]...\n"
-		"          [-O PORT]... [-q] [-S] [-G] [-T] [-v]\n"
+		"          [-O PORT]... [-q] [-S] [-G] [-T] [-Y] [-v]\n"
 		"examples:\n"
 		"  %s -U 53 -c python3    DNS datagrams of python3 processes\n"
 		"  %s -P 8080 -d 5        records on connections to/from port 8080 for 5 s\n"
 		"  %s -c curl -s 1024     curl's connections, 1 KiB capture budget per run\n"
 		"  %s -G -c srv           Go service srv with goroutine ids and RT records\n"
+		"  %s -Y -c python3.11    asyncio tasks: g= is the contextvars Context\n"
 		"  %s -T -c nginx         nginx's TLS plaintext (WS_F_TLS) and ciphertext\n",
-		argv0, argv0, argv0, argv0, argv0, argv0);
+		argv0, argv0, argv0, argv0, argv0, argv0, argv0);
 }
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -391,7 +396,7 @@ int main(int argc, char **argv)
 	int opt, err, epfd, n_pids = 0, n_comms = 0, n_ports = 0, stats_fd = -1;
 	bool stats = false;
 
-	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:U:A:O:qSGTvh")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:P:s:d:x:w:r:U:A:O:qSGTYvh")) != -1) {
 		switch (opt) {
 		case 'p':
 			if (n_pids >= (int)(sizeof(pids) / sizeof(pids[0])) ||
@@ -453,6 +458,10 @@ int main(int argc, char **argv)
 		case 'G':
 			cfg.go_runtime = true;
 			g_go = true;
+			break;
+		case 'Y':
+			cfg.py_runtime = true;
+			g_py = true;
 			break;
 		case 'T':
 			cfg.tls = true;
@@ -544,6 +553,19 @@ int main(int argc, char **argv)
 			for (int i = 0; i < WS_GO_CNT__MAX; i++)
 				fprintf(stderr, " %s=%" PRIu64, ws_go_counter_name((enum ws_go_counter)i),
 					gs.kernel[i]);
+			fputc('\n', stderr);
+		}
+	}
+	if (g_py) {
+		struct ws_py_attach_stats ps;
+
+		if (ws_py_read_stats(b, &ps) == 0) {
+			fprintf(stderr, "PYSTATS procs_registered=%" PRIu64 " procs_unsupported=%" PRIu64
+				" procs_layout_failed=%" PRIu64, ps.procs_registered, ps.procs_unsupported,
+				ps.procs_layout_failed);
+			for (int i = 0; i < WS_PY_CNT__MAX; i++)
+				fprintf(stderr, " %s=%" PRIu64, ws_py_counter_name((enum ws_py_counter)i),
+					ps.kernel[i]);
 			fputc('\n', stderr);
 		}
 	}

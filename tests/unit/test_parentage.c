@@ -1296,20 +1296,15 @@ static void test_traceparent_adoption_is_bounded(void **state)
 	assert_int_equal(linked, 2);
 }
 
-/* ---- the answer rule (pool workers) ---------------------------------------------- */
-
-
-/* Python's ThreadPoolExecutor behind an I/O thread (tests/integration/test_arch_pool.sh):
- * the loop thread 7 reads /r/1 and /r/2 in one batch and queues them; workers 8 and 9
- * each take one, call the backend, read its response and answer the request. The
- * reader's wakeups and the GIL's hand-overs name no work item (handoff: ambiguous);
- * which request each worker had is told by the one it answers. */
 /* ---- the task rule (asyncio: the contextvars Context each task step runs in) ------- */
 
-/* A CPython loop record: written or read inside task ctx (0: a loop callback's). */
+/* A CPython loop record: written or read inside task ctx (0: a loop callback's). The
+ * kernel names the task of writes only (bpf/lib/emit.h): so does this. */
 static void io_task(struct ws_asm *a, struct end *e, uint32_t tid, uint64_t ctx, uint8_t dir, uint64_t t,
 		    const char *payload)
 {
+	if (dir != WS_DIR_EGRESS)
+		ctx = 0;
 	feed_hdr_flags = ctx ? WS_F_RT_PY : 0;
 	feed_ctx(a, &e->s, tid, ctx, dir, e->seq[dir], t, t + 1000, payload);
 	feed_hdr_flags = 0;
@@ -1360,8 +1355,9 @@ static void test_task_rule_guards(void **state)
 	struct captured out = { .n = 0 };
 	struct ws_asm *a = new_asm(&out);
 	struct end s1 = server_end(1, SVC, 40001), s2 = server_end(2, SVC, 40002), s3 = server_end(3, SVC, 40003);
-	struct end s4 = server_end(4, SVC, 40004);
+	struct end s4 = server_end(4, SVC, 40004), s5 = server_end(5, SVC, 40005), s6 = server_end(6, SVC, 40006);
 	struct end u1 = client_end(11, SVC, 50001), u2 = client_end(12, SVC, 50002), u3 = client_end(13, SVC, 50003);
+	struct end u5 = client_end(15, SVC, 50005);
 
 	(void)state;
 	loop_batch(a, SVC, 7, 1 * MS, 2 * MS, 2, -1);
@@ -1390,27 +1386,41 @@ static void test_task_rule_guards(void **state)
 	io_task(a, &s1, 7, TASK_CB, WS_DIR_INGRESS, 14 * MS + 600, req("r", 6));
 	io_task(a, &s1, 7, TASK_C, WS_DIR_EGRESS, 15 * MS, RESP);
 	assert_int_equal(why(a, WS_WHY_TASK_SHARED), 1);
-	/* on s4, whose records named no task before, what was answered before its first
-	 * one that did is unknown: C's call is not placed */
+	/* s4 is new, and its records name no task before the answer (reads never do): in
+	 * a process whose records have named tasks, a connection's answers are known from
+	 * its first record, so C's call is placed */
 	io_task(a, &s4, 7, 0, WS_DIR_INGRESS, 17 * MS, req("r", 8));
 	io_task(a, &s2, 7, TASK_CB, WS_DIR_INGRESS, 18 * MS, req("r", 10));
 	io_task(a, &u3, 7, TASK_C, WS_DIR_EGRESS, 19 * MS, req("b", 8));
 	io_task(a, &u3, 7, 0, WS_DIR_INGRESS, 20 * MS, RESP);
 	io_task(a, &s4, 7, TASK_C, WS_DIR_EGRESS, 21 * MS, RESP);
+	assert_int_equal(won(a, WS_PROV_TASK), 1);
+	/* s5's first answer was written outside any task (no state began): whether
+	 * anyone answered on it after the call is unknown, so A's call is not placed */
+	io_task(a, &s5, 7, 0, WS_DIR_INGRESS, 22 * MS, req("r", 11));
+	io_task(a, &s5, 7, 0, WS_DIR_EGRESS, 22 * MS + 500, RESP);
+	loop_batch(a, SVC, 7, 23 * MS, 23 * MS + 500, 2, -1);
+	io_task(a, &s5, 7, 0, WS_DIR_INGRESS, 24 * MS, req("r", 12));
+	io_task(a, &s6, 7, 0, WS_DIR_INGRESS, 24 * MS + 500, req("r", 13));
+	io_task(a, &u5, 7, TASK_A, WS_DIR_EGRESS, 25 * MS, req("b", 12));
+	io_task(a, &u5, 7, 0, WS_DIR_INGRESS, 26 * MS, RESP);
+	io_task(a, &s5, 7, TASK_A, WS_DIR_EGRESS, 27 * MS, RESP);
 	assert_int_equal(why(a, WS_WHY_TASK_SHARED), 2);
 	/* an answer that does not begin an egress run (pipelined: written right after
 	 * another) names no task */
-	io_task(a, &s1, 7, TASK_C, WS_DIR_EGRESS, 22 * MS, RESP);
-	assert_int_equal(won(a, WS_PROV_TASK), 0);
+	io_task(a, &s1, 7, TASK_C, WS_DIR_EGRESS, 28 * MS, RESP);
+	assert_int_equal(won(a, WS_PROV_TASK), 1);
 	finish(a, 60 * MS);
 	assert_root(&out, "/b/9");
 	assert_root(&out, "/b/2");
 	assert_root(&out, "/b/4");
-	assert_root(&out, "/b/8");
 	assert_rule(&out, "/b/9", "root", "answer_early");
 	assert_rule(&out, "/b/2", "root", "answer_async");
 	assert_rule(&out, "/b/4", "root", "task_shared");
-	assert_rule(&out, "/b/8", "root", "task_shared");
+	assert_child(&out, "/b/8", "/r/8");
+	assert_rule(&out, "/b/8", "task", NULL);
+	assert_root(&out, "/b/12");
+	assert_rule(&out, "/b/12", "root", "task_shared");
 }
 
 /* A task's call it answers after an asyncio.sleep (a timer) is still its own; a task
@@ -1439,6 +1449,13 @@ static void test_task_rule_across_timers(void **state)
 	assert_child(&out, "/b/2", "/r/2");
 }
 
+/* ---- the answer rule (pool workers) ---------------------------------------------- */
+
+/* Python's ThreadPoolExecutor behind an I/O thread (tests/integration/test_arch_pool.sh):
+ * the loop thread 7 reads /r/1 and /r/2 in one batch and queues them; workers 8 and 9
+ * each take one, call the backend, read its response and answer the request. The
+ * reader's wakeups and the GIL's hand-overs name no work item (handoff: ambiguous);
+ * which request each worker had is told by the one it answers. */
 static void test_answer_pool_workers(void **state)
 {
 	struct captured out = { .n = 0 };

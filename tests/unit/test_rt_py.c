@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "agent/rt_py.h"
+#include "headers/ws_py_abi.h"
 
 #if defined(__has_include)
 #if __has_include(<python3.11/internal/pycore_runtime.h>) && __has_include(<dynamic_annotations.h>)
@@ -31,6 +32,7 @@
 #include <internal/pycore_runtime.h>
 #include <internal/pycore_interp.h>
 #include <internal/pycore_context.h>
+#include <internal/pycore_frame.h>
 #pragma GCC diagnostic pop
 #define HAVE_PY311_HEADERS 1
 #endif
@@ -72,6 +74,14 @@ static void test_table(void **state)
 	assert_int_equal(o.ts_native_tid, offsetof(PyThreadState, native_thread_id));
 	assert_int_equal(o.ts_context, offsetof(PyThreadState, context));
 	assert_int_equal(o.ctx_entered, offsetof(PyContext, ctx_entered));
+	assert_int_equal(o.ts_cframe, offsetof(PyThreadState, cframe));
+	assert_int_equal(o.cf_frame, offsetof(_PyCFrame, current_frame));
+	assert_int_equal(o.fr_previous, offsetof(_PyInterpreterFrame, previous));
+	assert_int_equal(o.fr_code, offsetof(_PyInterpreterFrame, f_code));
+	assert_int_equal(o.fr_owner, offsetof(_PyInterpreterFrame, owner));
+	assert_int_equal(o.co_flags, offsetof(PyCodeObject, co_flags));
+	assert_int_equal(o.owner_gen, FRAME_OWNED_BY_GENERATOR);
+	assert_int_equal(WS_PY_CO_TASK_CODE, CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR);
 #else
 	fprintf(stderr, "test_rt_py: python3.11 internal headers absent: offsets not checked against them\n");
 #endif
