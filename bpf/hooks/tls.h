@@ -87,7 +87,8 @@ static __always_inline int tls_enter(struct pt_regs *ctx, __u8 kind, bool ex)
  * direction, but the capture policy's OFF does not apply. OFF is what a parser decides
  * for bytes it cannot read, and a TLS connection's raw bytes are exactly that, often
  * before the first plaintext is seen (connections older than the probes, a memory
- * BIO's first flight). ALL (a parser that wants whole messages, HTTP/2) applies. */
+ * BIO's first flight). ALL (a parser that wants whole messages, HTTP/2) applies, and
+ * so does a plaintext HTTP/2 preface (WS_CONN_H2), as for cleartext. */
 static __always_inline __u32 tls_budget(struct ws_conn *c, __u8 dir, __u32 bytes, __u16 *flags)
 {
 	__u32 cap = capture_bytes;
@@ -99,7 +100,8 @@ static __always_inline __u32 tls_budget(struct ws_conn *c, __u8 dir, __u32 bytes
 		c->tls_run_dir = dir;
 		c->tls_run_captured = 0;
 	}
-	if (c->cap_mode == WS_CAPMODE_ALL)
+	if (c->cap_mode == WS_CAPMODE_ALL ||
+	    (c->cap_mode == WS_CAPMODE_DEFAULT && (c->flags & WS_CONN_H2)))
 		return bytes < WS_MAX_PAYLOAD ? bytes : WS_MAX_PAYLOAD;
 	used = c->tls_run_captured;
 	avail = used < cap ? cap - used : 0;
@@ -108,6 +110,27 @@ static __always_inline __u32 tls_budget(struct ws_conn *c, __u8 dir, __u32 bytes
 		*flags |= WS_F_BUDGET;
 	c->tls_run_captured = used + n;
 	return n;
+}
+
+/*
+ * A memory-BIO read (no syscall inside) that returned the first plaintext since the
+ * thread's preceding read of its socket decrypted the application-data record that
+ * read brought, if the sizes agree: the plaintext is that record less its overhead
+ * (tag, explicit IV, MAC, padding, TLS 1.3's inner type). Then its seq is the one the
+ * peer's TLS write reported for its first ciphertext byte. Plaintext that does not fit
+ * came from another record (one the library held from an earlier read): no seq.
+ * Consumed either way. grpc calls SSL_read before it feeds what it read (WANT_READ,
+ * no plaintext): such a call leaves the record waiting.
+ */
+static __always_inline void tls_take_pending_seq(struct ws_tls_call *t, __u64 n)
+{
+	__u32 rec = t->pend_rec;
+
+	t->pend_data_sk = 0;
+	if (t->sk || t->has_seq || n > rec || rec - n > WS_TLS_MAX_RECORD_OVERHEAD)
+		return;
+	t->seq = t->pend_seq;
+	t->has_seq = 1;
 }
 
 /*
@@ -167,14 +190,6 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 			c = NULL;
 		}
 	}
-	/* A memory-BIO read (no syscall inside) that consumes the thread's preceding read
-	 * of this socket decrypts the record that read began with: its seq is the one the
-	 * peer's TLS write reported for its first ciphertext byte. */
-	if (t->kind == WS_TLS_K_READ && !t->sk && !t->has_seq && sk && t->pend_sk == sk &&
-	    t->pend_seq_ok) {
-		t->seq = t->pend_seq;
-		t->has_seq = 1;
-	}
 	if (t->kind != WS_TLS_K_WRITE)
 		t->pend_sk = 0;
 	/* From now on every syscall on the socket is ciphertext, also those a memory-BIO
@@ -199,7 +214,9 @@ __noinline int ws_tls_exit(struct ws_tls_call *t, __u64 id, long ret)
 		n = (__u32)(int)ret;
 	}
 	if (!n)
-		return 0;
+		return 0;   /* WANT_READ: the preceding read's record is still to come */
+	if (t->kind == WS_TLS_K_READ && sk && t->pend_data_sk == sk)
+		tls_take_pending_seq(t, n);
 	if (sk && !c)
 		c = bpf_map_lookup_elem(&ws_conns, &sk);
 	if (!c) {

@@ -42,11 +42,13 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	/* The first payload of a direction: the HTTP/2 client preface ("PRI * HTTP/2.0")
 	 * switches the connection to copy-everything at once. Its first header blocks
 	 * follow in the next syscalls, long before the agent's policy (ALL) could reach
-	 * the kernel. */
+	 * the kernel. TLS plaintext keeps its own first-payload bits: a memory BIO
+	 * reports its handshake's ciphertext with payload before any plaintext. */
 	__u8 seen = e->dir == WS_DIR_INGRESS ? WS_CONN_DATA_IN : WS_CONN_DATA_OUT;
+	__u8 *seenp = (flags & WS_F_TLS) ? &c->tls_seen : &c->flags;
 
-	if (n && !(c->flags & seen)) {
-		c->flags |= seen;
+	if (n && !(*seenp & seen)) {
+		*seenp |= seen;
 		if (n >= 4) {
 			const __u8 *p = (const __u8 *)(ev + 1);
 

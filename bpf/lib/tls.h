@@ -10,6 +10,11 @@
 #include "maps/tls_socks.h"
 #include "maps/tls_stash.h"
 
+/* Ciphertext a record adds to its plaintext, at most: TLS 1.3 17 (tag, inner type)
+ * plus any padding the sender chose, TLS 1.2 AES-GCM 24, CBC up to 16 (IV) + 48 (MAC)
+ * + 256 (padding). */
+#define WS_TLS_MAX_RECORD_OVERHEAD 320
+
 /* ws_stash.tls */
 #define WS_TLS_IN_CALL (1u << 0)
 #define WS_TLS_SEEN (1u << 1)
@@ -56,42 +61,79 @@ static __always_inline bool tls_note_syscall(__u64 sk, __s32 fd, __u8 dir, __u32
 }
 
 /*
+ * The first contiguous block a read filled: the buffer of read/recvfrom, the first
+ * iovec of readv/recvmsg (grpc's endpoints read into several slices at once). Its
+ * length is capped by the bytes read. False for anything else or an unreadable
+ * iovec.
+ */
+static __always_inline bool tls_read_block(__u16 sys, __u64 buf, __u32 ret, __u64 *base, __u32 *n)
+{
+	struct iovec v;
+	__u64 iov = buf;
+
+	if (sys == WS_SYS_READ || sys == WS_SYS_RECVFROM) {
+		*base = buf;
+		*n = ret;
+		return true;
+	}
+	if (sys != WS_SYS_READV && sys != WS_SYS_RECVMSG)
+		return false;
+	if (sys == WS_SYS_RECVMSG &&
+	    bpf_probe_read_user(&iov, sizeof(iov), &((struct user_msghdr *)buf)->msg_iov))
+		return false;
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)iov))
+		return false;
+	*base = (__u64)v.iov_base;
+	*n = v.iov_len < ret ? (__u32)v.iov_len : ret;
+	return true;
+}
+
+/*
  * A read outside TLS calls by a thread that uses the TLS library: remembered when its
  * bytes begin with a TLS record header (content type 20..23, version major 3), the
- * ciphertext a memory-BIO library is about to be fed. Only plain read/recvfrom, whose
- * buffer is one contiguous block (libuv, Python asyncio).
+ * ciphertext a memory-BIO library is about to be fed (libuv, Python asyncio, grpc).
+ * Only the first contiguous block of the read is looked at.
+ *
+ * Two things are kept: the socket, for the binding of an SSL object that has none
+ * (pend_sk), and the position and length of the first application-data record the
+ * read brought (pend_data_sk, pend_seq, pend_rec), for the TLS read that decrypts it.
+ * A read that begins with ChangeCipherSpec (20) ends a handshake: the peer's Finished
+ * record follows, then its first data, the record the peer's write began with (TLS
+ * 1.2, and 1.3 in the middlebox-compatible mode OpenSSL uses by default). Any other
+ * first record that is not application data (a handshake flight) gives no position.
  */
-static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 buf, __u32 seq,
-					  bool seq_ok, __u32 n)
+static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 rbuf, __u32 seq,
+					  bool seq_ok, __u32 ret)
 {
 	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
+	__u64 buf;
 	__u8 h[5];
-	__u32 off;
+	__u32 off = 0, n;
 
 	if (!t)
 		return;
 	t->pend_sk = 0;
-	if (sys != WS_SYS_READ && sys != WS_SYS_RECVFROM)
+	t->pend_data_sk = 0;
+	if (!tls_read_block(sys, rbuf, ret, &buf, &n) || n < sizeof(h))
 		return;
 	if (bpf_probe_read_user(h, sizeof(h), (const void *)buf) || h[0] < 20 || h[0] > 23 || h[1] != 3)
 		return;
 	t->pend_sk = sk;
 	t->pend_fd = fd;
-	t->pend_seq = seq;
-	t->pend_seq_ok = seq_ok;
-	/* A read that begins with ChangeCipherSpec (20) ends a handshake: the peer's
-	 * Finished record follows, then its first data. The data's record is the one the
-	 * peer's write began with (TLS 1.2, and 1.3 in the middlebox-compatible mode
-	 * OpenSSL uses by default). */
-	if (h[0] != 20)
+	if (!seq_ok)
 		return;
-	off = 5 + ((__u32)h[3] << 8 | h[4]);
-	if (off + 5 > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off))) {
-		t->pend_seq_ok = 0;
-		return;
+	if (h[0] == 20) {
+		/* skip ChangeCipherSpec and the Finished record after it */
+		off = 5 + ((__u32)h[3] << 8 | h[4]);
+		if (off + 5 > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off)))
+			return;
+		off += 5 + ((__u32)h[3] << 8 | h[4]);
+		if (off + 5 > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off)))
+			return;
 	}
-	off += 5 + ((__u32)h[3] << 8 | h[4]);
-	if (off >= n)
-		t->pend_seq_ok = 0;
+	if (h[0] != 23 || h[1] != 3)
+		return;
+	t->pend_data_sk = sk;
 	t->pend_seq = seq + off;
+	t->pend_rec = (__u16)h[3] << 8 | h[4];
 }

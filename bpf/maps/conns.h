@@ -13,7 +13,8 @@
 				     * on it carries ciphertext (WS_F_CIPHER, no payload) */
 #define WS_CONN_DATA_OUT (1u << 3)  /* a payload was copied in this direction */
 #define WS_CONN_DATA_IN (1u << 5)
-#define WS_CONN_H2 (1u << 4)        /* its first payload in either direction was the HTTP/2
+#define WS_CONN_H2 (1u << 4)        /* its first payload (plaintext: ws_conn.tls_seen) in
+				     * either direction was the HTTP/2
 				     * client preface (a client writes it, a server reads it,
 				     * possibly after writing its own SETTINGS): copy every
 				     * byte (as policy ALL) before the agent has had time to
@@ -34,7 +35,9 @@ struct ws_conn {
 	__u32 cap_gen;       /* ws_capture_gen when cap_mode was read; 0: never */
 	__u32 tls_run_captured; /* plaintext (WS_F_TLS) bytes captured in the current run */
 	__u8 tls_run_dir;    /* enum ws_dir of the current plaintext run */
-	__u8 _pad[3];
+	__u8 tls_seen;       /* WS_CONN_DATA_IN/OUT for plaintext (WS_F_TLS) payloads: a
+			      * memory BIO's handshake reads carry ciphertext payload first */
+	__u8 _pad[2];
 	__u32 srv_tid;       /* with WS_CONN_SRV_OPEN: the thread that read the request */
 };
 

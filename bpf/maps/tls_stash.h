@@ -20,17 +20,19 @@ struct ws_tls_call {
 	__u64 sp;         /* stack pointer at entry: matches its return, tells nesting */
 	__u64 sk;         /* the first socket a syscall inside the call used; 0: none yet */
 	__u64 pend_sk;    /* the thread's last read outside TLS calls that began with a TLS
-			   * record header, until a TLS read or handshake consumes it */
+			   * record header, until a TLS read or handshake binds by it */
+	__u64 pend_data_sk; /* that read's socket while its application-data record at
+			     * pend_seq waits for the TLS read that decrypts it; 0: none */
 	__s32 fd;
 	__s32 pend_fd;
 	__u32 seq;        /* TCP seq of the first ciphertext byte moved in the call's direction */
-	__u32 pend_seq;   /* seq of pend_sk's read: its first byte began a TLS record */
+	__u32 pend_seq;   /* seq of the first application-data record of pend_sk's read */
+	__u16 pend_rec;   /* that record's length (header excluded) */
 	__u8 active;
 	__u8 kind;        /* WS_TLS_K_* */
 	__u8 has_seq;
 	__u8 task_ok;     /* scope_task() at entry */
-	__u8 pend_seq_ok;
-	__u8 _pad[3];
+	__u8 _pad[2];
 };
 
 struct {
