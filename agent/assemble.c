@@ -361,12 +361,21 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 	if (x->req.has_seq) {
 		ws_ctx_index_client(a->ctx, ref, &key);
 	} else if (f->tls_noseq) {
-		/* The plaintext of a memory-BIO SSL_write (node) has no seq: its ciphertext is
-		 * written after the call. The connection's next ciphertext write carries it
-		 * (on_data). Only the newest such request waits for it. */
-		for (uint32_t i = 0; i < c->n_pending; i++)
-			c->pending[i].seq_wanted = false;
-		p->seq_wanted = true;
+		/* The plaintext of a memory-BIO SSL_write (node, grpc, asyncio) has no seq:
+		 * its ciphertext is written after the call. The connection's next ciphertext
+		 * write begins with the record of the first such write since the previous
+		 * one (on_data): a request that began in that write, at offset off, is at
+		 * that write's seq + off (within one record's plaintext). One that began in
+		 * a later write sits after records of unknown length: no position. */
+		struct ws_conn_pos *pp = c->pos;
+
+		if (pp && pp->tls_nw_count && x->req.first_enter_ns == pp->tls_nw_enter &&
+		    (x->req.seq == 0 || pp->tls_nw_len <= WS_TLS_MAX_PLAINTEXT)) {
+			p->seq_wanted = true;
+			p->tls_off = x->req.seq;
+		} else {
+			a->st.tls_seq_not_first++;
+		}
 	}
 	if (adopted) {
 		client_connect_start(a, c, p, ref, x, (struct ws_node_ref){ WS_NODE_NONE, 0 });
@@ -1112,9 +1121,11 @@ static uint64_t dgram_key(const struct ws_data_event *e)
 }
 
 /* A TLS CLIENT request whose plaintext had no seq (memory BIO: the ciphertext is
- * written after SSL_write returns, by the runtime, on the same connection): the first
- * byte of the connection's next ciphertext write is its first record's, the position
- * the server's SSL_read reports (rule 3). */
+ * written after SSL_write returns, by the runtime, on the same connection) and began in
+ * the first plaintext write since the previous ciphertext write: the first byte of the
+ * connection's next ciphertext write is that plaintext write's record's, the position
+ * the server's SSL_read reports (rule 3); the request is at its offset in the write
+ * past it. */
 static void cipher_names_request(struct ws_asm *a, struct ws_conn *c, uint32_t seq)
 {
 	struct ws_seq_key key;
@@ -1130,11 +1141,38 @@ static void cipher_names_request(struct ws_asm *a, struct ws_conn *c, uint32_t s
 		memcpy(key.saddr, c->tuple.daddr, 16);
 		key.cport = c->tuple.sport;
 		key.sport = c->tuple.dport;
-		key.seq = seq;
+		key.seq = seq + p->tls_off;
 		ws_ctx_index_client(a->ctx, p->ref, &key);
 		a->st.tls_seq_from_cipher++;
-		return;
 	}
+}
+
+/* A memory BIO's plaintext write (no seq): remembered until the next ciphertext write. */
+static void note_plain_write(struct ws_conn_pos *p, const struct ws_data_event *e)
+{
+	if (!p->tls_nw_count) {
+		p->tls_nw_enter = e->enter_ns;
+		p->tls_nw_len = e->bytes;
+	}
+	if (p->tls_nw_count < UINT32_MAX)
+		p->tls_nw_count++;
+}
+
+/* The ciphertext write that follows: when it carries exactly one plaintext write of at
+ * most one record, the difference is the record overhead (as tls_record_seq learns it
+ * from a socket BIO's writes). */
+static void note_cipher_write(struct ws_conn_pos *p, const struct ws_data_event *e)
+{
+	if (p->tls_nw_count == 1 && p->tls_nw_len && p->tls_nw_len <= WS_TLS_MAX_PLAINTEXT &&
+	    e->bytes > p->tls_nw_len && e->bytes - p->tls_nw_len <= 64) {
+		uint8_t ov = (uint8_t)(e->bytes - p->tls_nw_len);
+
+		p->tls_ov = !p->tls_ov_seen || ov == p->tls_ov_seen ? ov : 0;
+		p->tls_ov_seen = p->tls_ov ? ov : 0xff;
+	}
+	p->tls_nw_count = 0;
+	p->tls_nw_enter = 0;
+	p->tls_nw_len = 0;
 }
 
 /*
@@ -1246,6 +1284,12 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 		has_seq = tls_record_seq(a, pos, e, has_seq, &seq);
 	else if (tls && !dgram)
 		has_seq = false;   /* out of memory: no position rather than a wrong one */
+	if (pos && !has_seq && e->dir == WS_DIR_EGRESS) {
+		/* a memory BIO's write: its messages' seqs are offsets in it until the
+		 * ciphertext write names its start (cipher_names_request) */
+		note_plain_write(pos, e);
+		seq = 0;
+	}
 	struct feed_ctx f = {
 		.a = a, .c = c, .pid = e->pid, .tid = e->tid, .fd = e->fd, .ts = e->exit_ns, .enter_ns = e->enter_ns,
 		.tls_noseq = tls && (e->hdr.flags & WS_F_NO_SEQ) && e->dir == WS_DIR_EGRESS,
@@ -1278,6 +1322,8 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 					cp->tls_cout_len = e->bytes;
 				}
 				cipher_names_request(a, c, e->seq);
+				if (cp)
+					note_cipher_write(cp, e);
 			}
 		}
 		return;
@@ -1638,6 +1684,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  tls_cipher_records %" PRIu64 "\n", a->st.tls_cipher_records);
 	fprintf(out, "  tls_seq_reused %" PRIu64 "\n", a->st.tls_seq_reused);
 	fprintf(out, "  tls_seq_from_cipher %" PRIu64 "\n", a->st.tls_seq_from_cipher);
+	fprintf(out, "  tls_seq_not_first %" PRIu64 "\n", a->st.tls_seq_not_first);
 	fprintf(out, "  tls_seq_from_record_length %" PRIu64 "\n", a->st.tls_seq_from_record);
 	fprintf(out, "  connections_tls %" PRIu64 "\n", a->st.conns_tls);
 	for (size_t i = 0; i < ws_proto_count(); i++) {

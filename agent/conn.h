@@ -46,6 +46,7 @@ struct ws_conn_pending {
 	bool deferred;            /* CLIENT: its parent waits for the answer rule; tid is the
 				   * thread that wrote it (parentage.h ws_parentage_defer) */
 	uint8_t _pad;
+	uint32_t tls_off;         /* with seq_wanted: the request's offset in its plaintext write */
 	uint64_t goid;
 	uint64_t task;            /* CLIENT, deferred: the task whose answer decides it (0: the
 				   * thread's, tid) */
@@ -72,6 +73,13 @@ struct ws_conn_pos {
 	uint32_t tls_rec_end[2];  /* previous plaintext record's seq + its length */
 	uint32_t tls_cipher_end[2]; /* end of the last ciphertext syscall */
 	uint32_t tls_cout_seq, tls_cout_len; /* the last ciphertext write (learns tls_ov) */
+	/* Plaintext a memory BIO wrote (no seq) since the connection's last ciphertext
+	 * write: the first such write's entry and length, and how many there were. That
+	 * ciphertext write begins with the first one's record (assemble.c
+	 * cipher_names_request). */
+	uint64_t tls_nw_enter;
+	uint32_t tls_nw_len;
+	uint32_t tls_nw_count;
 	/* traceparents the kernel inserted into its requests (issue 12): the sender's
 	 * records count only what it wrote, the TCP sequence space counts these too. Egress
 	 * seqs are given to the parser without them (a contiguous stream) and added back for

@@ -273,6 +273,80 @@ static void test_tls_record_from_buffer_placed(void **state)
 	ws_asm_free(a, 30 * MS);
 }
 
+static const struct ws_span *span_by_path(const struct captured *out, uint8_t kind, const char *path)
+{
+	for (int i = 0; i < out->n; i++) {
+		const char *p = attr_str(&out->spans[i], "url.path");
+
+		if (out->spans[i].kind == kind && p && strcmp(p, path) == 0)
+			return &out->spans[i];
+	}
+	return NULL;
+}
+
+/* A memory-BIO client (node, grpc, asyncio): SSL_write has no seq, the runtime writes
+ * the ciphertext afterwards. Two plaintext writes before one ciphertext write: that
+ * write begins with the first one's record, so only /a (first write) gets its position;
+ * /b sits after a record of unknown length and gets none (its SERVER span a root, never
+ * /a's). Then one plaintext write holding two pipelined requests: /c at the record's
+ * start, /d at the record's seq + its offset, both linked. */
+static void test_tls_memory_bio_writes(void **state)
+{
+	struct captured out = { .n = 0 };
+	struct ws_asm *a = new_asm(&out);
+	struct sock cli = mksock(0x41, 100, WS_ROLE_CLIENT, 40000, 8443, 0);
+	struct sock srv = mksock(0x42, 200, WS_ROLE_SERVER, 8443, 40000, 0);
+	const char *ra = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *rb = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *rcd = "GET /c HTTP/1.1\r\nHost: x\r\n\r\nGET /d HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *rd = "GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t na = (uint32_t)strlen(ra), nb = (uint32_t)strlen(rb), ncd = (uint32_t)strlen(rcd);
+	uint32_t nc = ncd - (uint32_t)strlen(rd), rs = (uint32_t)strlen(RESP_OK), ov = 22;
+	uint32_t s1 = 5000, s2 = s1 + na + ov, s3 = s2 + nb + ov, o1 = 9000;
+
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, 0, WS_F_TLS | WS_F_NO_SEQ, 0, 1 * MS, ra);
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, 0, WS_F_TLS | WS_F_NO_SEQ, 0, 2 * MS, rb);
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s1, WS_F_CIPHER, na + nb + 2 * ov, 3 * MS, NULL);
+	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s1, WS_F_TLS, 0, 4 * MS, ra);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o1, WS_F_TLS, 0, 5 * MS, RESP_OK);
+	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s2, WS_F_TLS, 0, 6 * MS, rb);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o1 + rs + ov, WS_F_TLS, 0, 7 * MS, RESP_OK);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o1, WS_F_TLS, 0, 8 * MS, RESP_OK);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o1 + rs + ov, WS_F_TLS, 0, 9 * MS, RESP_OK);
+	/* the pipelined pair: one plaintext write, one record */
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, 0, WS_F_TLS | WS_F_NO_SEQ, 0, 10 * MS, rcd);
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s3, WS_F_CIPHER, ncd + ov, 11 * MS, NULL);
+	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s3, WS_F_TLS, 0, 12 * MS, rcd);
+	uint32_t o3 = o1 + 2 * (rs + ov);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o3, WS_F_TLS, 0, 13 * MS, RESP_OK);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o3 + rs + ov, WS_F_TLS, 0, 14 * MS, RESP_OK);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o3, WS_F_TLS, 0, 15 * MS, RESP_OK);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o3 + rs + ov, WS_F_TLS, 0, 16 * MS, RESP_OK);
+	ws_asm_tick(a, 30 * MS);
+	ws_asm_tick(a, 500 * MS);   /* /b's SERVER span waits for a client's bytes, in vain */
+	assert_int_equal(out.n, 8);
+
+	const char *paths[] = { "/a", "/b", "/c", "/d" };
+	const bool linked[] = { true, false, true, true };
+	for (int i = 0; i < 4; i++) {
+		const struct ws_span *c = span_by_path(&out, WS_KIND_CLIENT, paths[i]);
+		const struct ws_span *sv = span_by_path(&out, WS_KIND_SERVER, paths[i]);
+
+		assert_non_null(c);
+		assert_non_null(sv);
+		if (linked[i]) {
+			assert_memory_equal(sv->parent_span_id, c->span_id, 8);
+			assert_memory_equal(sv->trace_id, c->trace_id, 16);
+		} else {
+			assert_true(ws_id_is_zero(sv->parent_span_id, 8));
+		}
+	}
+	assert_int_equal(ws_asm_stats(a)->tls_seq_not_first, 1);
+	assert_int_equal(ws_asm_stats(a)->tls_seq_from_cipher, 3);
+	(void)nc;
+	ws_asm_free(a, 600 * MS);
+}
+
 /* A thread that has read two requests and answered neither writes a client request:
  * which one caused it is unknowable, so it becomes a root, not a guess. */
 static void test_ambiguous_thread_gives_root(void **state)
@@ -609,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_addr_str),
 		cmocka_unit_test(test_injected_keepalive_stream),
 		cmocka_unit_test(test_tls_record_from_buffer_placed),
+		cmocka_unit_test(test_tls_memory_bio_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
