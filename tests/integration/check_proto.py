@@ -3,6 +3,7 @@
 
   check_proto.py grpc --spans FILE --manifest FILE --server-log FILE --server-pid PID
                       --port PORT --marker-file FILE [--clock-slack-ms 50] [--tolerance-ns 0]
+                      [--max-unlinked N]
   check_proto.py dns  --spans FILE --manifest FILE [--clock-slack-ms 50]
   check_proto.py --self-test
 
@@ -17,7 +18,8 @@ per the OTel gRPC rules (CLIENT: any code but OK; SERVER: UNKNOWN, DEADLINE_EXCE
 UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS) with error.type the code name, and for
 the service's own errors the grpc-message as status message. The SERVER span's parent is
 the traceparent's span (its trace id too) when the call sent one, else the call's CLIENT
-span; it lies inside the CLIENT span in time. SERVER network.peer.port is the client's
+span (--max-unlinked N: up to N of those may be roots of their own trace instead, no link
+found; a wrong parent never passes); it lies inside the CLIENT span in time. SERVER network.peer.port is the client's
 port as the server saw it (one connection for every call). No span belongs to no call,
 no span id twice, and the payload marker (every message carries it) is nowhere in the
 output, raw, hex or base64.
@@ -122,6 +124,7 @@ def check_grpc(args):
             if line.strip():
                 peers.add(json.loads(line)["peer"])
     peer_port = None
+    unlinked = 0
     if len(peers) != 1:
         p.add("the server saw its calls from %d peers (%s): the calls were not on one connection",
               len(peers), sorted(peers))
@@ -214,6 +217,9 @@ def check_grpc(args):
                 if srv.trace != tid or srv.parent != psid:
                     cp.add("SERVER: trace %s parent %s, expected the traceparent's %s / %s",
                            srv.trace, srv.parent, tid, psid)
+            elif (cli is not None and srv.parent is None and srv.trace != cli.trace and
+                  unlinked < args.max_unlinked):
+                unlinked += 1   # a root: no link found, never a wrong one
             elif cli is not None and (srv.parent != cli.sid or srv.trace != cli.trace):
                 cp.add("SERVER: parent %s (trace %s), expected the CLIENT span %s (trace %s)",
                        srv.parent, srv.trace, cli.sid, cli.trace)
@@ -228,8 +234,9 @@ def check_grpc(args):
     extra = [s for s in spans if id(s) not in used]
     for s in extra[:MAX_REPORTED]:
         p.add("span of no call: %s", desc(s))
-    print("check_proto grpc: %d calls, %d right, %d spans (%d of no call), %d problems"
-          % (len(calls), ok_calls, len(spans), len(extra), len(p)))
+    print("check_proto grpc: %d calls, %d right (%d of them SERVER roots, --max-unlinked %d), "
+          "%d spans (%d of no call), %d problems"
+          % (len(calls), ok_calls, unlinked, args.max_unlinked, len(spans), len(extra), len(p)))
     return cap(p)
 
 
@@ -365,7 +372,7 @@ def _span(kind, name, sid, parent, trace, start, end, attrs, pid, status=None):
         "scopeSpans": [{"spans": [s]}]}]}
 
 
-def _grpc_case(tmp, mutate=None):
+def _grpc_case(tmp, mutate=None, max_unlinked=0):
     """A correct synthetic gRPC run (what the agent should write), optionally broken."""
     port, cport, cpid, spid = 50051, 40000, 100, 200
     calls, lines = [], []
@@ -412,7 +419,7 @@ def _grpc_case(tmp, mutate=None):
             f.write(data)
     a = argparse.Namespace(spans=paths["spans"], manifest=paths["manifest"], server_log=paths["log"],
                            server_pid=spid, port=port, marker_file=paths["marker"], clock_slack_ms=50,
-                           tolerance_ns=0)
+                           tolerance_ns=0, max_unlinked=max_unlinked)
     return check_grpc(a)
 
 
@@ -476,12 +483,20 @@ def _attr(lines, i, key, value):
         s["attributes"].append({"key": key, "value": {"stringValue": value}})
 
 
+def _server_root(m, l, g):
+    """The NOT_FOUND call of round 0: its SERVER span a root of its own trace."""
+    s = _sp(l, 2)
+    s.pop("parentSpanId", None)
+    s["traceId"] = "%032x" % 0x77
+
+
 def self_test():
     # span order in _grpc_case, per round: call 0 (traceparent: SERVER only) 0, call 1
     # (NOT_FOUND) CLIENT 1 SERVER 2, call 2 (INTERNAL, traceparent: SERVER only) 3,
     # call 3 (List) CLIENT 4 SERVER 5; the second round from 6 on
     breaks = {
         "server parent is not its client": lambda m, l, g: _sp(l, 2).__setitem__("parentSpanId", _sp(l, 5)["spanId"]),
+        "server a root instead of its client's child": _server_root,
         "traceparent not adopted": lambda m, l, g: _sp(l, 0).__setitem__("parentSpanId", "00000000000000aa"),
         "missing server span": lambda m, l, g: l.pop(2),
         "duplicate client span": lambda m, l, g: l.append(json.loads(json.dumps(l[1]))),
@@ -534,6 +549,17 @@ def self_test():
             if not _grpc_case(tmp, fn):
                 print("self-test: not detected: %s" % name, file=sys.stderr)
                 failures += 1
+        # --max-unlinked 1: one root is tolerated, a second one or a wrong parent is not
+        if _grpc_case(tmp, _server_root, max_unlinked=1):
+            print("self-test: --max-unlinked 1 rejected one SERVER root", file=sys.stderr)
+            failures += 1
+        if not _grpc_case(tmp, lambda m, l, g: (_server_root(m, l, g), _sp(l, 8).pop("parentSpanId"),
+                                                _sp(l, 8).__setitem__("traceId", "%032x" % 0x78)), max_unlinked=1):
+            print("self-test: --max-unlinked 1 accepted two SERVER roots", file=sys.stderr)
+            failures += 1
+        if not _grpc_case(tmp, breaks["server parent is not its client"], max_unlinked=1):
+            print("self-test: --max-unlinked 1 accepted a wrong parent", file=sys.stderr)
+            failures += 1
         if _dns_case(tmp):
             print("self-test: the correct synthetic DNS run was rejected", file=sys.stderr)
             failures += 1
@@ -562,6 +588,10 @@ def main():
     ap.add_argument("--marker-file")
     ap.add_argument("--clock-slack-ms", type=int, default=50)
     ap.add_argument("--tolerance-ns", type=int, default=0)
+    ap.add_argument("--max-unlinked", type=int, default=0,
+                    help="grpc: SERVER spans of calls without a traceparent that may be roots "
+                         "(no link found) rather than their CLIENT span's child; a wrong parent "
+                         "is always a failure")
     ap.add_argument("--absent", action="store_true", help="dns: no DNS span may exist")
     args = ap.parse_args()
     if args.self_test:

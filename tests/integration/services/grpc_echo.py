@@ -100,7 +100,12 @@ def serve(args):
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32),
                          handlers=[grpc.method_handlers_generic_handler(SERVICE, handlers)])
-    port = server.add_insecure_port("127.0.0.1:0")
+    if args.tls_cert:
+        with open(args.tls_key, "rb") as k, open(args.tls_cert, "rb") as c:
+            creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+        port = server.add_secure_port("127.0.0.1:0", creds)
+    else:
+        port = server.add_insecure_port("127.0.0.1:0")
     if not port:
         sys.exit("cannot bind")
     server.start()
@@ -176,8 +181,13 @@ class Calls:
 
 
 def client(args):
-    ch = grpc.insecure_channel("127.0.0.1:%d" % args.port,
-                               options=[("grpc.enable_retries", 0)])
+    opts = [("grpc.enable_retries", 0)]
+    if args.tls_cert:
+        with open(args.tls_cert, "rb") as c:
+            creds = grpc.ssl_channel_credentials(root_certificates=c.read())
+        ch = grpc.secure_channel("127.0.0.1:%d" % args.port, creds, options=opts)
+    else:
+        ch = grpc.insecure_channel("127.0.0.1:%d" % args.port, options=opts)
     grpc.channel_ready_future(ch).result(timeout=10)
     time.sleep(args.settle)
     calls = Calls(ch, args.marker)
@@ -225,6 +235,8 @@ def main():
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--pause", type=float, default=0.2)
     p.add_argument("--settle", type=float, default=0.0)
+    p.add_argument("--tls-cert", help="TLS with this PEM certificate (server and client)")
+    p.add_argument("--tls-key", help="the server's PEM key (with --tls-cert)")
     args = p.parse_args()
     # From a file, not argv: the agent reports command lines, and the marker must be
     # found in its output only if payload leaked.
