@@ -365,8 +365,9 @@ static void open_span(struct feed_ctx *f, const struct ws_exchange *x)
 		 * its ciphertext is written after the call. The connection's next ciphertext
 		 * write begins with the record of the first such write since the previous
 		 * one (on_data): a request that began in that write, at offset off, is at
-		 * that write's seq + off (within one record's plaintext). One that began in
-		 * a later write sits after records of unknown length: no position. */
+		 * that write's seq + off (within one record's plaintext; cipher_write finds
+		 * the record). One that began in a later write sits after records of
+		 * unknown length: no position. */
 		struct ws_conn_pos *pp = c->pos;
 
 		if (pp && pp->tls_nw_count && x->req.first_enter_ns == pp->tls_nw_enter &&
@@ -1120,32 +1121,10 @@ static uint64_t dgram_key(const struct ws_data_event *e)
 	return (e->sock_id ^ (h << 1)) | 1;
 }
 
-/* A TLS CLIENT request whose plaintext had no seq (memory BIO: the ciphertext is
- * written after SSL_write returns, by the runtime, on the same connection) and began in
- * the first plaintext write since the previous ciphertext write: the first byte of the
- * connection's next ciphertext write is that plaintext write's record's, the position
- * the server's SSL_read reports (rule 3); the request is at its offset in the write
- * past it. */
-static void cipher_names_request(struct ws_asm *a, struct ws_conn *c, uint32_t seq)
-{
-	struct ws_seq_key key;
-
-	for (uint32_t i = 0; i < c->n_pending; i++) {
-		struct ws_conn_pending *p = &c->pending[i];
-
-		if (!p->seq_wanted)
-			continue;
-		p->seq_wanted = false;
-		memset(&key, 0, sizeof(key));
-		memcpy(key.caddr, c->tuple.saddr, 16);
-		memcpy(key.saddr, c->tuple.daddr, 16);
-		key.cport = c->tuple.sport;
-		key.sport = c->tuple.dport;
-		key.seq = seq + p->tls_off;
-		ws_ctx_index_client(a->ctx, p->ref, &key);
-		a->st.tls_seq_from_cipher++;
-	}
-}
+/* Ciphertext a TLS record adds to its plaintext, header included, at most, where the
+ * agent relies on it: TLS 1.3 22, TLS 1.2 AES-GCM 29, ChaCha20-Poly1305 21; CBC with
+ * its MAC and padding can exceed it (no position then, never a wrong one). */
+#define WS_TLS_MAX_OV 96
 
 /* A memory BIO's plaintext write (no seq): remembered until the next ciphertext write. */
 static void note_plain_write(struct ws_conn_pos *p, const struct ws_data_event *e)
@@ -1158,21 +1137,89 @@ static void note_plain_write(struct ws_conn_pos *p, const struct ws_data_event *
 		p->tls_nw_count++;
 }
 
-/* The ciphertext write that follows: when it carries exactly one plaintext write of at
- * most one record, the difference is the record overhead (as tls_record_seq learns it
- * from a socket BIO's writes). */
-static void note_cipher_write(struct ws_conn_pos *p, const struct ws_data_event *e)
+/*
+ * Where, in a ciphertext write a memory BIO's runtime made, the record of the first
+ * plaintext write since the previous ciphertext write begins: the write's first
+ * records' lengths come with it (WS_F_TLS_RECS). It is the first application-data
+ * record whose length fits that plaintext (longer, by at most WS_TLS_MAX_OV with its
+ * header): usually the write's first record; after a ChangeCipherSpec and a Finished
+ * when node writes them and a new TLS 1.3 connection's first request at once. The
+ * records of later plaintext writes follow it. None fits, or no lengths (the write
+ * began inside a record): -1, no position. (TLS 1.3 without the compatibility
+ * ChangeCipherSpec sends Finished as application data: a request shorter than it may
+ * be given the Finished's position, which no plaintext on the other end has.) Sets
+ * *rec_len to the record's length.
+ */
+static int64_t first_write_record(const struct ws_conn_pos *p, const uint16_t *recs, unsigned k, uint32_t *rec_len)
 {
-	if (p->tls_nw_count == 1 && p->tls_nw_len && p->tls_nw_len <= WS_TLS_MAX_PLAINTEXT &&
-	    e->bytes > p->tls_nw_len && e->bytes - p->tls_nw_len <= 64) {
-		uint8_t ov = (uint8_t)(e->bytes - p->tls_nw_len);
+	uint32_t plain = p->tls_nw_len < WS_TLS_MAX_PLAINTEXT ? p->tls_nw_len : WS_TLS_MAX_PLAINTEXT;
+	int64_t off = 0;
 
-		p->tls_ov = !p->tls_ov_seen || ov == p->tls_ov_seen ? ov : 0;
-		p->tls_ov_seen = p->tls_ov ? ov : 0xff;
+	for (unsigned i = 0; i < k; i++) {
+		uint32_t len = recs[i] & (uint16_t)~WS_TLS_REC_NOT_APP;
+
+		if (!(recs[i] & WS_TLS_REC_NOT_APP) && len > plain && len + 5 - plain <= WS_TLS_MAX_OV) {
+			*rec_len = len;
+			return off;
+		}
+		off += 5 + (int64_t)len;
 	}
-	p->tls_nw_count = 0;
-	p->tls_nw_enter = 0;
-	p->tls_nw_len = 0;
+	return -1;
+}
+
+/*
+ * A ciphertext write on a TLS connection. When a memory BIO's plaintext writes wait for
+ * it: the CLIENT requests that began in the first of them (cipher_wanted) take the seq
+ * of that write's record plus their offset in the plaintext, the position the server's
+ * SSL_read reports (rule 3). The record overhead is learnt when the write carried one
+ * plaintext write (for tls_record_seq).
+ */
+static void cipher_write(struct ws_asm *a, struct ws_conn *c, struct ws_conn_pos *cp, const struct ws_data_event *e,
+			 const uint8_t *payload)
+{
+	uint16_t recs[WS_TLS_MAX_RECS];
+	unsigned k = 0;
+	int64_t off = -1;
+	struct ws_seq_key key;
+
+	if ((e->hdr.flags & WS_F_TLS_RECS) && payload && e->captured && e->captured % 2 == 0 &&
+	    e->captured <= sizeof(recs)) {
+		k = e->captured / 2;
+		memcpy(recs, payload, e->captured);
+	}
+	if (cp && cp->tls_nw_count) {
+		uint32_t len = 0;
+
+		off = first_write_record(cp, recs, k, &len);
+		if (off >= 0 && cp->tls_nw_count == 1 && cp->tls_nw_len <= WS_TLS_MAX_PLAINTEXT) {
+			uint8_t ov = (uint8_t)(5 + len - cp->tls_nw_len);
+
+			cp->tls_ov = !cp->tls_ov_seen || ov == cp->tls_ov_seen ? ov : 0;
+			cp->tls_ov_seen = cp->tls_ov ? ov : 0xff;
+		}
+		cp->tls_nw_count = 0;
+		cp->tls_nw_enter = 0;
+		cp->tls_nw_len = 0;
+	}
+	for (uint32_t i = 0; i < c->n_pending; i++) {
+		struct ws_conn_pending *p = &c->pending[i];
+
+		if (!p->seq_wanted)
+			continue;
+		p->seq_wanted = false;
+		if (off < 0) {
+			a->st.tls_seq_no_record++;
+			continue;
+		}
+		memset(&key, 0, sizeof(key));
+		memcpy(key.caddr, c->tuple.saddr, 16);
+		memcpy(key.saddr, c->tuple.daddr, 16);
+		key.cport = c->tuple.sport;
+		key.sport = c->tuple.dport;
+		key.seq = e->seq + (uint32_t)off + p->tls_off;
+		ws_ctx_index_client(a->ctx, p->ref, &key);
+		a->st.tls_seq_from_cipher++;
+	}
 }
 
 /*
@@ -1321,9 +1368,7 @@ static void on_data(struct ws_asm *a, const struct ws_data_event *e, const uint8
 					cp->tls_cout_seq = e->seq;
 					cp->tls_cout_len = e->bytes;
 				}
-				cipher_names_request(a, c, e->seq);
-				if (cp)
-					note_cipher_write(cp, e);
+				cipher_write(a, c, cp, e, payload);
 			}
 		}
 		return;
@@ -1685,6 +1730,7 @@ void ws_asm_report(const struct ws_asm *a, FILE *out)
 	fprintf(out, "  tls_seq_reused %" PRIu64 "\n", a->st.tls_seq_reused);
 	fprintf(out, "  tls_seq_from_cipher %" PRIu64 "\n", a->st.tls_seq_from_cipher);
 	fprintf(out, "  tls_seq_not_first %" PRIu64 "\n", a->st.tls_seq_not_first);
+	fprintf(out, "  tls_seq_no_record %" PRIu64 "\n", a->st.tls_seq_no_record);
 	fprintf(out, "  tls_seq_from_record_length %" PRIu64 "\n", a->st.tls_seq_from_record);
 	fprintf(out, "  connections_tls %" PRIu64 "\n", a->st.conns_tls);
 	for (size_t i = 0; i < ws_proto_count(); i++) {

@@ -92,6 +92,9 @@ struct ws_asm_stats {
 	uint64_t tls_seq_not_first;  /* TLS CLIENT requests whose plaintext had no seq and did not
 				      * begin in the first plaintext write since the last
 				      * ciphertext write: no position (rule 3 cannot link them) */
+	uint64_t tls_seq_no_record;  /* ... and whose ciphertext write did not show one record
+				      * that fits their plaintext write (none, several, or no
+				      * record lengths): no position */
 	uint64_t tls_seq_from_cipher; /* TLS CLIENT requests whose plaintext had no seq, given
 				   * the seq of the connection's next ciphertext write */
 	uint64_t tls_cipher_records; /* ciphertext syscalls, never parsed (WS_F_CIPHER, or

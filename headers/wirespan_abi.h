@@ -47,8 +47,10 @@
  * a deadline too late: docs/parentage.md).
  * 11: WS_F_RT_PY on egress data records only, and only while a coroutine is on the
  * caller's Python stack (a task step); ws_py_proc grows the frame offsets (32 -> 48),
- * counter WS_PY_CNT_NO_TASK. */
-#define WS_ABI_VERSION 11
+ * counter WS_PY_CNT_NO_TASK.
+ * 12: WS_F_TLS_RECS: a ciphertext write a memory BIO's runtime made carries the lengths
+ * of its first TLS records as payload. */
+#define WS_ABI_VERSION 12
 
 /* Upper bound of payload bytes carried by one data event. The runtime cap
  * (--capture-bytes) is at most this. Payload is reserved in buckets of
@@ -137,6 +139,17 @@ enum ws_syscall {
 				    * ciphertext (no payload is copied); the agent never parses them */
 #define WS_F_RT_PY (1u << 8)       /* rt_ctx is the CPython thread's current contextvars Context
 				    * (headers/ws_py_abi.h), not a goroutine id (ABI 9) */
+#define WS_F_TLS_RECS (1u << 9)    /* with WS_F_CIPHER on an egress record made outside the TLS
+				    * library's calls (a memory BIO's runtime writing what the
+				    * library produced): the payload is not the bytes but the
+				    * lengths of the write's first TLS records (header excluded),
+				    * one __u16 each, at most WS_TLS_MAX_RECS, read from their
+				    * headers in the write's first contiguous block, with
+				    * WS_TLS_REC_NOT_APP set on a record that carries no
+				    * application data (ABI 12) */
+#define WS_TLS_MAX_RECS 4
+#define WS_TLS_REC_NOT_APP 0x8000  /* content type not 23, or the record right after a
+				    * ChangeCipherSpec (a handshake's Finished) */
 #define WS_SYS_SSL_READ 64         /* syscall field of WS_F_TLS records */
 #define WS_SYS_SSL_WRITE 65
 

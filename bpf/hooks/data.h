@@ -299,8 +299,26 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 	}
 	if (tls_enabled && (c->flags & WS_CONN_TLS))
 		e.flags |= WS_F_CIPHER;
-	if (e.flags & WS_F_CIPHER)
+	if (e.flags & WS_F_CIPHER) {
 		cnt_inc(WS_CNT_TLS_CIPHER);
+		/* A memory BIO's runtime writing what the library produced: the agent needs
+		 * the write's record lengths to find the record of the plaintext it waits for
+		 * (lib/tls.h tls_write_recs). */
+		if (dir == WS_DIR_EGRESS && !(st.tls & WS_TLS_IN_CALL) && sys != WS_SYS_SENDMMSG &&
+		    sys != WS_SYS_SENDFILE) {
+			__u16 lens[WS_TLS_MAX_RECS] = {};
+			int k = tls_write_recs(sys, st.buf, (__u32)ret, lens);
+
+			if (k) {
+				e.seq = seq_start(end_seq, ret);
+				e.bytes = ret;
+				emit_cipher_recs(&e, c, lens, k);
+				if (fresh)
+					conn_end_if_closed(st.sk, c);
+				return 0;
+			}
+		}
+	}
 
 	switch (sys) {
 	case WS_SYS_READ:

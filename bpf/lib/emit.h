@@ -47,7 +47,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	__u8 seen = e->dir == WS_DIR_INGRESS ? WS_CONN_DATA_IN : WS_CONN_DATA_OUT;
 	__u8 *seenp = (flags & WS_F_TLS) ? &c->tls_seen : &c->flags;
 
-	if (n && !(*seenp & seen)) {
+	if (n && !(flags & WS_F_CIPHER) && !(*seenp & seen)) {
 		*seenp |= seen;
 		if (n >= 4) {
 			const __u8 *p = (const __u8 *)(ev + 1);
@@ -57,7 +57,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 		}
 	}
 
-	if (n < e->bytes)
+	if (n < e->bytes && !(flags & WS_F_TLS_RECS))
 		flags |= WS_F_TRUNCATED;
 	ev->hdr.type = WS_EV_DATA;
 	ev->hdr.flags = flags;
@@ -140,6 +140,25 @@ static __noinline int emit_data(struct ws_emit *e, struct ws_conn *c)
 drop:
 	cnt_inc(WS_CNT_RB_DROP);
 	return 0;
+}
+
+/* A ciphertext record whose payload is the write's TLS record lengths (WS_F_TLS_RECS). */
+static __noinline int emit_cipher_recs(struct ws_emit *e, struct ws_conn *c, const __u16 *lens, int k)
+{
+	struct ws_data_event *ev;
+
+	cnt_add(WS_CNT_BYTES_SEEN, e->bytes);
+	if (k < 1 || k > WS_TLS_MAX_RECS)
+		return 0;
+	ev = bpf_ringbuf_reserve(&rb, WS_EV_SIZE + WS_TLS_MAX_RECS * sizeof(__u16), 0);
+	if (!ev) {
+		cnt_inc(WS_CNT_RB_DROP);
+		return 0;
+	}
+	__builtin_memcpy((void *)(ev + 1), lens, WS_TLS_MAX_RECS * sizeof(__u16));
+	e->flags |= WS_F_TLS_RECS;
+	data_submit(ev, e, c, (__u32)k * sizeof(__u16));
+	return k;
 }
 
 #undef WS_FILE_ID

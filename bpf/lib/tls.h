@@ -61,24 +61,24 @@ static __always_inline bool tls_note_syscall(__u64 sk, __s32 fd, __u8 dir, __u32
 }
 
 /*
- * The first contiguous block a read filled: the buffer of read/recvfrom, the first
- * iovec of readv/recvmsg (grpc's endpoints read into several slices at once). Its
- * length is capped by the bytes read. False for anything else or an unreadable
- * iovec.
+ * The first contiguous block a data syscall moved: the buffer of read/recvfrom/write/
+ * sendto, the first iovec of readv/recvmsg/writev/sendmsg (grpc's endpoints read into
+ * several slices at once). Its length is capped by the bytes moved. False for anything
+ * else or an unreadable iovec.
  */
-static __always_inline bool tls_read_block(__u16 sys, __u64 buf, __u32 ret, __u64 *base, __u32 *n)
+static __always_inline bool tls_first_block(__u16 sys, __u64 buf, __u32 ret, __u64 *base, __u32 *n)
 {
 	struct iovec v;
 	__u64 iov = buf;
 
-	if (sys == WS_SYS_READ || sys == WS_SYS_RECVFROM) {
+	if (sys == WS_SYS_READ || sys == WS_SYS_RECVFROM || sys == WS_SYS_WRITE || sys == WS_SYS_SENDTO) {
 		*base = buf;
 		*n = ret;
 		return true;
 	}
-	if (sys != WS_SYS_READV && sys != WS_SYS_RECVMSG)
+	if (sys != WS_SYS_READV && sys != WS_SYS_RECVMSG && sys != WS_SYS_WRITEV && sys != WS_SYS_SENDMSG)
 		return false;
-	if (sys == WS_SYS_RECVMSG &&
+	if ((sys == WS_SYS_RECVMSG || sys == WS_SYS_SENDMSG) &&
 	    bpf_probe_read_user(&iov, sizeof(iov), &((struct user_msghdr *)buf)->msg_iov))
 		return false;
 	if (bpf_probe_read_user(&v, sizeof(v), (const void *)iov))
@@ -114,7 +114,7 @@ static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 r
 		return;
 	t->pend_sk = 0;
 	t->pend_data_sk = 0;
-	if (!tls_read_block(sys, rbuf, ret, &buf, &n) || n < sizeof(h))
+	if (!tls_first_block(sys, rbuf, ret, &buf, &n) || n < sizeof(h))
 		return;
 	if (bpf_probe_read_user(h, sizeof(h), (const void *)buf) || h[0] < 20 || h[0] > 23 || h[1] != 3)
 		return;
@@ -136,4 +136,37 @@ static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 r
 	t->pend_data_sk = sk;
 	t->pend_seq = seq + off;
 	t->pend_rec = (__u16)h[3] << 8 | h[4];
+}
+
+/*
+ * A ciphertext write a memory BIO's runtime made (outside the library's calls): the
+ * lengths of its first TLS records, from their headers in the write's first contiguous
+ * block, marked WS_TLS_REC_NOT_APP when the record is not application data (its type,
+ * or it follows a ChangeCipherSpec: a handshake's Finished, type 23 in TLS 1.3). The
+ * agent finds in them the record of the plaintext write it waits for: node writes a
+ * new TLS 1.3 connection's ChangeCipherSpec, Finished and first request in one write.
+ * Returns how many (0: the block does not begin with a record header).
+ */
+static __always_inline int tls_write_recs(__u16 sys, __u64 ubuf, __u32 ret, __u16 lens[WS_TLS_MAX_RECS])
+{
+	__u64 buf;
+	__u32 n, off = 0;
+	bool after_ccs = false;
+	int k = 0;
+
+	if (!tls_first_block(sys, ubuf, ret, &buf, &n))
+		return 0;
+	for (int i = 0; i < WS_TLS_MAX_RECS; i++) {
+		__u8 h[5];
+
+		if (off + sizeof(h) > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off)))
+			break;
+		if (h[0] < 20 || h[0] > 23 || h[1] != 3)
+			break;
+		lens[k++] = ((__u16)h[3] << 8 | h[4]) |
+			    (h[0] != 23 || after_ccs ? WS_TLS_REC_NOT_APP : 0);
+		after_ccs = h[0] == 20;
+		off += 5 + ((__u32)h[3] << 8 | h[4]);
+	}
+	return k;
 }

@@ -153,7 +153,7 @@ static void print_flags(unsigned f)
 	static const struct { unsigned bit; const char *name; } fl[] = {
 		{ WS_F_TRUNCATED, "trunc" }, { WS_F_EOF, "eof" }, { WS_F_NO_SEQ, "noseq" },
 		{ WS_F_IOV_LIMIT, "iovlimit" }, { WS_F_BUDGET, "budget" }, { WS_F_DGRAM, "dgram" },
-		{ WS_F_TLS, "tls" }, { WS_F_CIPHER, "cipher" },
+		{ WS_F_TLS, "tls" }, { WS_F_CIPHER, "cipher" }, { WS_F_TLS_RECS, "tls_recs" },
 	};
 	bool any = false;
 

@@ -273,6 +273,38 @@ static void test_tls_record_from_buffer_placed(void **state)
 	ws_asm_free(a, 30 * MS);
 }
 
+/* A memory BIO's ciphertext write with its first records' lengths (WS_F_TLS_RECS). */
+static void feed_cipher_recs(struct ws_asm *a, const struct sock *s, uint32_t tid, uint32_t seq, uint64_t t,
+			     const uint16_t *recs, unsigned k)
+{
+	uint8_t buf[sizeof(struct ws_data_event) + 2 * WS_TLS_MAX_RECS];
+	struct ws_data_event *e = (void *)buf;
+	uint32_t bytes = 0;
+
+	memset(buf, 0, sizeof(buf));
+	for (unsigned i = 0; i < k; i++)
+		bytes += 5 + (recs[i] & (uint16_t)~WS_TLS_REC_NOT_APP);
+	e->hdr.type = WS_EV_DATA;
+	e->hdr.flags = WS_F_CIPHER | WS_F_TLS_RECS;
+	e->hdr.size = (uint32_t)(sizeof(*e) + 2 * k);
+	e->hdr.ts_ns = t + 1000;
+	e->sock_id = s->id;
+	e->pid = s->pid;
+	e->tid = tid;
+	e->enter_ns = t;
+	e->exit_ns = t + 1000;
+	e->seq = seq;
+	e->bytes = bytes;
+	e->captured = 2 * k;
+	e->fd = 5;
+	e->dir = WS_DIR_EGRESS;
+	e->role = s->role;
+	e->syscall = WS_SYS_WRITE;
+	e->tuple = s->t;
+	memcpy(buf + sizeof(*e), recs, 2 * k);
+	assert_int_equal(ws_asm_record(a, buf, e->hdr.size), 0);
+}
+
 static const struct ws_span *span_by_path(const struct captured *out, uint8_t kind, const char *path)
 {
 	for (int i = 0; i < out->n; i++) {
@@ -285,11 +317,15 @@ static const struct ws_span *span_by_path(const struct captured *out, uint8_t ki
 }
 
 /* A memory-BIO client (node, grpc, asyncio): SSL_write has no seq, the runtime writes
- * the ciphertext afterwards. Two plaintext writes before one ciphertext write: that
- * write begins with the first one's record, so only /a (first write) gets its position;
- * /b sits after a record of unknown length and gets none (its SERVER span a root, never
- * /a's). Then one plaintext write holding two pipelined requests: /c at the record's
- * start, /d at the record's seq + its offset, both linked. */
+ * the ciphertext afterwards, and the kernel sends the write's record lengths. Two
+ * plaintext writes before one ciphertext write: that write begins with the first one's
+ * record, so only /a (first write) gets its position; /b sits after it and gets none
+ * (its SERVER span a root, never /a's). Then one plaintext write holding two pipelined
+ * requests: /c at the record's start, /d at the record's seq + its offset, both linked.
+ * Then a new TLS 1.3 connection's first request written with the handshake's
+ * ChangeCipherSpec and Finished (53, marked not application data) in one write: /e is
+ * in the third record. A write whose records do not show
+ * /f's (no lengths: it began inside a record) gives /f no position. */
 static void test_tls_memory_bio_writes(void **state)
 {
 	struct captured out = { .n = 0 };
@@ -306,7 +342,8 @@ static void test_tls_memory_bio_writes(void **state)
 
 	feed_tls(a, &cli, 101, WS_DIR_EGRESS, 0, WS_F_TLS | WS_F_NO_SEQ, 0, 1 * MS, ra);
 	feed_tls(a, &cli, 101, WS_DIR_EGRESS, 0, WS_F_TLS | WS_F_NO_SEQ, 0, 2 * MS, rb);
-	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s1, WS_F_CIPHER, na + nb + 2 * ov, 3 * MS, NULL);
+	uint16_t rab[] = { (uint16_t)(na + ov - 5), (uint16_t)(nb + ov - 5) };
+	feed_cipher_recs(a, &cli, 101, s1, 3 * MS, rab, 2);
 	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s1, WS_F_TLS, 0, 4 * MS, ra);
 	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o1, WS_F_TLS, 0, 5 * MS, RESP_OK);
 	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s2, WS_F_TLS, 0, 6 * MS, rb);
@@ -315,20 +352,40 @@ static void test_tls_memory_bio_writes(void **state)
 	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o1 + rs + ov, WS_F_TLS, 0, 9 * MS, RESP_OK);
 	/* the pipelined pair: one plaintext write, one record */
 	feed_tls(a, &cli, 101, WS_DIR_EGRESS, 0, WS_F_TLS | WS_F_NO_SEQ, 0, 10 * MS, rcd);
-	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s3, WS_F_CIPHER, ncd + ov, 11 * MS, NULL);
+	uint16_t rcdl[] = { (uint16_t)(ncd + ov - 5) };
+	feed_cipher_recs(a, &cli, 101, s3, 11 * MS, rcdl, 1);
 	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s3, WS_F_TLS, 0, 12 * MS, rcd);
 	uint32_t o3 = o1 + 2 * (rs + ov);
 	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o3, WS_F_TLS, 0, 13 * MS, RESP_OK);
 	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o3 + rs + ov, WS_F_TLS, 0, 14 * MS, RESP_OK);
 	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o3, WS_F_TLS, 0, 15 * MS, RESP_OK);
 	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o3 + rs + ov, WS_F_TLS, 0, 16 * MS, RESP_OK);
+	/* a new connection: Finished and the first request in one ciphertext write */
+	struct sock cli2 = mksock(0x43, 100, WS_ROLE_CLIENT, 40002, 8443, 0);
+	struct sock srv2 = mksock(0x44, 200, WS_ROLE_SERVER, 8443, 40002, 0);
+	const char *re = "GET /e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	const char *rf = "GET /f HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t ne = (uint32_t)strlen(re), s5 = 20000, o5 = 30000;
+	feed_tls(a, &cli2, 102, WS_DIR_EGRESS, 0, WS_F_TLS | WS_F_NO_SEQ, 0, 17 * MS, re);
+	uint16_t rfe[] = { 1 | WS_TLS_REC_NOT_APP, 53 | WS_TLS_REC_NOT_APP, (uint16_t)(ne + ov - 5) };
+	feed_cipher_recs(a, &cli2, 102, s5, 18 * MS, rfe, 3);
+	feed_tls(a, &srv2, 202, WS_DIR_INGRESS, s5 + 6 + 58, WS_F_TLS, 0, 19 * MS, re);
+	feed_tls(a, &srv2, 202, WS_DIR_EGRESS, o5, WS_F_TLS, 0, 20 * MS, RESP_OK);
+	feed_tls(a, &cli2, 102, WS_DIR_INGRESS, o5, WS_F_TLS, 0, 21 * MS, RESP_OK);
+	/* /f: the ciphertext write brings no record lengths */
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, 0, WS_F_TLS | WS_F_NO_SEQ, 0, 22 * MS, rf);
+	uint32_t s6 = s3 + ncd + ov, o6 = o3 + 2 * (rs + ov);
+	feed_tls(a, &cli, 101, WS_DIR_EGRESS, s6, WS_F_CIPHER, (uint32_t)strlen(rf) + ov, 23 * MS, NULL);
+	feed_tls(a, &srv, 201, WS_DIR_INGRESS, s6, WS_F_TLS, 0, 24 * MS, rf);
+	feed_tls(a, &srv, 201, WS_DIR_EGRESS, o6, WS_F_TLS, 0, 25 * MS, RESP_OK);
+	feed_tls(a, &cli, 101, WS_DIR_INGRESS, o6, WS_F_TLS, 0, 26 * MS, RESP_OK);
 	ws_asm_tick(a, 30 * MS);
-	ws_asm_tick(a, 500 * MS);   /* /b's SERVER span waits for a client's bytes, in vain */
-	assert_int_equal(out.n, 8);
+	ws_asm_tick(a, 500 * MS);   /* /b's and /f's SERVER spans wait for a client's bytes, in vain */
+	assert_int_equal(out.n, 12);
 
-	const char *paths[] = { "/a", "/b", "/c", "/d" };
-	const bool linked[] = { true, false, true, true };
-	for (int i = 0; i < 4; i++) {
+	const char *paths[] = { "/a", "/b", "/c", "/d", "/e", "/f" };
+	const bool linked[] = { true, false, true, true, true, false };
+	for (int i = 0; i < 6; i++) {
 		const struct ws_span *c = span_by_path(&out, WS_KIND_CLIENT, paths[i]);
 		const struct ws_span *sv = span_by_path(&out, WS_KIND_SERVER, paths[i]);
 
@@ -342,7 +399,8 @@ static void test_tls_memory_bio_writes(void **state)
 		}
 	}
 	assert_int_equal(ws_asm_stats(a)->tls_seq_not_first, 1);
-	assert_int_equal(ws_asm_stats(a)->tls_seq_from_cipher, 3);
+	assert_int_equal(ws_asm_stats(a)->tls_seq_no_record, 1);
+	assert_int_equal(ws_asm_stats(a)->tls_seq_from_cipher, 4);
 	(void)nc;
 	ws_asm_free(a, 600 * MS);
 }
