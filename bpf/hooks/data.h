@@ -291,9 +291,11 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 			      sys != WS_SYS_RECVMMSG;
 
 		if ((st.tls & WS_TLS_IN_CALL) &&
-		    tls_note_syscall(st.sk, st.fd, dir, seq_start(end_seq, ret), seq_ok))
+		    tls_note_syscall(st.sk, st.fd, dir, seq_start(end_seq, ret), seq_ok)) {
 			e.flags |= WS_F_CIPHER;
-		else if (dir == WS_DIR_INGRESS)
+			if (dir == WS_DIR_INGRESS && seq_ok)
+				tls_note_call_read(st.sk, sys, st.buf, seq_start(end_seq, ret), (__u32)ret);
+		} else if (dir == WS_DIR_INGRESS)
 			tls_note_read(st.sk, st.fd, sys, st.buf, seq_start(end_seq, ret), seq_ok,
 				      (__u32)ret);
 	}

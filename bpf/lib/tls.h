@@ -89,6 +89,59 @@ static __always_inline bool tls_first_block(__u16 sys, __u64 buf, __u32 ret, __u
 }
 
 /*
+ * The first application-data record of a read whose first record header is h (block
+ * buf of n bytes, seq its first byte's): noted for the TLS read that will decrypt it.
+ * A read that begins with ChangeCipherSpec (20) ends a handshake: the peer's Finished
+ * record follows, then its first data, the record the peer's write began with (TLS
+ * 1.2, and 1.3 in the middlebox-compatible mode OpenSSL uses by default). Any other
+ * first record that is not application data (a handshake flight) gives no position.
+ */
+static __always_inline void tls_pending_record(struct ws_tls_call *t, __u64 sk, __u64 buf, __u32 n, __u32 seq,
+					       __u8 h[5])
+{
+	__u32 off = 0;
+
+	if (h[0] == 20) {
+		/* skip ChangeCipherSpec and the Finished record after it */
+		off = 5 + ((__u32)h[3] << 8 | h[4]);
+		if (off + 5 > n || bpf_probe_read_user(h, 5, (const void *)(buf + off)))
+			return;
+		off += 5 + ((__u32)h[3] << 8 | h[4]);
+		if (off + 5 > n || bpf_probe_read_user(h, 5, (const void *)(buf + off)))
+			return;
+	}
+	if (h[0] != 23 || h[1] != 3)
+		return;
+	t->pend_data_sk = sk;
+	t->pend_seq = seq + off;
+	t->pend_rec = (__u16)h[3] << 8 | h[4];
+}
+
+/*
+ * A read inside a handshake call (a socket BIO's SSL_do_handshake): OpenSSL may read
+ * the peer's first data with its Finished (a resumed TLS 1.2 session, TLS 1.3: node
+ * writes ChangeCipherSpec, Finished and its first request at once). The SSL_read that
+ * returns that data is then served from the library's buffer, with no syscall and so
+ * no seq of its own: it takes the record noted here.
+ */
+static __always_inline void tls_note_call_read(__u64 sk, __u16 sys, __u64 rbuf, __u32 seq, __u32 ret)
+{
+	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
+	__u64 buf;
+	__u8 h[5];
+	__u32 n;
+
+	if (!t || !t->active || t->kind != WS_TLS_K_OTHER)
+		return;
+	t->pend_data_sk = 0;
+	if (!tls_first_block(sys, rbuf, ret, &buf, &n) || n < sizeof(h))
+		return;
+	if (bpf_probe_read_user(h, sizeof(h), (const void *)buf) || h[0] < 20 || h[0] > 23 || h[1] != 3)
+		return;
+	tls_pending_record(t, sk, buf, n, seq, h);
+}
+
+/*
  * A read outside TLS calls by a thread that uses the TLS library: remembered when its
  * bytes begin with a TLS record header (content type 20..23, version major 3), the
  * ciphertext a memory-BIO library is about to be fed (libuv, Python asyncio, grpc).
@@ -96,11 +149,7 @@ static __always_inline bool tls_first_block(__u16 sys, __u64 buf, __u32 ret, __u
  *
  * Two things are kept: the socket, for the binding of an SSL object that has none
  * (pend_sk), and the position and length of the first application-data record the
- * read brought (pend_data_sk, pend_seq, pend_rec), for the TLS read that decrypts it.
- * A read that begins with ChangeCipherSpec (20) ends a handshake: the peer's Finished
- * record follows, then its first data, the record the peer's write began with (TLS
- * 1.2, and 1.3 in the middlebox-compatible mode OpenSSL uses by default). Any other
- * first record that is not application data (a handshake flight) gives no position.
+ * read brought (tls_pending_record), for the TLS read that decrypts it.
  */
 static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 rbuf, __u32 seq,
 					  bool seq_ok, __u32 ret)
@@ -108,7 +157,7 @@ static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 r
 	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, bpf_get_current_task_btf(), 0, 0);
 	__u64 buf;
 	__u8 h[5];
-	__u32 off = 0, n;
+	__u32 n;
 
 	if (!t)
 		return;
@@ -120,22 +169,8 @@ static __always_inline void tls_note_read(__u64 sk, __s32 fd, __u16 sys, __u64 r
 		return;
 	t->pend_sk = sk;
 	t->pend_fd = fd;
-	if (!seq_ok)
-		return;
-	if (h[0] == 20) {
-		/* skip ChangeCipherSpec and the Finished record after it */
-		off = 5 + ((__u32)h[3] << 8 | h[4]);
-		if (off + 5 > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off)))
-			return;
-		off += 5 + ((__u32)h[3] << 8 | h[4]);
-		if (off + 5 > n || bpf_probe_read_user(h, sizeof(h), (const void *)(buf + off)))
-			return;
-	}
-	if (h[0] != 23 || h[1] != 3)
-		return;
-	t->pend_data_sk = sk;
-	t->pend_seq = seq + off;
-	t->pend_rec = (__u16)h[3] << 8 | h[4];
+	if (seq_ok)
+		tls_pending_record(t, sk, buf, n, seq, h);
 }
 
 /*

@@ -13,7 +13,9 @@ For every server:
   - the client's ssl_write seq of a request equals the server's ssl_read seq (sock: always;
     mem: the server side has it from the preceding read);
   - on connections that carried plaintext, no syscall record with bytes has a payload
-    after the first plaintext record (sock: none at all, the handshake included).
+    after the first plaintext record (sock: none at all, the handshake included), but
+    for the record lengths (2-8 bytes, WS_F_TLS_RECS) on a memory BIO's ciphertext
+    writes, of which there is at least one (mem).
 Prints FAIL lines and exits 1 on any failure.
 """
 import re
@@ -56,9 +58,17 @@ def main():
         tls = [r for r in mine if "tls" in r["flags"]]
         cipher = [r for r in mine if "cipher" in r["flags"]]
         print(f"{name}: port {port}: {len(mine)} records, {len(tls)} plaintext, {len(cipher)} ciphertext")
+        recs_out = 0
         for r in cipher:
-            if r["cap"] != 0:
+            if "tls_recs" in r["flags"]:
+                # a memory BIO's ciphertext write: its first record lengths, never bytes
+                recs_out += 1
+                if kind != "mem" or r["dir"] != "out" or r["cap"] % 2 or not 2 <= r["cap"] <= 8:
+                    fail(f"{name}: record lengths where none belong: {r}")
+            elif r["cap"] != 0:
                 fail(f"{name}: ciphertext record with payload: {r}")
+        if kind == "mem" and not recs_out:
+            fail(f"{name}: no ciphertext write of the memory BIO carries its record lengths")
         for tag in tags.split(","):
             cw = [r for r in tls if r["sys"] == "ssl_write" and r["rport"] == port and f"t={tag} " in r["data"]]
             sr = [r for r in tls if r["sys"] == "ssl_read" and r["lport"] == port and f"t={tag} " in r["data"]]

@@ -5,7 +5,11 @@
 #     (ngxa: libssl.so.3 found by the /proc scan) and one started after it (ngxb);
 #   - clients: curl -k (two requests on one connection), python3 http.client
 #     HTTPSConnection with an unverified context (keep-alive and new connections), and
-#     openssl s_client (one request, Connection: close);
+#     openssl s_client (one request, Connection: close), and a Node.js https client
+#     (services/tls/https_client.js: OpenSSL in the node binary, memory BIO; four
+#     requests on new connections, the later ones resuming the first one's session:
+#     node writes ChangeCipherSpec, Finished and the request at once, and nginx's
+#     handshake call reads the request's record with its Finished);
 #   - the agent scoped to the two nginx ports (--port).
 # check_tls_spans.py: per request one SERVER span (the nginx worker) and one CLIENT span
 # (the client process), url.scheme=https, wirespan.capture.tls=true, the SERVER span the
@@ -85,6 +89,14 @@ do_curl "$port_a" "$worker_a" ca1 ca2
 do_py "$port_a" "$worker_a" pa1 pa2 pa3 pa4
 do_curl "$port_b" "$worker_b" cb1
 do_py "$port_b" "$worker_b" pb1 pb2
+if command -v node >/dev/null; then
+	run_bounded 30 node "$WS_SVC/tls/https_client.js" "$port_a" na1 na2 na3 na4 >"$WS_TMP/node.out" 2>&1 ||
+		ws_fail "node https client failed: $(cat "$WS_TMP/node.out")"
+	cat "$WS_TMP/node.out" >&2
+	for t in na1 na2 na3 na4; do echo "$t $RUN_PID $worker_a client" >>"$EXPECT"; done
+else
+	ws_log "node missing: no Node.js client"
+fi
 
 # s_client: started with & so that its pid is known.
 for spec in "a $port_a $worker_a" "b $port_b $worker_b"; do
