@@ -19,7 +19,8 @@
  * string NUL-terminated, and, unless raw bytes were mixed in, that every announced
  * request carries exactly the method and path its stream was sent with: a header block
  * that was not seen whole must never yield a guessed path. The span callbacks run on
- * every record; no attribute or span name may carry the secret query value.
+ * every record; unless raw bytes were mixed in, no attribute or span name may carry
+ * the secret query value.
  */
 #include <nghttp2/nghttp2.h>
 #include <stdint.h>
@@ -320,14 +321,17 @@ static void op(struct gen *g)
 	}
 }
 
-static void check_span(const struct ws_span *s)
+/* The secret is the query token and the grpc-message the generator writes; raw bytes
+ * can spell it anywhere else (a literal :authority), so only without them is it
+ * checked. */
+static void check_span(const struct ws_span *s, bool raw)
 {
 	CHECK(memchr(s->name, '\0', sizeof(s->name)) != NULL);
-	CHECK(strstr(s->name, SECRET) == NULL);
+	CHECK(raw || strstr(s->name, SECRET) == NULL);
 	CHECK(memchr(s->status_message, '\0', sizeof(s->status_message)) != NULL);
 	for (uint16_t i = 0; i < s->n_attrs; i++)
 		if (s->attrs[i].type == WS_ATTR_STR)
-			CHECK(strstr(ws_span_attr_str(s, &s->attrs[i]), SECRET) == NULL);
+			CHECK(raw || strstr(ws_span_attr_str(s, &s->attrs[i]), SECRET) == NULL);
 }
 
 static void on_x(void *ctx, const struct ws_exchange *x)
@@ -368,7 +372,7 @@ static void on_x(void *ctx, const struct ws_exchange *x)
 		memset(s, 0, sizeof(*s));
 		f->span_of[x->req_index & 7] = x->req_index;
 		OPS->span_request(x, &f->si, s);
-		check_span(s);
+		check_span(s, f->g->raw);
 	} else if (x->has_request) {
 		CHECK(x->type == WS_X_EXCHANGE || x->type == WS_X_ERROR);
 		CHECK(x->req_index > 0 && x->req_index < sizeof(f->st));
@@ -380,7 +384,7 @@ static void on_x(void *ctx, const struct ws_exchange *x)
 			struct ws_span *s = &f->span[x->req_index & 7];
 
 			OPS->span_response(x, &f->si, s);
-			check_span(s);
+			check_span(s, f->g->raw);
 		}
 	} else {
 		CHECK(x->type == WS_X_ERROR && x->req_index == 0 && x->err != 0 && !e);
