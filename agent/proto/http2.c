@@ -102,7 +102,7 @@ struct h2_conn {
 	int8_t cdir;               /* the client's direction (requests), -1 not known yet */
 	bool dead;
 	bool closed;
-	uint8_t _pad;
+	bool joined;               /* the client's side began after its magic (parse) */
 	uint16_t dead_err;
 	uint16_t n;                /* streams in the table */
 	uint16_t cap;
@@ -793,6 +793,66 @@ static void small_bytes(struct h2_conn *c, struct h2_dir *d, int dir, const uint
 	}
 }
 
+/*
+ * A client's bytes that begin with frames instead of the magic: frame headers valid
+ * for their type (RFC 9113 6) whose frames fill the chunk exactly, starting with a
+ * frame a client
+ * sends after its preface (SETTINGS, WINDOW_UPDATE, HEADERS, PING, PRIORITY,
+ * RST_STREAM). HTTP/1, TLS, PostgreSQL, MySQL or Redis starts fail the first header.
+ * Whole frames filling the chunk exactly: at most 64 looked at.
+ */
+static bool h2_client_frames(const uint8_t *data, uint32_t len)
+{
+	uint32_t off = 0, n = 0;
+
+	while (off + FRAME_HDR <= len && n < 64) {
+		const uint8_t *h = data + off;
+		uint32_t plen = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+		uint32_t sid = (uint32_t)h[5] << 24 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 8 | h[8];
+		bool ok;
+
+		if (plen > 16384 || (sid & 0x80000000u))
+			return false;
+		switch (h[3]) {
+		case F_DATA:
+			ok = sid && n;
+			break;
+		case F_HEADERS:
+			ok = (sid & 1) && (h[4] & ~(FL_END_STREAM | FL_END_HEADERS | FL_PADDED | FL_PRIORITY)) == 0;
+			break;
+		case F_PRIORITY:
+			ok = sid && plen == 5;
+			break;
+		case F_RST_STREAM:
+			ok = sid && plen == 4;
+			break;
+		case F_SETTINGS:
+			ok = !sid && ((h[4] & FL_ACK) ? plen == 0 : plen % 6 == 0) && (h[4] & ~FL_ACK) == 0;
+			break;
+		case F_PING:
+			ok = !sid && plen == 8 && (h[4] & ~FL_ACK) == 0;
+			break;
+		case F_GOAWAY:
+			ok = !sid && plen >= 8 && n;
+			break;
+		case F_WINDOW_UPDATE:
+			ok = plen == 4 && h[4] == 0;
+			break;
+		case F_CONTINUATION:
+			ok = sid && n;
+			break;
+		default:
+			ok = false;
+			break;
+		}
+		if (!ok)
+			return false;
+		off += FRAME_HDR + plen;
+		n++;
+	}
+	return n && off == len;
+}
+
 static void parse(struct h2_conn *c, int dir, const uint8_t *p, uint32_t n)
 {
 	struct h2_dir *d = &c->d[dir];
@@ -803,6 +863,21 @@ static void parse(struct h2_conn *c, int dir, const uint8_t *p, uint32_t n)
 
 		switch (d->st) {
 		case D_PREFACE:
+			if (d->preface_got == 0 && i == 0 && dir == c->cdir && p[0] != preface[0] &&
+			    h2_client_frames(p, n)) {
+				/* The client's side begins with frames: its first write (the magic,
+				 * SETTINGS) was not seen, the way a TLS library's first write is lost
+				 * when its SSL object had no socket yet: accepted only when whole
+				 * valid frames fill the chunk (h2_client_frames). The HPACK table
+				 * misses nothing: the magic's write carries no header block, and a
+				 * lost header block would only make later references fail (the
+				 * newest entries keep their indices), never decode to other
+				 * fields. The server's side must still begin with its SETTINGS. */
+				d->st = D_HDR;
+				d->seen_frame = true;
+				c->joined = true;
+				continue;
+			}
 			if (p[i] != preface[d->preface_got]) {
 				conn_die(c, H2_ERR_NO_PREFACE);
 				return;
@@ -901,6 +976,8 @@ static int h2_detect(const uint8_t *data, uint32_t len, enum ws_pdir dir, enum w
 		return WS_DETECT_MORE;
 	if (!server_dir && memcmp(data, preface, n) == 0)
 		return len >= PREFACE_LEN ? WS_DETECT_YES : WS_DETECT_MORE;
+	if (role != WS_PROLE_UNKNOWN && !server_dir && h2_client_frames(data, len))
+		return WS_DETECT_YES;   /* its magic's write was not seen (see parse) */
 	if (server_dir || role == WS_PROLE_UNKNOWN)
 		return h2_detect_server_first(data, len);
 	return WS_DETECT_NO;

@@ -542,6 +542,41 @@ static void test_real_grpc_server(void **state)
 	run_fini(&u);
 }
 
+/* The client's first write (magic, SETTINGS, WINDOW_UPDATE: 82 bytes) lost, as when a
+ * TLS library's SSL object had no socket yet: the client's side begins with whole
+ * frames, and every call is still read, with the same fields (no header block was in
+ * the lost write), from either end. The server's side must still begin with its
+ * SETTINGS: without it the connection is given up. And a client start that is not
+ * whole frames (the magic cut after its first byte) is not taken for one. */
+static void test_client_magic_lost(void **state)
+{
+	static const enum ws_prole roles[] = { WS_PROLE_CLIENT, WS_PROLE_SERVER };
+	struct run u;
+	char sum[2048];
+
+	(void)state;
+	assert_int_equal(h2v_grpc[0].from, 'c');
+	assert_int_equal(h2v_grpc[0].len, 82);
+	for (int k = 0; k < 2; k++) {
+		run_init(&u, roles[k]);
+		feed_vec(&u, h2v_grpc + 1, NV(h2v_grpc) - 1);
+		assert_int_equal(u.rc, 0);
+		run_close(&u);
+		summarize(u.r, false, sum, sizeof(sum));
+		assert_string_equal(sum, grpc_summary);
+		run_fini(&u);
+	}
+	/* the server's SETTINGS not seen either: not followed from its start */
+	run_init(&u, WS_PROLE_CLIENT);
+	feed_vec(&u, h2v_grpc + 2, NV(h2v_grpc) - 2);
+	assert_true(u.rc < 0);
+	run_fini(&u);
+	/* the magic without its first byte: neither magic nor frames */
+	run_init(&u, WS_PROLE_CLIENT);
+	assert_int_equal(feed_all(&u, 'c', h2v_grpc[0].data + 1, h2v_grpc[0].len - 1), -H2_ERR_NO_PREFACE);
+	run_fini(&u);
+}
+
 static void test_real_grpc_role_learned(void **state)
 {
 	struct run u;
@@ -1596,6 +1631,23 @@ static void test_detect(void **state)
 	assert_int_equal(OPS->detect(tls, sizeof(tls), WS_PDIR_EGRESS, WS_PROLE_CLIENT, 443), WS_DETECT_NO);
 	/* a port is never a reason */
 	assert_int_equal(OPS->detect(h1, 3, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 50051), WS_DETECT_NO);
+	/* a client's side that begins after its magic: whole valid frames filling the chunk */
+	static const uint8_t frames[] = { 0, 0, 0, 4, 1, 0, 0, 0, 0,              /* SETTINGS ACK */
+					  0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0x10, 0 }; /* WINDOW_UPDATE */
+	static const uint8_t pg_ssl[] = { 0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f };
+	static const uint8_t resp_start[] = "*2\r\n$3\r\nGET\r\n";
+	assert_int_equal(OPS->detect(frames, sizeof(frames), WS_PDIR_EGRESS, WS_PROLE_CLIENT, 0), WS_DETECT_YES);
+	assert_int_equal(OPS->detect(frames, sizeof(frames) - 1, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 0), WS_DETECT_NO);
+	assert_int_equal(OPS->detect(frames, 9, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 0), WS_DETECT_YES);
+	assert_int_equal(OPS->detect(frames + 9, 13, WS_PDIR_INGRESS, WS_PROLE_SERVER, 0), WS_DETECT_YES);
+	/* ... only with the kernel's role, and never in the server's direction */
+	assert_int_equal(OPS->detect(frames, sizeof(frames), WS_PDIR_EGRESS, WS_PROLE_UNKNOWN, 0), WS_DETECT_NO);
+	assert_int_equal(OPS->detect(frames, sizeof(frames), WS_PDIR_INGRESS, WS_PROLE_CLIENT, 0), WS_DETECT_NO);
+	assert_int_equal(OPS->detect(pg_ssl, sizeof(pg_ssl), WS_PDIR_EGRESS, WS_PROLE_CLIENT, 5432), WS_DETECT_NO);
+	assert_int_equal(OPS->detect(resp_start, sizeof(resp_start) - 1, WS_PDIR_EGRESS, WS_PROLE_CLIENT, 6379), WS_DETECT_NO);
+	/* DATA cannot come first */
+	static const uint8_t data_first[] = { 0, 0, 1, 0, 0, 0, 0, 0, 1, 'x' };
+	assert_int_equal(OPS->detect(data_first, sizeof(data_first), WS_PDIR_EGRESS, WS_PROLE_CLIENT, 0), WS_DETECT_NO);
 }
 
 static void test_ops_and_names(void **state)
@@ -1632,6 +1684,7 @@ int main(void)
 		cmocka_unit_test(test_real_grpc_client),
 		cmocka_unit_test(test_real_grpc_server),
 		cmocka_unit_test(test_real_grpc_role_learned),
+		cmocka_unit_test(test_client_magic_lost),
 		cmocka_unit_test(test_real_curl),
 		cmocka_unit_test(test_split_every_byte),
 		cmocka_unit_test(test_withheld_byte),
