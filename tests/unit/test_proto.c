@@ -278,10 +278,9 @@ static void test_given_up_parser_turns_capture_off(void **state)
 }
 
 /* A data record with extra flags (TLS plaintext, ciphertext inside a TLS call). */
-static void feed_flags(struct ws_asm *a, const struct sock *s, uint16_t flags, uint8_t dir, uint32_t seq,
-		       uint64_t t, const char *payload, uint32_t bytes)
+static void feed_bin(struct ws_asm *a, const struct sock *s, uint16_t flags, uint8_t dir, uint32_t seq,
+		     uint64_t t, const void *payload, size_t n, uint32_t bytes)
 {
-	size_t n = strlen(payload);
 	uint8_t buf[sizeof(struct ws_data_event) + 512];
 	struct ws_data_event *e = (void *)buf;
 
@@ -304,6 +303,12 @@ static void feed_flags(struct ws_asm *a, const struct sock *s, uint16_t flags, u
 	e->tuple = s->t;
 	memcpy(buf + sizeof(*e), payload, n);
 	assert_int_equal(ws_asm_record(a, buf, e->hdr.size), 0);
+}
+
+static void feed_flags(struct ws_asm *a, const struct sock *s, uint16_t flags, uint8_t dir, uint32_t seq,
+		       uint64_t t, const char *payload, uint32_t bytes)
+{
+	feed_bin(a, s, flags, dir, seq, t, payload, strlen(payload), bytes);
 }
 
 /* TLS: the handshake's ciphertext is recognised at once (no parser sees it, the kernel
@@ -384,10 +389,12 @@ static void test_tls_memory_bio_client_seq_from_cipher(void **state)
 	struct sock cli = mksock(0x6200, 620, WS_ROLE_CLIENT, 50002, 8443, 0);
 	struct sock srv = mksock(0x6300, 630, WS_ROLE_SERVER, 8443, 50002, 0);
 
-	/* the client: plaintext without seq, then the ciphertext write (seq 4000), a
-	 * second ciphertext write of the same connection names nothing */
+	/* the client: plaintext without seq, then the ciphertext write (seq 4000) with its
+	 * one record's length (WS_F_TLS_RECS), a second ciphertext write of the same
+	 * connection names nothing */
+	uint16_t rec = (uint16_t)(sizeof(REQ) - 1 + 17);
 	feed_flags(a, &cli, WS_F_TLS | WS_F_NO_SEQ, WS_DIR_EGRESS, 0, 1 * MS, REQ, 0);
-	feed_flags(a, &cli, WS_F_CIPHER, WS_DIR_EGRESS, 4000, 1 * MS + 5000, "", 90);
+	feed_bin(a, &cli, WS_F_CIPHER | WS_F_TLS_RECS, WS_DIR_EGRESS, 4000, 1 * MS + 5000, &rec, sizeof(rec), rec + 5);
 	feed_flags(a, &cli, WS_F_CIPHER, WS_DIR_EGRESS, 4090, 1 * MS + 9000, "", 30);
 	/* the server (socket BIO): its SSL_read reports the ciphertext's seq */
 	feed_flags(a, &srv, WS_F_CIPHER, WS_DIR_INGRESS, 4000, 2 * MS, "", 90);
