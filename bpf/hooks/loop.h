@@ -20,6 +20,7 @@
 
 #include "lib/loop.h"
 #include "lib/stash.h"
+#include "lib/tls.h"
 #include "maps/scratch.h"
 #include "lib/errors.h"
 
@@ -197,6 +198,8 @@ static __always_inline int loop_exit(__u16 sys, long ret)
 
 	if (!st)
 		return 0;
+	if (tls_enabled && (st->tls & WS_TLS_SEEN))
+		tls_wait_returned(task);
 	if (st->sys == sys) {
 		st->sys = 0;
 		if (st->loop_skip)

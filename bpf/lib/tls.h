@@ -118,6 +118,23 @@ static __always_inline void tls_pending_record(struct ws_tls_call *t, __u64 sk, 
 }
 
 /*
+ * The thread's readiness wait returned: what it read before belongs to the batch that
+ * ended. node, asyncio and grpc feed what they read to the library in the same batch;
+ * a read whose bytes another thread decrypted (grpc hands callbacks to other threads
+ * under load) must not name a record for a later TLS read of this thread, which would
+ * then take another record's position.
+ */
+static __always_inline void tls_wait_returned(struct task_struct *task)
+{
+	struct ws_tls_call *t = bpf_task_storage_get(&ws_tls_stash, task, 0, 0);
+
+	if (t) {
+		t->pend_sk = 0;
+		t->pend_data_sk = 0;
+	}
+}
+
+/*
  * A read inside a handshake call (a socket BIO's SSL_do_handshake): OpenSSL may read
  * the peer's first data with its Finished (a resumed TLS 1.2 session, TLS 1.3: node
  * writes ChangeCipherSpec, Finished and its first request at once). The SSL_read that
