@@ -42,16 +42,7 @@ rc=$?
 cat "$WS_TMP/grpc-client.out" >&2
 [ "$rc" = 0 ] || ws_fail "grpc client failed (status $rc): $(tail -n 5 "$WS_TMP/grpc-client.err" | tr '\n' ' ')"
 
-agent_pid=$WS_AGENT_PID
-ws_stop_agent
-ws_check_counters || true
-tls_check_counters
-tls_check_detached "$agent_pid"
-tls_check_only_proto http2
-for c in proto_http2_given_up proto_http2_parse_errors tls_no_socket_dropped; do
-	v=$(ws_counter "$c")
-	[ -z "$v" ] || [ "$v" = 0 ] || ws_soft_fail "counter $c is $v"
-done
+tls_stop_agent http2 proto_http2_given_up proto_http2_parse_errors tls_no_socket_dropped
 timeout -k 5 60 "$WS_PY" "$WS_IT/check_proto.py" grpc --spans "$WS_SPANS" \
 	--manifest "$WS_TMP/grpc.json" --server-log "$WS_TMP/grpc-calls.log" --server-pid "$G_PID" \
 	--port "$G_PORT" --marker-file "$WS_TMP/marker" --tolerance-ns "${WS_TOLERANCE_NS:-0}" \

@@ -42,16 +42,7 @@ timeout -k 5 60 "$WS_PY" -u "$WS_SVC/h2c_curl.py" --tls --port "$PORT" --count 1
 	>"$WS_TMP/h2-client.out" 2>"$WS_TMP/h2-client.err" ||
 	ws_fail "h2 client failed: $(tail -n 5 "$WS_TMP/h2-client.err" | tr '\n' ' ')"
 cat "$WS_TMP/h2-client.out" >&2
-agent_pid=$WS_AGENT_PID
-ws_stop_agent
-ws_check_counters || true
-tls_check_counters
-tls_check_detached "$agent_pid"
-tls_check_only_proto http2
-for c in proto_http2_given_up proto_http2_parse_errors proto_http2_error_uncaptured; do
-	v=$(ws_counter "$c")
-	[ -z "$v" ] || [ "$v" = 0 ] || ws_soft_fail "counter $c is $v: an HTTP/2 connection was not followed to its end"
-done
+tls_stop_agent http2 proto_http2_given_up proto_http2_parse_errors proto_http2_error_uncaptured
 H2_MIN_LINKED=${H2_MIN_LINKED:-10}
 "$WS_PY" - "$WS_SPANS" "$WS_TMP/h2.json" "$WS_NGINX_WORKER" "$H2_MIN_LINKED" <<'PY' || ws_soft_fail "HTTP/2 over TLS spans do not match the requests"
 import json, sys

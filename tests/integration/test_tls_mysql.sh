@@ -30,12 +30,7 @@ timeout -k 5 60 "$WS_PY" -u "$WS_SVC/db/mysql_client.py" --port "$PORT" --db wsd
 	--password-file "$MY_PWFILE" --manifest "$WS_TMP/manifest.json" >"$WS_TMP/client.out" 2>"$WS_TMP/client.err" ||
 	ws_fail "mariadb workload failed: $(tail -n 5 "$WS_TMP/client.err" "$WS_TMP/client.out" | tr '\n' ' ')"
 cat "$WS_TMP/client.out" >&2
-agent_pid=$WS_AGENT_PID
-ws_stop_agent
-ws_check_counters || true
-tls_check_counters
-tls_check_detached "$agent_pid"
-tls_check_only_proto mysql
+tls_stop_agent mysql
 up=$(ws_counter proto_mysql_tls_upgrades)
 ws_log "proto_mysql_tls_upgrades ${up:-missing}"
 [ "${up:-0}" -ge 2 ] || ws_soft_fail "proto_mysql_tls_upgrades is ${up:-missing}, expected >= 2 (both sides)"

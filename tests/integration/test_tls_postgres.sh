@@ -34,12 +34,7 @@ timeout -k 5 60 "$WS_PY" -u "$WS_SVC/db/pg_client.py" --port "$PORT" --db wsdb -
 	--password-file "$PG_PWFILE" --manifest "$WS_TMP/manifest.json" >"$WS_TMP/client.out" 2>"$WS_TMP/client.err" ||
 	ws_fail "postgres workload failed: $(tail -n 5 "$WS_TMP/client.err" "$WS_TMP/client.out" | tr '\n' ' ')"
 cat "$WS_TMP/client.out" >&2
-agent_pid=$WS_AGENT_PID
-ws_stop_agent
-ws_check_counters || true
-tls_check_counters
-tls_check_detached "$agent_pid"
-tls_check_only_proto postgresql
+tls_stop_agent postgresql
 # The SSLRequest is answered 'S': the cleartext parser hands the connection over to TLS
 # (not an error), once per connection side: 2 connections, both sides in scope.
 up=$(ws_counter proto_postgresql_tls_upgrades)

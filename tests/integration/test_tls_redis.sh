@@ -45,12 +45,7 @@ timeout -k 5 60 "$WS_PY" -u "$WS_SVC/db/redis_client.py" --tls --port "$PORT" \
 	--manifest "$WS_TMP/manifest.json" >"$WS_TMP/client.out" 2>"$WS_TMP/client.err" ||
 	ws_fail "redis workload failed: $(tail -n 5 "$WS_TMP/client.err" "$WS_TMP/client.out" | tr '\n' ' ')"
 cat "$WS_TMP/client.out" >&2
-agent_pid=$WS_AGENT_PID
-ws_stop_agent
-ws_check_counters || true
-tls_check_counters
-tls_check_detached "$agent_pid"
-tls_check_only_proto redis
+tls_stop_agent redis
 ws_check_db redis redis "$PORT" --server-spans yes
 tls_check_marker
 ws_finish

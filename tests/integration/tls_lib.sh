@@ -126,3 +126,20 @@ PY
 	ws_log "spans without wirespan.capture.tls=true: ${n% *} of ${n#* }"
 	[ "${n% *}" = 0 ] && [ "${n#* }" -gt 0 ] || ws_soft_fail "spans without the TLS marker: $n"
 }
+
+# tls_stop_agent PROTO [COUNTER...]: stop the agent (SIGINT) and check what every TLS
+# test checks after it: the generic counters, the TLS counters, no uprobe left, no
+# protocol but PROTO detected, and each COUNTER 0 (or absent). Soft failures.
+tls_stop_agent() {
+	local proto=$1 pid=$WS_AGENT_PID c v
+	shift
+	ws_stop_agent
+	ws_check_counters || true
+	tls_check_counters
+	tls_check_detached "$pid"
+	tls_check_only_proto "$proto"
+	for c in "$@"; do
+		v=$(ws_counter "$c")
+		[ -z "$v" ] || [ "$v" = 0 ] || ws_soft_fail "counter $c is $v"
+	done
+}
