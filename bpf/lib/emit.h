@@ -54,6 +54,14 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 
 			if (p[0] == 'P' && p[1] == 'R' && p[2] == 'I' && p[3] == ' ')
 				c->flags |= WS_CONN_H2;
+			/* TLS plaintext that begins with a server's SETTINGS frame (stream 0,
+			 * no flags, whole entries): HTTP/2, also when the client's first write,
+			 * the magic, was not seen (a TLS write lost for want of a socket).
+			 * A wrong guess only copies more of that connection. */
+			else if ((flags & WS_F_TLS) && n >= 9 && p[3] == 4 && p[4] == 0 &&
+				 !(p[5] | p[6] | p[7] | p[8]) &&
+				 (((__u32)p[0] << 16 | (__u32)p[1] << 8 | p[2]) % 6) == 0)
+				c->flags |= WS_CONN_H2;
 		}
 	}
 
