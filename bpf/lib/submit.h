@@ -6,15 +6,19 @@
 
 #include "lib/config.h"
 #include "lib/counters.h"
+#include "lib/wake.h"
 #include "maps/ringbuf.h"
 
-/* Submit without waking the agent unless enough data is pending: one wakeup per
- * wakeup_bytes instead of one per event (the agent also polls with a timeout). */
+/* Consumer position before which no forced wake-up is needed: shared by all CPUs,
+ * racy by design (see rb_should_wake). */
+__u64 ws_rb_next_wake SEC(".bss");
+
 static __always_inline void rb_submit(void *rec)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	if (rb_should_wake(bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA),
+			   bpf_ringbuf_query(&rb, BPF_RB_CONS_POS), wakeup_bytes, &ws_rb_next_wake))
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(rec, flags);
 	cnt_inc(WS_CNT_EVENTS);

@@ -10,6 +10,7 @@
 #include "lib/errors.h"
 #include "lib/scope.h"
 #include "lib/seq.h"
+#include "lib/wake.h"
 
 #include "tests/bpf/helpers_test.h"
 
@@ -65,6 +66,16 @@ int test_scope(struct ht_scope *t)
 	t->exclude = ports_exclude(set, t->n, HT_MAX_PORTS, t->sport, t->dport);
 	t->verdict = scope_verdict(t->mode, t->is_agent, t->pid_hit, t->comm_hit);
 	t->comm_eq = comm_eq(comm, name);
+	return 0;
+}
+
+SEC("syscall")
+int test_wake(struct ht_wake *t)
+{
+	__u64 next = t->next_cons;
+
+	t->wake = rb_should_wake(t->avail, t->cons, t->threshold, &next);
+	t->next_cons = next;
 	return 0;
 }
 

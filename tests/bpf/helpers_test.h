@@ -76,4 +76,13 @@ struct ht_err {
 };
 WS_STATIC_ASSERT(sizeof(struct ht_err) == 8, "ht_err layout");
 
+/* rb_should_wake(avail, cons, threshold, &next_cons) */
+struct ht_wake {
+	__u64 avail, cons, threshold;
+	__u64 next_cons;               /* in and out */
+	__u8 wake;                     /* out */
+	__u8 _pad[7];
+};
+WS_STATIC_ASSERT(sizeof(struct ht_wake) == 40, "ht_wake layout");
+
 #endif

@@ -1,6 +1,6 @@
 /* The pure bpf/lib helpers run in the kernel through BPF_PROG_TEST_RUN
  * (tests/bpf/helpers_test.bpf.c, built from the same headers as wirespan.bpf.o):
- * sequence arithmetic with wraparound and the FIN correction, the mmsg start choice,
+ * sequence arithmetic with wraparound and the FIN correction, the mmsg start choice, the ring's wake-up rule,
  * the capture budget (exhausted mid-message, direction flips, policies, truncation,
  * ciphertext), port sets empty and set, the scoping verdict, and the helper-failure
  * map (counted per {error, file, line}, full map counted, never silent).
@@ -323,6 +323,56 @@ static uint64_t counter(uint32_t idx)
 	return s;
 }
 
+/* The ring's wake-up rule: one forced wake-up per threshold's worth consumed, however
+ * many records are submitted while the agent has not caught up. */
+static void test_wake(void **state)
+{
+	const uint64_t T = 256 * 1024;
+	struct ht_wake w = { .threshold = T };
+	int wakes = 0;
+
+	/* below the threshold: never */
+	w.avail = T - 1;
+	run(skel->progs.test_wake, &w, sizeof(w));
+	assert_false(w.wake);
+	assert_int_equal(w.next_cons, 0);
+	/* the first submit at the threshold wakes, from consumer position 0 too */
+	w.avail = T;
+	run(skel->progs.test_wake, &w, sizeof(w));
+	assert_true(w.wake);
+	assert_int_equal(w.next_cons, T);
+	/* 1000 more submits before the agent runs: no second wake-up (the storm this
+	 * rule stops: every one of them forced one before) */
+	for (int i = 0; i < 1000; i++) {
+		w.avail = T + 300 * (uint64_t)i;
+		run(skel->progs.test_wake, &w, sizeof(w));
+		wakes += w.wake;
+	}
+	assert_int_equal(wakes, 0);
+	/* the agent consumed part of it (less than the threshold): still none */
+	w.cons = T - 1;
+	w.avail = 2 * T;
+	run(skel->progs.test_wake, &w, sizeof(w));
+	assert_false(w.wake);
+	/* it consumed the threshold's worth: the next backlog wakes it again */
+	w.cons = T;
+	run(skel->progs.test_wake, &w, sizeof(w));
+	assert_true(w.wake);
+	assert_int_equal(w.next_cons, 2 * T);
+	/* ... but not a small remainder */
+	w.cons = 5 * T;
+	w.avail = 10;
+	run(skel->progs.test_wake, &w, sizeof(w));
+	assert_false(w.wake);
+	assert_int_equal(w.next_cons, 2 * T);
+	/* a threshold of 0: every submit wakes */
+	w = (struct ht_wake){ .threshold = 0, .cons = 7 };
+	for (int i = 0; i < 3; i++) {
+		run(skel->progs.test_wake, &w, sizeof(w));
+		assert_true(w.wake);
+	}
+}
+
 static void test_err(void **state)
 {
 	struct ht_err t = { .err = -14 };
@@ -370,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_ports_exclude),
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_comm),
+		cmocka_unit_test(test_wake),
 		cmocka_unit_test(test_err),
 	};
 
