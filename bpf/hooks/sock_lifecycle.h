@@ -172,7 +172,13 @@ int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 	c = bpf_map_lookup_elem(&ws_conns, &key);
 	if (!c)
 		return 0;   /* only TCP socks are ever in the map */
-	/* tcp_close() re-sets FIN_WAIT1 after shutdown(): no change, no event. */
+	/* Only the end is reported: the agent ends the connection at TCP_CLOSE and uses no
+	 * other transition (EOF and resets come with the data path). A short connection
+	 * goes through about three transitions a side while known (FIN_WAIT1, FIN_WAIT2,
+	 * CLOSE; CLOSE_WAIT, LAST_ACK, CLOSE): two records of six, each a ring
+	 * reservation here and a record to read in the agent. */
+	if (new_state != WS_TCP_CLOSE)
+		return 0;
 	if ((c->flags & WS_CONN_REPORTED) && old_state != new_state) {
 		if (sock_owned_by_task(sk))
 			id = bpf_get_current_pid_tgid();
@@ -180,11 +186,9 @@ int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 	}
 	/* The sock is about to be freed and its address reused: its state and any capture
 	 * policy the agent gave it go. */
-	if (new_state == WS_TCP_CLOSE) {
-		if (inj_enabled)
-			inj_srv_end(c);
-		bpf_map_delete_elem(&ws_conns, &key);
-		bpf_map_delete_elem(&ws_capture, &key);
-	}
+	if (inj_enabled)
+		inj_srv_end(c);
+	bpf_map_delete_elem(&ws_conns, &key);
+	bpf_map_delete_elem(&ws_capture, &key);
 	return 0;
 }

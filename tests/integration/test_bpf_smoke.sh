@@ -460,6 +460,10 @@ def main():
         if cl.get("client_eof"):
             check(any(r["rec"] == "SOCK" and r["kind"] == "state" and r["new"] == 7 for r in sside),
                   "%s: no TCP_CLOSE state event for the server socket" % label)
+        # Only the end of a connection is a state record: the other transitions
+        # (FIN_WAIT1, CLOSE_WAIT, ...) cost a record each and nothing reads them.
+        other = [(r["old"], r["new"]) for r in sside + cside if r["rec"] == "SOCK" and r["kind"] == "state" and r["new"] != 7]
+        check(not other, "%s: state records other than TCP_CLOSE: %s" % (label, other))
         # lifecycle: the client's close is reported
         check(any(r["rec"] == "SOCK" and r["kind"] == "close" and r["pid"] == info["pid"] for r in cside),
               "%s: no close event for the client fd" % label)
