@@ -26,6 +26,7 @@
 
 #include "rt_go_elf.h"
 #include "wirespan.skel.h"
+#include "rt_gen.h"
 
 enum { V_UNKNOWN = 0, V_NO = 1, V_GO = 2 };
 
@@ -199,6 +200,7 @@ static int register_proc(struct ws_go_attach *g, uint32_t pid, const struct go_e
 			g->st.procs_map_full++;
 		return err;
 	}
+	ws_rt_registered(g->skel);
 	g->st.procs_go++;
 	return 0;
 }

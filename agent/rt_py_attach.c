@@ -21,6 +21,7 @@
 #include "rt_go_elf.h"
 #include "rt_py.h"
 #include "wirespan.skel.h"
+#include "rt_gen.h"
 
 struct py_exe {
 	uint64_t dev, ino;
@@ -146,6 +147,7 @@ static int discover(struct ws_py_attach *g, uint32_t pid)
 			g->st.procs_map_full++;
 		return -errno;
 	}
+	ws_rt_registered(g->skel);
 	g->st.procs_registered++;
 	return 1;
 }

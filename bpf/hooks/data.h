@@ -149,7 +149,7 @@ static __always_inline void mmsg_exit(struct ws_emit *e, struct ws_conn *c, stru
 			continue;
 		}
 		e->iov = (__u64)mh.msg_hdr.msg_iov;
-		e->iovcnt = mh.msg_hdr.msg_iovlen;
+		e->iovcnt = iov_cap(mh.msg_hdr.msg_iovlen);
 		e->want = payload_budget(c, e->dir, mh.msg_len, st->trunc, capture_bytes, &e->flags);
 		EMIT_IOV(e, c);
 		seq += mh.msg_len;
@@ -341,7 +341,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 		e.bytes = ret;
 		if (sys == WS_SYS_READV || sys == WS_SYS_WRITEV) {
 			e.iov = st.buf;
-			e.iovcnt = st.len;
+			e.iovcnt = iov_cap(st.len);
 		} else {
 			struct user_msghdr mh;
 
@@ -351,7 +351,7 @@ static __always_inline int data_exit(long ret, __u16 sys, __u8 dir, int flags_ar
 				__builtin_memset(&mh, 0, sizeof(mh));
 			}
 			e.iov = (__u64)mh.msg_iov;
-			e.iovcnt = mh.msg_iovlen;
+			e.iovcnt = iov_cap(mh.msg_iovlen);
 		}
 		e.want = payload_budget(c, dir, ret, st.trunc, capture_bytes, &e.flags);
 		EMIT_IOV(&e, c);

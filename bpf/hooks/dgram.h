@@ -223,7 +223,7 @@ static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, 
 			e->bytes = len;
 			e->src = 0;
 			e->iov = st->trunc ? 0 : (__u64)mh->msg_iov;   /* MSG_TRUNC: buffers not filled */
-			e->iovcnt = mh->msg_iovlen;
+			e->iovcnt = iov_cap(mh->msg_iovlen);
 			dgram_emit(e, c, (__u64)mh->msg_name);
 		}
 		return 0;
@@ -233,7 +233,7 @@ static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, 
 	case WS_SYS_READV:
 	case WS_SYS_WRITEV:
 		e->iov = st->buf;
-		e->iovcnt = st->len;
+		e->iovcnt = iov_cap(st->len);
 		break;
 	case WS_SYS_RECVMSG:
 	case WS_SYS_SENDMSG:
@@ -243,7 +243,7 @@ static __always_inline int dgram_exit(struct ws_stash *st, __u8 loop, long ret, 
 			__builtin_memset(mh, 0, sizeof(*mh));
 		}
 		e->iov = (__u64)mh->msg_iov;
-		e->iovcnt = mh->msg_iovlen;
+		e->iovcnt = iov_cap(mh->msg_iovlen);
 		name = (__u64)mh->msg_name;
 		break;
 	default:

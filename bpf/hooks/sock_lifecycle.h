@@ -189,6 +189,6 @@ int inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 	if (inj_enabled)
 		inj_srv_end(c);
 	bpf_map_delete_elem(&ws_conns, &key);
-	bpf_map_delete_elem(&ws_capture, &key);
+	capture_forget(&key);
 	return 0;
 }

@@ -36,6 +36,13 @@ __u64 ws_sock_fops = 0;
  * Starts at 1: a new connection (generation 0) looks its policy up on first use. */
 __u32 ws_capture_gen = 1;
 
+/* Bumped by the agent after it registers a process in ws_go_procs or ws_py_procs
+ * (ws_bpf_rt_changed). A connection caches "its process is registered in neither" with
+ * the generation it looked at (ws_conn.rt_none), so processes that are neither Go nor
+ * registered CPython pay one load and compare per record instead of a hash lookup.
+ * Removals need no bump: they cannot make a "not registered" answer wrong. */
+__u32 ws_rt_gen = 1;
+
 /* Set by the loader when Go support is on (ws_bpf_config.go_runtime). When 0 the
  * verifier drops the goid lookup from every data event. */
 const volatile __u32 go_enabled = 0;

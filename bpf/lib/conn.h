@@ -25,7 +25,7 @@ static __always_inline struct ws_conn *conn_create(struct sock *sk, __u8 role, _
 	 * sock: a policy left at its address (set by the agent after the old sock's
 	 * TCP_CLOSE, or whose close was missed) is not its own. */
 	if (role != WS_ROLE_UNKNOWN)
-		bpf_map_delete_elem(&ws_capture, &key);
+		capture_forget(&key);
 	if ((filter_mode & WS_FILTER_PORT) && port_selected(c.tuple.sport, c.tuple.dport))
 		c.flags |= WS_CONN_PORT_OK;
 	/* BPF_NOEXIST loses a race with another CPU creating the same entry: then the

@@ -5,8 +5,7 @@
 #pragma once
 
 #include "lib/emit_args.h"
-#include "lib/go_ctx.h"
-#include "lib/py_ctx.h"
+#include "lib/rt_ctx.h"
 #include "lib/inj_srv.h"
 #include "lib/loop.h"
 #include "lib/submit.h"
@@ -84,12 +83,8 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	ev->role = c->role;
 	ev->syscall = e->sys;
 	ev->_pad = 0;
-	ev->rt_ctx = ws_go_ctx(ev->pid);
-	goid = ev->rt_ctx;
-	/* CPython contexts matter on event loops only, and for what a task writes (the task
-	 * rule): threads that never waited on several descriptors, and reads, pay nothing */
-	if (!goid && py_enabled && e->loop && e->dir == WS_DIR_EGRESS && (ev->rt_ctx = ws_py_ctx(ev->pid, ev->tid)))
-		ev->hdr.flags |= WS_F_RT_PY;
+	ev->rt_ctx = e->rt;
+	goid = (flags & WS_F_RT_PY) ? 0 : e->rt;
 	ev->tuple = c->tuple;
 	waits_fill(ev, e->enter_ns);
 	if (e->loop)
@@ -120,7 +115,7 @@ static __always_inline void data_submit(struct ws_data_event *ev, const struct w
 	} while (0)
 
 /* One contiguous user buffer (read, write, recvfrom, sendto) or no payload. */
-static __noinline int emit_data(struct ws_emit *e, struct ws_conn *c)
+static __noinline int emit_data_rec(struct ws_emit *e, struct ws_conn *c)
 {
 	struct ws_data_event *ev;
 	long err;
@@ -150,8 +145,15 @@ drop:
 	return 0;
 }
 
+/* A data record from one contiguous user buffer (or none). */
+static __always_inline int emit_data(struct ws_emit *e, struct ws_conn *c)
+{
+	rt_fill(e, c);
+	return emit_data_rec(e, c);
+}
+
 /* A ciphertext record whose payload is the write's TLS record lengths (WS_F_TLS_RECS). */
-static __noinline int emit_cipher_recs(struct ws_emit *e, struct ws_conn *c, const __u16 *lens, int k)
+static __noinline int emit_cipher_recs_rec(struct ws_emit *e, struct ws_conn *c, const __u16 *lens, int k)
 {
 	struct ws_data_event *ev;
 
@@ -167,6 +169,12 @@ static __noinline int emit_cipher_recs(struct ws_emit *e, struct ws_conn *c, con
 	e->flags |= WS_F_TLS_RECS;
 	data_submit(ev, e, c, (__u32)k * sizeof(__u16));
 	return k;
+}
+
+static __always_inline int emit_cipher_recs(struct ws_emit *e, struct ws_conn *c, const __u16 *lens, int k)
+{
+	rt_fill(e, c);
+	return emit_cipher_recs_rec(e, c, lens, k);
 }
 
 #undef WS_FILE_ID

@@ -227,6 +227,6 @@ drop:
 /* The vectored paths, chosen by the caller so neither calls the other: the verifier
  * sums the stack of every frame in a call chain (512 bytes), and the exit programs
  * leave little. */
-#define EMIT_IOV(e, c) ((e)->iovcnt > WS_MAX_IOV && (e)->want ? ws_emit_iov_many(e, c) : ws_emit_iov(e, c))
+#define EMIT_IOV(e, c) (rt_fill(e, c), (e)->iovcnt > WS_MAX_IOV && (e)->want ? ws_emit_iov_many(e, c) : ws_emit_iov(e, c))
 
 #undef WS_FILE_ID

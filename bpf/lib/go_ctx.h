@@ -6,6 +6,7 @@
 #pragma once
 
 #include "lib/config.h"
+#include "maps/conns.h"
 #include "maps/go_procs.h"
 #include "maps/go_counters.h"
 
@@ -70,7 +71,8 @@ static __always_inline __u64 go_goid(const struct ws_go_proc *p, __u64 g)
  * slot). During a syscall made by a goroutine (syscall.Syscall -> entersyscall), g
  * stays that goroutine, so the value at the syscall's exit names it. fsbase is read
  * from the task: Go sets it with arch_prctl(ARCH_SET_FS), which updates
- * thread.fsbase, and does not use wrfsbase. 0 when not a Go process or unreadable.
+ * thread.fsbase, and does not use wrfsbase. WS_RT_UNREGISTERED when not a registered Go
+ * process (or Go support is off), 0 when unreadable.
  */
 static __noinline __u64 ws_go_ctx(__u32 tgid)
 {
@@ -80,10 +82,10 @@ static __noinline __u64 ws_go_ctx(__u32 tgid)
 	__u64 fsbase, g, goid;
 
 	if (!go_enabled)
-		return 0;
+		return WS_RT_UNREGISTERED;
 	p = go_lookup(tgid);
 	if (!p)
-		return 0;
+		return WS_RT_UNREGISTERED;
 	task = bpf_get_current_task_btf();
 	fsbase = task->thread.fsbase;
 	if (!fsbase || bpf_probe_read_user(&g, sizeof(g), (const void *)(fsbase + (__s64)p->tls_g)) ||
@@ -93,6 +95,6 @@ static __noinline __u64 ws_go_ctx(__u32 tgid)
 	}
 	return goid;
 #else
-	return 0;
+	return WS_RT_UNREGISTERED;
 #endif
 }

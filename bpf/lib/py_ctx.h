@@ -15,6 +15,7 @@
 #pragma once
 
 #include "lib/config.h"
+#include "maps/conns.h"
 #include "maps/py_procs.h"
 
 static __always_inline void py_cnt(__u32 idx)
@@ -60,7 +61,8 @@ stale:
 }
 
 /*
- * 0 when not a registered CPython process, or no context is known (counted). A global
+ * WS_RT_UNREGISTERED when not a registered CPython process (or the support is off), 0
+ * when no context is known (counted). A global
  * function: the verifier checks it once, not at each of the data path's call sites
  * (the walk's loop would multiply them past the kernel's limit on 6.1), and its frame
  * holds one word, since it sits at the deepest point of the data path's call chain.
@@ -74,10 +76,10 @@ __noinline __u64 ws_py_ctx(__u32 tgid, __u32 tid)
 	__u64 v = 0, ts, ctx;
 
 	if (!py_enabled)
-		return 0;
+		return WS_RT_UNREGISTERED;
 	p = py_lookup(tgid);
 	if (!p)
-		return 0;
+		return WS_RT_UNREGISTERED;
 	st = bpf_task_storage_get(&ws_py_ts, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (st && *st) {
 		ts = *st;

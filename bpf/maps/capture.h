@@ -15,3 +15,11 @@ struct {
 	__type(key, __u64);
 	__type(value, struct ws_capture_policy);
 } ws_capture SEC(".maps");
+
+/* Drop sk's policy if it has one. Most sockets never get one: a lock-free lookup first
+ * spares them the delete's bucket lock (irqsave, a paravirtual call in a VM). */
+static __always_inline void capture_forget(__u64 *key)
+{
+	if (bpf_map_lookup_elem(&ws_capture, key))
+		bpf_map_delete_elem(&ws_capture, key);
+}

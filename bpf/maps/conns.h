@@ -37,9 +37,18 @@ struct ws_conn {
 	__u8 tls_run_dir;    /* enum ws_dir of the current plaintext run */
 	__u8 tls_seen;       /* WS_CONN_DATA_IN/OUT for plaintext (WS_F_TLS) payloads: a
 			      * memory BIO's handshake reads carry ciphertext payload first */
-	__u8 _pad[2];
+	__u8 rt_none;        /* WS_RT_NONE_*: rt_pid is not a registered Go / CPython
+			      * process, as of generation rt_gen (lib/config.h ws_rt_gen) */
+	__u8 _pad;
 	__u32 srv_tid;       /* with WS_CONN_SRV_OPEN: the thread that read the request */
+	__u32 rt_pid;
+	__u32 rt_gen;        /* 0: never looked */
 };
+
+#define WS_RT_NONE_GO (1u << 0)
+#define WS_RT_NONE_PY (1u << 1)
+/* ws_go_ctx / ws_py_ctx: the process is not registered (or its entry is stale) */
+#define WS_RT_UNREGISTERED (~0ULL)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -11,6 +11,7 @@
 #include "lib/scope.h"
 #include "lib/seq.h"
 #include "lib/wake.h"
+#include "lib/rt_ctx.h"
 
 #include "tests/bpf/helpers_test.h"
 
@@ -76,6 +77,27 @@ int test_wake(struct ht_wake *t)
 
 	t->wake = rb_should_wake(t->avail, t->cons, t->threshold, &next);
 	t->next_cons = next;
+	return 0;
+}
+
+SEC("syscall")
+int test_rt(struct ht_rt *t)
+{
+	struct ws_emit e = {};
+	struct ws_conn c = {};
+
+	e.pid_tgid = (__u64)t->pid << 32 | t->tid;
+	e.loop = t->loop;
+	e.dir = t->egress ? WS_DIR_EGRESS : WS_DIR_INGRESS;
+	c.rt_pid = t->rt_pid;
+	c.rt_gen = t->rt_gen;
+	c.rt_none = t->rt_none;
+	rt_fill(&e, &c);
+	t->ctx = e.rt;
+	t->py = (e.flags & WS_F_RT_PY) != 0;
+	t->rt_pid = c.rt_pid;
+	t->rt_gen = c.rt_gen;
+	t->rt_none = c.rt_none;
 	return 0;
 }
 

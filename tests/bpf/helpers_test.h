@@ -85,4 +85,16 @@ struct ht_wake {
 };
 WS_STATIC_ASSERT(sizeof(struct ht_wake) == 40, "ht_wake layout");
 
+/* rt_ctx(ev, e, c) for the calling thread, on a connection made of these fields */
+struct ht_rt {
+	__u32 pid, tid;                /* in: the record's */
+	__u32 rt_pid, rt_gen;          /* in and out: the connection's */
+	__u8 rt_none;                  /* in and out: WS_RT_NONE_* */
+	__u8 loop, egress;             /* in */
+	__u8 py;                       /* out: WS_F_RT_PY set */
+	__u32 _pad;
+	__u64 ctx;                     /* out */
+};
+WS_STATIC_ASSERT(sizeof(struct ht_rt) == 32, "ht_rt layout");
+
 #endif

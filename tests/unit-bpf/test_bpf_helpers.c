@@ -14,12 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <cmocka.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "agent/bpf_errors.h"
+#include "headers/ws_go_abi.h"
 #include "tests/bpf/helpers_test.h"
 #include "helpers_test.skel.h"
 
@@ -45,6 +48,8 @@ static int setup(void **state)
 	/* Maps the helpers' headers declare but no test program uses. */
 	bpf_map__set_autocreate(skel->maps.ws_conns, false);
 	bpf_map__set_autocreate(skel->maps.ws_pid_filter, false);
+	skel->rodata->go_enabled = 1;
+	skel->rodata->py_enabled = 1;
 	if (helpers_test_bpf__load(skel)) {
 		fprintf(stderr, "test_bpf_helpers: loading tests/bpf/helpers_test.bpf.o failed\n");
 		helpers_test_bpf__destroy(skel);
@@ -373,6 +378,51 @@ static void test_wake(void **state)
 	}
 }
 
+/* The runtime context's memory of "not a registered process": kept per connection until
+ * the agent registers a process (ws_rt_gen), so unregistered processes skip both hash
+ * lookups, and a registration is seen at the next record. */
+static void test_rt(void **state)
+{
+	const uint8_t both = 1u << 0 | 1u << 1;   /* WS_RT_NONE_GO | WS_RT_NONE_PY */
+	uint32_t pid = (uint32_t)getpid(), gen = skel->data->ws_rt_gen;
+	struct ht_rt r = { .pid = pid, .tid = (uint32_t)gettid(), .loop = 1, .egress = 1 };
+	struct ws_go_proc gp = { .tls_g = -8 };
+	struct stat sb;
+
+	/* neither registered: remembered for this process at this generation */
+	run(skel->progs.test_rt, &r, sizeof(r));
+	assert_int_equal(r.ctx, 0);
+	assert_int_equal(r.rt_none, both);
+	assert_int_equal(r.rt_gen, gen);
+	assert_int_equal(r.rt_pid, pid);
+	/* a read of a thread that is no loop asks only about Go */
+	struct ht_rt rd = { .pid = pid, .tid = r.tid };
+	run(skel->progs.test_rt, &rd, sizeof(rd));
+	assert_int_equal(rd.rt_none, 1u << 0);
+
+	/* registered as Go (this executable) but the agent has not said so: the
+	 * connection's answer stands, the map is not looked at */
+	assert_int_equal(stat("/proc/self/exe", &sb), 0);
+	gp.exe_ino = sb.st_ino;
+	gp.exe_dev = (uint32_t)(major(sb.st_dev) << 20 | minor(sb.st_dev));
+	assert_int_equal(bpf_map__update_elem(skel->maps.ws_go_procs, &pid, sizeof(pid), &gp, sizeof(gp), BPF_ANY), 0);
+	run(skel->progs.test_rt, &r, sizeof(r));
+	assert_int_equal(r.rt_none, both);
+	/* said so (agent/rt_gen.h): looked at again and found (this is no Go process:
+	 * its goroutine is unreadable, 0, but it is registered); CPython still is not */
+	skel->data->ws_rt_gen = gen + 1;
+	run(skel->progs.test_rt, &r, sizeof(r));
+	assert_int_equal(r.rt_none, 1u << 1);
+	assert_int_equal(r.rt_gen, gen + 1);
+	/* an answer remembered for another process on the connection is not this one's */
+	r.rt_none = both;
+	r.rt_pid = pid + 1;
+	run(skel->progs.test_rt, &r, sizeof(r));
+	assert_int_equal(r.rt_none, 1u << 1);
+	assert_int_equal(r.rt_pid, pid);
+	bpf_map__delete_elem(skel->maps.ws_go_procs, &pid, sizeof(pid), 0);
+}
+
 static void test_err(void **state)
 {
 	struct ht_err t = { .err = -14 };
@@ -421,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_comm),
 		cmocka_unit_test(test_wake),
+		cmocka_unit_test(test_rt),
 		cmocka_unit_test(test_err),
 	};
 
