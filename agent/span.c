@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 /* Copy val (len bytes) into arena; truncates to fit. Returns the offset or -ENOSPC. */
@@ -289,6 +290,22 @@ void ws_resource_unref(struct ws_resource *r)
 {
 	if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		free(r);
+}
+
+void ws_span_copy(struct ws_span *dst, const struct ws_span *src)
+{
+	uint16_t na = src->n_attrs < WS_SPAN_MAX_ATTRS ? src->n_attrs : WS_SPAN_MAX_ATTRS;
+	uint16_t nb = src->arena_used < WS_SPAN_ARENA ? src->arena_used : WS_SPAN_ARENA;
+	uint8_t ne = src->n_events < WS_SPAN_MAX_EVENTS ? src->n_events : WS_SPAN_MAX_EVENTS;
+	uint8_t nl = src->n_links < WS_SPAN_MAX_LINKS ? src->n_links : WS_SPAN_MAX_LINKS;
+
+	memcpy(dst, src, offsetof(struct ws_span, attrs));
+	memcpy(dst->attrs, src->attrs, na * sizeof(src->attrs[0]));
+	memcpy(dst->arena, src->arena, nb);
+	dst->n_events = src->n_events;
+	dst->n_links = src->n_links;
+	memcpy(dst->events, src->events, ne * sizeof(src->events[0]));
+	memcpy(dst->links, src->links, nl * sizeof(src->links[0]));
 }
 
 void ws_hex(char *out, const uint8_t *in, size_t n)

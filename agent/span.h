@@ -151,6 +151,12 @@ const struct ws_attr *ws_resource_find_attr(const struct ws_resource *r, const c
 /* service.name of a resource, or "unknown_service" when absent. */
 const char *ws_resource_service_name(const struct ws_resource *r);
 
+/* Copy what src uses (its header, its n_attrs attributes, arena_used bytes of its arena,
+ * its events and links) into dst: a span is ~2.8 KB of tables, most of it unused, and
+ * queues copy spans in and out. dst's unused table entries are left as they were; every
+ * reader goes by the counts. The resource reference is copied, not taken. */
+void ws_span_copy(struct ws_span *dst, const struct ws_span *src);
+
 struct ws_resource *ws_resource_new(uint32_t pid);
 void ws_resource_ref(struct ws_resource *r);
 void ws_resource_unref(struct ws_resource *r);

@@ -40,7 +40,7 @@ size_t ws_otlp_queue_push(struct ws_otlp_queue *q, const struct ws_span *const *
 	for (size_t i = 0; i < k; i++) {
 		struct ws_span *slot = &q->slots[(q->head + q->count) % q->cap];
 
-		memcpy(slot, spans[i], sizeof(*slot));
+		ws_span_copy(slot, spans[i]);
 		ws_resource_ref(slot->res);
 		q->count++;
 	}
@@ -55,7 +55,7 @@ size_t ws_otlp_queue_take(struct ws_otlp_queue *q, struct ws_span *out, size_t m
 	size_t k = max < q->count ? max : q->count;
 
 	for (size_t i = 0; i < k; i++) {
-		memcpy(&out[i], &q->slots[q->head], sizeof(*out));
+		ws_span_copy(&out[i], &q->slots[q->head]);
 		q->head = (q->head + 1) % q->cap;
 	}
 	q->count -= (uint32_t)k;

@@ -233,6 +233,69 @@ static void test_queue_reuses_low_slots(void **state)
 	ws_resource_unref(r);
 }
 
+/* A span through the queue encodes to the same bytes as the span itself, though the
+ * queue copies only what the span uses and the slot and the taken copy held other
+ * spans' tables before (ws_span_copy). */
+static void test_queue_copies_what_is_used(void **state)
+{
+	struct ws_otlp_queue q;
+	struct ws_resource *r = ws_resource_new(7);
+	struct ws_span *in = calloc(1, sizeof(*in)), *junk = malloc(sizeof(*junk)), *out = malloc(sizeof(*out));
+	const struct ws_span *p[1] = { in };
+	const struct ws_span *po[1] = { out };
+	static const uint8_t tid[16] = { 1, 2, 3 }, sid[8] = { 4, 5 };
+	struct ws_buf a, b;
+	int ev, ln;
+
+	assert_non_null(in);
+	assert_non_null(junk);
+	assert_non_null(out);
+	ws_resource_set_str(r, "service.name", "svc");
+	memset(in->trace_id, 0x11, 16);
+	memset(in->span_id, 0x22, 8);
+	in->kind = 2;
+	in->start_ns = 1000;
+	in->end_ns = 2000;
+	in->res = r;
+	strcpy(in->name, "GET /x");
+	assert_int_equal(ws_span_set_str(in, "http.request.method", "GET"), 0);
+	assert_int_equal(ws_span_set_int(in, "http.response.status_code", 200), 0);
+	assert_int_equal(ws_span_set_str(in, "url.path", "/x"), 0);
+	ev = ws_span_add_event(in, 1500, "exception");
+	assert_true(ev >= 0);
+	assert_int_equal(ws_span_event_set_str(in, ev, "exception.message", "boom"), 0);
+	ln = ws_span_add_link(in, tid, sid, 1, true);
+	assert_true(ln >= 0);
+	assert_int_equal(ws_span_link_set_int(in, ln, "n", 3), 0);
+
+	/* every slot and the output first hold a different, fuller span */
+	memset(junk, 0x5a, sizeof(*junk));
+	junk->res = r;
+	assert_int_equal(ws_otlp_queue_init(&q, 2), 0);
+	for (uint32_t i = 0; i < q.cap; i++)
+		memcpy(&q.slots[i], junk, sizeof(*junk));
+	memcpy(out, junk, sizeof(*junk));
+
+	assert_int_equal(ws_otlp_queue_push(&q, p, 1), 1);
+	assert_int_equal(ws_otlp_queue_take(&q, out, 1), 1);
+	ws_otlp_queue_done(&q, 1, WS_OTLP_OUT_SENT, 0);
+	ws_buf_init(&a, 1 << 20);
+	ws_buf_init(&b, 1 << 20);
+	assert_int_equal(ws_otlp_proto_encode(p, 1, &a), 0);
+	assert_int_equal(ws_otlp_proto_encode(po, 1, &b), 0);
+	assert_true(a.len > 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	ws_buf_free(&a);
+	ws_buf_free(&b);
+	ws_resource_unref(out->res);
+	ws_otlp_queue_free(&q);
+	free(in);
+	free(junk);
+	free(out);
+	ws_resource_unref(r);
+}
+
 static void test_report(void **state)
 {
 	struct ws_otlp_stats st = { .spans_queued = 7, .spans_sent = 5, .retries = 2, .bytes_sent = 99 };
@@ -295,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_retry_after_dates),
 		cmocka_unit_test(test_queue_accounting),
 		cmocka_unit_test(test_queue_reuses_low_slots),
+		cmocka_unit_test(test_queue_copies_what_is_used),
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_json_partial),
 	};
