@@ -349,7 +349,7 @@ static void test_wake(void **state)
 	/* 1000 more submits before the agent runs: no second wake-up (the storm this
 	 * rule stops: every one of them forced one before) */
 	for (int i = 0; i < 1000; i++) {
-		w.avail = T + 300 * (uint64_t)i;
+		w.avail = T + 700 * (uint64_t)i;   /* up to 3.7 x T */
 		run(skel->progs.test_wake, &w, sizeof(w));
 		wakes += w.wake;
 	}
@@ -359,6 +359,13 @@ static void test_wake(void **state)
 	w.avail = 2 * T;
 	run(skel->progs.test_wake, &w, sizeof(w));
 	assert_false(w.wake);
+	/* ... until 4 x the threshold is pending: then every submit wakes it, as before */
+	for (int i = 0; i < 3; i++) {
+		w.avail = 4 * T + (uint64_t)i;
+		run(skel->progs.test_wake, &w, sizeof(w));
+		assert_true(w.wake);
+	}
+	w.next_cons = T;
 	/* it consumed the threshold's worth: the next backlog wakes it again */
 	w.cons = T;
 	run(skel->progs.test_wake, &w, sizeof(w));
