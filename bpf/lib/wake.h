@@ -19,13 +19,15 @@
  * hypervisor. Forcing one on every submit while the agent had not yet run or was still
  * catching up (as before 2026-12-03) cost about a tenth of all BPF time at 16k req/s.
  *
- * From 4 x wakeup_bytes on, every submit forces one again, as before. The once-per-
- * consumed rule alone lost records: in test_idle_conns (39 600 connections opened in a
- * burst) 3 693 records were dropped with the ring full, so a needed wake-up was missed
- * in a way the level-triggered epoll and the consume-everything loop should have
- * covered, and which was not found. The fallback bounds such a miss to a 4 x backlog;
- * with it the test passes and irq_work stays at 0.1-0.2 % of samples (1.5 % before).
- * Two CPUs that pass the test at once both wake it: harmless.
+ * From 4 x wakeup_bytes on, every submit forces one again, as before, on purpose: the
+ * storm was also backpressure. Each forced wake-up costs the traced process a VM exit
+ * in its syscall, so an agent that lags slows the bursts that make it lag. Without it,
+ * test_idle_conns (39 600 connections opened in a burst) overflowed the 8 MiB ring in 2
+ * of 3 runs (1 126-3 693 records dropped) while the agent was busy consuming (717 ms for
+ * 71 647 records, never asleep for more than its 100 ms tick: no wake-up was missed).
+ * With the storm kept for backlogs past 4 x, the test passes and irq_work stays at
+ * 0.1-0.2 % of samples at 16k req/s (1.5 % before). Two CPUs that pass the test at once
+ * both wake it: harmless.
  */
 static __always_inline bool rb_should_wake(__u64 avail, __u64 cons, __u64 threshold, __u64 *next_cons)
 {
