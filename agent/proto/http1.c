@@ -200,6 +200,9 @@ struct h1_impl {
 static struct ws_pool h1_pool;
 static bool h1_pool_ready;
 static uint64_t h1_fields_dropped;
+/* Whole lines at once (scan_start, scan_line, unkept values in bulk); off only to test
+ * them against the byte machine (h1_line_scan). */
+static bool h1_whole_lines = true;
 
 static struct ws_pool *pool(void)
 {
@@ -208,6 +211,11 @@ static struct ws_pool *pool(void)
 		h1_pool_ready = true;
 	}
 	return &h1_pool;
+}
+
+void h1_line_scan(bool on)
+{
+	h1_whole_lines = on;
 }
 
 void h1_pool_limits(uint64_t max_blocks, uint64_t keep_free)
@@ -1628,6 +1636,109 @@ static void value_str(struct msg *m, const uint8_t *v, uint32_t n)
 	dst[m->vlen] = '\0';
 }
 
+/* Length of the run of request-target bytes at p (visible ASCII and obs-text: anything
+ * above SP but DEL): the index of the first other byte, or n. */
+static uint32_t target_run(const uint8_t *p, uint32_t n)
+{
+	uint32_t k = 0;
+
+	while (k < n && p[k] > 0x20 && p[k] != 0x7f)
+		k++;
+	return k;
+}
+
+/* At the first byte of a start line: take the whole line at once when it is all in
+ * p[0..n) and well formed, leaving the message exactly as the byte machine (step) would
+ * byte by byte. Returns the bytes consumed, or 0: the byte machine takes the line
+ * instead (it is cut by the chunk's end, is malformed, is of the wrong kind for this
+ * direction, or would pass H1_HEADER_BLOCK_MAX), and fails or resumes exactly as it
+ * always did. Nothing of the message changes before the whole line is known good. */
+static uint32_t scan_start(struct h1_impl *im, struct dstate *d, const uint8_t *p, uint32_t n)
+{
+	struct msg *m = &d->m;
+	int want = kind_of(im, d);
+	bool not_ver = false, not_meth = false, resp;
+	uint32_t t, s, e, tl = 0, len;
+	uint16_t status = 0;
+
+	/* the first token: a method, or HTTP/1.x */
+	for (t = 0; t < n && t < H1_METHOD_MAX - 1 && (is_tchar(p[t]) || p[t] == '/'); t++) {
+		if (!ver_char_ok(t, p[t]))
+			not_ver = true;
+		if (p[t] == '/')
+			not_meth = true;
+	}
+	if (t == 0 || t == n || p[t] != ' ')
+		return 0;
+	/* as token_done decides; the flags only grow, so the whole token passing is every
+	 * prefix passing (token_prefix_ok, byte by byte) */
+	resp = t == 8 && !not_ver && want != K_REQ;
+	if (!resp && (not_meth || want == K_RESP))
+		return 0;
+	s = t + 1;
+	if (resp) {
+		/* status-code: three digits, no leading zero; then SP reason, or the end */
+		if (n - s < 4 || p[s] == '0')
+			return 0;
+		for (e = s; e < s + 3; e++) {
+			if (!is_digit(p[e]))
+				return 0;
+			status = (uint16_t)(status * 10 + (p[e] - '0'));
+		}
+		if (p[e] == ' ') {
+			e++;
+			e += text_run(p + e, n - e);
+		}
+	} else {
+		/* request-target SP HTTP/1.x */
+		tl = target_run(p + s, n - s);
+		e = s + tl;
+		if (!tl || n - e < 9 || p[e] != ' ')
+			return 0;
+		for (uint32_t j = 0; j < 8; j++)
+			if (!ver_char_ok(j, p[e + 1 + j]))
+				return 0;
+		e += 9;
+	}
+	/* CRLF, or a bare LF */
+	if (e == n)
+		return 0;
+	if (p[e] == '\n')
+		len = e + 1;
+	else if (p[e] == '\r' && e + 1 < n && p[e + 1] == '\n')
+		len = e + 2;
+	else
+		return 0;
+	if ((uint64_t)m->hdr_bytes + len > H1_HEADER_BLOCK_MAX)
+		return 0;
+
+	m->wire += len;
+	m->hdr_bytes += len;
+	memcpy(m->tok, p, t);
+	m->tok_len = (uint8_t)t;
+	m->tok_not_ver = not_ver;
+	m->tok_not_meth = not_meth;
+	token_done(im, d);
+	if (resp) {
+		m->status = status;
+		m->digits = 3;
+	} else {
+		uint32_t keep = m->req ? tl : 0;
+
+		if (keep > H1_TARGET_MAX - 1)
+			keep = H1_TARGET_MAX - 1;
+		if (keep)
+			memcpy(m->req->target, p + s, keep);
+		m->target_trunc = keep < tl;
+		m->tlen = tl;
+		m->version_minor = (uint8_t)(p[s + tl + 8] - '0');
+		m->have_version = true;
+		m->digits = 8;
+	}
+	start_line_done(im, d);
+	return len;
+}
+
 /* At the first byte of a line of a header block (or trailer section): take the whole
  * line at once when it is all in p[0..n) and well formed. Returns the bytes consumed,
  * or 0: the byte machine takes the line instead (it is cut by the chunk's end, is a
@@ -1711,7 +1822,7 @@ static void parse(struct h1_impl *im, struct dstate *d, const uint8_t *p, uint32
 				continue;
 			}
 			msg_begin(im, d, i);
-			break;
+			continue;
 		case ST_RESYNC:
 			if (d->resync_armed) {
 				if (p[i] == '\r' || p[i] == '\n') {
@@ -1722,14 +1833,24 @@ static void parse(struct h1_impl *im, struct dstate *d, const uint8_t *p, uint32
 				d->resync_armed = false;
 				if (resync_starts(im, d, p + i, n - i)) {
 					msg_begin(im, d, i);
-					break;
+					continue;
 				}
 			}
 			im->c->skipped_bytes += n - i;
 			return;
+		case ST_TOKEN:
+			/* Whole start lines at once, as header lines below. */
+			if (h1_whole_lines && m->tok_len == 0) {
+				k = scan_start(im, d, p + i, n - i);
+				if (k) {
+					i += (uint32_t)k;
+					continue;
+				}
+			}
+			break;
 		case ST_HDR_LINE:
 			/* Whole lines at once; a line the chunk cuts goes byte by byte. */
-			k = scan_line(im, d, p + i, n - i);
+			k = h1_whole_lines ? scan_line(im, d, p + i, n - i) : 0;
 			if (k) {
 				i += (uint32_t)k;
 				continue;
@@ -1740,7 +1861,7 @@ static void parse(struct h1_impl *im, struct dstate *d, const uint8_t *p, uint32
 			 * the previous chunk cut: only its end and control bytes matter, so run
 			 * to the first one and let step() see it. Same accounting as byte by
 			 * byte. */
-			if (m->hf == HF_NONE && m->hdr_bytes < H1_HEADER_BLOCK_MAX) {
+			if (h1_whole_lines && m->hf == HF_NONE && m->hdr_bytes < H1_HEADER_BLOCK_MAX) {
 				uint32_t lim = n - i;
 
 				if (lim > H1_HEADER_BLOCK_MAX - m->hdr_bytes)

@@ -165,6 +165,9 @@ struct h1_pool_stats {
 };
 void h1_pool_limits(uint64_t max_blocks, uint64_t keep_free);
 void h1_pool_shrink(void);   /* free the blocks waiting on the free list */
+/* Whole start and header lines at once (the default), or every byte through the byte
+ * machine: the same events either way; off only to test the one against the other. */
+void h1_line_scan(bool on);
 void h1_pool_get_stats(struct h1_pool_stats *out);
 void h1_conn_free(struct h1_conn *c);
 

@@ -14,8 +14,11 @@
  *     bit 4: no seq for this chunk
  *
  * Beyond "no crash, no leak, no UB", it checks the event contract of http1.h and that
- * every string in a record is NUL-terminated inside its array.
+ * every string in a record is NUL-terminated inside its array. And it feeds each input
+ * twice, with whole-line scanning and with every byte through the byte machine
+ * (h1_line_scan): the events, return codes and skipped bytes must be the same.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@ struct fstate {
 	uint8_t st[MAX_INDEX];      /* 0 unseen, 1 announced, 2 ended */
 	uint32_t max_index;
 	uint64_t events;
+	uint64_t hash;              /* FNV-1a over every event and return code */
 };
 
 static struct fstate fs;
@@ -41,6 +45,14 @@ static struct fstate fs;
 			abort();                                                      \
 		}                                                                     \
 	} while (0)
+
+static void fold(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t k = 0; k < n; k++)
+		fs.hash = (fs.hash ^ b[k]) * 0x100000001b3ULL;
+}
 
 static void check_str(const char *s, size_t cap)
 {
@@ -90,6 +102,7 @@ static void on_ev(void *ctx, const struct h1_event *e)
 	struct h1_conn *c = ctx;
 
 	fs.events++;
+	fold(e, sizeof(*e));  /* emit() zeroes each event, padding included */
 	if (e->type == H1_EV_REQUEST) {
 		CHECK(e->has_request && !e->has_response);
 		CHECK(e->req_index > 0 && e->req_index < MAX_INDEX && e->req_index < c->next_req_index);
@@ -117,21 +130,19 @@ static void on_ev(void *ctx, const struct h1_event *e)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One pass over the input's chunk stream; fs.hash and fs.events say what came out. */
+static void feed_all(const uint8_t *data, size_t size, bool whole_lines)
 {
 	struct h1_conn c;
 	uint32_t seq[2] = { 1000, 0xffffff00u };
 	uint64_t ts = 1;
 	size_t pos = 1;
 
-	if (size < 1)
-		return 0;
-	memset(fs.st, 0, sizeof(fs.st));
-	fs.max_index = 0;
+	memset(&fs, 0, sizeof(fs));
+	fs.hash = 0xcbf29ce484222325ULL;
+	h1_line_scan(whole_lines);
 	if (h1_conn_init(&c, (enum h1_role)(data[0] % 3)) != 0)
-		return 0;
+		return;
 	while (pos + 2 <= size) {
 		uint8_t ctl = data[pos], n = data[pos + 1];
 		size_t avail;
@@ -177,12 +188,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc = h1_conn_feed(&c, dir, &ch, on_ev, &c);
 		CHECK(rc == 0 || rc == -H1_ERR_NOT_HTTP || rc == -H1_ERR_UPGRADE);
 		CHECK((rc != 0) == c.dead);
+		fold(&rc, sizeof(rc));
 	}
 	h1_conn_close(&c, ts, on_ev, &c);
 	/* every announced request ended */
 	for (uint32_t k = 0; k <= fs.max_index; k++)
 		CHECK(fs.st[k] != 1);
+	fold(&c.skipped_bytes, sizeof(c.skipped_bytes));
+	fold(&c.next_req_index, sizeof(c.next_req_index));
 	h1_conn_free(&c);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint64_t hash, events;
+
+	if (size < 1)
+		return 0;
+	/* the byte machine alone, then whole lines: the same events */
+	feed_all(data, size, false);
+	hash = fs.hash;
+	events = fs.events;
+	feed_all(data, size, true);
+	CHECK(fs.events == events);
+	CHECK(fs.hash == hash);
 
 	/* The helpers on raw bytes, NUL-terminated. */
 	char raw[600];

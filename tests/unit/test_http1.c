@@ -1115,11 +1115,96 @@ static void test_detect(void **state)
 	assert_int_equal(h1_detect((const uint8_t *)"GET", 0), -1);
 }
 
+/* Whole start and header lines (the default) give exactly the events of the byte
+ * machine, also for what the fuzzer cannot reach (its chunks are under 256 bytes):
+ * targets around H1_TARGET_MAX, lines near H1_HEADER_BLOCK_MAX, each kind of bad line. */
+static void run_both(enum h1_role role, const char *req, size_t req_len, const char *resp)
+{
+	struct runner u[2];
+
+	for (int k = 0; k < 2; k++) {
+		h1_line_scan(k == 1);
+		runner_init(&u[k], role);
+		struct step s1 = { 'q', req, -1, -1, 0, req_len }, s2 = R(resp), s3 = { 'c', NULL, 0, 0, 0, 0 };
+		run_step(&u[k], &s1);
+		run_step(&u[k], &s2);
+		run_step(&u[k], &s3);
+	}
+	h1_line_scan(true);
+	if (u[0].r->n != u[1].r->n || memcmp(u[0].r->ev, u[1].r->ev, sizeof(struct h1_event) * (size_t)u[0].r->n) ||
+	    u[0].last_rc != u[1].last_rc || u[0].c.skipped_bytes != u[1].c.skipped_bytes) {
+		char a[512] = "", b[512] = "";
+
+		summarize(u[0].r, 0, u[0].r->n, a, sizeof(a));
+		summarize(u[1].r, 0, u[1].r->n, b, sizeof(b));
+		fail_msg("request of %zu bytes, response \"%.20s\": byte machine %s, whole lines %s",
+			 req_len, resp, a, b);
+	}
+	runner_fini(&u[0]);
+	runner_fini(&u[1]);
+}
+
+static void test_whole_lines_match_byte_machine(void **state)
+{
+	static const size_t tlens[] = { 1, 2, H1_TARGET_MAX - 2, H1_TARGET_MAX - 1, H1_TARGET_MAX,
+					H1_TARGET_MAX + 1, 4000, H1_HEADER_BLOCK_MAX - 40,
+					H1_HEADER_BLOCK_MAX - 20, H1_HEADER_BLOCK_MAX };
+	static const char *const resps[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 204\r\n\r\n",
+		"HTTP/1.0 200 \tfine\x80\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 404 Not Found\nContent-Length: 2\n\nno",
+		"HTTP/1.1 099 x\r\n\r\n",
+		"HTTP/1.1 20x OK\r\n\r\n",
+		"HTTP/1.1 200 O\x01K\r\n\r\n",
+		"HTTP/1.1 200 OK\rX\r\n\r\n",
+		"HTTP/2.0 200 OK\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r\n",
+	};
+	static const char *const reqs[] = {
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.0\n\n",
+		"M-SEARCH * HTTP/1.1\r\n\r\n",
+		"GET /a\x7f HTTP/1.1\r\n\r\n",
+		"GET /\xff\xfe HTTP/1.1\r\n\r\n",
+		"GET  / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1 \r\n\r\n",
+		"GET / HTTP/1.x\r\n\r\n",
+		"GET / HTTP/1.1\rX\r\n\r\n",
+		"ABCDEFGHIJKLMNO / HTTP/1.1\r\n\r\n",
+		"ABCDEFGHIJKLMNOP / HTTP/1.1\r\n\r\n",
+		"HTTP/1.1 / HTTP/1.1\r\n\r\n",
+		"G/T / HTTP/1.1\r\n\r\n",
+		" GET / HTTP/1.1\r\n\r\n",
+		"\r\n\r\nGET /after-blank-lines HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST /p HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+	};
+	char *buf = malloc(H1_HEADER_BLOCK_MAX + 64);
+
+	assert_non_null(buf);
+	for (int role = H1_ROLE_DETECT; role <= H1_ROLE_CLIENT; role++) {
+		for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+			for (size_t j = 0; j < sizeof(resps) / sizeof(resps[0]); j++)
+				run_both((enum h1_role)role, reqs[i], strlen(reqs[i]), resps[j]);
+		for (size_t i = 0; i < sizeof(tlens) / sizeof(tlens[0]); i++) {
+			size_t n = 0;
+
+			n += (size_t)sprintf(buf, "GET /");
+			memset(buf + n, 'a', tlens[i] - 1);
+			n += tlens[i] - 1;
+			n += (size_t)sprintf(buf + n, " HTTP/1.1\r\nHost: h\r\n\r\n");
+			run_both((enum h1_role)role, buf, n, resps[0]);
+		}
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_split_every_point),
+		cmocka_unit_test(test_whole_lines_match_byte_machine),
 		cmocka_unit_test(test_split_response_every_point),
 		cmocka_unit_test(test_pipeline_seq),
 		cmocka_unit_test(test_client_server_seq_match),
