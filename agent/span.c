@@ -308,6 +308,125 @@ void ws_span_copy(struct ws_span *dst, const struct ws_span *src)
 	memcpy(dst->links, src->links, nl * sizeof(src->links[0]));
 }
 
+/* Packed layout: struct packed_head, then name_len name bytes, status_len status bytes,
+ * n_attrs attributes, arena_used arena bytes, n_events events, n_links links; padded
+ * to 8. The head's copy of the span's first bytes (ids to end_ns) is exact. */
+struct packed_head {
+	uint32_t size;
+	uint8_t name_len;
+	uint8_t status_len;
+	uint8_t n_events;
+	uint8_t n_links;
+	struct ws_resource *res;
+	uint8_t fixed[offsetof(struct ws_span, name)];
+};
+
+_Static_assert(WS_SPAN_NAME_MAX <= 256 && sizeof(((struct ws_span *)0)->status_message) <= 256,
+	       "packed lengths are one byte");
+
+struct packed_counts {
+	size_t name, status, na, nb, ne, nl;
+};
+
+static void packed_counts(const struct ws_span *s, struct packed_counts *c)
+{
+	c->name = strnlen(s->name, sizeof(s->name) - 1);
+	c->status = strnlen(s->status_message, sizeof(s->status_message) - 1);
+	c->na = s->n_attrs < WS_SPAN_MAX_ATTRS ? s->n_attrs : WS_SPAN_MAX_ATTRS;
+	c->nb = s->arena_used < WS_SPAN_ARENA ? s->arena_used : WS_SPAN_ARENA;
+	c->ne = s->n_events < WS_SPAN_MAX_EVENTS ? s->n_events : WS_SPAN_MAX_EVENTS;
+	c->nl = s->n_links < WS_SPAN_MAX_LINKS ? s->n_links : WS_SPAN_MAX_LINKS;
+}
+
+static size_t packed_bytes(const struct packed_counts *c)
+{
+	size_t n = sizeof(struct packed_head) + c->name + c->status + c->na * sizeof(struct ws_attr) +
+		   c->nb + c->ne * sizeof(struct ws_span_event) + c->nl * sizeof(struct ws_span_link);
+
+	return (n + 7) & ~(size_t)7;
+}
+
+_Static_assert(sizeof(struct packed_head) + WS_SPAN_NAME_MAX + 64 + sizeof(struct ws_attr) * WS_SPAN_MAX_ATTRS +
+		       WS_SPAN_ARENA + sizeof(struct ws_span_event) * WS_SPAN_MAX_EVENTS +
+		       sizeof(struct ws_span_link) * WS_SPAN_MAX_LINKS + 7 <= WS_SPAN_PACKED_MAX,
+	       "WS_SPAN_PACKED_MAX bounds every packed span");
+
+size_t ws_span_packed_size(const struct ws_span *s)
+{
+	struct packed_counts c;
+
+	packed_counts(s, &c);
+	return packed_bytes(&c);
+}
+
+size_t ws_span_pack(uint8_t *dst, const struct ws_span *s)
+{
+	struct packed_counts c;
+	struct packed_head h;
+	uint8_t *p = dst + sizeof(h);
+
+	packed_counts(s, &c);
+	memset(&h, 0, sizeof(h));
+	h.size = (uint32_t)packed_bytes(&c);
+	h.name_len = (uint8_t)c.name;
+	h.status_len = (uint8_t)c.status;
+	h.n_events = s->n_events;
+	h.n_links = s->n_links;
+	h.res = s->res;
+	memcpy(h.fixed, s, sizeof(h.fixed));
+	memcpy(dst, &h, sizeof(h));
+	memcpy(p, s->name, c.name);
+	p += c.name;
+	memcpy(p, s->status_message, c.status);
+	p += c.status;
+	memcpy(p, s->attrs, c.na * sizeof(s->attrs[0]));
+	p += c.na * sizeof(s->attrs[0]);
+	memcpy(p, s->arena, c.nb);
+	p += c.nb;
+	memcpy(p, s->events, c.ne * sizeof(s->events[0]));
+	p += c.ne * sizeof(s->events[0]);
+	memcpy(p, s->links, c.nl * sizeof(s->links[0]));
+	p += c.nl * sizeof(s->links[0]);
+	memset(p, 0, (size_t)(dst + h.size - p));
+	return h.size;
+}
+
+size_t ws_span_unpack(struct ws_span *dst, const uint8_t *src)
+{
+	struct packed_head h;
+	const uint8_t *p = src + sizeof(h);
+	struct packed_counts c;
+
+	memcpy(&h, src, sizeof(h));
+	memcpy(dst, h.fixed, sizeof(h.fixed));
+	dst->res = h.res;
+	dst->n_events = h.n_events;
+	dst->n_links = h.n_links;
+	memcpy(dst->name, p, h.name_len);
+	dst->name[h.name_len] = '\0';
+	p += h.name_len;
+	memcpy(dst->status_message, p, h.status_len);
+	dst->status_message[h.status_len] = '\0';
+	p += h.status_len;
+	packed_counts(dst, &c);
+	memcpy(dst->attrs, p, c.na * sizeof(dst->attrs[0]));
+	p += c.na * sizeof(dst->attrs[0]);
+	memcpy(dst->arena, p, c.nb);
+	p += c.nb;
+	memcpy(dst->events, p, c.ne * sizeof(dst->events[0]));
+	p += c.ne * sizeof(dst->events[0]);
+	memcpy(dst->links, p, c.nl * sizeof(dst->links[0]));
+	return h.size;
+}
+
+struct ws_resource *ws_span_packed_res(const uint8_t *src)
+{
+	struct packed_head h;
+
+	memcpy(&h, src, sizeof(h));
+	return h.res;
+}
+
 void ws_hex(char *out, const uint8_t *in, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";

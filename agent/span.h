@@ -157,6 +157,19 @@ const char *ws_resource_service_name(const struct ws_resource *r);
  * reader goes by the counts. The resource reference is copied, not taken. */
 void ws_span_copy(struct ws_span *dst, const struct ws_span *src);
 
+/* A span packed into bytes: what ws_span_copy copies, without the unused tails of its
+ * tables, name and status message (~0.6-1 KB for an HTTP span against 2.8 KB). Queues
+ * that hold many spans keep them packed. ws_span_packed_size() is the bytes
+ * ws_span_pack() writes (a multiple of 8, at most WS_SPAN_PACKED_MAX); ws_span_unpack()
+ * restores into dst what ws_span_copy would have copied (strings NUL-terminated, dst's
+ * unused entries left as they were) and returns the bytes read. The resource reference
+ * is copied, not taken; ws_span_packed_res() reads it without unpacking. */
+#define WS_SPAN_PACKED_MAX (sizeof(struct ws_span) + 16)
+size_t ws_span_packed_size(const struct ws_span *s);
+size_t ws_span_pack(uint8_t *dst, const struct ws_span *s);
+size_t ws_span_unpack(struct ws_span *dst, const uint8_t *src);
+struct ws_resource *ws_span_packed_res(const uint8_t *src);
+
 struct ws_resource *ws_resource_new(uint32_t pid);
 void ws_resource_ref(struct ws_resource *r);
 void ws_resource_unref(struct ws_resource *r);

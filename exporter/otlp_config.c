@@ -333,9 +333,9 @@ int ws_otlp_config_validate(const struct ws_otlp_config *cfg, char *err, size_t 
 	if (cfg->max_batch_spans > cfg->max_queue_spans)
 		return fail(err, errlen, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=%u is larger than OTEL_BSP_MAX_QUEUE_SIZE=%u",
 			    cfg->max_batch_spans, cfg->max_queue_spans);
-	if (cfg->max_queue_bytes < sizeof(struct ws_span))
-		return fail(err, errlen, "WIRESPAN_OTLP_MAX_QUEUE_BYTES=%llu cannot hold one span (%zu bytes)",
-			    (unsigned long long)cfg->max_queue_bytes, sizeof(struct ws_span));
+	if (cfg->max_queue_bytes < WS_SPAN_PACKED_MAX)
+		return fail(err, errlen, "WIRESPAN_OTLP_MAX_QUEUE_BYTES=%llu cannot hold the largest span (%zu bytes)",
+			    (unsigned long long)cfg->max_queue_bytes, (size_t)WS_SPAN_PACKED_MAX);
 	if (cfg->timeout_ms == 0 || cfg->export_timeout_ms == 0)
 		return fail(err, errlen, "OTLP timeouts must be at least 1 ms");
 	if (cfg->retry_initial_ms == 0 || cfg->retry_max_ms < cfg->retry_initial_ms)

@@ -659,12 +659,10 @@ struct ws_sink *ws_sink_otlp_http_new(const struct ws_otlp_config *cfg)
 	pthread_cond_init(&h->wake, &ca);
 	pthread_cond_init(&h->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	/* the byte bound lowers the span bound: slots are fixed-size spans */
-	slots = cfg->max_queue_bytes / sizeof(struct ws_span);
-	if (slots > cfg->max_queue_spans)
-		slots = cfg->max_queue_spans;
+	/* both bounds hold: spans, and bytes of packed spans (otlp_queue.h) */
+	slots = cfg->max_queue_spans;
 	h->batch_max = cfg->max_batch_spans < slots ? cfg->max_batch_spans : (uint32_t)slots;
-	if (ws_otlp_queue_init(&h->q, (uint32_t)slots))
+	if (ws_otlp_queue_init(&h->q, (uint32_t)slots, cfg->max_queue_bytes))
 		goto nomem;
 	h->batch = calloc(h->batch_max, sizeof(*h->batch));
 	h->ptrs = calloc(h->batch_max, sizeof(*h->ptrs));

@@ -8,40 +8,113 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "otlp_proto.h"
 
 /* ---- queue and accounting ---------------------------------------------------- */
 
-int ws_otlp_queue_init(struct ws_otlp_queue *q, uint32_t cap)
+struct ws_otlp_chunk {
+	struct ws_otlp_chunk *next;
+	uint32_t used;                 /* bytes written */
+	uint32_t read;                 /* bytes taken */
+	uint8_t data[];
+};
+
+#define CHUNK_DATA (WS_OTLP_CHUNK_BYTES - offsetof(struct ws_otlp_chunk, data))
+
+_Static_assert(WS_SPAN_PACKED_MAX <= CHUNK_DATA, "a chunk holds the largest packed span");
+
+int ws_otlp_queue_init(struct ws_otlp_queue *q, uint32_t cap, size_t max_bytes)
 {
 	memset(q, 0, sizeof(*q));
 	if (cap == 0)
 		return -EINVAL;
-	q->slots = calloc(cap, sizeof(*q->slots));
-	if (!q->slots)
-		return -ENOMEM;
 	q->cap = cap;
+	max_bytes /= WS_OTLP_CHUNK_BYTES;
+	q->max_chunks = max_bytes == 0 ? 1 : max_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)max_bytes;
 	return 0;
+}
+
+/* Chunks are mapped and unmapped directly, not taken from malloc: their memory goes
+ * back to the system when they are, whatever the allocator's thresholds and arenas. */
+static struct ws_otlp_chunk *chunk_get(struct ws_otlp_queue *q)
+{
+	struct ws_otlp_chunk *c = q->spare;
+	void *m;
+
+	if (c) {
+		q->spare = c->next;
+		q->n_spare--;
+	} else {
+		if (q->chunks >= q->max_chunks)
+			return NULL;
+		m = mmap(NULL, WS_OTLP_CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		c = m;
+		q->chunks++;
+		q->st.queue_bytes = (uint64_t)q->chunks * WS_OTLP_CHUNK_BYTES;
+		if (q->chunks > q->chunks_max_seen)
+			q->chunks_max_seen = q->chunks;
+	}
+	c->next = NULL;
+	c->used = c->read = 0;
+	return c;
+}
+
+static void chunk_put(struct ws_otlp_queue *q, struct ws_otlp_chunk *c)
+{
+	if (q->n_spare < WS_OTLP_SPARE_CHUNKS) {
+		c->next = q->spare;
+		q->spare = c;
+		q->n_spare++;
+		return;
+	}
+	munmap(c, WS_OTLP_CHUNK_BYTES);
+	q->chunks--;
+	q->st.queue_bytes = (uint64_t)q->chunks * WS_OTLP_CHUNK_BYTES;
 }
 
 void ws_otlp_queue_free(struct ws_otlp_queue *q)
 {
 	ws_otlp_queue_drop_all(q);
-	free(q->slots);
-	q->slots = NULL;
+	if (q->first)
+		chunk_put(q, q->first);   /* drained: the one left is empty */
+	q->first = q->last = NULL;
+	while (q->spare) {
+		struct ws_otlp_chunk *c = q->spare;
+
+		q->spare = c->next;
+		munmap(c, WS_OTLP_CHUNK_BYTES);
+		q->chunks--;
+	}
+	q->n_spare = 0;
+	q->st.queue_bytes = 0;
 	q->cap = 0;
 }
 
 size_t ws_otlp_queue_push(struct ws_otlp_queue *q, const struct ws_span *const *spans, size_t n)
 {
-	size_t room = q->cap - q->count, k = n < room ? n : room;
+	size_t k = 0;
 
-	for (size_t i = 0; i < k; i++) {
-		struct ws_span *slot = &q->slots[(q->head + q->count) % q->cap];
+	for (; k < n && q->count < q->cap; k++) {
+		size_t sz = ws_span_packed_size(spans[k]);
+		struct ws_otlp_chunk *c = q->last;
 
-		ws_span_copy(slot, spans[i]);
-		ws_resource_ref(slot->res);
+		if (!c || c->used + sz > CHUNK_DATA) {
+			c = chunk_get(q);
+			if (!c)
+				break;
+			if (q->last)
+				q->last->next = c;
+			else
+				q->first = c;
+			q->last = c;
+		}
+		ws_span_pack(c->data + c->used, spans[k]);
+		ws_resource_ref(spans[k]->res);
+		c->used += (uint32_t)sz;
 		q->count++;
 	}
 	q->st.spans_queued += k;
@@ -50,20 +123,39 @@ size_t ws_otlp_queue_push(struct ws_otlp_queue *q, const struct ws_span *const *
 	return k;
 }
 
+/* The oldest packed span (unpacked into out, when given), taken off the queue. Read
+ * chunks go (the last one, emptied, is reused in place). Returns its resource. */
+static struct ws_resource *queue_pop(struct ws_otlp_queue *q, struct ws_span *out)
+{
+	struct ws_otlp_chunk *c = q->first;
+	const uint8_t *p = c->data + c->read;
+	struct ws_resource *res = ws_span_packed_res(p);
+	uint32_t size;
+
+	if (out) {
+		c->read += (uint32_t)ws_span_unpack(out, p);
+	} else {
+		memcpy(&size, p, sizeof(size));  /* a packed span begins with its size */
+		c->read += size;
+	}
+	q->count--;
+	if (c->read == c->used) {
+		if (c == q->last) {
+			c->used = c->read = 0;
+		} else {
+			q->first = c->next;
+			chunk_put(q, c);
+		}
+	}
+	return res;
+}
+
 size_t ws_otlp_queue_take(struct ws_otlp_queue *q, struct ws_span *out, size_t max)
 {
 	size_t k = max < q->count ? max : q->count;
 
-	for (size_t i = 0; i < k; i++) {
-		ws_span_copy(&out[i], &q->slots[q->head]);
-		q->head = (q->head + 1) % q->cap;
-	}
-	q->count -= (uint32_t)k;
-	/* Drained: start again at slot 0, so that below saturation only the first slots
-	 * (as many as the deepest the queue got) are ever touched and resident, not the
-	 * whole ring as the head goes round it. */
-	if (!q->count)
-		q->head = 0;
+	for (size_t i = 0; i < k; i++)
+		queue_pop(q, &out[i]);
 	q->st.queue_depth = q->count;
 	q->st.in_flight += k;
 	return k;
@@ -100,12 +192,8 @@ size_t ws_otlp_queue_drop_all(struct ws_otlp_queue *q)
 {
 	size_t n = q->count;
 
-	for (size_t i = 0; i < n; i++) {
-		ws_resource_unref(q->slots[q->head].res);
-		q->head = (q->head + 1) % q->cap;
-	}
-	q->count = 0;
-	q->head = 0;
+	for (size_t i = 0; i < n; i++)
+		ws_resource_unref(queue_pop(q, NULL));
 	q->st.queue_depth = 0;
 	q->st.spans_dropped_shutdown += n;
 	return n;
@@ -129,6 +217,7 @@ void ws_otlp_stats_report(const struct ws_otlp_stats *st, FILE *out)
 	fprintf(out, "otlp_spans_dropped_shutdown %" PRIu64 "\n", st->spans_dropped_shutdown);
 	fprintf(out, "otlp_retries %" PRIu64 "\n", st->retries);
 	fprintf(out, "otlp_queue_depth %" PRIu64 "\n", st->queue_depth);
+	fprintf(out, "otlp_queue_bytes %" PRIu64 "\n", st->queue_bytes);
 	fprintf(out, "otlp_partial_success_rejected %" PRIu64 "\n", st->partial_success_rejected);
 	fprintf(out, "otlp_requests %" PRIu64 "\n", st->requests);
 	fprintf(out, "otlp_bytes_sent %" PRIu64 "\n", st->bytes_sent);

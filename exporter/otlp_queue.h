@@ -5,13 +5,16 @@
  * partial_success parsing. No threads, clocks, sockets or randomness of its own: the
  * shell (otlp_http.c) passes time and random numbers in, so all of it is unit-tested.
  *
- * Queue: a ring of fixed ws_span slots (a span is fixed-size, so the span bound is the
- * byte bound: memory = slots * sizeof(struct ws_span)). When it is full, the NEWEST
- * spans are refused and counted (spans_dropped_queue_full): what is queued is never
- * touched again until sent, the worker can hold a batch without a lock, and the count
- * means the same as the SDK batch processors' queue-full drops. docs/otlp-export.md
- * discusses the trade-off against dropping the oldest. A drained ring starts again at
- * slot 0, so the memory touched is the deepest the queue got, not all of it.
+ * Queue: packed spans (ws_span_pack: only what a span uses, ~0.6-1 KB of its 2.8 KB) in
+ * a FIFO of fixed-size chunks, bounded both in spans and in bytes (chunks). When either
+ * bound is reached, the NEWEST spans are refused and counted (spans_dropped_queue_full):
+ * what is queued is never touched again until sent, the worker can hold a batch without
+ * a lock, and the count means the same as the SDK batch processors' queue-full drops.
+ * docs/otlp-export.md discusses the trade-off against dropping the oldest. Memory
+ * follows the queue's depth: a chunk is mapped when the last one is full and unmapped
+ * once read (WS_OTLP_SPARE_CHUNKS stay mapped for the next burst), so a queue that a
+ * burst filled once does not keep that memory (a ring would keep every page it ever
+ * touched, and under steady load goes round all of them).
  *
  * Accounting, kept exact at all times:
  *   emitted = spans_queued + spans_dropped_queue_full
@@ -46,6 +49,7 @@ struct ws_otlp_stats {
 	uint64_t requests;            /* HTTP requests attempted */
 	uint64_t queue_depth;
 	uint64_t in_flight;           /* taken by the worker, outcome not known yet */
+	uint64_t queue_bytes;         /* memory the queue has mapped now (chunks, spares included) */
 	char last_error[256];
 };
 
@@ -56,17 +60,28 @@ enum ws_otlp_outcome {
 	WS_OTLP_OUT_SHUTDOWN,
 };
 
+#define WS_OTLP_CHUNK_BYTES (256u << 10)
+#define WS_OTLP_SPARE_CHUNKS 2
+
+struct ws_otlp_chunk;
+
 struct ws_otlp_queue {
-	struct ws_span *slots;
-	uint32_t cap;
-	uint32_t head;     /* oldest */
+	struct ws_otlp_chunk *first;   /* oldest: read from here */
+	struct ws_otlp_chunk *last;    /* newest: written here */
+	struct ws_otlp_chunk *spare;   /* mapped, empty, at most WS_OTLP_SPARE_CHUNKS */
+	uint32_t n_spare;
+	uint32_t chunks;               /* mapped now, spares included */
+	uint32_t max_chunks;           /* the byte bound */
+	uint32_t chunks_max_seen;      /* the most ever mapped at once */
+	uint32_t cap;                  /* spans at most */
 	uint32_t count;
 	struct ws_otlp_stats st;
 };
 
-/* cap slots (>= 1). 0 or -ENOMEM / -EINVAL. */
-int ws_otlp_queue_init(struct ws_otlp_queue *q, uint32_t cap);
-/* Releases the slots; spans still queued are counted as dropped at shutdown. */
+/* At most cap spans (>= 1) in at most max_bytes bytes of chunks (at least one chunk).
+ * Maps nothing yet. 0 or -EINVAL. */
+int ws_otlp_queue_init(struct ws_otlp_queue *q, uint32_t cap, size_t max_bytes);
+/* Unmaps the chunks; spans still queued are counted as dropped at shutdown. */
 void ws_otlp_queue_free(struct ws_otlp_queue *q);
 /* Copy spans in (taking a resource reference each) while there is room; the rest are
  * counted as dropped (queue full). Returns how many were accepted. */

@@ -137,8 +137,8 @@ static void test_queue_accounting(void **state)
 	struct ws_span in[6], out[6];
 	const struct ws_span *p[6];
 
-	assert_int_equal(ws_otlp_queue_init(&q, 0), -EINVAL);
-	assert_int_equal(ws_otlp_queue_init(&q, 4), 0);
+	assert_int_equal(ws_otlp_queue_init(&q, 0, 1 << 20), -EINVAL);
+	assert_int_equal(ws_otlp_queue_init(&q, 4, 1 << 20), 0);
 	for (int i = 0; i < 6; i++) {
 		mk(&in[i], r, (uint8_t)(i + 1));
 		p[i] = &in[i];
@@ -196,41 +196,163 @@ static void test_queue_accounting(void **state)
 	ws_resource_unref(r);
 }
 
-/* A drained queue starts again at slot 0: at rates the sender keeps up with, only the
- * first slots are ever written, so the ring's pages beyond them are never resident. */
-static void test_queue_reuses_low_slots(void **state)
+/* Memory follows the queue's depth: chunks are mapped as spans come and unmapped once
+ * read, but for WS_OTLP_SPARE_CHUNKS kept for the next burst; a drained queue holds at
+ * most those and the one it goes on writing. */
+static void test_queue_memory_follows_depth(void **state)
 {
 	struct ws_otlp_queue q;
 	struct ws_resource *r = ws_resource_new(1);
-	struct ws_span in[3], out[3];
-	const struct ws_span *p[3];
+	struct ws_span *in = calloc(1, sizeof(*in)), *out = calloc(512, sizeof(*out));
+	const struct ws_span *p[512];
+	size_t per_chunk;
 
-	assert_int_equal(ws_otlp_queue_init(&q, 8), 0);
-	for (int i = 0; i < 3; i++) {
-		mk(&in[i], r, (uint8_t)(i + 1));
-		p[i] = &in[i];
-	}
-	for (int round = 0; round < 5; round++) {
-		assert_int_equal(ws_otlp_queue_push(&q, p, 3), 3);
-		assert_int_equal(ws_otlp_queue_take(&q, out, 3), 3);
-		ws_otlp_queue_done(&q, 3, WS_OTLP_OUT_SENT, 0);
-		for (int i = 0; i < 3; i++)
+	assert_non_null(in);
+	assert_non_null(out);
+	memset(in, 0, sizeof(*in));
+	in->res = r;
+	for (int i = 0; i < 512; i++)
+		p[i] = in;
+	per_chunk = (WS_OTLP_CHUNK_BYTES - 16) / ws_span_packed_size(in);
+	assert_int_equal(ws_otlp_queue_init(&q, 100000, 64u << 20), 0);
+	assert_int_equal(q.chunks, 0);
+	/* a burst of 40 batches: as many chunks as it needs, not more */
+	for (int b = 0; b < 40; b++)
+		assert_int_equal(ws_otlp_queue_push(&q, p, 512), 512);
+	assert_int_equal(q.chunks, (40 * 512 + per_chunk - 1) / per_chunk);
+	assert_int_equal(q.st.queue_bytes, (uint64_t)q.chunks * WS_OTLP_CHUNK_BYTES);
+	/* drained: all but the spares and the last go back */
+	for (int b = 0; b < 40; b++) {
+		assert_int_equal(ws_otlp_queue_take(&q, out, 512), 512);
+		for (int i = 0; i < 512; i++)
 			ws_resource_unref(out[i].res);
-		assert_int_equal(q.head, 0);
+		ws_otlp_queue_done(&q, 512, WS_OTLP_OUT_SENT, 0);
 	}
-	/* slots 3..7 were never written (calloc'ed zero) */
-	for (int i = 3; i < 8; i++)
-		assert_int_equal(q.slots[i].span_id[0], 0);
-	/* not drained: the ring goes on from where it is */
-	assert_int_equal(ws_otlp_queue_push(&q, p, 3), 3);
-	assert_int_equal(ws_otlp_queue_take(&q, out, 2), 2);
-	assert_int_equal(q.head, 2);
-	for (int i = 0; i < 2; i++)
+	assert_true(q.chunks <= 1 + WS_OTLP_SPARE_CHUNKS);
+	assert_int_equal(q.st.queue_bytes, (uint64_t)q.chunks * WS_OTLP_CHUNK_BYTES);
+	/* steady small batches stay in what is mapped */
+	for (int round = 0; round < 1000; round++) {
+		assert_int_equal(ws_otlp_queue_push(&q, p, 100), 100);
+		assert_int_equal(ws_otlp_queue_take(&q, out, 100), 100);
+		for (int i = 0; i < 100; i++)
+			ws_resource_unref(out[i].res);
+		ws_otlp_queue_done(&q, 100, WS_OTLP_OUT_SENT, 0);
+		assert_true(q.chunks <= 1 + WS_OTLP_SPARE_CHUNKS);
+	}
+	assert_true(ws_otlp_stats_consistent(&q.st));
+	ws_otlp_queue_free(&q);
+	assert_int_equal(q.chunks, 0);
+	assert_int_equal(r->refs, 1);
+	ws_resource_unref(r);
+	free(in);
+	free(out);
+}
+
+/* A span like the agent's HTTP spans (a dozen attributes, ~300 arena bytes) takes a
+ * third of sizeof(struct ws_span) in the ring, or less. */
+static void fill_http(struct ws_span *s, struct ws_resource *r, uint16_t id)
+{
+	char v[64];
+
+	memset(s, 0, sizeof(*s));
+	memcpy(s->span_id, &id, sizeof(id));
+	s->res = r;
+	snprintf(s->name, sizeof(s->name), "GET /api/items/{id}");
+	for (int i = 0; i < 12; i++) {
+		snprintf(v, sizeof(v), "value-%d-of-an-attribute", i);
+		ws_span_set_str(s, i % 2 ? "url.path" : "server.address", v);
+		ws_span_set_int(s, i % 3 ? "http.response.status_code" : "server.port", i);
+	}
+}
+
+static void test_queue_packs_spans(void **state)
+{
+	struct ws_otlp_queue q;
+	struct ws_resource *r = ws_resource_new(1);
+	struct ws_span *in = calloc(64, sizeof(*in)), *out = calloc(64, sizeof(*out));
+	const struct ws_span *p[64];
+	size_t sum = 0;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	for (int i = 0; i < 64; i++) {
+		fill_http(&in[i], r, (uint16_t)i);
+		p[i] = &in[i];
+		sum += ws_span_packed_size(&in[i]);
+		assert_true(ws_span_packed_size(&in[i]) <= WS_SPAN_PACKED_MAX);
+		assert_int_equal(ws_span_packed_size(&in[i]) % 8, 0);
+	}
+	assert_int_equal(ws_otlp_queue_init(&q, 64, 64u << 20), 0);
+	assert_int_equal(ws_otlp_queue_push(&q, p, 64), 64);
+	assert_int_equal(q.chunks, 1);
+	assert_true(sum * 3 <= 64 * sizeof(struct ws_span));
+	assert_int_equal(ws_otlp_queue_take(&q, out, 64), 64);
+	for (int i = 0; i < 64; i++) {
+		assert_memory_equal(out[i].span_id, in[i].span_id, 8);
+		assert_string_equal(out[i].name, in[i].name);
+		assert_int_equal(out[i].n_attrs, in[i].n_attrs);
+		assert_string_equal(ws_span_attr_str(&out[i], &out[i].attrs[0]), ws_span_attr_str(&in[i], &in[i].attrs[0]));
 		ws_resource_unref(out[i].res);
-	ws_otlp_queue_done(&q, 2, WS_OTLP_OUT_SENT, 0);
+	}
+	ws_otlp_queue_done(&q, 64, WS_OTLP_OUT_SENT, 0);
 	ws_otlp_queue_free(&q);
 	assert_int_equal(r->refs, 1);
 	ws_resource_unref(r);
+	free(in);
+	free(out);
+}
+
+/* The byte bound refuses spans (counted) before the span bound does; spans keep their
+ * order across chunks; a read chunk makes room again; what is left at the end releases
+ * its references. */
+static void test_queue_byte_bound(void **state)
+{
+	struct ws_otlp_queue q;
+	struct ws_resource *r = ws_resource_new(1);
+	struct ws_span *in = calloc(16, sizeof(*in)), *out = calloc(1, sizeof(*out));
+	const struct ws_span *p[16];
+	size_t per_chunk, fit, took = 0;
+	uint16_t got;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	for (int i = 0; i < 16; i++) {
+		fill_http(&in[i], r, (uint16_t)i);
+		p[i] = &in[i];
+	}
+	per_chunk = (WS_OTLP_CHUNK_BYTES - 16) / ws_span_packed_size(&in[0]);
+	fit = 2 * per_chunk;
+	assert_int_equal(ws_otlp_queue_init(&q, 1000000, 2 * WS_OTLP_CHUNK_BYTES + 100), 0);
+	assert_int_equal(q.max_chunks, 2);
+	for (size_t i = 0; i < fit; i++)
+		assert_int_equal(ws_otlp_queue_push(&q, &p[i % 16], 1), 1);
+	assert_int_equal(ws_otlp_queue_push(&q, p, 16), 0);
+	assert_int_equal(q.st.spans_dropped_queue_full, 16);
+	assert_int_equal(q.chunks, 2);
+	/* reading the first chunk frees it for the next spans, in order throughout */
+	for (; took < per_chunk; took++) {
+		assert_int_equal(ws_otlp_queue_take(&q, out, 1), 1);
+		memcpy(&got, out->span_id, sizeof(got));
+		assert_int_equal(got, took % 16);
+		ws_resource_unref(out->res);
+	}
+	ws_otlp_queue_done(&q, per_chunk, WS_OTLP_OUT_SENT, 0);
+	assert_int_equal(ws_otlp_queue_push(&q, p, 16), 16);
+	for (; took < per_chunk + 20; took++) {
+		assert_int_equal(ws_otlp_queue_take(&q, out, 1), 1);
+		memcpy(&got, out->span_id, sizeof(got));
+		assert_int_equal(got, took % 16);
+		assert_string_equal(out->name, "GET /api/items/{id}");
+		ws_resource_unref(out->res);
+	}
+	ws_otlp_queue_done(&q, 20, WS_OTLP_OUT_SENT, 0);
+	assert_true(ws_otlp_stats_consistent(&q.st));
+	ws_otlp_queue_free(&q);
+	assert_int_equal(r->refs, 1);
+	assert_true(ws_otlp_stats_consistent(&q.st));
+	ws_resource_unref(r);
+	free(in);
+	free(out);
 }
 
 /* A span through the queue encodes to the same bytes as the span itself, though the
@@ -271,9 +393,13 @@ static void test_queue_copies_what_is_used(void **state)
 	/* every slot and the output first hold a different, fuller span */
 	memset(junk, 0x5a, sizeof(*junk));
 	junk->res = r;
-	assert_int_equal(ws_otlp_queue_init(&q, 2), 0);
-	for (uint32_t i = 0; i < q.cap; i++)
-		memcpy(&q.slots[i], junk, sizeof(*junk));
+	assert_int_equal(ws_otlp_queue_init(&q, 2, 1 << 20), 0);
+	/* the queue's memory held the junk span before */
+	const struct ws_span *pj[1] = { junk };
+	assert_int_equal(ws_otlp_queue_push(&q, pj, 1), 1);
+	assert_int_equal(ws_otlp_queue_take(&q, out, 1), 1);
+	ws_otlp_queue_done(&q, 1, WS_OTLP_OUT_SENT, 0);
+	ws_resource_unref(out->res);
 	memcpy(out, junk, sizeof(*junk));
 
 	assert_int_equal(ws_otlp_queue_push(&q, p, 1), 1);
@@ -357,7 +483,9 @@ int main(void)
 		cmocka_unit_test(test_retry_after_seconds),
 		cmocka_unit_test(test_retry_after_dates),
 		cmocka_unit_test(test_queue_accounting),
-		cmocka_unit_test(test_queue_reuses_low_slots),
+		cmocka_unit_test(test_queue_memory_follows_depth),
+		cmocka_unit_test(test_queue_packs_spans),
+		cmocka_unit_test(test_queue_byte_bound),
 		cmocka_unit_test(test_queue_copies_what_is_used),
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_json_partial),
