@@ -77,6 +77,7 @@ struct ws_ctx {
 	struct ws_ctx_config cfg;
 	struct node *nodes;
 	uint32_t free_head;
+	uint32_t fresh_node;            /* nodes from here on were never used (free, untouched) */
 	uint32_t used_head;             /* list of nodes in use */
 	struct index_entry *index;
 	uint32_t index_next;            /* next ring slot to (re)use */
@@ -311,9 +312,10 @@ struct ws_ctx *ws_ctx_new(const struct ws_ctx_config *cfg)
 		c->buckets[i] = WS_NODE_NONE;
 	for (uint32_t i = 0; i < c->cfg.index_slots; i++)
 		c->index[i].next = WS_NODE_NONE;
-	for (uint32_t i = 0; i < c->cfg.max_nodes; i++)
-		c->nodes[i].next = i + 1 < c->cfg.max_nodes ? i + 1 : WS_NODE_NONE;
-	c->free_head = 0;
+	/* Nodes come from the free list, then from the never used ones (calloc'ed: free,
+	 * generation 0), so the table is resident only as far as it was ever used. */
+	c->free_head = WS_NODE_NONE;
+	c->fresh_node = 0;
 	c->used_head = WS_NODE_NONE;
 
 	uint64_t seed = cfg->rng_seed;
@@ -331,7 +333,7 @@ void ws_ctx_free(struct ws_ctx *c)
 	if (!c)
 		return;
 	if (c->nodes)
-		for (uint32_t i = 0; i < c->cfg.max_nodes; i++)
+		for (uint32_t i = 0; i < c->fresh_node; i++)
 			if (c->nodes[i].state != N_FREE && c->nodes[i].span) {
 				ws_resource_unref(c->nodes[i].span->res);
 				ws_pool_put(&c->span_pool, c->nodes[i].span);
@@ -350,6 +352,8 @@ struct ws_node_ref ws_ctx_open(struct ws_ctx *c, uint64_t now_ns, struct ws_span
 	uint32_t idx = c->free_head;
 
 	*span = NULL;
+	if (idx == WS_NODE_NONE && c->fresh_node < c->cfg.max_nodes)
+		idx = c->fresh_node;
 	if (idx == WS_NODE_NONE) {
 		c->st.nodes_full++;
 		return none;
@@ -360,7 +364,10 @@ struct ws_node_ref ws_ctx_open(struct ws_ctx *c, uint64_t now_ns, struct ws_span
 		return none;
 	}
 	struct node *n = &c->nodes[idx];
-	c->free_head = n->next;
+	if (idx == c->free_head)
+		c->free_head = n->next;
+	else
+		c->fresh_node++;
 	uint32_t gen = n->gen;
 	memset(n, 0, sizeof(*n));
 	n->gen = gen;

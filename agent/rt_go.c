@@ -27,6 +27,7 @@ struct tab {
 	uint32_t *bucket;
 	uint32_t cap, mask;
 	uint32_t head, tail, free;
+	uint32_t fresh;     /* entries from here on were never used (free, untouched) */
 };
 
 struct ws_go {
@@ -56,9 +57,10 @@ static int tab_init(struct tab *t, uint32_t cap)
 	t->mask = nb - 1;
 	for (uint32_t i = 0; i < nb; i++)
 		t->bucket[i] = NIL;
-	for (uint32_t i = 0; i < cap; i++)
-		t->e[i].next = i + 1 < cap ? i + 1 : NIL;
-	t->free = 0;
+	/* Entries are taken from the free list, then from the never used ones: a table
+	 * that is not chained through at start stays untouched (not resident) until used. */
+	t->free = NIL;
+	t->fresh = 0;
 	t->head = t->tail = NIL;
 	return 0;
 }
@@ -130,12 +132,16 @@ static uint32_t tab_put(struct tab *t, uint32_t pid, uint64_t key, bool *existed
 		lru_push(t, i);
 		return i;
 	}
-	if (t->free == NIL) {
-		tab_remove(t, t->tail);
-		*evicted = true;
+	if (t->free == NIL && t->fresh < t->cap) {
+		i = t->fresh++;
+	} else {
+		if (t->free == NIL) {
+			tab_remove(t, t->tail);
+			*evicted = true;
+		}
+		i = t->free;
+		t->free = t->e[i].next;
 	}
-	i = t->free;
-	t->free = t->e[i].next;
 	t->e[i].pid = pid;
 	t->e[i].key = key;
 	t->e[i].used = true;
@@ -148,7 +154,7 @@ static uint32_t tab_put(struct tab *t, uint32_t pid, uint64_t key, bool *existed
 
 static void tab_forget_pid(struct tab *t, uint32_t pid)
 {
-	for (uint32_t i = 0; i < t->cap; i++)
+	for (uint32_t i = 0; i < t->fresh; i++)
 		if (t->e[i].used && t->e[i].pid == pid)
 			tab_remove(t, i);
 }
